@@ -1,0 +1,104 @@
+//! The one error type of kegauth, and how it renders as an HTTP response.
+
+use rocket::http::Status;
+use rocket::response::{self, Responder};
+use rocket::Request;
+
+/// Everything that can go wrong in kegauth.
+///
+/// As a Rocket responder it answers with a status and a plain message that
+/// never includes database details: 503 when the database cannot be reached,
+/// 404/409/400 for not-found, conflicting and invalid input, 500 otherwise.
+///
+/// ```
+/// use kegauth::Error;
+/// let err = Error::NotFound("user 7".into());
+/// assert_eq!(err.to_string(), "user 7 not found");
+/// assert_eq!(err.status(), rocket::http::Status::NotFound);
+/// ```
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database failed or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A column held a value the entity field cannot take.
+    #[error("cannot read column `{column}` of table `{table}`: {message}")]
+    Decode {
+        /// The table.
+        table: &'static str,
+        /// The column.
+        column: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// kegauth is set up wrongly (caught at launch where possible).
+    #[error("kegauth configuration error: {0}")]
+    Config(String),
+    /// A row that was asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A unique value (login id, name, token) is already taken.
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// Input that cannot be accepted, with a message for the person who typed it.
+    #[error("{0}")]
+    Invalid(String),
+    /// Password hashing failed, or a stored hash is malformed.
+    #[error("password hash error: {0}")]
+    Hash(String),
+}
+
+impl Error {
+    /// The HTTP status this error renders with.
+    pub fn status(&self) -> Status {
+        match self {
+            Error::Database(e) if is_unavailable(e) => Status::ServiceUnavailable,
+            Error::NotFound(_) => Status::NotFound,
+            Error::Conflict(_) => Status::Conflict,
+            Error::Invalid(_) => Status::BadRequest,
+            _ => Status::InternalServerError,
+        }
+    }
+
+    /// Whether the database reported a unique-constraint violation.
+    pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+        match err {
+            sqlx::Error::Database(db) => {
+                matches!(db.kind(), sqlx::error::ErrorKind::UniqueViolation)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    matches!(
+        err,
+        sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed
+    )
+}
+
+impl<'r> Responder<'r, 'static> for Error {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let status = self.status();
+        let body = match status {
+            Status::ServiceUnavailable => {
+                log::error!("kegauth: database unavailable: {self}");
+                "The service is temporarily unavailable. Please try again shortly.".to_string()
+            }
+            Status::InternalServerError => {
+                log::error!("kegauth: {self}");
+                "An internal error occurred.".to_string()
+            }
+            _ => self.to_string(),
+        };
+        response::status::Custom(status, body).respond_to(request)
+    }
+}
+
+/// kegauth's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

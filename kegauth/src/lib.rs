@@ -1,0 +1,55 @@
+//! # kegauth
+//!
+//! Authentication and authorization for [Rocket](https://rocket.rs) apps: the
+//! features of the Python library keg-auth, on the app's own tables.
+//!
+//! - [`entity`]: `#[derive(AuthEntity)]` glues the app's user, group, bundle,
+//!   permission and attempt structs to its tables (keg-auth's names by default);
+//! - [`Store`]: effective permissions, memberships, permission sync and
+//!   `session_key` rotation, over SQLite, PostgreSQL and MySQL ([`Backend`]);
+//! - [`password`]: argon2id hashing, legacy keg-auth hashes, rehash signal;
+//! - [`ddl`]: the schema for each backend;
+//! - [`AuthManager`]: the Rocket fairing.
+//!
+//! ## Security notes
+//! sqlx 0.7 (pinned by rocket_db_pools 0.2) mis-encodes values over 4 GiB
+//! (RUSTSEC-2024-0363). kegauth never sends such values: lookups are capped at
+//! [`store::MAX_LOOKUP_BYTES`] and passwords at [`password::MAX_PASSWORD_BYTES`]
+//! before they reach a query or the hasher.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate self as kegauth;
+
+pub mod backend;
+pub mod clock;
+pub mod ddl;
+pub mod entity;
+mod error;
+mod links;
+mod manager;
+pub mod password;
+mod permissions;
+pub mod store;
+pub mod token;
+
+pub use backend::{Backend, Dialect};
+pub use entity::{AttemptCore, AttemptType, AuthEntity, Entities, EntitySet, UserCore};
+pub use error::{Error, Result};
+pub use kegauth_macros::AuthEntity;
+pub use links::Link;
+pub use manager::{AuthDb, AuthManager, AuthManagerBuilder, StoreOf};
+pub use permissions::PermissionDef;
+pub use store::{Store, SyncReport};
+
+/// The names an app usually needs.
+pub mod prelude {
+    pub use crate::entity::{
+        AttemptEntity, AuthEntity, BundleEntity, Entities, EntitySet, GroupEntity,
+        PermissionEntity, UserEntity,
+    };
+    pub use crate::{
+        AttemptCore, AuthDb, AuthManager, Link, PermissionDef, Store, StoreOf, UserCore,
+    };
+    pub use kegauth_macros::AuthEntity;
+}

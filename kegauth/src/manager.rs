@@ -1,0 +1,168 @@
+//! The `AuthManager` fairing: wires kegauth into a Rocket app.
+
+use crate::backend::Backend;
+use crate::clock::Clock;
+use crate::entity::EntitySet;
+use crate::password::PasswordHasher;
+use crate::permissions::PermissionDef;
+use crate::store::Store;
+use rocket::fairing::{self, Fairing, Info, Kind};
+use rocket::{Build, Rocket};
+use rocket_db_pools::Database;
+use sqlx::Pool;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+/// A `rocket_db_pools` database whose pool is one of the typed sqlx pools
+/// kegauth supports (`SqlitePool`, `PgPool`, `MySqlPool`).
+///
+/// Implemented automatically for every such `#[derive(Database)]` type.
+pub trait AuthDb: Database {
+    /// The sqlx database type.
+    type Backend: Backend;
+    /// The pool kegauth shares with the app.
+    fn auth_pool(&self) -> &Pool<Self::Backend>;
+}
+
+impl<D, DB> AuthDb for D
+where
+    D: Database<Pool = Pool<DB>>,
+    DB: Backend,
+{
+    type Backend = DB;
+    fn auth_pool(&self) -> &Pool<DB> {
+        self
+    }
+}
+
+/// The store type an `AuthManager<D, E>` puts in Rocket's managed state.
+pub type StoreOf<D, E> = Store<<D as AuthDb>::Backend, E>;
+
+/// The kegauth fairing. Attach it after the app's database fairing.
+///
+/// At ignite it takes the app's pool, optionally creates the schema, syncs the
+/// declared permissions, and manages a [`Store`] (`&State<StoreOf<Db, User>>`).
+///
+/// ```no_run
+/// # use rocket_db_pools::Database;
+/// # #[derive(kegauth::AuthEntity)] #[auth(user)]
+/// # struct User { id: i64, email: String, #[auth(core)] core: kegauth::entity::UserCore }
+/// #[derive(Database)]
+/// #[database("main")]
+/// struct Db(sqlx::SqlitePool);
+///
+/// kegauth::permissions! { AUTH_MANAGE = "auth-manage": "manage users"; }
+///
+/// #[rocket::launch]
+/// fn rocket() -> _ {
+///     rocket::build()
+///         .attach(Db::init())
+///         .attach(kegauth::AuthManager::<Db, User>::builder().permissions(PERMISSIONS).build())
+/// }
+/// ```
+pub struct AuthManager<D, E> {
+    permissions: Vec<PermissionDef>,
+    create_schema: bool,
+    clock: Option<Arc<dyn Clock>>,
+    hasher: Option<PasswordHasher>,
+    _types: PhantomData<fn() -> (D, E)>,
+}
+
+/// Builds an [`AuthManager`].
+pub struct AuthManagerBuilder<D, E> {
+    inner: AuthManager<D, E>,
+}
+
+impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
+    /// Start building.
+    pub fn builder() -> AuthManagerBuilder<D, E> {
+        AuthManagerBuilder {
+            inner: AuthManager {
+                permissions: Vec::new(),
+                create_schema: false,
+                clock: None,
+                hasher: None,
+                _types: PhantomData,
+            },
+        }
+    }
+}
+
+impl<D: AuthDb, E: EntitySet> AuthManagerBuilder<D, E> {
+    /// The permissions declared in code (see [`permissions!`](crate::permissions)),
+    /// synced to the database at launch: undeclared ones are deleted.
+    pub fn permissions(mut self, permissions: &[PermissionDef]) -> Self {
+        self.inner.permissions = permissions.to_vec();
+        self
+    }
+
+    /// Create missing tables at launch (off by default: apps own their migrations).
+    pub fn create_schema(mut self, yes: bool) -> Self {
+        self.inner.create_schema = yes;
+        self
+    }
+
+    /// Use another clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.inner.clock = Some(clock);
+        self
+    }
+
+    /// Use another password hasher (e.g. a different concurrency cap).
+    pub fn hasher(mut self, hasher: PasswordHasher) -> Self {
+        self.inner.hasher = Some(hasher);
+        self
+    }
+
+    /// Finish.
+    pub fn build(self) -> AuthManager<D, E> {
+        self.inner
+    }
+}
+
+#[rocket::async_trait]
+impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
+    fn info(&self) -> Info {
+        Info {
+            name: "kegauth",
+            kind: Kind::Ignite,
+        }
+    }
+
+    async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        let Some(db) = D::fetch(&rocket) else {
+            log::error!(
+                "kegauth: database `{}` is not attached; attach {}::init() before the AuthManager",
+                D::NAME,
+                std::any::type_name::<D>()
+            );
+            return Err(rocket);
+        };
+        let mut store = Store::<D::Backend, E>::new(db.auth_pool().clone());
+        if let Some(clock) = &self.clock {
+            store = store.with_clock(clock.clone());
+        }
+        if let Some(hasher) = &self.hasher {
+            store = store.with_hasher(hasher.clone());
+        }
+        if self.create_schema {
+            if let Err(e) = store.create_schema().await {
+                log::error!("kegauth: creating the schema failed: {e}");
+                return Err(rocket);
+            }
+        }
+        match store.sync_permissions(&self.permissions).await {
+            Ok(report) => log::info!(
+                "kegauth: permissions synced ({} added, {} updated, {} removed)",
+                report.added,
+                report.updated,
+                report.removed
+            ),
+            Err(e) => {
+                log::error!("kegauth: syncing permissions failed: {e}");
+                return Err(rocket);
+            }
+        }
+        Ok(rocket.manage(store))
+    }
+}

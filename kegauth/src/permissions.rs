@@ -1,0 +1,81 @@
+//! Permissions declared in code.
+
+/// A permission token with an optional description, declared in code and
+/// synced to the permissions table at launch.
+///
+/// Declare them with [`permissions!`](crate::permissions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PermissionDef {
+    /// The token checked by `requires_permissions`.
+    pub token: &'static str,
+    /// Shown in the admin pages.
+    pub description: Option<&'static str>,
+}
+
+impl PermissionDef {
+    /// A permission.
+    pub const fn new(token: &'static str, description: Option<&'static str>) -> Self {
+        PermissionDef { token, description }
+    }
+}
+
+impl AsRef<str> for PermissionDef {
+    fn as_ref(&self) -> &str {
+        self.token
+    }
+}
+
+/// Declare an app's permissions: one constant per permission, plus
+/// `PERMISSIONS`, the slice of all of them, for the manager's sync.
+///
+/// keg-auth does not assume `auth-manage` exists: declare it to keep it.
+///
+/// ```
+/// kegauth::permissions! {
+///     AUTH_MANAGE = "auth-manage": "manage users, groups, bundles, and view permissions";
+///     PERMISSION1 = "permission1": "access view Foo";
+///     PLAIN = "plain";
+/// }
+/// assert_eq!(PERMISSION1.token, "permission1");
+/// assert_eq!(PLAIN.description, None);
+/// assert_eq!(PERMISSIONS.len(), 3);
+/// ```
+#[macro_export]
+macro_rules! permissions {
+    ($( $(#[$meta:meta])* $name:ident = $token:literal $(: $desc:literal)? ;)*) => {
+        $(
+            $(#[$meta])*
+            #[allow(dead_code)]
+            pub const $name: $crate::PermissionDef =
+                $crate::PermissionDef::new($token, $crate::permissions!(@desc $($desc)?));
+        )*
+        /// Every permission declared by this `permissions!` block.
+        #[allow(dead_code)]
+        pub const PERMISSIONS: &[$crate::PermissionDef] = &[$($name),*];
+    };
+    (@desc) => { ::core::option::Option::None };
+    (@desc $desc:literal) => { ::core::option::Option::Some($desc) };
+}
+
+/// Check a declared set: tokens non-empty, at most 1024 characters, no duplicates.
+pub(crate) fn validate(defs: &[PermissionDef]) -> crate::Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for d in defs {
+        if d.token.trim().is_empty() {
+            return Err(crate::Error::Config("a permission token is empty".into()));
+        }
+        if d.token.chars().count() > 1024 {
+            return Err(crate::Error::Config(format!(
+                "permission token `{}` is longer than 1024 characters",
+                d.token
+            )));
+        }
+        if !seen.insert(d.token) {
+            return Err(crate::Error::Config(format!(
+                "permission `{}` is declared twice",
+                d.token
+            )));
+        }
+    }
+    Ok(())
+}
