@@ -86,8 +86,28 @@ pub trait Backend: sqlx::Database + Sized {
         id_column: &'a str,
     ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send + 'a;
 
-    /// The clause that makes an `INSERT` skip rows that would repeat a unique key.
-    fn on_conflict_do_nothing(columns: &[&str]) -> String;
+    /// Run an `INSERT` of one row that may repeat a unique key on `columns`:
+    /// 1 when inserted, 0 when the key already existed. Safe under concurrency
+    /// (the unique index decides); other errors are errors.
+    fn insert_new<'a>(
+        conn: &'a mut Self::Connection,
+        sql: &'a str,
+        args: Vec<Arg>,
+        columns: &'a [&'a str],
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'a {
+        async move {
+            let mut sql = sql.to_string();
+            sql.push_str(" ON CONFLICT (");
+            for (i, c) in columns.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                Self::quote(c, &mut sql);
+            }
+            sql.push_str(") DO NOTHING");
+            Self::execute(conn, &sql, args).await
+        }
+    }
 
     /// The DDL of an auto-increment integer primary key column.
     fn id_column_type() -> &'static str;
@@ -120,18 +140,6 @@ fn fmt_datetime(d: NaiveDateTime) -> String {
 }
 
 /// Bind every argument; `$datetime` converts a timestamp to what the backend binds.
-fn on_conflict_list<DB: Backend>(columns: &[&str]) -> String {
-    let mut s = String::from(" ON CONFLICT (");
-    for (i, c) in columns.iter().enumerate() {
-        if i > 0 {
-            s.push_str(", ");
-        }
-        DB::quote(c, &mut s);
-    }
-    s.push_str(") DO NOTHING");
-    s
-}
-
 macro_rules! bind_args {
     ($query:expr, $args:expr, $datetime:expr) => {{
         let mut q = $query;
@@ -268,10 +276,6 @@ mod sqlite {
             }
         }
 
-        fn on_conflict_do_nothing(columns: &[&str]) -> String {
-            on_conflict_list::<Self>(columns)
-        }
-
         fn id_column_type() -> &'static str {
             "INTEGER NOT NULL"
         }
@@ -382,10 +386,6 @@ mod postgres {
             }
         }
 
-        fn on_conflict_do_nothing(columns: &[&str]) -> String {
-            on_conflict_list::<Self>(columns)
-        }
-
         fn id_column_type() -> &'static str {
             "SERIAL NOT NULL"
         }
@@ -484,10 +484,27 @@ mod mysql {
             }
         }
 
-        fn on_conflict_do_nothing(columns: &[&str]) -> String {
-            let mut col = String::new();
-            Self::quote(columns.first().copied().unwrap_or("id"), &mut col);
-            format!(" ON DUPLICATE KEY UPDATE {col} = {col}")
+        /// `ON DUPLICATE KEY UPDATE` counts a found duplicate as affected
+        /// (sqlx sets CLIENT_FOUND_ROWS) and `INSERT IGNORE` would also hide
+        /// truncation and foreign-key errors; so insert plainly and treat a
+        /// duplicate key as "not inserted". MySQL rolls back only the failed
+        /// statement, not the surrounding transaction.
+        fn insert_new<'a>(
+            conn: &'a mut MySqlConnection,
+            sql: &'a str,
+            args: Vec<Arg>,
+            _columns: &'a [&'a str],
+        ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'a {
+            async move {
+                match Self::execute(conn, sql, args).await {
+                    Err(sqlx::Error::Database(e))
+                        if matches!(e.kind(), sqlx::error::ErrorKind::UniqueViolation) =>
+                    {
+                        Ok(0)
+                    }
+                    other => other,
+                }
+            }
         }
 
         fn id_column_type() -> &'static str {

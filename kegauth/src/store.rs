@@ -550,8 +550,27 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             user.core_mut().rotate_session_key();
         }
         user.set_login_id(login);
-        let mut conn = self.conn().await?;
-        self.insert_row(&mut conn, user).await
+        let mut tx = self.begin_write().await?;
+        self.check_login_free(&mut tx, user).await?;
+        self.insert_row(&mut tx, user).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Logins are looked up case-insensitively, so two users whose login ids
+    /// differ only by case would make each other unreachable: refuse that.
+    async fn check_login_free(&self, conn: &mut DB::Connection, user: &U<E>) -> Result<()> {
+        let login = user.login_id();
+        if login.len() > MAX_LOOKUP_BYTES {
+            return Err(Error::Invalid("the login id is too long".into()));
+        }
+        let taken: Option<U<E>> = Self::by_text(conn, Role::Login, login, true).await?;
+        match taken {
+            Some(other) if other.id() != user.id() => {
+                Err(Error::Conflict(format!("a user with login id `{login}`")))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Save every column of `user`. When its enabled or superuser flag, disabled
@@ -561,6 +580,9 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         let old: U<E> = Self::by_id(&mut tx, user.id())
             .await?
             .ok_or_else(|| Error::NotFound(format!("user {}", user.id())))?;
+        if !old.login_id().eq_ignore_ascii_case(user.login_id()) {
+            self.check_login_free(&mut tx, user).await?;
+        }
         if rights_changed(&old, user) && old.core().session_key == user.core().session_key {
             user.core_mut().rotate_session_key();
         }
@@ -776,9 +798,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             for _ in &stamps {
                 sql.push(", ").bind(now.clone(), Kind::DateTime);
             }
-            sql.push(")")
-                .push(&DB::on_conflict_do_nothing(&[token_col]));
-            report.added += DB::execute(&mut conn, &sql.text, sql.args).await?;
+            sql.push(")");
+            report.added += DB::insert_new(&mut conn, &sql.text, sql.args, &[token_col]).await?;
         }
 
         if let Some(d) = desc_col {
@@ -983,8 +1004,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .push(", ")
             .bind_int(right_id)
             .push(")");
-        sql.push(&DB::on_conflict_do_nothing(&[l, r]));
-        if DB::execute(&mut tx, &sql.text, sql.args).await? == 0 {
+        if DB::insert_new(&mut tx, &sql.text, sql.args, &[l, r]).await? == 0 {
             return Ok(false);
         }
         let affected = self

@@ -1,0 +1,254 @@
+//! Shared test harness: a fresh database per test on each backend.
+//!
+//! SQLite always runs (a temporary file). PostgreSQL and MySQL run when
+//! `KEGAUTH_TEST_POSTGRES_URL` / `KEGAUTH_TEST_MYSQL_URL` are set; each test gets its
+//! own schema (PostgreSQL) or database (MySQL), dropped afterwards. Without the
+//! variable the test passes with a notice on stderr, except under `CI=true`,
+//! where a missing backend fails the test.
+#![allow(dead_code)]
+
+use kegauth::prelude::*;
+use kegauth::Backend;
+use rand::Rng;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{ConnectOptions, Executor, MySql, Pool, Postgres, Sqlite};
+use std::future::Future;
+use std::io::Write;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// bcrypt hash of `LEGACY_PASSWORD`, made by passlib 1.7.4 (keg-auth's hasher).
+pub const LEGACY_BCRYPT: &str = "$2b$12$OEfONKNWVEbrkhW1kt17SuPerGrk7vJO49S66DbSRqfgIwczpc8F2";
+/// passlib pbkdf2-sha256 hash of `LEGACY_PASSWORD`.
+pub const LEGACY_PBKDF2: &str =
+    "$pbkdf2-sha256$29000$sNb6v1dqjVFKKaVUSqmVsg$/GpE5BABlWn.BlPfSyowSiP3lojT20HcHlxWl2/jeCs";
+/// The password of the legacy hashes.
+pub const LEGACY_PASSWORD: &str = "correct horse battery staple";
+
+/// The test app's user: keg-auth's `users` table (email login, plus `name`).
+#[derive(Clone, Debug, AuthEntity)]
+#[auth(user, table = "users", login = "email")]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    #[auth(cli_arg)]
+    pub name: Option<String>,
+    #[auth(core)]
+    pub core: UserCore,
+}
+
+impl User {
+    pub fn new(email: &str) -> Self {
+        User {
+            id: 0,
+            email: email.to_string(),
+            name: None,
+            core: UserCore::new(),
+        }
+    }
+}
+
+type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// What a test gets: a store on a fresh database, and a way to open more
+/// pools on the same database (a second app instance).
+pub struct Ctx<DB: Backend> {
+    pub store: Store<DB, User>,
+    connect: Arc<dyn Fn() -> BoxFut<Pool<DB>> + Send + Sync>,
+}
+
+impl<DB: Backend> Ctx<DB> {
+    /// Another pool on the same database.
+    pub async fn new_pool(&self) -> Pool<DB> {
+        (self.connect)().await
+    }
+}
+
+fn unique_name() -> String {
+    let n: u64 = rand::thread_rng().gen();
+    format!("kt_{n:016x}")
+}
+
+/// The backend's URL, or None (with a notice) when it is not configured.
+fn backend_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true but {var} is not set: the backend tests must run in CI");
+            }
+            // Written straight to stderr so the notice shows past the test harness's capture.
+            let _ = writeln!(
+                std::io::stderr(),
+                "notice: {var} is not set; skipping this backend (see README)"
+            );
+            None
+        }
+    }
+}
+
+/// Run `test` after the future finishes or panics, then clean up, then re-raise.
+async fn run_and_clean<T, C>(test: T, cleanup: C)
+where
+    T: Future<Output = ()> + Send + 'static,
+    C: Future<Output = ()>,
+{
+    let outcome = tokio::spawn(test).await;
+    cleanup.await;
+    if let Err(e) = outcome {
+        if e.is_panic() {
+            std::panic::resume_unwind(e.into_panic());
+        }
+        panic!("test task failed: {e}");
+    }
+}
+
+pub async fn with_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Ctx<Sqlite>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let path: PathBuf = std::env::temp_dir().join(format!("{}.sqlite", unique_name()));
+    let opts = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .disable_statement_logging();
+    let connect = {
+        let opts = opts.clone();
+        Arc::new(move || {
+            let opts = opts.clone();
+            Box::pin(async move {
+                SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(opts)
+                    .await
+                    .expect("open sqlite")
+            }) as BoxFut<Pool<Sqlite>>
+        })
+    };
+    let pool = connect().await;
+    let store = Store::new(pool.clone());
+    store.create_schema().await.expect("create schema");
+    let fut = test(Ctx { store, connect });
+    run_and_clean(fut, async {
+        pool.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    })
+    .await;
+}
+
+pub async fn with_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Ctx<Postgres>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(url) = backend_url("KEGAUTH_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let base = PgConnectOptions::from_str(&url)
+        .expect("KEGAUTH_TEST_POSTGRES_URL is a PostgreSQL URL")
+        .disable_statement_logging();
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(base.clone())
+        .await
+        .expect("connect to PostgreSQL");
+    let schema = unique_name();
+    admin
+        .execute(format!("CREATE SCHEMA {schema}").as_str())
+        .await
+        .expect("create schema");
+    let opts = base.options([("search_path", schema.as_str())]);
+    let connect = Arc::new(move || {
+        let opts = opts.clone();
+        Box::pin(async move {
+            PgPoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts)
+                .await
+                .expect("connect to PostgreSQL")
+        }) as BoxFut<Pool<Postgres>>
+    });
+    let pool = connect().await;
+    let store = Store::new(pool.clone());
+    store.create_schema().await.expect("create schema");
+    let fut = test(Ctx { store, connect });
+    run_and_clean(fut, async {
+        pool.close().await;
+        let _ = admin
+            .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
+            .await;
+    })
+    .await;
+}
+
+pub async fn with_mysql<F, Fut>(test: F)
+where
+    F: FnOnce(Ctx<MySql>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(url) = backend_url("KEGAUTH_TEST_MYSQL_URL") else {
+        return;
+    };
+    let base = MySqlConnectOptions::from_str(&url)
+        .expect("KEGAUTH_TEST_MYSQL_URL is a MySQL URL")
+        .disable_statement_logging();
+    let admin = MySqlPoolOptions::new()
+        .max_connections(1)
+        .connect_with(base.clone())
+        .await
+        .expect("connect to MySQL");
+    let db = unique_name();
+    admin
+        .execute(format!("CREATE DATABASE {db} CHARACTER SET utf8mb4").as_str())
+        .await
+        .expect("create database");
+    let opts = base.database(&db);
+    let connect = Arc::new(move || {
+        let opts = opts.clone();
+        Box::pin(async move {
+            MySqlPoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts)
+                .await
+                .expect("connect to MySQL")
+        }) as BoxFut<Pool<MySql>>
+    });
+    let pool = connect().await;
+    let store = Store::new(pool.clone());
+    store.create_schema().await.expect("create schema");
+    let fut = test(Ctx { store, connect });
+    run_and_clean(fut, async {
+        pool.close().await;
+        let _ = admin.execute(format!("DROP DATABASE {db}").as_str()).await;
+    })
+    .await;
+}
+
+/// Generate `mod <test> { sqlite, postgres, mysql }` test functions for generic
+/// `async fn <test><DB: Backend>(ctx: Ctx<DB>)` functions.
+#[macro_export]
+macro_rules! on_all_backends {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::common::with_sqlite(super::$test::<sqlx::Sqlite>).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::common::with_postgres(super::$test::<sqlx::Postgres>).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mysql() {
+                $crate::common::with_mysql(super::$test::<sqlx::MySql>).await
+            }
+        }
+    )*};
+}
