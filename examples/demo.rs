@@ -81,8 +81,7 @@ pub fn rocket() -> Rocket<Build> {
         .mount("/", routes![home])
 }
 
-#[allow(dead_code)]
-#[rocket::main]
-async fn main() -> Result<(), rocket::Error> {
-    rocket().launch().await.map(drop)
+#[rocket::launch]
+fn launch() -> _ {
+    rocket()
 }

@@ -216,8 +216,7 @@ fn user_impl(plan: &Plan) -> TokenStream {
     };
     let login_get =
         quote_spanned!(login_span=> ::core::convert::AsRef::<str>::as_ref(&self.#login_field));
-    let login_set =
-        quote_spanned!(login_span=> self.#login_field = ::core::convert::From::from(value));
+    let login_set = quote_spanned!(login_span=> self.#login_field = value);
     let core_get = quote_spanned!(core_span=> &self.#core);
     let core_mut = quote_spanned!(core_span=> &mut self.#core);
     quote! {
@@ -239,7 +238,7 @@ fn named_impl(plan: &Plan, trait_name: TokenStream) -> TokenStream {
         return TokenStream::new(); // unreachable: valid.rs guarantees the field
     };
     let get = quote_spanned!(span=> ::core::convert::AsRef::<str>::as_ref(&self.#name));
-    let set = quote_spanned!(span=> self.#name = ::core::convert::From::from(value));
+    let set = quote_spanned!(span=> self.#name = value);
     quote! {
         #[automatically_derived]
         impl ::kegauth::entity::#trait_name for #ident {

@@ -4,8 +4,8 @@
 //! `#[derive(kegauth::AuthEntity)]` rather than using this crate directly.
 //!
 //! The layout follows dtolnay's `thiserror-impl`: the input is parsed into a
-//! small AST ([`ast`]) with its attributes ([`attr`]), validated with spanned
-//! errors ([`valid`]), and only then expanded ([`expand`]).
+//! small AST (`ast`) with its attributes (`attr`), validated with spanned
+//! errors (`valid`), and only then expanded (`expand`).
 
 mod ast;
 mod attr;

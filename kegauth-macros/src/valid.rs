@@ -303,7 +303,7 @@ pub fn validate<'a>(input: &'a Input<'a>) -> Result<Plan<'a>> {
         .as_ref()
         .map(|t| t.value())
         .unwrap_or_else(|| kind.default_table().to_string());
-    let timestamps = input.attrs.timestamps.as_ref().map_or(true, |b| b.value);
+    let timestamps = input.attrs.timestamps.as_ref().is_none_or(|b| b.value);
     Ok(Plan {
         kind,
         login,

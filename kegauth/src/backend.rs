@@ -176,36 +176,28 @@ macro_rules! opt {
 
 macro_rules! impl_common {
     ($db:ty, $conn:ty) => {
-        fn fetch<'a>(
-            conn: &'a mut $conn,
-            sql: &'a str,
+        async fn fetch(
+            conn: &mut $conn,
+            sql: &str,
             args: Vec<Arg>,
-            out: &'a [OutCol],
-        ) -> impl Future<Output = Result<Vec<Vec<Value>>, sqlx::Error>> + Send + 'a {
-            async move {
-                let rows = bind(sqlx::query(sql), args).fetch_all(&mut *conn).await?;
-                rows.iter()
-                    .map(|row| {
-                        out.iter()
-                            .enumerate()
-                            .map(|(i, col)| decode(row, i, col.kind))
-                            .collect()
-                    })
-                    .collect()
-            }
+            out: &[OutCol],
+        ) -> Result<Vec<Vec<Value>>, sqlx::Error> {
+            let rows = bind(sqlx::query(sql), args).fetch_all(&mut *conn).await?;
+            rows.iter()
+                .map(|row| {
+                    out.iter()
+                        .enumerate()
+                        .map(|(i, col)| decode(row, i, col.kind))
+                        .collect()
+                })
+                .collect()
         }
 
-        fn execute<'a>(
-            conn: &'a mut $conn,
-            sql: &'a str,
-            args: Vec<Arg>,
-        ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'a {
-            async move {
-                Ok(bind(sqlx::query(sql), args)
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected())
-            }
+        async fn execute(conn: &mut $conn, sql: &str, args: Vec<Arg>) -> Result<u64, sqlx::Error> {
+            Ok(bind(sqlx::query(sql), args)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected())
         }
     };
 }
@@ -264,16 +256,14 @@ mod sqlite {
 
         impl_common!(Sqlite, SqliteConnection);
 
-        fn insert<'a>(
-            conn: &'a mut SqliteConnection,
-            sql: &'a str,
+        async fn insert(
+            conn: &mut SqliteConnection,
+            sql: &str,
             args: Vec<Arg>,
-            _id_column: &'a str,
-        ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send + 'a {
-            async move {
-                let done = bind(sqlx::query(sql), args).execute(&mut *conn).await?;
-                Ok(done.last_insert_rowid())
-            }
+            _id_column: &str,
+        ) -> Result<i64, sqlx::Error> {
+            let done = bind(sqlx::query(sql), args).execute(&mut *conn).await?;
+            Ok(done.last_insert_rowid())
         }
 
         fn id_column_type() -> &'static str {
@@ -368,21 +358,19 @@ mod postgres {
 
         impl_common!(Postgres, PgConnection);
 
-        fn insert<'a>(
-            conn: &'a mut PgConnection,
-            sql: &'a str,
+        async fn insert(
+            conn: &mut PgConnection,
+            sql: &str,
             args: Vec<Arg>,
-            id_column: &'a str,
-        ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send + 'a {
-            async move {
-                let mut sql = sql.to_string();
-                sql.push_str(" RETURNING ");
-                Self::quote(id_column, &mut sql);
-                let row = bind(sqlx::query(&sql), args).fetch_one(&mut *conn).await?;
-                match decode(&row, 0, Kind::Int)? {
-                    Value::Int(id) => Ok(id),
-                    _ => Err(sqlx::Error::Protocol("INSERT returned no id".into())),
-                }
+            id_column: &str,
+        ) -> Result<i64, sqlx::Error> {
+            let mut sql = sql.to_string();
+            sql.push_str(" RETURNING ");
+            Self::quote(id_column, &mut sql);
+            let row = bind(sqlx::query(&sql), args).fetch_one(&mut *conn).await?;
+            match decode(&row, 0, Kind::Int)? {
+                Value::Int(id) => Ok(id),
+                _ => Err(sqlx::Error::Protocol("INSERT returned no id".into())),
             }
         }
 
@@ -471,17 +459,15 @@ mod mysql {
 
         impl_common!(MySql, MySqlConnection);
 
-        fn insert<'a>(
-            conn: &'a mut MySqlConnection,
-            sql: &'a str,
+        async fn insert(
+            conn: &mut MySqlConnection,
+            sql: &str,
             args: Vec<Arg>,
-            _id_column: &'a str,
-        ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send + 'a {
-            async move {
-                let done = bind(sqlx::query(sql), args).execute(&mut *conn).await?;
-                i64::try_from(done.last_insert_id())
-                    .map_err(|_| sqlx::Error::Protocol("insert id out of range".into()))
-            }
+            _id_column: &str,
+        ) -> Result<i64, sqlx::Error> {
+            let done = bind(sqlx::query(sql), args).execute(&mut *conn).await?;
+            i64::try_from(done.last_insert_id())
+                .map_err(|_| sqlx::Error::Protocol("insert id out of range".into()))
         }
 
         /// `ON DUPLICATE KEY UPDATE` counts a found duplicate as affected
@@ -489,21 +475,19 @@ mod mysql {
         /// truncation and foreign-key errors; so insert plainly and treat a
         /// duplicate key as "not inserted". MySQL rolls back only the failed
         /// statement, not the surrounding transaction.
-        fn insert_new<'a>(
-            conn: &'a mut MySqlConnection,
-            sql: &'a str,
+        async fn insert_new(
+            conn: &mut MySqlConnection,
+            sql: &str,
             args: Vec<Arg>,
-            _columns: &'a [&'a str],
-        ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'a {
-            async move {
-                match Self::execute(conn, sql, args).await {
-                    Err(sqlx::Error::Database(e))
-                        if matches!(e.kind(), sqlx::error::ErrorKind::UniqueViolation) =>
-                    {
-                        Ok(0)
-                    }
-                    other => other,
+            _columns: &[&str],
+        ) -> Result<u64, sqlx::Error> {
+            match Self::execute(conn, sql, args).await {
+                Err(sqlx::Error::Database(e))
+                    if matches!(e.kind(), sqlx::error::ErrorKind::UniqueViolation) =>
+                {
+                    Ok(0)
                 }
+                other => other,
             }
         }
 

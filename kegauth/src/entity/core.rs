@@ -43,7 +43,9 @@ pub enum CoreField {
 /// use kegauth::entity::UserCore;
 /// let now = chrono::Utc::now().naive_utc();
 /// let mut core = UserCore::new();
-/// assert!(core.is_active_at(now, true));          // enabled and verified by default
+/// assert!(!core.is_active_at(now, true));         // email users must verify first
+/// core.is_verified = true;
+/// assert!(core.is_active_at(now, true));
 /// core.disabled_utc = Some(now);                   // disabled from now on
 /// assert!(!core.is_active_at(now, false));
 /// core.set_enabled(true, now);                     // re-enabling clears a past date

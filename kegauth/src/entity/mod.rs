@@ -212,6 +212,7 @@ impl<U: UserEntity> EntitySet for U {
 /// type MyEntities = Entities<User, Team>;
 /// assert_eq!(<<MyEntities as EntitySet>::Group as AuthEntity>::schema().table, "teams");
 /// ```
+#[allow(clippy::type_complexity)]
 pub struct Entities<U, G = Group, B = Bundle, P = Permission, A = Attempt>(
     std::marker::PhantomData<fn() -> (U, G, B, P, A)>,
 );

@@ -1,0 +1,7 @@
+//! `#[derive(AuthEntity)]` misuse gives errors that point at the offending tokens.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/*.rs");
+}

@@ -1,0 +1,11 @@
+use kegauth_macros::AuthEntity;
+
+#[derive(AuthEntity)]
+#[auth(group)]
+struct Group<T> {
+    id: i64,
+    name: String,
+    extra: T,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use kegauth_macros::AuthEntity;
+
+#[derive(AuthEntity)]
+#[auth(bundle)]
+struct Bundle {
+    id: i64,
+    title: String,
+}
+
+fn main() {}

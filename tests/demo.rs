@@ -1,0 +1,70 @@
+//! The demo app launches on SQLite with no other setup and serves its home page.
+
+#[path = "../examples/demo.rs"]
+#[allow(dead_code)]
+mod demo;
+
+use rocket::http::Status;
+use rocket::local::asynchronous::Client;
+
+fn temp_db() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "kegauth-demo-test-{}-{:x}.sqlite",
+        std::process::id(),
+        rand::random::<u32>()
+    ))
+}
+
+fn configured(path: &std::path::Path) -> rocket::Rocket<rocket::Build> {
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let figment = rocket::Config::figment().merge(("databases.main.url", url));
+    demo::rocket().configure(figment)
+}
+
+#[rocket::async_test]
+async fn demo_serves_the_home_page_with_synced_permissions() {
+    let path = temp_db();
+    let client = Client::tracked(configured(&path))
+        .await
+        .expect("the demo launches");
+    let response = client.get("/").dispatch().await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(
+        response.content_type(),
+        Some(rocket::http::ContentType::HTML)
+    );
+    let body = response.into_string().await.expect("a body");
+    for token in ["auth-manage", "permission1", "permission2"] {
+        assert!(
+            body.contains(&format!("<code>{token}</code>")),
+            "{token} in {body}"
+        );
+    }
+    assert!(body.contains("0 user(s)"));
+    drop(client);
+
+    // A second launch on the same database is fine (schema and sync are idempotent).
+    let client = Client::tracked(configured(&path))
+        .await
+        .expect("the demo relaunches");
+    assert_eq!(client.get("/").dispatch().await.status(), Status::Ok);
+    drop(client);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+#[rocket::async_test]
+async fn launch_fails_clearly_without_the_database_fairing() {
+    use kegauth::AuthManager;
+    let rocket = rocket::build().attach(
+        AuthManager::<demo::Db, demo::User>::builder()
+            .permissions(demo::PERMISSIONS)
+            .build(),
+    );
+    let err = Client::tracked(rocket).await.expect_err("ignite must fail");
+    assert!(
+        matches!(err.kind(), rocket::error::ErrorKind::FailedFairings(f) if f.iter().any(|i| i.name == "kegauth")),
+        "{err:?}"
+    );
+}
