@@ -214,3 +214,61 @@ async fn postgres_database_created_by_keg_auth() {
         .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
         .await;
 }
+
+/// keg-auth's username-login table: no `is_verified`, active without verification.
+#[derive(Debug, AuthEntity)]
+#[auth(user, table = "users_no_email", login = "username")]
+struct NoEmailUser {
+    id: i64,
+    username: String,
+    #[auth(core)]
+    core: UserCore,
+}
+
+/// keg-auth's `UserTokenMixin` table: a hashed API token column.
+#[derive(Debug, AuthEntity)]
+#[auth(user, table = "users_with_token", login = "email")]
+struct TokenUser {
+    id: i64,
+    email: String,
+    #[auth(api_token)]
+    token: Option<Vec<u8>>,
+    #[auth(core)]
+    core: UserCore,
+}
+
+#[tokio::test]
+async fn sqlite_username_and_token_user_tables_of_keg_auth() {
+    use kegauth::entity::UserEntity;
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await
+        .unwrap();
+    pool.execute(SQLITE_SCHEMA)
+        .await
+        .expect("keg-auth's schema");
+
+    let plain: Store<sqlx::Sqlite, NoEmailUser> = Store::new(pool.clone());
+    let mut sam = NoEmailUser {
+        id: 0,
+        username: "sam".into(),
+        core: UserCore::new(),
+    };
+    plain.insert_user(&mut sam).await.unwrap();
+    let sam = plain.user_by_login("SAM").await.unwrap().expect("found");
+    assert!(plain.is_active(&sam), "username users need no verification");
+    assert!(sam.core.is_verified);
+
+    let tokens: Store<sqlx::Sqlite, TokenUser> = Store::new(pool.clone());
+    let mut tia = TokenUser {
+        id: 0,
+        email: "tia@example.com".into(),
+        token: None,
+        core: UserCore::new(),
+    };
+    assert!(tia.set_api_token_hash(Some(vec![1, 2, 3, 255])));
+    tokens.insert_user(&mut tia).await.unwrap();
+    let tia = tokens.user(tia.id).await.unwrap().expect("found");
+    assert_eq!(tia.api_token_hash(), Some(&[1u8, 2, 3, 255][..]));
+}

@@ -657,3 +657,37 @@ async fn extra_columns_round_trip<DB: Backend>(ctx: Ctx<DB>) {
     assert_eq!(back.name.as_deref(), Some("Zoë <b>"));
     assert_eq!(back.core, u.core);
 }
+
+async fn over_long_values_are_invalid_on_every_backend<DB: Backend>(ctx: Ctx<DB>) {
+    let s = &ctx.store;
+    // The email column is VARCHAR(255).
+    let mut long = User::new(&format!("{}@example.com", "a".repeat(250)));
+    let err = s.insert_user(&mut long).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Invalid(m) if m.contains("`email`")),
+        "{err:?}"
+    );
+    assert_eq!(err.status(), rocket::http::Status::BadRequest);
+    let mut fits = User::new(&format!("{}@example.com", "a".repeat(243)));
+    assert_eq!(fits.email.chars().count(), 255);
+    s.insert_user(&mut fits).await.unwrap();
+    // Names of groups are VARCHAR(1024).
+    let mut g = Group {
+        id: 0,
+        name: "g".repeat(1025),
+    };
+    assert!(matches!(
+        s.insert_group(&mut g).await,
+        Err(Error::Invalid(_))
+    ));
+    // An unbounded column still has the global cap.
+    let mut big = User::new("big@example.com");
+    big.name = Some("x".repeat(kegauth::store::MAX_VALUE_BYTES + 1));
+    assert!(matches!(
+        s.insert_user(&mut big).await,
+        Err(Error::Invalid(_))
+    ));
+    assert_eq!(s.users().await.unwrap().len(), 1);
+}
+
+on_all_backends!(over_long_values_are_invalid_on_every_backend);

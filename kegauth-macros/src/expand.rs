@@ -56,6 +56,7 @@ fn expand(plan: &Plan) -> TokenStream {
     let timestamps = plan.timestamps;
 
     let mut columns = Vec::new();
+    let mut setters = Vec::new();
     let mut to_values = Vec::new();
     let mut from_values = Vec::new();
     for (i, field) in input.fields.iter().enumerate() {
@@ -89,6 +90,21 @@ fn expand(plan: &Plan) -> TokenStream {
             .map(|l| l.value())
             .unwrap_or_else(|| fname.clone());
         let role = role_tokens(plan, i, field);
+        // Settable from text: the app's columns and the login/name/token/description,
+        // not the id, timestamps, the hashed API token or read-only columns.
+        let settable = i != plan.id
+            && Some(i) != plan.api_token
+            && field.attrs.read_only.is_none()
+            && field.ident != "created_utc"
+            && field.ident != "updated_utc";
+        if settable {
+            setters.push(quote_spanned! {ty_span(ty)=>
+                #fname => {
+                    self.#fident = <#ty as ::kegauth::entity::FieldValue>::parse_input(input)?;
+                    ::core::result::Result::Ok(true)
+                }
+            });
+        }
         let cli_arg = field.attrs.cli_arg.is_some();
         let unique = field.attrs.unique.is_some();
         let read_only = field.attrs.read_only.is_some();
@@ -171,6 +187,20 @@ fn expand(plan: &Plan) -> TokenStream {
 
             fn set_id(&mut self, id: i64) {
                 #id_get = id;
+            }
+
+            fn set_from_input(
+                &mut self,
+                field: &str,
+                input: &str,
+            ) -> ::core::result::Result<bool, ::kegauth::entity::ValueError> {
+                match field {
+                    #(#setters)*
+                    _ => {
+                        let _ = input;
+                        ::core::result::Result::Ok(false)
+                    }
+                }
             }
         }
 

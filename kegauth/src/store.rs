@@ -23,6 +23,10 @@ use std::collections::BTreeSet;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+/// Largest text or bytes value kegauth writes to any column. Far below sqlx
+/// 0.7's 4 GiB encoding flaw (RUSTSEC-2024-0363).
+pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
+
 /// Longest text accepted as a lookup key (login id, name, token, session key).
 /// Far below sqlx 0.7's 4 GiB encoding flaw (RUSTSEC-2024-0363) and any real value.
 pub const MAX_LOOKUP_BYTES: usize = 1024;
@@ -119,6 +123,41 @@ fn out_cols(schema: &EntitySchema) -> Vec<OutCol> {
 
 fn check_lookup(value: &str) -> bool {
     !value.is_empty() && value.len() <= MAX_LOOKUP_BYTES
+}
+
+/// The values of an entity's writable columns, checked against each column's
+/// `max_len` and [`MAX_VALUE_BYTES`], so every backend refuses over-long input
+/// the same way (SQLite would store it, the others fail with a database error).
+fn writable_values<T: AuthEntity>(
+    entity: &T,
+) -> Result<Vec<(&'static crate::entity::Column, Value)>> {
+    let schema = schema_of::<T>();
+    let mut out = Vec::new();
+    for (col, value) in schema.columns.iter().zip(entity.to_values()) {
+        if !col.writable() {
+            continue;
+        }
+        let too_long = match (&value, col.opts.max_len) {
+            (Value::Text(t), _) if t.len() > MAX_VALUE_BYTES => true,
+            (Value::Bytes(b), _) if b.len() > MAX_VALUE_BYTES => true,
+            (Value::Text(t), Some(max)) => t.chars().count() > max as usize,
+            _ => false,
+        };
+        if too_long {
+            let limit = col
+                .opts
+                .max_len
+                .map_or(format!("{MAX_VALUE_BYTES} bytes"), |m| {
+                    format!("{m} characters")
+                });
+            return Err(Error::Invalid(format!(
+                "`{}` is longer than {limit}",
+                col.field
+            )));
+        }
+        out.push((col, value));
+    }
+    Ok(out)
 }
 
 fn map_unique(err: sqlx::Error, what: impl FnOnce() -> String) -> Error {
@@ -316,12 +355,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         let now = self.now();
         let mut sql = Sql::<DB>::new("INSERT INTO ");
         sql.ident(schema.table).push(" (");
-        let mut values = Vec::new();
-        for (col, value) in schema.columns.iter().zip(entity.to_values()) {
-            if col.writable() {
-                values.push((col, value));
-            }
-        }
+        let values = writable_values(entity)?;
         let stamps = Self::timestamp_columns(schema);
         let names = values
             .iter()
@@ -362,10 +396,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         let mut sql = Sql::<DB>::new("UPDATE ");
         sql.ident(schema.table).push(" SET ");
         let mut first = true;
-        for (col, value) in schema.columns.iter().zip(entity.to_values()) {
-            if !col.writable() {
-                continue;
-            }
+        for (col, value) in writable_values(entity)? {
             if !first {
                 sql.push(", ");
             }

@@ -99,6 +99,22 @@ pub trait AuthEntity: Sized + Send + Sync + Unpin + 'static {
     fn id(&self) -> i64;
     /// Set the primary key (done by the store on insert).
     fn set_id(&mut self, id: i64);
+    /// Set a column field (not the id or a core column) from text a person
+    /// typed, by Rust field name: how the CLI and the admin forms fill the
+    /// app's own columns. `Ok(false)` when no such settable field exists.
+    ///
+    /// ```
+    /// # use kegauth::entity::{AuthEntity, UserCore};
+    /// # #[derive(kegauth::AuthEntity)] #[auth(user)]
+    /// # struct User { id: i64, email: String, age: Option<i64>, #[auth(core)] core: UserCore }
+    /// let mut u = User { id: 0, email: String::new(), age: None, core: UserCore::new() };
+    /// assert_eq!(u.set_from_input("age", "42"), Ok(true));
+    /// assert_eq!(u.age, Some(42));
+    /// assert!(u.set_from_input("age", "forty").is_err());
+    /// assert_eq!(u.set_from_input("email", "ann@example.com"), Ok(true));
+    /// assert_eq!(u.set_from_input("session_key", "x"), Ok(false)); // core: not settable
+    /// ```
+    fn set_from_input(&mut self, field: &str, input: &str) -> Result<bool, ValueError>;
 }
 
 /// A user entity.
