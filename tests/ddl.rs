@@ -2,11 +2,8 @@
 //! nullability (column order aside), compared against the verbatim keg-auth schema.
 
 mod common;
-#[path = "../examples/demo.rs"]
-#[allow(dead_code)]
-mod demo;
 
-use common::Ctx;
+use common::{demo, Ctx};
 use kegauth::prelude::*;
 use kegauth::Backend;
 use sqlx::{Executor, Row};
@@ -90,16 +87,7 @@ async fn pg_columns(pool: &sqlx::PgPool, schema: &str) -> Columns {
 
 #[tokio::test]
 async fn postgres_ddl_matches_keg_auth() {
-    let Ok(url) = std::env::var("KEGAUTH_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "CI=true needs KEGAUTH_TEST_POSTGRES_URL"
-        );
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "notice: KEGAUTH_TEST_POSTGRES_URL is not set; skipping the PostgreSQL DDL comparison"
-        );
+    let Some(url) = common::backend_url(common::POSTGRES_VAR) else {
         return;
     };
     let base = sqlx::postgres::PgConnectOptions::from_str(&url).unwrap();

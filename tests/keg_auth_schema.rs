@@ -6,12 +6,9 @@
 //! uuid4 session keys, microsecond timestamps, the attempt type enum).
 
 mod common;
-#[path = "../examples/demo.rs"]
-#[allow(dead_code)]
-mod demo;
 
+use common::demo::{self, User};
 use common::{LEGACY_BCRYPT, LEGACY_PASSWORD};
-use demo::User;
 use kegauth::entity::{Attempt, AttemptCore, AttemptType, Group};
 use kegauth::prelude::*;
 use kegauth::Backend;
@@ -170,16 +167,7 @@ async fn sqlite_database_created_by_keg_auth() {
 
 #[tokio::test]
 async fn postgres_database_created_by_keg_auth() {
-    let Ok(url) = std::env::var("KEGAUTH_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "CI=true needs KEGAUTH_TEST_POSTGRES_URL"
-        );
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "notice: KEGAUTH_TEST_POSTGRES_URL is not set; skipping the keg-auth PostgreSQL schema test"
-        );
+    let Some(url) = common::backend_url(common::POSTGRES_VAR) else {
         return;
     };
     let base = sqlx::postgres::PgConnectOptions::from_str(&url).unwrap();

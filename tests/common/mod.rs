@@ -10,10 +10,8 @@
 use kegauth::prelude::*;
 use kegauth::Backend;
 use rand::Rng;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{ConnectOptions, Executor, MySql, Pool, Postgres, Sqlite};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, MySql, Pool, Postgres, Sqlite};
 use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,19 +27,14 @@ pub const LEGACY_PBKDF2: &str =
 /// The password of the legacy hashes.
 pub const LEGACY_PASSWORD: &str = "correct horse battery staple";
 
-/// The test app's user: keg-auth's `users` table (email login, plus `name`).
-#[derive(Clone, Debug, AuthEntity)]
-#[auth(user, table = "users", login = "email")]
-pub struct User {
-    pub id: i64,
-    pub email: String,
-    #[auth(cli_arg)]
-    pub name: Option<String>,
-    #[auth(core)]
-    pub core: UserCore,
-}
+/// The demo app (its `User` is the test app's user: keg-auth's `users` table,
+/// email login, plus `name`).
+#[path = "../../examples/demo.rs"]
+pub mod demo;
+pub use demo::User;
 
 impl User {
+    /// An unsaved user with a fresh core.
     pub fn new(email: &str) -> Self {
         User {
             id: 0,
@@ -58,7 +51,7 @@ type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// pools on the same database (a second app instance).
 pub struct Ctx<DB: Backend> {
     pub store: Store<DB, User>,
-    connect: Arc<dyn Fn() -> BoxFut<Pool<DB>> + Send + Sync>,
+    connect: Connect<DB>,
 }
 
 impl<DB: Backend> Ctx<DB> {
@@ -73,8 +66,14 @@ fn unique_name() -> String {
     format!("kt_{n:016x}")
 }
 
+/// The variable naming the PostgreSQL test server.
+pub const POSTGRES_VAR: &str = "KEGAUTH_TEST_POSTGRES_URL";
+/// The variable naming the MySQL/MariaDB test server.
+pub const MYSQL_VAR: &str = "KEGAUTH_TEST_MYSQL_URL";
+
 /// The backend's URL, or None (with a notice) when it is not configured.
-fn backend_url(var: &str) -> Option<String> {
+/// Under `CI=true` a missing backend is a failure.
+pub fn backend_url(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ => {
@@ -107,6 +106,82 @@ where
     }
 }
 
+/// Make a store on `connect`'s pool with the schema created, run the test, clean up.
+async fn run_on<DB, F, Fut, C>(connect: Connect<DB>, test: F, cleanup: C)
+where
+    DB: Backend,
+    F: FnOnce(Ctx<DB>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+    C: Future<Output = ()>,
+{
+    let pool = connect().await;
+    let store = Store::new(pool.clone());
+    store.create_schema().await.expect("create schema");
+    let fut = test(Ctx { store, connect });
+    run_and_clean(fut, async {
+        pool.close().await;
+        cleanup.await;
+    })
+    .await;
+}
+
+type Options<DB> = <<DB as sqlx::Database>::Connection as sqlx::Connection>::Options;
+type Connect<DB> = Arc<dyn Fn() -> BoxFut<Pool<DB>> + Send + Sync>;
+
+fn connector<DB: Backend>(opts: Options<DB>) -> Connect<DB> {
+    Arc::new(move || {
+        let opts = opts.clone();
+        Box::pin(async move {
+            sqlx::pool::PoolOptions::<DB>::new()
+                .max_connections(4)
+                .connect_with(opts)
+                .await
+                .expect("connect to the test database")
+        }) as BoxFut<Pool<DB>>
+    })
+}
+
+async fn admin_execute<DB: Backend>(admin: &Pool<DB>, sql: &str) -> Result<u64, sqlx::Error> {
+    let mut conn = admin.acquire().await?;
+    DB::execute(&mut conn, sql, Vec::new()).await
+}
+
+/// A database server: where to find it and how to make a namespace per test.
+struct Server<DB: Backend> {
+    var: &'static str,
+    create: fn(&str) -> String,
+    drop: fn(&str) -> String,
+    scoped: fn(Options<DB>, &str) -> Options<DB>,
+}
+
+async fn with_server<DB, F, Fut>(server: Server<DB>, test: F)
+where
+    DB: Backend,
+    F: FnOnce(Ctx<DB>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(url) = backend_url(server.var) else {
+        return;
+    };
+    let base = Options::<DB>::from_str(&url)
+        .unwrap_or_else(|e| panic!("{} is not a valid URL: {e}", server.var))
+        .disable_statement_logging();
+    let admin = sqlx::pool::PoolOptions::<DB>::new()
+        .max_connections(1)
+        .connect_with(base.clone())
+        .await
+        .expect("connect to the database server");
+    let name = unique_name();
+    admin_execute(&admin, &(server.create)(&name))
+        .await
+        .expect("create the test namespace");
+    let connect = connector::<DB>((server.scoped)(base, &name));
+    run_on(connect, test, async {
+        let _ = admin_execute(&admin, &(server.drop)(&name)).await;
+    })
+    .await;
+}
+
 pub async fn with_sqlite<F, Fut>(test: F)
 where
     F: FnOnce(Ctx<Sqlite>) -> Fut,
@@ -117,25 +192,7 @@ where
         .filename(&path)
         .create_if_missing(true)
         .disable_statement_logging();
-    let connect = {
-        let opts = opts.clone();
-        Arc::new(move || {
-            let opts = opts.clone();
-            Box::pin(async move {
-                SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .connect_with(opts)
-                    .await
-                    .expect("open sqlite")
-            }) as BoxFut<Pool<Sqlite>>
-        })
-    };
-    let pool = connect().await;
-    let store = Store::new(pool.clone());
-    store.create_schema().await.expect("create schema");
-    let fut = test(Ctx { store, connect });
-    run_and_clean(fut, async {
-        pool.close().await;
+    run_on(connector::<Sqlite>(opts), test, async {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
@@ -148,44 +205,13 @@ where
     F: FnOnce(Ctx<Postgres>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(url) = backend_url("KEGAUTH_TEST_POSTGRES_URL") else {
-        return;
+    let server = Server::<Postgres> {
+        var: POSTGRES_VAR,
+        create: |n| format!("CREATE SCHEMA {n}"),
+        drop: |n| format!("DROP SCHEMA {n} CASCADE"),
+        scoped: |opts, n| opts.options([("search_path", n)]),
     };
-    let base = PgConnectOptions::from_str(&url)
-        .expect("KEGAUTH_TEST_POSTGRES_URL is a PostgreSQL URL")
-        .disable_statement_logging();
-    let admin = PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(base.clone())
-        .await
-        .expect("connect to PostgreSQL");
-    let schema = unique_name();
-    admin
-        .execute(format!("CREATE SCHEMA {schema}").as_str())
-        .await
-        .expect("create schema");
-    let opts = base.options([("search_path", schema.as_str())]);
-    let connect = Arc::new(move || {
-        let opts = opts.clone();
-        Box::pin(async move {
-            PgPoolOptions::new()
-                .max_connections(4)
-                .connect_with(opts)
-                .await
-                .expect("connect to PostgreSQL")
-        }) as BoxFut<Pool<Postgres>>
-    });
-    let pool = connect().await;
-    let store = Store::new(pool.clone());
-    store.create_schema().await.expect("create schema");
-    let fut = test(Ctx { store, connect });
-    run_and_clean(fut, async {
-        pool.close().await;
-        let _ = admin
-            .execute(format!("DROP SCHEMA {schema} CASCADE").as_str())
-            .await;
-    })
-    .await;
+    with_server(server, test).await;
 }
 
 pub async fn with_mysql<F, Fut>(test: F)
@@ -193,42 +219,13 @@ where
     F: FnOnce(Ctx<MySql>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(url) = backend_url("KEGAUTH_TEST_MYSQL_URL") else {
-        return;
+    let server = Server::<MySql> {
+        var: MYSQL_VAR,
+        create: |n| format!("CREATE DATABASE {n} CHARACTER SET utf8mb4"),
+        drop: |n| format!("DROP DATABASE {n}"),
+        scoped: |opts, n| opts.database(n),
     };
-    let base = MySqlConnectOptions::from_str(&url)
-        .expect("KEGAUTH_TEST_MYSQL_URL is a MySQL URL")
-        .disable_statement_logging();
-    let admin = MySqlPoolOptions::new()
-        .max_connections(1)
-        .connect_with(base.clone())
-        .await
-        .expect("connect to MySQL");
-    let db = unique_name();
-    admin
-        .execute(format!("CREATE DATABASE {db} CHARACTER SET utf8mb4").as_str())
-        .await
-        .expect("create database");
-    let opts = base.database(&db);
-    let connect = Arc::new(move || {
-        let opts = opts.clone();
-        Box::pin(async move {
-            MySqlPoolOptions::new()
-                .max_connections(4)
-                .connect_with(opts)
-                .await
-                .expect("connect to MySQL")
-        }) as BoxFut<Pool<MySql>>
-    });
-    let pool = connect().await;
-    let store = Store::new(pool.clone());
-    store.create_schema().await.expect("create schema");
-    let fut = test(Ctx { store, connect });
-    run_and_clean(fut, async {
-        pool.close().await;
-        let _ = admin.execute(format!("DROP DATABASE {db}").as_str()).await;
-    })
-    .await;
+    with_server(server, test).await;
 }
 
 /// Generate `mod <test> { sqlite, postgres, mysql }` test functions for generic
