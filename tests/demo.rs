@@ -68,3 +68,61 @@ async fn launch_fails_clearly_without_the_database_fairing() {
         "{err:?}"
     );
 }
+
+async fn ignite_with(figment: rocket::figment::Figment) -> Result<Client, rocket::Error> {
+    let path = temp_db();
+    let figment = figment.merge((
+        "databases.main.url",
+        format!("sqlite://{}?mode=rwc", path.display()),
+    ));
+    let result = Client::tracked(demo::rocket().configure(figment)).await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    result
+}
+
+fn failed_in_kegauth(err: &rocket::Error) -> bool {
+    matches!(err.kind(), rocket::error::ErrorKind::FailedFairings(f) if f.iter().any(|i| i.name == "kegauth"))
+}
+
+#[rocket::async_test]
+async fn kegauth_settings_come_from_rocket_toml() {
+    let client = ignite_with(
+        rocket::Config::figment()
+            .merge(("kegauth.attempt_limit", 7))
+            .merge(("kegauth.http_methods_excluded", ["OPTIONS"])),
+    )
+    .await
+    .expect("valid settings launch");
+    let config = client
+        .rocket()
+        .state::<kegauth::config::Config>()
+        .expect("the config is managed");
+    assert_eq!(config.attempt_limit, 7);
+    assert_eq!(config.http_methods_excluded, ["OPTIONS"]);
+    assert!(config.logout_clear_session, "defaults fill the rest");
+}
+
+#[rocket::async_test]
+async fn bad_kegauth_settings_stop_the_launch() {
+    for (key, value) in [
+        (
+            "kegauth.atempt_limit",
+            rocket::figment::value::Value::from(3),
+        ),
+        (
+            "kegauth.redirect_login_target",
+            "https://evil.com/sso".into(),
+        ),
+        ("kegauth.http_methods_excluded", vec!["FETCH"].into()),
+        ("kegauth.preferred_url_scheme", "ftp".into()),
+        ("kegauth.attempt_limit", "many".into()),
+    ] {
+        let err = ignite_with(rocket::Config::figment().merge((key, value)))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{key} must stop the launch"));
+        assert!(failed_in_kegauth(&err), "{key}: {err:?}");
+    }
+}

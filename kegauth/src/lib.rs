@@ -23,11 +23,13 @@ extern crate self as kegauth;
 
 pub mod backend;
 pub mod clock;
+pub mod config;
 pub mod ddl;
 pub mod entity;
 mod error;
 mod links;
 mod manager;
+pub mod next;
 pub mod password;
 mod permissions;
 pub mod store;

@@ -2,6 +2,7 @@
 
 use crate::backend::Backend;
 use crate::clock::Clock;
+use crate::config::Config;
 use crate::entity::EntitySet;
 use crate::password::PasswordHasher;
 use crate::permissions::PermissionDef;
@@ -40,8 +41,10 @@ pub type StoreOf<D, E> = Store<<D as AuthDb>::Backend, E>;
 
 /// The kegauth fairing. Attach it after the app's database fairing.
 ///
-/// At ignite it takes the app's pool, optionally creates the schema, syncs the
-/// declared permissions, and manages a [`Store`] (`&State<StoreOf<Db, User>>`).
+/// At ignite it reads [`Config`] from the `kegauth` table of Rocket's
+/// configuration (refusing unknown keys), takes the app's pool, optionally creates the schema, syncs the declared
+/// permissions, and manages the [`Store`] (`&State<StoreOf<Db, User>>`) and the
+/// [`Config`] (`&State<kegauth::config::Config>`).
 ///
 /// ```no_run
 /// # use rocket_db_pools::Database;
@@ -130,6 +133,16 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        let config = match Config::from_figment(rocket.figment()) {
+            Ok(config) => config,
+            Err(e) => {
+                log::error!("kegauth: {e}");
+                return Err(rocket);
+            }
+        };
+        // Sessions live in private cookies, so the secret key matters: Rocket itself
+        // generates a random one in the debug profile and refuses to launch a
+        // release build without a configured one.
         let Some(db) = D::fetch(&rocket) else {
             log::error!(
                 "kegauth: database `{}` is not attached; attach {}::init() before the AuthManager",
@@ -163,6 +176,6 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 return Err(rocket);
             }
         }
-        Ok(rocket.manage(store))
+        Ok(rocket.manage(store).manage(config))
     }
 }

@@ -1,0 +1,224 @@
+//! kegauth's settings, read from `Rocket.toml` (or any Rocket figment source)
+//! under the `kegauth` key, e.g. `[default.kegauth]`.
+//!
+//! Keys are keg-auth's `KEGAUTH_*` settings in snake_case. Unknown keys are an
+//! error at launch, so a misspelt security setting cannot pass unnoticed.
+//!
+//! ```toml
+//! [default.kegauth]
+//! logout_clear_session = true
+//! attempt_limit = 10
+//! cookie_secure = false   # only for plain-HTTP development on a non-localhost host
+//! ```
+
+use serde::Deserialize;
+
+/// kegauth's configuration. Every field has keg-auth's default.
+///
+/// ```
+/// let figment = rocket::Config::figment()
+///     .merge(("kegauth.attempt_limit", 5))
+///     .merge(("kegauth.login_attempt_lockout", 60));
+/// let config = kegauth::config::Config::from_figment(&figment).unwrap();
+/// assert_eq!(config.attempt_limit, 5);
+/// assert_eq!(config.attempt_lockout_for(kegauth::AttemptType::Login), 60);
+/// assert_eq!(config.attempt_lockout_for(kegauth::AttemptType::Reset), 3600);
+/// assert!(config.logout_clear_session);
+/// ```
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Clear the whole session on logout (keg-auth `KEGAUTH_LOGOUT_CLEAR_SESSION`).
+    pub logout_clear_session: bool,
+    /// HTTP methods auth checks let through (e.g. `["OPTIONS"]` for CORS preflights).
+    pub http_methods_excluded: Vec<String>,
+    /// Minutes a verification or reset token stays valid.
+    pub token_expire_mins: u32,
+    /// Positional arguments of `auth create-user`, mapped to the user entity's fields.
+    pub cli_user_args: Vec<String>,
+    /// Site name used in mail bodies.
+    pub email_site_name: String,
+    /// Site abbreviation used in mail subjects.
+    pub email_site_abbr: String,
+    /// Host (and port) for links in mail, e.g. `example.com` or `localhost:8000`.
+    pub server_name: Option<String>,
+    /// Scheme for links in mail.
+    pub preferred_url_scheme: String,
+    /// Attempt limiting on login, forgot and reset.
+    pub attempt_limit_enabled: bool,
+    /// Attempts allowed within the timespan.
+    pub attempt_limit: u32,
+    /// Seconds in which the limit can be reached.
+    pub attempt_timespan: u32,
+    /// Seconds a locked-out input or address stays locked.
+    pub attempt_lockout: u32,
+    /// Limit by source IP as well as by input.
+    pub attempt_ip_limit: bool,
+    /// Override of `attempt_limit` for login.
+    pub login_attempt_limit: Option<u32>,
+    /// Override of `attempt_timespan` for login.
+    pub login_attempt_timespan: Option<u32>,
+    /// Override of `attempt_lockout` for login.
+    pub login_attempt_lockout: Option<u32>,
+    /// Override of `attempt_limit` for forgot-password.
+    pub forgot_attempt_limit: Option<u32>,
+    /// Override of `attempt_timespan` for forgot-password.
+    pub forgot_attempt_timespan: Option<u32>,
+    /// Override of `attempt_lockout` for forgot-password.
+    pub forgot_attempt_lockout: Option<u32>,
+    /// Override of `attempt_limit` for reset-password.
+    pub reset_attempt_limit: Option<u32>,
+    /// Override of `attempt_timespan` for reset-password.
+    pub reset_attempt_timespan: Option<u32>,
+    /// Override of `attempt_lockout` for reset-password.
+    pub reset_attempt_lockout: Option<u32>,
+    /// Where `RedirectAuthenticator` sends `/login` (a relative path).
+    pub redirect_login_target: Option<String>,
+    /// The template variable holding the page title.
+    pub template_title_var: String,
+    /// Render multi-selects with select2.
+    pub use_select2: bool,
+    /// keg-auth's detailed login errors ("No user account matches", "account disabled").
+    /// Off by default: every failed login looks the same, so login ids cannot be enumerated.
+    pub detailed_login_errors: bool,
+    /// Set the `Secure` flag on the session cookie (and use the `__Host-` prefix).
+    /// Browsers accept secure cookies from `http://localhost` too.
+    pub cookie_secure: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            logout_clear_session: true,
+            http_methods_excluded: Vec::new(),
+            token_expire_mins: 240,
+            cli_user_args: vec!["email".into()],
+            email_site_name: "Keg Application".into(),
+            email_site_abbr: "Keg App".into(),
+            server_name: None,
+            preferred_url_scheme: "https".into(),
+            attempt_limit_enabled: true,
+            attempt_limit: 15,
+            attempt_timespan: 600,
+            attempt_lockout: 3600,
+            attempt_ip_limit: true,
+            login_attempt_limit: None,
+            login_attempt_timespan: None,
+            login_attempt_lockout: None,
+            forgot_attempt_limit: None,
+            forgot_attempt_timespan: None,
+            forgot_attempt_lockout: None,
+            reset_attempt_limit: None,
+            reset_attempt_timespan: None,
+            reset_attempt_lockout: None,
+            redirect_login_target: None,
+            template_title_var: "page_title".into(),
+            use_select2: true,
+            detailed_login_errors: false,
+            cookie_secure: true,
+        }
+    }
+}
+
+impl Config {
+    /// Read the `kegauth` table of a figment (defaults when it is absent) and validate it.
+    pub fn from_figment(figment: &rocket::figment::Figment) -> crate::Result<Self> {
+        let config: Config = if figment.find_value("kegauth").is_ok() {
+            figment
+                .extract_inner("kegauth")
+                .map_err(|e| crate::Error::Config(format!("[kegauth] settings: {e}")))?
+        } else {
+            Config::default()
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> crate::Result<()> {
+        let bad = |m: String| Err(crate::Error::Config(m));
+        for m in &self.http_methods_excluded {
+            if m.parse::<rocket::http::Method>().is_err() {
+                return bad(format!(
+                    "http_methods_excluded: `{m}` is not an HTTP method"
+                ));
+            }
+        }
+        if let Some(target) = &self.redirect_login_target {
+            if crate::next::safe_next(target).is_none() {
+                return bad(format!(
+                    "redirect_login_target must be a relative path like /sso, not `{target}`"
+                ));
+            }
+        }
+        if !matches!(self.preferred_url_scheme.as_str(), "http" | "https") {
+            return bad(format!(
+                "preferred_url_scheme must be http or https, not `{}`",
+                self.preferred_url_scheme
+            ));
+        }
+        if self.attempt_limit_enabled && self.attempt_limit == 0 {
+            return bad("attempt_limit must be at least 1".into());
+        }
+        if self.token_expire_mins == 0 {
+            return bad("token_expire_mins must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The attempt limit for a view (its override, else `attempt_limit`).
+    pub fn attempt_limit_for(&self, kind: crate::AttemptType) -> u32 {
+        self.pick(
+            kind,
+            [
+                self.login_attempt_limit,
+                self.forgot_attempt_limit,
+                self.reset_attempt_limit,
+            ],
+        )
+        .unwrap_or(self.attempt_limit)
+    }
+
+    /// The attempt timespan (seconds) for a view.
+    pub fn attempt_timespan_for(&self, kind: crate::AttemptType) -> u32 {
+        self.pick(
+            kind,
+            [
+                self.login_attempt_timespan,
+                self.forgot_attempt_timespan,
+                self.reset_attempt_timespan,
+            ],
+        )
+        .unwrap_or(self.attempt_timespan)
+    }
+
+    /// The lockout (seconds) for a view.
+    pub fn attempt_lockout_for(&self, kind: crate::AttemptType) -> u32 {
+        self.pick(
+            kind,
+            [
+                self.login_attempt_lockout,
+                self.forgot_attempt_lockout,
+                self.reset_attempt_lockout,
+            ],
+        )
+        .unwrap_or(self.attempt_lockout)
+    }
+
+    fn pick(&self, kind: crate::AttemptType, per_kind: [Option<u32>; 3]) -> Option<u32> {
+        match kind {
+            crate::AttemptType::Login => per_kind[0],
+            crate::AttemptType::Forgot => per_kind[1],
+            crate::AttemptType::Reset => per_kind[2],
+        }
+    }
+
+    /// The session cookie's name: `__Host-kegauth` when secure (the prefix makes
+    /// browsers insist on Secure, Path=/ and no Domain), else `kegauth`.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.cookie_secure {
+            "__Host-kegauth"
+        } else {
+            "kegauth"
+        }
+    }
+}
