@@ -79,6 +79,7 @@ pub fn rocket() -> Rocket<Build> {
                 .build(),
         )
         .mount("/", routes![home])
+        .register("/", kegauth::catchers())
 }
 
 #[rocket::launch]

@@ -22,22 +22,27 @@
 extern crate self as kegauth;
 
 pub mod backend;
+mod catchers;
 pub mod clock;
 pub mod config;
 pub mod ddl;
 pub mod entity;
 mod error;
+pub mod guards;
 mod links;
 mod manager;
 pub mod next;
 pub mod password;
 mod permissions;
+pub mod session;
 pub mod store;
 pub mod token;
 
 pub use backend::{Backend, Dialect};
+pub use catchers::catchers;
 pub use entity::{AttemptCore, AttemptType, AuthEntity, Entities, EntitySet, UserCore};
 pub use error::{Error, Result};
+pub use guards::{AuthUser, OptionalUser};
 pub use kegauth_macros::AuthEntity;
 pub use links::Link;
 pub use manager::{AuthDb, AuthManager, AuthManagerBuilder, StoreOf};
@@ -51,7 +56,8 @@ pub mod prelude {
         PermissionEntity, UserEntity,
     };
     pub use crate::{
-        AttemptCore, AuthDb, AuthManager, Link, PermissionDef, Store, StoreOf, UserCore,
+        AttemptCore, AuthDb, AuthManager, AuthUser, Link, OptionalUser, PermissionDef, Store,
+        StoreOf, UserCore,
     };
     pub use kegauth_macros::AuthEntity;
 }

@@ -4,6 +4,7 @@ use crate::backend::Backend;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::entity::EntitySet;
+use crate::guards::UserLoader;
 use crate::password::PasswordHasher;
 use crate::permissions::PermissionDef;
 use crate::store::Store;
@@ -176,6 +177,16 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 return Err(rocket);
             }
         }
-        Ok(rocket.manage(store).manage(config))
+        let loader = {
+            let (store, clock) = (store.clone(), store.clock_arc());
+            UserLoader::<E::User>::new(
+                move |key| {
+                    let store = store.clone();
+                    Box::pin(async move { store.user_by_session_key(&key).await })
+                },
+                clock,
+            )
+        };
+        Ok(rocket.manage(store).manage(config).manage(loader))
     }
 }

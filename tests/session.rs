@@ -1,0 +1,256 @@
+//! Sessions and the user guards, through Rocket's local client on the demo app.
+
+mod common;
+
+use common::demo::{self, DemoStore, User};
+use kegauth::config::Config;
+use kegauth::session::Session;
+use kegauth::{AuthUser, Link, OptionalUser};
+use rocket::http::{Accept, ContentType, Cookie, CookieJar, Header, Status};
+use rocket::local::asynchronous::{Client, LocalResponse};
+use rocket::{get, post, routes, State};
+
+#[get("/test-login/<id>")]
+async fn test_login(
+    id: i64,
+    store: &State<DemoStore>,
+    config: &State<Config>,
+    jar: &CookieJar<'_>,
+) -> Status {
+    match store.user(id).await {
+        Ok(Some(user)) => {
+            Session::new(jar, config).log_in(&user.core.session_key, Vec::new());
+            Status::Ok
+        }
+        _ => Status::NotFound,
+    }
+}
+
+#[post("/test-logout")]
+fn test_logout(config: &State<Config>, jar: &CookieJar<'_>) {
+    Session::new(jar, config).log_out();
+}
+
+#[get("/whoami")]
+fn whoami(user: AuthUser<User>) -> String {
+    user.email.clone()
+}
+
+#[get("/maybe")]
+fn maybe(user: OptionalUser<User>) -> String {
+    user.0
+        .map_or_else(|| "anonymous".into(), |u| u.email.clone())
+}
+
+struct App {
+    client: Client,
+    store: DemoStore,
+    path: std::path::PathBuf,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+    }
+}
+
+async fn app() -> App {
+    let path = std::env::temp_dir().join(format!(
+        "kegauth-session-{:x}.sqlite",
+        rand::random::<u64>()
+    ));
+    let figment = rocket::Config::figment().merge((
+        "databases.main.url",
+        format!("sqlite://{}?mode=rwc", path.display()),
+    ));
+    let rocket = demo::rocket()
+        .configure(figment)
+        .mount("/", routes![test_login, test_logout, whoami, maybe]);
+    let client = Client::tracked(rocket).await.expect("launch");
+    let store = client.rocket().state::<DemoStore>().expect("store").clone();
+    App {
+        client,
+        store,
+        path,
+    }
+}
+
+async fn verified_user(store: &DemoStore, email: &str) -> User {
+    let mut u = User::new(email);
+    u.core.is_verified = true;
+    store.insert_user(&mut u).await.unwrap();
+    u
+}
+
+async fn body(r: LocalResponse<'_>) -> String {
+    r.into_string().await.unwrap_or_default()
+}
+
+async fn login(app: &App, user: &User) {
+    let r = app
+        .client
+        .get(format!("/test-login/{}", user.id))
+        .dispatch()
+        .await;
+    assert_eq!(r.status(), Status::Ok);
+}
+
+async fn whoami_status(app: &App) -> Status {
+    app.client
+        .get("/whoami")
+        .header(Accept::HTML)
+        .dispatch()
+        .await
+        .status()
+}
+
+#[rocket::async_test]
+async fn anonymous_browsers_are_sent_to_login_with_next_and_apis_get_401() {
+    let app = app().await;
+    let r = app
+        .client
+        .get("/whoami?tab=a&x=1")
+        .header(Accept::HTML)
+        .dispatch()
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    let location = r
+        .headers()
+        .get_one("Location")
+        .expect("a redirect")
+        .to_string();
+    let next = location
+        .strip_prefix("/login?next=")
+        .unwrap_or_else(|| panic!("to the login page: {location}"));
+    let decoded = percent_encoding::percent_decode_str(next)
+        .decode_utf8()
+        .unwrap();
+    assert_eq!(decoded, "/whoami?tab=a&x=1");
+
+    let r = app
+        .client
+        .get("/whoami")
+        .header(Accept::JSON)
+        .dispatch()
+        .await;
+    assert_eq!(r.status(), Status::Unauthorized);
+    assert_eq!(r.content_type(), Some(ContentType::JSON));
+    assert!(body(r).await.contains("authentication required"));
+
+    assert_eq!(
+        body(app.client.get("/maybe").dispatch().await).await,
+        "anonymous"
+    );
+}
+
+#[rocket::async_test]
+async fn a_logged_in_user_is_recognised_and_the_cookie_is_locked_down() {
+    let app = app().await;
+    let ann = verified_user(&app.store, "ann@example.com").await;
+    let r = app
+        .client
+        .get(format!("/test-login/{}", ann.id))
+        .dispatch()
+        .await;
+    let set_cookie = r
+        .headers()
+        .get_one("Set-Cookie")
+        .expect("a session cookie")
+        .to_string();
+    assert!(set_cookie.starts_with("__Host-kegauth="), "{set_cookie}");
+    for flag in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+        assert!(set_cookie.contains(flag), "{flag} in {set_cookie}");
+    }
+    assert!(!set_cookie.contains("Domain"), "{set_cookie}");
+    assert!(
+        !set_cookie.contains(&ann.core.session_key),
+        "the cookie is encrypted"
+    );
+
+    let r = app.client.get("/whoami").dispatch().await;
+    assert_eq!(r.status(), Status::Ok);
+    assert_eq!(body(r).await, "ann@example.com");
+    assert_eq!(
+        body(app.client.get("/maybe").dispatch().await).await,
+        "ann@example.com"
+    );
+
+    app.client.post("/test-logout").dispatch().await;
+    assert_eq!(whoami_status(&app).await, Status::SeeOther);
+}
+
+#[rocket::async_test]
+async fn a_rights_change_logs_the_user_out_on_the_next_request() {
+    let app = app().await;
+    let ann = verified_user(&app.store, "ann@example.com").await;
+    let bob = verified_user(&app.store, "bob@example.com").await;
+    let mut g = kegauth::entity::Group {
+        id: 0,
+        name: "staff".into(),
+    };
+    app.store.insert_group(&mut g).await.unwrap();
+
+    login(&app, &ann).await;
+    assert_eq!(whoami_status(&app).await, Status::Ok);
+    // A change to someone else leaves Ann logged in.
+    app.store
+        .add_link(Link::UserGroups, bob.id, g.id)
+        .await
+        .unwrap();
+    assert_eq!(whoami_status(&app).await, Status::Ok);
+    // A change to Ann's rights logs her out.
+    app.store
+        .add_link(Link::UserGroups, ann.id, g.id)
+        .await
+        .unwrap();
+    assert_eq!(whoami_status(&app).await, Status::SeeOther);
+    assert_eq!(
+        body(app.client.get("/maybe").dispatch().await).await,
+        "anonymous"
+    );
+}
+
+#[rocket::async_test]
+async fn inactive_users_are_not_logged_in() {
+    let app = app().await;
+    let mut ann = verified_user(&app.store, "ann@example.com").await;
+    login(&app, &ann).await;
+    assert_eq!(whoami_status(&app).await, Status::Ok);
+    // Disabling rotates the key; even a session re-issued with the new key is refused.
+    app.store.set_enabled(&mut ann, false).await.unwrap();
+    assert_eq!(whoami_status(&app).await, Status::SeeOther);
+    login(&app, &ann).await;
+    assert_eq!(whoami_status(&app).await, Status::SeeOther);
+
+    // Disabled by date.
+    let mut dan = verified_user(&app.store, "dan@example.com").await;
+    dan.core.disabled_utc = Some(app.store.now() - chrono::TimeDelta::minutes(1));
+    app.store.update_user(&mut dan).await.unwrap();
+    login(&app, &dan).await;
+    assert_eq!(whoami_status(&app).await, Status::SeeOther);
+
+    // Unverified email user.
+    let mut uma = User::new("uma@example.com");
+    app.store.insert_user(&mut uma).await.unwrap();
+    login(&app, &uma).await;
+    assert_eq!(whoami_status(&app).await, Status::SeeOther);
+}
+
+#[rocket::async_test]
+async fn forged_or_garbled_cookies_are_anonymous() {
+    let app = app().await;
+    let ann = verified_user(&app.store, "ann@example.com").await;
+    for value in ["garbage", &ann.core.session_key, r#"{"k":"x"}"#, ""] {
+        let r = app
+            .client
+            .get("/maybe")
+            .cookie(Cookie::new("__Host-kegauth", value.to_string()))
+            .header(Header::new("Accept", "text/html"))
+            .dispatch()
+            .await;
+        assert_eq!(r.status(), Status::Ok);
+        assert_eq!(body(r).await, "anonymous", "cookie {value:?}");
+    }
+}
