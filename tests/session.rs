@@ -3,23 +3,20 @@
 mod common;
 
 use common::demo::{self, DemoStore, User};
-use kegauth::config::Config;
 use kegauth::session::Session;
 use kegauth::{AuthUser, Link, OptionalUser};
-use rocket::http::{Accept, ContentType, Cookie, CookieJar, Header, Status};
+use rocket::http::{Accept, ContentType, Cookie, Header, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::{get, post, routes, State};
 
 #[get("/test-login/<id>")]
-async fn test_login(
-    id: i64,
-    store: &State<DemoStore>,
-    config: &State<Config>,
-    jar: &CookieJar<'_>,
-) -> Status {
+async fn test_login(id: i64, store: &State<DemoStore>, session: Session<'_>) -> Status {
     match store.user(id).await {
         Ok(Some(user)) => {
-            Session::new(jar, config).log_in(&user.core.session_key, Vec::new());
+            session.log_in(&user.core.session_key, Vec::new());
+            // Changes later in the same request build on the login.
+            session.flash("success", "Welcome.");
+            session.flash("info", "Second message.");
             Status::Ok
         }
         _ => Status::NotFound,
@@ -27,8 +24,19 @@ async fn test_login(
 }
 
 #[post("/test-logout")]
-fn test_logout(config: &State<Config>, jar: &CookieJar<'_>) {
-    Session::new(jar, config).log_out();
+fn test_logout(session: Session<'_>) {
+    session.log_out();
+}
+
+#[get("/flashes")]
+fn flashes(session: Session<'_>) -> String {
+    let taken = session.take_flashes();
+    assert!(session.take_flashes().is_empty(), "taken once");
+    taken
+        .iter()
+        .map(|f| format!("{}:{}", f.category, f.message))
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 #[get("/whoami")]
@@ -65,9 +73,10 @@ async fn app() -> App {
         "databases.main.url",
         format!("sqlite://{}?mode=rwc", path.display()),
     ));
-    let rocket = demo::rocket()
-        .configure(figment)
-        .mount("/", routes![test_login, test_logout, whoami, maybe]);
+    let rocket = demo::rocket().configure(figment).mount(
+        "/",
+        routes![test_login, test_logout, whoami, maybe, flashes],
+    );
     let client = Client::tracked(rocket).await.expect("launch");
     let store = client.rocket().state::<DemoStore>().expect("store").clone();
     App {
@@ -175,6 +184,17 @@ async fn a_logged_in_user_is_recognised_and_the_cookie_is_locked_down() {
     assert_eq!(
         body(app.client.get("/maybe").dispatch().await).await,
         "ann@example.com"
+    );
+    // Messages added after login in the same request survive it, and show once.
+    assert_eq!(
+        body(app.client.get("/flashes").dispatch().await).await,
+        "success:Welcome.|info:Second message."
+    );
+    assert_eq!(body(app.client.get("/flashes").dispatch().await).await, "");
+    assert_eq!(
+        whoami_status(&app).await,
+        Status::Ok,
+        "taking flashes keeps the login"
     );
 
     app.client.post("/test-logout").dispatch().await;

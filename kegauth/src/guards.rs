@@ -1,7 +1,6 @@
 //! Request guards: the current user.
 
 use crate::clock::Clock;
-use crate::config::Config;
 use crate::entity::UserEntity;
 use crate::session::Session;
 use rocket::http::Status;
@@ -60,14 +59,13 @@ async fn current_user<'r, U: UserEntity>(
 ) -> &'r Result<Option<Arc<U>>, Status> {
     let cached = req
         .local_cache_async(async {
-            let (Some(config), Some(loader)) = (
-                req.rocket().state::<Config>(),
-                req.rocket().state::<UserLoader<U>>(),
-            ) else {
+            let (Some(session), Some(loader)) =
+                (Session::of(req), req.rocket().state::<UserLoader<U>>())
+            else {
                 log::error!("kegauth: the AuthManager fairing is not attached for this user type");
                 return Cached::<U>(Err(Status::InternalServerError));
             };
-            let Some(key) = Session::new(req.cookies(), config).session_key() else {
+            let Some(key) = session.session_key() else {
                 return Cached(Ok(None));
             };
             match loader.active_user(key).await {

@@ -9,8 +9,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::rngs::OsRng;
 use rand::RngCore;
-use rocket::http::{Cookie, CookieJar, SameSite};
+use rocket::http::{Cookie, CookieJar, SameSite, Status};
+use rocket::outcome::Outcome;
+use rocket::request::{self, FromRequest, Request};
 use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
 use subtle::ConstantTimeEq;
 
 /// A flash message: a category (`success`, `error`, `warning`, `info`) and text.
@@ -48,34 +51,56 @@ fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Read and write the session cookie.
+/// The request's session data, read from the cookie once and kept current
+/// as the request changes it (Rocket's jar reads only the cookie the request
+/// came with).
+#[derive(Default)]
+struct SessionCache(Mutex<Option<SessionData>>);
+
+/// The session of the current request: a request guard.
 ///
 /// ```
-/// use kegauth::session::{Session, SessionData};
-/// use kegauth::config::Config;
-/// # use rocket::local::blocking::Client;
-/// # let client = Client::tracked(rocket::build()).unwrap();
-/// # let request = client.get("/");
-/// # let jar = request.inner().cookies();
-/// let config = Config { cookie_secure: false, ..Config::default() };
-/// let session = Session::new(jar, &config);
-/// session.flash("success", "Saved.");
-/// assert_eq!(session.take_flashes()[0].message, "Saved.");
-/// assert!(session.take_flashes().is_empty());
+/// use kegauth::session::Session;
+/// #[rocket::post("/note")]
+/// fn note(session: Session<'_>) -> &'static str {
+///     session.flash("success", "Noted.");
+///     "ok"
+/// }
 /// ```
-pub struct Session<'a> {
-    jar: &'a CookieJar<'a>,
-    config: &'a Config,
+pub struct Session<'r> {
+    jar: &'r CookieJar<'r>,
+    config: &'r Config,
+    cache: &'r SessionCache,
 }
 
-impl<'a> Session<'a> {
-    /// The session of a request.
-    pub fn new(jar: &'a CookieJar<'a>, config: &'a Config) -> Self {
-        Session { jar, config }
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Session<'r> {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        match Session::of(req) {
+            Some(session) => Outcome::Success(session),
+            None => {
+                log::error!("kegauth: the AuthManager fairing is not attached");
+                Outcome::Error((Status::InternalServerError, ()))
+            }
+        }
+    }
+}
+
+impl<'r> Session<'r> {
+    /// The session of a request; `None` when kegauth is not attached.
+    pub fn of(req: &'r Request<'_>) -> Option<Self> {
+        Some(Session {
+            jar: req.cookies(),
+            config: req.rocket().state::<Config>()?,
+            cache: req.local_cache(SessionCache::default),
+        })
     }
 
-    /// The current data; an absent, undecryptable or malformed cookie is an empty session.
-    pub fn data(&self) -> SessionData {
+    fn read_cookie(&self) -> SessionData {
+        // Only the authenticated (decrypted) cookie counts: a cookie that fails
+        // to decrypt is an empty session, never its raw value.
         self.jar
             .get_private(self.config.cookie_name())
             .filter(|c| c.value().len() <= MAX_COOKIE_BYTES)
@@ -83,8 +108,19 @@ impl<'a> Session<'a> {
             .unwrap_or_default()
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<SessionData>> {
+        self.cache.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The current data; an absent, undecryptable or malformed cookie is an empty session.
+    pub fn data(&self) -> SessionData {
+        let mut cached = self.lock();
+        cached.get_or_insert_with(|| self.read_cookie()).clone()
+    }
+
     /// Replace the data (an empty session removes the cookie).
     pub fn save(&self, data: &SessionData) {
+        *self.lock() = Some(data.clone());
         let name = self.config.cookie_name();
         if *data == SessionData::default() {
             self.jar.remove_private(Cookie::from(name));
