@@ -10,6 +10,7 @@
 //! (or set `ROCKET_DATABASES='{main={url="..."}}'`).
 
 use kegauth::prelude::*;
+use kegauth::session::Session;
 use rocket::response::content::RawHtml;
 use rocket::{get, routes, Build, Rocket, State};
 use rocket_db_pools::Database;
@@ -48,7 +49,11 @@ fn escape(s: &str) -> String {
 }
 
 #[get("/")]
-async fn home(store: &State<DemoStore>) -> Result<RawHtml<String>, kegauth::Error> {
+async fn home(
+    store: &State<DemoStore>,
+    user: OptionalUser<User>,
+    session: Session<'_>,
+) -> Result<RawHtml<String>, kegauth::Error> {
     let permissions = store.permissions().await?;
     let users = store.users().await?.len();
     let items: String = permissions
@@ -61,11 +66,35 @@ async fn home(store: &State<DemoStore>) -> Result<RawHtml<String>, kegauth::Erro
             )
         })
         .collect();
+    let flashes: String = session
+        .take_flashes()
+        .iter()
+        .map(|f| {
+            format!(
+                "<div class=\"flash flash-{}\">{}</div>",
+                escape(&f.category),
+                escape(&f.message)
+            )
+        })
+        .collect();
+    let who = match &user.0 {
+        Some(u) => format!(
+            "<p id=\"who\">Logged in as {}. <a href=\"/logout\">Log out</a></p>",
+            escape(&u.email)
+        ),
+        None => "<p id=\"who\">Not logged in. <a href=\"/login\">Log in</a></p>".into(),
+    };
     Ok(RawHtml(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>kegauth demo</title></head>\
-         <body><h1>kegauth demo</h1><p>{users} user(s).</p>\
+         <body>{flashes}<h1>kegauth demo</h1>{who}<p>{users} user(s).</p>\
          <h2>Permissions</h2><ul id=\"permissions\">{items}</ul></body></html>"
     )))
+}
+
+/// Any logged-in user.
+#[get("/secret1")]
+fn secret1(user: AuthUser<User>) -> String {
+    format!("secret1 for {}", user.email)
 }
 
 /// The demo app, unlaunched (the tests build it with their own configuration).
@@ -78,7 +107,8 @@ pub fn rocket() -> Rocket<Build> {
                 .create_schema(true)
                 .build(),
         )
-        .mount("/", routes![home])
+        .mount("/", routes![home, secret1])
+        .mount("/", kegauth::routes())
         .register("/", kegauth::catchers())
 }
 

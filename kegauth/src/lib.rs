@@ -26,6 +26,7 @@ mod catchers;
 pub mod clock;
 pub mod config;
 pub mod ddl;
+pub mod endpoints;
 pub mod entity;
 mod error;
 pub mod guards;
@@ -34,9 +35,12 @@ mod manager;
 pub mod next;
 pub mod password;
 mod permissions;
+mod service;
 pub mod session;
 pub mod store;
+pub mod templates;
 pub mod token;
+mod views;
 
 pub use backend::{Backend, Dialect};
 pub use catchers::catchers;
@@ -47,7 +51,9 @@ pub use kegauth_macros::AuthEntity;
 pub use links::Link;
 pub use manager::{AuthDb, AuthManager, AuthManagerBuilder, StoreOf};
 pub use permissions::PermissionDef;
+pub use service::LoginFailure;
 pub use store::{Store, SyncReport};
+pub use views::routes;
 
 /// The names an app usually needs.
 pub mod prelude {

@@ -3,11 +3,14 @@
 use crate::backend::Backend;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::endpoints::Endpoints;
 use crate::entity::EntitySet;
 use crate::guards::UserLoader;
 use crate::password::PasswordHasher;
 use crate::permissions::PermissionDef;
+use crate::service::{Auth, Service};
 use crate::store::Store;
+use crate::templates::Templates;
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::{Build, Rocket};
 use rocket_db_pools::Database;
@@ -66,6 +69,7 @@ pub type StoreOf<D, E> = Store<<D as AuthDb>::Backend, E>;
 /// ```
 pub struct AuthManager<D, E> {
     permissions: Vec<PermissionDef>,
+    endpoints: Vec<(String, String)>,
     create_schema: bool,
     clock: Option<Arc<dyn Clock>>,
     hasher: Option<PasswordHasher>,
@@ -83,6 +87,7 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
         AuthManagerBuilder {
             inner: AuthManager {
                 permissions: Vec::new(),
+                endpoints: Vec::new(),
                 create_schema: false,
                 clock: None,
                 hasher: None,
@@ -97,6 +102,15 @@ impl<D: AuthDb, E: EntitySet> AuthManagerBuilder<D, E> {
     /// synced to the database at launch: undeclared ones are deleted.
     pub fn permissions(mut self, permissions: &[PermissionDef]) -> Self {
         self.inner.permissions = permissions.to_vec();
+        self
+    }
+
+    /// Where to go after a view, by keg-auth's endpoint name: `after-login`
+    /// (default `/`), `after-logout`, `after-forgot`, `after-reset`,
+    /// `after-verify-account` (default: the login page). The target must be a
+    /// relative path; a bad name or target stops the launch.
+    pub fn endpoint(mut self, name: &str, target: &str) -> Self {
+        self.inner.endpoints.push((name.into(), target.into()));
         self
     }
 
@@ -144,6 +158,25 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         // Sessions live in private cookies, so the secret key matters: Rocket itself
         // generates a random one in the debug profile and refuses to launch a
         // release build without a configured one.
+        let mut endpoints = Endpoints::default();
+        for (name, target) in &self.endpoints {
+            if let Err(e) = endpoints.set(name, target) {
+                log::error!("kegauth: {e}");
+                return Err(rocket);
+            }
+        }
+        let template_dir = rocket
+            .figment()
+            .extract_inner::<rocket::figment::value::magic::RelativePathBuf>("template_dir")
+            .map(|p| p.relative())
+            .unwrap_or_else(|_| "templates".into());
+        let templates = match Templates::load(Some(&template_dir), &config) {
+            Ok(t) => t,
+            Err(e) => {
+                log::error!("kegauth: {e}");
+                return Err(rocket);
+            }
+        };
         let Some(db) = D::fetch(&rocket) else {
             log::error!(
                 "kegauth: database `{}` is not attached; attach {}::init() before the AuthManager",
@@ -187,6 +220,15 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 clock,
             )
         };
-        Ok(rocket.manage(store).manage(config).manage(loader))
+        let auth = Auth(Box::new(Service {
+            store: store.clone(),
+        }));
+        Ok(rocket
+            .manage(store)
+            .manage(config)
+            .manage(loader)
+            .manage(endpoints)
+            .manage(templates)
+            .manage(auth))
     }
 }

@@ -52,6 +52,7 @@ pub struct Verified {
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
+    verifications: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -88,6 +89,7 @@ impl PasswordHasher {
         PasswordHasher {
             params,
             permits: Arc::new(Semaphore::new(n.max(1))),
+            verifications: Arc::default(),
         }
     }
 
@@ -187,8 +189,21 @@ impl PasswordHasher {
         self.run(move |h| h.hash_blocking(&password)).await?
     }
 
+    /// How many verifications (real or dummy) this hasher and its clones have run:
+    /// lets tests check that every failed login costs exactly one.
+    pub fn verification_count(&self) -> u64 {
+        self.verifications
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.verifications
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Verify `password` against `hash` off the async executor.
     pub async fn verify(&self, password: &str, hash: &str) -> Result<Verified> {
+        self.count();
         let (password, hash) = (password.to_owned(), hash.to_owned());
         self.run(move |h| h.verify_blocking(&password, &hash)).await
     }
@@ -196,6 +211,7 @@ impl PasswordHasher {
     /// Spend one verification's worth of time on nothing, for unknown users,
     /// so response time does not tell whether a login id exists.
     pub async fn verify_dummy(&self) -> Result<()> {
+        self.count();
         self.run(|h| {
             h.dummy_blocking();
         })

@@ -1,0 +1,102 @@
+//! The type-erased auth service behind kegauth's routes, so that
+//! `kegauth::routes()` needs no type parameters.
+
+use crate::backend::Backend;
+use crate::entity::{EntitySet, LoginKind, UserEntity};
+use crate::store::Store;
+use crate::Result;
+use std::future::Future;
+use std::pin::Pin;
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a login did not succeed (only shown in detail when `detailed_login_errors` is on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// No user has that login id.
+    UnknownUser,
+    /// The password is wrong, empty, or the user has none.
+    WrongPassword,
+    /// The right password, but the account is disabled.
+    Disabled,
+    /// The right password, but the account was disabled from a date on.
+    DisabledByDate,
+    /// The right password, but the email address is not verified.
+    Unverified,
+}
+
+pub(crate) trait AuthService: Send + Sync + 'static {
+    fn login_kind(&self) -> LoginKind;
+
+    /// Check credentials; on success record the login (and upgrade a legacy
+    /// hash) and return the session key to put in the session.
+    fn authenticate<'a>(
+        &'a self,
+        login_id: &'a str,
+        password: &'a str,
+    ) -> BoxFuture<'a, Result<std::result::Result<String, LoginFailure>>>;
+
+    /// Rotate the key of the user holding `session_key` (logout: a copied cookie stops working).
+    fn revoke<'a>(&'a self, session_key: &'a str) -> BoxFuture<'a, Result<()>>;
+}
+
+pub(crate) struct Service<DB: Backend, E: EntitySet> {
+    pub store: Store<DB, E>,
+}
+
+impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
+    fn login_kind(&self) -> LoginKind {
+        <E::User as UserEntity>::LOGIN
+    }
+
+    fn authenticate<'a>(
+        &'a self,
+        login_id: &'a str,
+        password: &'a str,
+    ) -> BoxFuture<'a, Result<std::result::Result<String, LoginFailure>>> {
+        Box::pin(async move {
+            let store = &self.store;
+            // Exactly one hash in every case, so timing does not tell whether
+            // the user exists, has a password, or is disabled.
+            let Some(mut user) = store.user_by_login(login_id).await? else {
+                store.hasher().verify_dummy().await?;
+                return Ok(Err(LoginFailure::UnknownUser));
+            };
+            let verified = store.verify_password(&user, password).await?;
+            if !verified.ok {
+                return Ok(Err(LoginFailure::WrongPassword));
+            }
+            let now = store.now();
+            let core = user.core();
+            if !core.is_enabled {
+                return Ok(Err(LoginFailure::Disabled));
+            }
+            if core.is_disabled_by_date(now) {
+                return Ok(Err(LoginFailure::DisabledByDate));
+            }
+            if <E::User as UserEntity>::LOGIN == LoginKind::Email && !core.is_verified {
+                return Ok(Err(LoginFailure::Unverified));
+            }
+            user.core_mut().last_login_utc = Some(now);
+            if verified.needs_rehash {
+                let hash = store.hasher().hash(password).await?;
+                user.core_mut().password = Some(hash);
+            }
+            // A rehash changes the password, which rotates the key: use the new one.
+            store.update_user(&mut user).await?;
+            Ok(Ok(user.core().session_key.clone()))
+        })
+    }
+
+    fn revoke<'a>(&'a self, session_key: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if let Some(mut user) = self.store.user_by_session_key(session_key).await? {
+                self.store.rotate_session_key(&mut user).await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The service, as managed state.
+pub(crate) struct Auth(pub Box<dyn AuthService>);

@@ -1,0 +1,99 @@
+//! kegauth's pages, rendered with MiniJinja.
+//!
+//! Defaults are embedded in the library; a file of the same name in the app's
+//! `template_dir` (`kegauth/login.html` or `kegauth/login.html.j2`) replaces
+//! one. Overrides are read once, at launch. HTML auto-escaping is always on.
+//!
+//! kegauth keeps its own environment rather than going through
+//! `rocket_dyn_templates`: that engine switches auto-escaping off for every
+//! template not loaded from a file (so embedded defaults would render
+//! unescaped), and it would make every app attach a `Template` fairing just
+//! for the login page.
+
+use crate::config::Config;
+use crate::{Error, Result};
+use minijinja::{AutoEscape, Environment};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "kegauth/base.html",
+        include_str!("../../templates/kegauth/base.html"),
+    ),
+    (
+        "kegauth/flash-messages.html",
+        include_str!("../../templates/kegauth/flash-messages.html"),
+    ),
+    (
+        "kegauth/login.html",
+        include_str!("../../templates/kegauth/login.html"),
+    ),
+    (
+        "kegauth/logout.html",
+        include_str!("../../templates/kegauth/logout.html"),
+    ),
+    (
+        "kegauth/forbidden.html",
+        include_str!("../../templates/kegauth/forbidden.html"),
+    ),
+];
+
+/// The loaded templates.
+pub struct Templates {
+    env: Environment<'static>,
+    title_var: String,
+    use_select2: bool,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").finish_non_exhaustive()
+    }
+}
+
+fn override_for(dir: &Path, name: &str) -> Option<PathBuf> {
+    [dir.join(format!("{name}.j2")), dir.join(name)]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+impl Templates {
+    /// Load the embedded templates, replaced by files in `template_dir` where present.
+    pub fn load(template_dir: Option<&Path>, config: &Config) -> Result<Self> {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|_| AutoEscape::Html);
+        for (name, source) in EMBEDDED {
+            let source = match template_dir.and_then(|d| override_for(d, name)) {
+                Some(path) => std::fs::read_to_string(&path).map_err(|e| {
+                    Error::Config(format!("cannot read template {}: {e}", path.display()))
+                })?,
+                None => (*source).to_string(),
+            };
+            env.add_template_owned(*name, source)
+                .map_err(|e| Error::Config(format!("template {name}: {e}")))?;
+        }
+        Ok(Templates {
+            env,
+            title_var: config.template_title_var.clone(),
+            use_select2: config.use_select2,
+        })
+    }
+
+    /// Render `name` with `context` plus the page title and shared settings.
+    pub fn render<C: Serialize>(&self, name: &str, title: &str, context: C) -> Result<String> {
+        let mut ctx = match serde_json::to_value(context) {
+            Ok(serde_json::Value::Object(map)) => map,
+            Ok(_) => serde_json::Map::new(),
+            Err(e) => return Err(Error::Config(format!("template context for {name}: {e}"))),
+        };
+        ctx.insert("page_title".into(), title.into());
+        ctx.insert(self.title_var.clone(), title.into());
+        ctx.insert("use_select2".into(), self.use_select2.into());
+        let ctx = minijinja::Value::from(minijinja::value::Serde(ctx));
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| Error::Config(format!("rendering {name}: {e}")))
+    }
+}

@@ -1,0 +1,271 @@
+//! kegauth's views: login and logout (keg-auth's URLs and form field names).
+
+use crate::catchers::LOGIN_PATH;
+use crate::config::Config;
+use crate::endpoints::Endpoints;
+use crate::entity::LoginKind;
+use crate::next::safe_next;
+use crate::service::{Auth, LoginFailure};
+use crate::session::{Flash, Session};
+use crate::templates::Templates;
+use rocket::form::{Form, FromForm};
+use rocket::http::Status;
+use rocket::response::content::RawHtml;
+use rocket::response::{Redirect, Responder};
+use rocket::{get, head, post, routes, Route, State};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// The logout page's path.
+pub const LOGOUT_PATH: &str = "/logout";
+
+/// A kegauth page, a redirect, or an error.
+#[derive(Responder)]
+pub enum Page {
+    /// A rendered page.
+    Html((Status, RawHtml<String>)),
+    /// A redirect (303 See Other).
+    Redirect(Box<Redirect>),
+    /// An error.
+    Error(crate::Error),
+}
+
+impl Page {
+    fn redirect(to: String) -> Self {
+        Page::Redirect(Box::new(Redirect::to(to)))
+    }
+}
+
+impl From<crate::Error> for Page {
+    fn from(e: crate::Error) -> Self {
+        Page::Error(e)
+    }
+}
+
+fn html(status: Status, body: crate::Result<String>) -> Page {
+    match body {
+        Ok(body) => Page::Html((status, RawHtml(body))),
+        Err(e) => Page::Error(e),
+    }
+}
+
+/// The 403 page for a missing or wrong CSRF token.
+pub(crate) fn csrf_failure(templates: &Templates) -> Page {
+    html(
+        Status::Forbidden,
+        templates.render(
+            "kegauth/forbidden.html",
+            "Forbidden",
+            json!({ "message": "The form has expired or was not sent by this site. \
+                                Please go back, reload the page and try again." }),
+        ),
+    )
+}
+
+/// The fields of the login form (all optional so that a missing one is a form
+/// error, not a 422).
+#[derive(FromForm)]
+pub struct LoginForm<'r> {
+    login_id: Option<&'r str>,
+    password: Option<&'r str>,
+    csrf_token: Option<&'r str>,
+    next: Option<&'r str>,
+}
+
+fn login_label(kind: LoginKind) -> &'static str {
+    match kind {
+        LoginKind::Email => "Email",
+        LoginKind::Username => "User Name",
+    }
+}
+
+struct LoginPage<'a> {
+    login_id: &'a str,
+    next: Option<String>,
+    flashes: Vec<Flash>,
+    errors: BTreeMap<&'static str, Vec<&'static str>>,
+}
+
+fn render_login(
+    templates: &Templates,
+    auth: &Auth,
+    session: &Session<'_>,
+    page: LoginPage<'_>,
+) -> Page {
+    let kind = auth.0.login_kind();
+    html(
+        Status::Ok,
+        templates.render(
+            "kegauth/login.html",
+            "Log In",
+            json!({
+                "login_url": LOGIN_PATH,
+                "csrf_token": session.csrf_token(),
+                "next": page.next,
+                "login_id": page.login_id,
+                "login_kind": match kind { LoginKind::Email => "email", LoginKind::Username => "username" },
+                "login_label": login_label(kind),
+                "errors": page.errors,
+                "flashes": page.flashes,
+                "forgot_url": serde_json::Value::Null,
+            }),
+        ),
+    )
+}
+
+#[get("/login?<next>")]
+fn login_get(
+    next: Option<&str>,
+    session: Session<'_>,
+    templates: &State<Templates>,
+    auth: &State<Auth>,
+) -> Page {
+    let page = LoginPage {
+        login_id: "",
+        next: next.and_then(safe_next),
+        flashes: session.take_flashes(),
+        errors: BTreeMap::new(),
+    };
+    render_login(templates, auth, &session, page)
+}
+
+/// keg-auth answers HEAD on the login page with 405 (Rocket would otherwise
+/// answer it from the GET route).
+#[head("/login")]
+fn login_head() -> Status {
+    Status::MethodNotAllowed
+}
+
+fn failure_message(config: &Config, failure: LoginFailure, login_id: &str) -> String {
+    if !config.detailed_login_errors {
+        return "Invalid login or password.".into();
+    }
+    match failure {
+        LoginFailure::UnknownUser => format!("No user account matches: {login_id}"),
+        LoginFailure::WrongPassword => "Invalid password.".into(),
+        LoginFailure::Disabled | LoginFailure::DisabledByDate => {
+            "This user account is disabled.".into()
+        }
+        LoginFailure::Unverified => {
+            "The account has not been verified. Please check your email for a verification link."
+                .into()
+        }
+    }
+}
+
+#[post("/login?<next>", data = "<form>")]
+async fn login_post(
+    next: Option<&str>,
+    form: Form<LoginForm<'_>>,
+    session: Session<'_>,
+    templates: &State<Templates>,
+    auth: &State<Auth>,
+    config: &State<Config>,
+    endpoints: &State<Endpoints>,
+) -> Page {
+    if !session.csrf_matches(form.csrf_token.unwrap_or_default()) {
+        return csrf_failure(templates);
+    }
+    let next = form.next.or(next).and_then(safe_next);
+    let login_id = form.login_id.unwrap_or_default().trim();
+    let password = form.password.unwrap_or_default();
+    let mut errors = BTreeMap::new();
+    if login_id.is_empty() {
+        errors.insert("login_id", vec!["This field is required."]);
+    }
+    if password.is_empty() {
+        errors.insert("password", vec!["This field is required."]);
+    }
+    let mut flashes = session.take_flashes();
+    if errors.is_empty() {
+        match auth.0.authenticate(login_id, password).await {
+            Ok(Ok(session_key)) => {
+                let target = next
+                    .or_else(|| session.take_next())
+                    .unwrap_or_else(|| endpoints.after_login.clone());
+                let welcome = Flash {
+                    category: "success".into(),
+                    message: "Login successful.".into(),
+                };
+                session.log_in(&session_key, vec![welcome]);
+                return Page::redirect(target);
+            }
+            Ok(Err(failure)) => flashes.push(Flash {
+                category: "error".into(),
+                message: failure_message(config, failure, login_id),
+            }),
+            Err(e) => return Page::Error(e),
+        }
+    } else {
+        flashes.push(Flash {
+            category: "error".into(),
+            message: "The form has errors, please see below.".into(),
+        });
+    }
+    let page = LoginPage {
+        login_id,
+        next,
+        flashes,
+        errors,
+    };
+    render_login(templates, auth, &session, page)
+}
+
+#[get("/logout")]
+fn logout_get(
+    session: Session<'_>,
+    templates: &State<Templates>,
+    endpoints: &State<Endpoints>,
+) -> Page {
+    if session.session_key().is_none() {
+        return Page::redirect(endpoints.after_logout.clone());
+    }
+    html(
+        Status::Ok,
+        templates.render(
+            "kegauth/logout.html",
+            "Log Out",
+            json!({
+                "logout_url": LOGOUT_PATH,
+                "csrf_token": session.csrf_token(),
+                "flashes": session.take_flashes(),
+            }),
+        ),
+    )
+}
+
+/// The fields of the logout form.
+#[derive(FromForm)]
+pub struct LogoutForm<'r> {
+    csrf_token: Option<&'r str>,
+}
+
+#[post("/logout", data = "<form>")]
+async fn logout_post(
+    form: Form<LogoutForm<'_>>,
+    session: Session<'_>,
+    templates: &State<Templates>,
+    auth: &State<Auth>,
+    endpoints: &State<Endpoints>,
+) -> Page {
+    if !session.csrf_matches(form.csrf_token.unwrap_or_default()) {
+        return csrf_failure(templates);
+    }
+    if let Some(key) = session.session_key() {
+        // Rotate the key so that a copy of this cookie stops working too.
+        if let Err(e) = auth.0.revoke(&key).await {
+            return Page::Error(e);
+        }
+    }
+    session.log_out();
+    session.flash("success", "You have been logged out.");
+    Page::redirect(endpoints.after_logout.clone())
+}
+
+/// kegauth's routes: mount them at `/` (`.mount("/", kegauth::routes())`).
+///
+/// `GET/POST /login`, `HEAD /login` (405), `GET /logout` (a confirm form),
+/// `POST /logout` (CSRF-checked).
+pub fn routes() -> Vec<Route> {
+    routes![login_get, login_head, login_post, logout_get, logout_post]
+}
