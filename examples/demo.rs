@@ -36,6 +36,7 @@ kegauth::permissions! {
     AUTH_MANAGE = "auth-manage": "manage users, groups, bundles, and view permissions";
     PERMISSION1 = "permission1": "access view Foo";
     PERMISSION2 = "permission2": "access the Bar area";
+    PERMISSION3 = "permission3": "access the Baz area";
 }
 
 /// The store the `AuthManager` manages for this app.
@@ -92,9 +93,24 @@ async fn home(
 }
 
 /// Any logged-in user.
+#[requires_user]
 #[get("/secret1")]
 fn secret1(user: AuthUser<User>) -> String {
     format!("secret1 for {}", user.email)
+}
+
+/// Users with permission1 or permission2.
+#[requires_permissions(has_any(PERMISSION1, PERMISSION2))]
+#[get("/secret2")]
+fn secret2() -> &'static str {
+    "secret2"
+}
+
+/// Users with both permission1 and permission2, or with permission3.
+#[requires_permissions(has_any(has_all(PERMISSION1, PERMISSION2), PERMISSION3))]
+#[get("/secret-nested")]
+fn secret_nested() -> &'static str {
+    "secret-nested"
 }
 
 /// The demo app, unlaunched (the tests build it with their own configuration).
@@ -107,7 +123,7 @@ pub fn rocket() -> Rocket<Build> {
                 .create_schema(true)
                 .build(),
         )
-        .mount("/", routes![home, secret1])
+        .mount("/", routes![home, secret1, secret2, secret_nested])
         .mount("/", kegauth::routes())
         .register("/", kegauth::catchers())
 }

@@ -34,7 +34,7 @@ async fn demo_serves_the_home_page_with_synced_permissions() {
         Some(rocket::http::ContentType::HTML)
     );
     let body = response.into_string().await.expect("a body");
-    for token in ["auth-manage", "permission1", "permission2"] {
+    for token in ["auth-manage", "permission1", "permission2", "permission3"] {
         assert!(
             body.contains(&format!("<code>{token}</code>")),
             "{token} in {body}"

@@ -10,6 +10,7 @@
 mod ast;
 mod attr;
 mod expand;
+mod requires;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -22,6 +23,42 @@ use syn::{parse_macro_input, DeriveInput};
 pub fn derive_auth_entity(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input)
+        .unwrap_or_else(|err| err.to_compile_error())
+        .into()
+}
+
+/// Require a logged-in, active user before a Rocket handler runs.
+///
+/// Put it above the route attribute. Anonymous browsers are redirected to the
+/// login page (with `next`), API clients get 401.
+///
+/// ```ignore
+/// #[requires_user]
+/// #[get("/secret1")]
+/// fn secret1() -> &'static str { "secret" }
+/// ```
+#[proc_macro_attribute]
+pub fn requires_user(args: TokenStream, item: TokenStream) -> TokenStream {
+    requires::requires_user(args.into(), item.into())
+        .unwrap_or_else(|err| err.to_compile_error())
+        .into()
+}
+
+/// Require permissions before a Rocket handler runs (403 without them).
+///
+/// The condition: a token string or declared permission constant, a tuple of
+/// conditions (all of them), `has_all(..)`, `has_any(..)`, nested freely, or a
+/// function or closure taking `&User`. A token that was not declared to the
+/// `AuthManager` stops the launch, naming the handler and the token.
+///
+/// ```ignore
+/// #[requires_permissions(has_any(PERMISSION1, has_all("permission2", |u: &User| u.name.is_some())))]
+/// #[get("/secret2")]
+/// fn secret2() -> &'static str { "secret" }
+/// ```
+#[proc_macro_attribute]
+pub fn requires_permissions(args: TokenStream, item: TokenStream) -> TokenStream {
+    requires::requires_permissions(args.into(), item.into())
         .unwrap_or_else(|err| err.to_compile_error())
         .into()
 }

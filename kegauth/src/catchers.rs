@@ -1,7 +1,9 @@
 //! Error catchers: where unauthenticated and unauthorized requests end up.
 
+use crate::templates::Templates;
 use rocket::http::uri::fmt::{Query, UriDisplay};
 use rocket::http::{ContentType, Status};
+use rocket::response::content::RawHtml;
 use rocket::response::{Redirect, Responder};
 use rocket::{catch, catchers, Catcher, Request};
 
@@ -44,9 +46,39 @@ fn unauthorized(req: &Request<'_>) -> Unauthorized {
     }
 }
 
+#[derive(Responder)]
+enum Forbidden {
+    Page((Status, RawHtml<String>)),
+    Api((Status, (ContentType, &'static str))),
+}
+
+#[catch(403)]
+fn forbidden(req: &Request<'_>) -> Forbidden {
+    let api = || {
+        Forbidden::Api((
+            Status::Forbidden,
+            (ContentType::JSON, r#"{"error":"permission denied"}"#),
+        ))
+    };
+    if !wants_html(req) {
+        return api();
+    }
+    let page = req.rocket().state::<Templates>().map(|t| {
+        t.render(
+            "kegauth/forbidden.html",
+            "Forbidden",
+            serde_json::json!({ "message": "You do not have permission to see this page." }),
+        )
+    });
+    match page {
+        Some(Ok(html)) => Forbidden::Page((Status::Forbidden, RawHtml(html))),
+        _ => api(),
+    }
+}
+
 /// kegauth's catchers; register them with `.register("/", kegauth::catchers())`.
 /// A 401 becomes a redirect to the login page (with `next`) for browsers and a
-/// JSON 401 for API clients.
+/// JSON 401 for API clients; a 403 is a "forbidden" page (or JSON).
 pub fn catchers() -> Vec<Catcher> {
-    catchers![unauthorized]
+    catchers![unauthorized, forbidden]
 }

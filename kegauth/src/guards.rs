@@ -1,44 +1,12 @@
 //! Request guards: the current user.
 
-use crate::clock::Clock;
 use crate::entity::UserEntity;
-use crate::session::Session;
+use crate::requirements::principal;
 use rocket::http::Status;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
-use std::future::Future;
 use std::ops::Deref;
-use std::pin::Pin;
 use std::sync::Arc;
-
-type LoadFuture<U> = Pin<Box<dyn Future<Output = crate::Result<Option<U>>> + Send>>;
-
-/// Loads users by session key; managed by the [`AuthManager`](crate::AuthManager)
-/// so that guards need to know only the user type.
-pub struct UserLoader<U> {
-    load: Arc<dyn Fn(String) -> LoadFuture<U> + Send + Sync>,
-    clock: Arc<dyn Clock>,
-}
-
-impl<U: UserEntity> UserLoader<U> {
-    /// A loader from a lookup function and a clock.
-    pub fn new(
-        load: impl Fn(String) -> LoadFuture<U> + Send + Sync + 'static,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        UserLoader {
-            load: Arc::new(load),
-            clock,
-        }
-    }
-
-    /// The active user holding `key`, if any.
-    pub async fn active_user(&self, key: String) -> crate::Result<Option<U>> {
-        let user = (self.load)(key).await?;
-        let now = self.clock.now();
-        Ok(user.filter(|u| u.is_active_at(now)))
-    }
-}
 
 /// Why a request has no usable user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,33 +19,22 @@ pub enum AuthFailure {
     Unavailable,
 }
 
-struct Cached<U>(Result<Option<Arc<U>>, Status>);
-
-/// The request's user, loaded once per request from the session cookie.
-async fn current_user<'r, U: UserEntity>(
-    req: &'r Request<'_>,
-) -> &'r Result<Option<Arc<U>>, Status> {
-    let cached = req
-        .local_cache_async(async {
-            let (Some(session), Some(loader)) =
-                (Session::of(req), req.rocket().state::<UserLoader<U>>())
-            else {
-                log::error!("kegauth: the AuthManager fairing is not attached for this user type");
-                return Cached::<U>(Err(Status::InternalServerError));
-            };
-            let Some(key) = session.session_key() else {
-                return Cached(Ok(None));
-            };
-            match loader.active_user(key).await {
-                Ok(user) => Cached(Ok(user.map(Arc::new))),
-                Err(e) => {
-                    log::error!("kegauth: loading the session user failed: {e}");
-                    Cached(Err(e.status()))
-                }
+/// The request's user as `U`, loaded once per request from the session cookie.
+async fn current_user<U: UserEntity>(req: &Request<'_>) -> Result<Option<Arc<U>>, Status> {
+    match principal(req).await {
+        Ok(None) => Ok(None),
+        Ok(Some(p)) => match p.user.clone().downcast::<U>() {
+            Ok(user) => Ok(Some(user)),
+            Err(_) => {
+                log::error!(
+                    "kegauth: the guard asks for {} but the AuthManager's user type is another",
+                    std::any::type_name::<U>()
+                );
+                Err(Status::InternalServerError)
             }
-        })
-        .await;
-    &cached.0
+        },
+        Err(status) => Err(*status),
+    }
 }
 
 /// The logged-in, active user; otherwise the request fails with 401, which
@@ -108,9 +65,9 @@ impl<'r, U: UserEntity> FromRequest<'r> for AuthUser<U> {
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
         match current_user::<U>(req).await {
-            Ok(Some(user)) => Outcome::Success(AuthUser(user.clone())),
+            Ok(Some(user)) => Outcome::Success(AuthUser(user)),
             Ok(None) => Outcome::Error((Status::Unauthorized, AuthFailure::NotLoggedIn)),
-            Err(status) => Outcome::Error((*status, AuthFailure::Unavailable)),
+            Err(status) => Outcome::Error((status, AuthFailure::Unavailable)),
         }
     }
 }
@@ -126,8 +83,8 @@ impl<'r, U: UserEntity> FromRequest<'r> for OptionalUser<U> {
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
         match current_user::<U>(req).await {
-            Ok(user) => Outcome::Success(OptionalUser(user.clone())),
-            Err(status) => Outcome::Error((*status, AuthFailure::Unavailable)),
+            Ok(user) => Outcome::Success(OptionalUser(user)),
+            Err(status) => Outcome::Error((status, AuthFailure::Unavailable)),
         }
     }
 }

@@ -35,6 +35,7 @@ mod manager;
 pub mod next;
 pub mod password;
 mod permissions;
+pub mod requirements;
 mod service;
 pub mod session;
 pub mod store;
@@ -47,10 +48,11 @@ pub use catchers::catchers;
 pub use entity::{AttemptCore, AttemptType, AuthEntity, Entities, EntitySet, UserCore};
 pub use error::{Error, Result};
 pub use guards::{AuthUser, OptionalUser};
-pub use kegauth_macros::AuthEntity;
+pub use kegauth_macros::{requires_permissions, requires_user, AuthEntity};
 pub use links::Link;
 pub use manager::{AuthDb, AuthManager, AuthManagerBuilder, StoreOf};
 pub use permissions::PermissionDef;
+pub use requirements::{has_all, has_any, require, Requirement};
 pub use service::LoginFailure;
 pub use store::{Store, SyncReport};
 pub use views::routes;
@@ -61,9 +63,10 @@ pub mod prelude {
         AttemptEntity, AuthEntity, BundleEntity, Entities, EntitySet, GroupEntity,
         PermissionEntity, UserEntity,
     };
+    pub use crate::requirements::{has_all, has_any, require, Requirement};
     pub use crate::{
         AttemptCore, AuthDb, AuthManager, AuthUser, Link, OptionalUser, PermissionDef, Store,
         StoreOf, UserCore,
     };
-    pub use kegauth_macros::AuthEntity;
+    pub use kegauth_macros::{requires_permissions, requires_user, AuthEntity};
 }

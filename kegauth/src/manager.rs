@@ -5,9 +5,9 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::endpoints::Endpoints;
 use crate::entity::EntitySet;
-use crate::guards::UserLoader;
 use crate::password::PasswordHasher;
 use crate::permissions::PermissionDef;
+use crate::requirements::{undeclared_in_routes, Declared};
 use crate::service::{Auth, Service};
 use crate::store::Store;
 use crate::templates::Templates;
@@ -210,23 +210,28 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 return Err(rocket);
             }
         }
-        let loader = {
-            let (store, clock) = (store.clone(), store.clock_arc());
-            UserLoader::<E::User>::new(
-                move |key| {
-                    let store = store.clone();
-                    Box::pin(async move { store.user_by_session_key(&key).await })
-                },
-                clock,
-            )
-        };
+        let declared = Declared(
+            self.permissions
+                .iter()
+                .map(|p| p.token.to_string())
+                .collect(),
+        );
+        let undeclared = undeclared_in_routes(rocket.routes(), &declared.0);
+        if !undeclared.is_empty() {
+            for (route, token) in undeclared {
+                log::error!(
+                    "kegauth: route {route} requires permission `{token}`, which is not declared"
+                );
+            }
+            return Err(rocket);
+        }
         let auth = Auth(Box::new(Service {
             store: store.clone(),
         }));
         Ok(rocket
             .manage(store)
             .manage(config)
-            .manage(loader)
+            .manage(declared)
             .manage(endpoints)
             .manage(templates)
             .manage(auth))

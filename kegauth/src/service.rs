@@ -5,8 +5,10 @@ use crate::backend::Backend;
 use crate::entity::{EntitySet, LoginKind, UserEntity};
 use crate::store::Store;
 use crate::Result;
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -38,7 +40,18 @@ pub(crate) trait AuthService: Send + Sync + 'static {
 
     /// Rotate the key of the user holding `session_key` (logout: a copied cookie stops working).
     fn revoke<'a>(&'a self, session_key: &'a str) -> BoxFuture<'a, Result<()>>;
+
+    /// The active user holding `session_key`, type-erased.
+    fn active_user<'a>(
+        &'a self,
+        session_key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<AnyUser>>>>;
+
+    /// The effective permissions of a user returned by `active_user`.
+    fn permissions_of<'a>(&'a self, user: &'a AnyUser) -> BoxFuture<'a, Result<BTreeSet<String>>>;
 }
+
+type AnyUser = dyn std::any::Any + Send + Sync;
 
 pub(crate) struct Service<DB: Backend, E: EntitySet> {
     pub store: Store<DB, E>,
@@ -85,6 +98,28 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
             // A rehash changes the password, which rotates the key: use the new one.
             store.update_user(&mut user).await?;
             Ok(Ok(user.core().session_key.clone()))
+        })
+    }
+
+    fn active_user<'a>(
+        &'a self,
+        session_key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<AnyUser>>>> {
+        Box::pin(async move {
+            let user = self.store.user_by_session_key(session_key).await?;
+            let now = self.store.now();
+            Ok(user
+                .filter(|u| u.is_active_at(now))
+                .map(|u| Arc::new(u) as Arc<AnyUser>))
+        })
+    }
+
+    fn permissions_of<'a>(&'a self, user: &'a AnyUser) -> BoxFuture<'a, Result<BTreeSet<String>>> {
+        Box::pin(async move {
+            match user.downcast_ref::<E::User>() {
+                Some(u) => self.store.user_permissions(u).await,
+                None => Ok(BTreeSet::new()),
+            }
         })
     }
 

@@ -1,0 +1,203 @@
+//! `#[requires_user]` and `#[requires_permissions(cond)]` on Rocket handlers.
+//!
+//! The condition is parsed into a small tree (tokens, tuples, `has_all`,
+//! `has_any`, anything else as a user check), validated with spans, and
+//! expanded into a [`RequirementSpec`] type plus a guard parameter that Rocket
+//! checks before the handler (and, as a sentinel, at launch).
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprCall, ItemFn, Lit, Token};
+
+/// The condition tree.
+enum Cond {
+    Token(syn::LitStr),
+    All(Vec<Cond>, Span),
+    Any(Vec<Cond>, Span),
+    Other(Box<Expr>),
+}
+
+fn combinator(call: &ExprCall) -> Option<&'static str> {
+    let Expr::Path(p) = &*call.func else {
+        return None;
+    };
+    match p.path.segments.last()?.ident.to_string().as_str() {
+        "has_all" => Some("has_all"),
+        "has_any" => Some("has_any"),
+        _ => None,
+    }
+}
+
+fn parse_cond(expr: Expr) -> syn::Result<Cond> {
+    match expr {
+        Expr::Lit(lit) => match lit.lit {
+            Lit::Str(s) => {
+                if s.value().trim().is_empty() {
+                    return Err(syn::Error::new(
+                        s.span(),
+                        "a permission token must not be empty",
+                    ));
+                }
+                Ok(Cond::Token(s))
+            }
+            other => Err(syn::Error::new(
+                other.span(),
+                "expected a permission token string, a declared permission, has_all(..), \
+                 has_any(..), a tuple of conditions, or a check taking the user",
+            )),
+        },
+        Expr::Tuple(t) => {
+            let span = t.span();
+            if t.elems.is_empty() {
+                return Err(syn::Error::new(
+                    span,
+                    "an empty tuple requires nothing; name at least one permission",
+                ));
+            }
+            let items = t
+                .elems
+                .into_iter()
+                .map(parse_cond)
+                .collect::<syn::Result<_>>()?;
+            Ok(Cond::All(items, span))
+        }
+        Expr::Paren(p) => parse_cond(*p.expr),
+        Expr::Call(call) if combinator(&call).is_some() => {
+            let name = combinator(&call).unwrap_or("has_all");
+            let span = call.func.span();
+            if call.args.is_empty() {
+                return Err(syn::Error::new(
+                    span,
+                    format!("{name}(..) needs at least one condition"),
+                ));
+            }
+            let items = call
+                .args
+                .into_iter()
+                .map(parse_cond)
+                .collect::<syn::Result<_>>()?;
+            Ok(if name == "has_all" {
+                Cond::All(items, span)
+            } else {
+                Cond::Any(items, span)
+            })
+        }
+        other => Ok(Cond::Other(Box::new(other))),
+    }
+}
+
+fn expand_cond(cond: &Cond) -> TokenStream {
+    match cond {
+        Cond::Token(s) => quote_spanned!(s.span()=> ::kegauth::Requirement::from(#s)),
+        Cond::All(items, span) => {
+            let items = items.iter().map(expand_cond);
+            quote_spanned!(*span=> ::kegauth::requirements::has_all([#(#items),*]))
+        }
+        Cond::Any(items, span) => {
+            let items = items.iter().map(expand_cond);
+            quote_spanned!(*span=> ::kegauth::requirements::has_any([#(#items),*]))
+        }
+        Cond::Other(expr) => quote_spanned! {expr.span()=>
+            ::kegauth::requirements::IntoRequirement::into_requirement(#expr)
+        },
+    }
+}
+
+struct PermissionArgs {
+    cond: Cond,
+}
+
+impl Parse for PermissionArgs {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.is_empty() {
+            return Err(input.error(
+                "expected a permission condition, e.g. #[requires_permissions(\"permission1\")] \
+                 or #[requires_permissions(has_any(P1, P2))]",
+            ));
+        }
+        let mut exprs: Punctuated<Expr, Token![,]> = Punctuated::parse_terminated(input)?;
+        if exprs.len() > 1 {
+            let extra = &exprs[1];
+            return Err(syn::Error::new(
+                extra.span(),
+                "one condition is expected; combine several with has_all(..), has_any(..) or a tuple",
+            ));
+        }
+        let Some(expr) = exprs.pop().map(|p| p.into_value()) else {
+            return Err(input.error("expected a permission condition"));
+        };
+        Ok(PermissionArgs {
+            cond: parse_cond(expr)?,
+        })
+    }
+}
+
+const ROUTE_ATTRS: &[&str] = &[
+    "get", "put", "post", "delete", "head", "patch", "options", "route",
+];
+
+fn has_route_attr(item: &ItemFn) -> bool {
+    item.attrs.iter().any(|a| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| ROUTE_ATTRS.contains(&s.ident.to_string().as_str()))
+    })
+}
+
+fn expand(item: ItemFn, requirement: TokenStream, macro_name: &str) -> syn::Result<TokenStream> {
+    if !has_route_attr(&item) {
+        return Err(syn::Error::new(
+            item.sig.ident.span(),
+            format!(
+                "#[{macro_name}] goes above the route attribute: \
+                 #[{macro_name}] #[get(\"/path\")] fn handler(..)"
+            ),
+        ));
+    }
+    let name = &item.sig.ident;
+    let spec = format_ident!("__kegauth_requires_{}", name);
+    let handler = name.to_string();
+    let mut item = item;
+    let param: syn::FnArg = syn::parse_quote! {
+        _kegauth_required: ::kegauth::requirements::Required<#spec>
+    };
+    item.sig.inputs.insert(0, param);
+    Ok(quote! {
+        #[allow(non_camel_case_types)]
+        #[doc(hidden)]
+        struct #spec;
+
+        impl ::kegauth::requirements::RequirementSpec for #spec {
+            const HANDLER: &'static str = #handler;
+            fn requirement() -> &'static ::kegauth::Requirement {
+                static REQUIREMENT: ::std::sync::OnceLock<::kegauth::Requirement> =
+                    ::std::sync::OnceLock::new();
+                REQUIREMENT.get_or_init(|| #requirement)
+            }
+        }
+
+        #item
+    })
+}
+
+pub fn requires_user(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    if !args.is_empty() {
+        return Err(syn::Error::new(
+            args.span(),
+            "#[requires_user] takes no arguments",
+        ));
+    }
+    let item: ItemFn = syn::parse2(item)?;
+    expand(item, quote!(::kegauth::Requirement::User), "requires_user")
+}
+
+pub fn requires_permissions(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let args: PermissionArgs = syn::parse2(args)?;
+    let item: ItemFn = syn::parse2(item)?;
+    let requirement = expand_cond(&args.cond);
+    expand(item, requirement, "requires_permissions")
+}

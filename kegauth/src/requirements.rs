@@ -1,0 +1,429 @@
+//! Authorization requirements: what `#[requires_user]`, `#[requires_permissions]`
+//! and [`require`] check before a handler runs.
+//!
+//! A requirement is built from permission tokens (string literals or
+//! constants declared with [`permissions!`](crate::permissions)), `has_all`,
+//! `has_any`, nested freely, and checks on the user (closures or functions
+//! taking `&User`).
+//!
+//! ```
+//! use kegauth::requirements::{has_all, has_any, Requirement};
+//! # #[derive(kegauth::AuthEntity)] #[auth(user)]
+//! # struct User { id: i64, email: String, #[auth(core)] core: kegauth::UserCore }
+//! kegauth::permissions! { P1 = "permission1"; P2 = "permission2"; }
+//! let r = has_any([
+//!     has_all([P1.into(), "permission2".into()]),
+//!     Requirement::check(|u: &User| u.email.ends_with("@example.com")),
+//! ]);
+//! assert_eq!(r.tokens(), ["permission1", "permission2"]);
+//! ```
+
+use crate::permissions::PermissionDef;
+use crate::session::Session;
+use rocket::http::Status;
+use rocket::outcome::Outcome;
+use rocket::request::{self, FromRequest, Request};
+use rocket::route::{Handler, Route};
+use rocket::{Data, Ignite, Rocket, Sentinel};
+use std::any::Any;
+use std::collections::BTreeSet;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+type AnyUser = dyn Any + Send + Sync;
+type UserCheck = Arc<dyn Fn(&AnyUser) -> bool + Send + Sync>;
+
+/// What a request must satisfy.
+#[derive(Clone)]
+pub enum Requirement {
+    /// A logged-in, active user (and nothing more).
+    User,
+    /// The user has this permission token.
+    Token(String),
+    /// Every one of these.
+    All(Vec<Requirement>),
+    /// At least one of these.
+    Any(Vec<Requirement>),
+    /// A check on the user.
+    Check(UserCheck),
+}
+
+impl std::fmt::Debug for Requirement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Requirement::User => f.write_str("User"),
+            Requirement::Token(t) => write!(f, "{t:?}"),
+            Requirement::All(v) => f.debug_tuple("has_all").field(v).finish(),
+            Requirement::Any(v) => f.debug_tuple("has_any").field(v).finish(),
+            Requirement::Check(_) => f.write_str("<check>"),
+        }
+    }
+}
+
+/// All of the requirements.
+pub fn has_all(items: impl IntoIterator<Item = Requirement>) -> Requirement {
+    Requirement::All(items.into_iter().collect())
+}
+
+/// Any of the requirements.
+pub fn has_any(items: impl IntoIterator<Item = Requirement>) -> Requirement {
+    Requirement::Any(items.into_iter().collect())
+}
+
+impl Requirement {
+    /// A check on the user, e.g. `Requirement::check(|u: &User| u.is_staff)`.
+    /// A check on another type than the app's user type never passes.
+    pub fn check<U: Send + Sync + 'static>(f: impl Fn(&U) -> bool + Send + Sync + 'static) -> Self {
+        Requirement::Check(Arc::new(move |user: &AnyUser| {
+            user.downcast_ref::<U>().is_some_and(&f)
+        }))
+    }
+
+    /// Every permission token named, in order, without repeats.
+    pub fn tokens(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        self.collect(&mut out);
+        out
+    }
+
+    fn collect<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Requirement::Token(t) if !out.contains(&t.as_str()) => out.push(t),
+            Requirement::All(v) | Requirement::Any(v) => v.iter().for_each(|r| r.collect(out)),
+            _ => {}
+        }
+    }
+
+    fn needs_permissions(&self) -> bool {
+        !self.tokens().is_empty()
+    }
+
+    fn eval(&self, user: &AnyUser, permissions: &BTreeSet<String>) -> bool {
+        match self {
+            Requirement::User => true,
+            Requirement::Token(t) => permissions.contains(t),
+            Requirement::All(v) => v.iter().all(|r| r.eval(user, permissions)),
+            Requirement::Any(v) => v.iter().any(|r| r.eval(user, permissions)),
+            Requirement::Check(f) => f(user),
+        }
+    }
+}
+
+impl From<&str> for Requirement {
+    fn from(token: &str) -> Self {
+        Requirement::Token(token.to_string())
+    }
+}
+
+impl From<PermissionDef> for Requirement {
+    fn from(p: PermissionDef) -> Self {
+        Requirement::Token(p.token.to_string())
+    }
+}
+
+/// Marker for [`IntoRequirement`] on tokens.
+pub struct ByToken;
+/// Marker for [`IntoRequirement`] on user checks.
+pub struct ByCheck<U>(PhantomData<fn(&U)>);
+
+/// What `#[requires_permissions(..)]` accepts as a condition: a token (string
+/// or declared constant), a [`Requirement`], or a function or closure taking `&User`.
+pub trait IntoRequirement<Marker> {
+    /// Convert.
+    fn into_requirement(self) -> Requirement;
+}
+
+impl IntoRequirement<ByToken> for &str {
+    fn into_requirement(self) -> Requirement {
+        self.into()
+    }
+}
+
+impl IntoRequirement<ByToken> for PermissionDef {
+    fn into_requirement(self) -> Requirement {
+        self.into()
+    }
+}
+
+impl IntoRequirement<ByToken> for Requirement {
+    fn into_requirement(self) -> Requirement {
+        self
+    }
+}
+
+impl<U, F> IntoRequirement<ByCheck<U>> for F
+where
+    U: Send + Sync + 'static,
+    F: Fn(&U) -> bool + Send + Sync + 'static,
+{
+    fn into_requirement(self) -> Requirement {
+        Requirement::check(self)
+    }
+}
+
+/// The request's user, type-erased, with their permissions loaded on first use.
+pub(crate) struct Principal {
+    pub user: Arc<AnyUser>,
+    permissions: tokio::sync::OnceCell<BTreeSet<String>>,
+}
+
+impl Principal {
+    pub fn new(user: Arc<AnyUser>) -> Self {
+        Principal {
+            user,
+            permissions: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+struct CachedPrincipal(Result<Option<Arc<Principal>>, Status>);
+
+/// The request's principal, loaded once per request.
+pub(crate) async fn principal<'r>(
+    req: &'r Request<'_>,
+) -> &'r Result<Option<Arc<Principal>>, Status> {
+    let cached = req
+        .local_cache_async(async {
+            let (Some(session), Some(auth)) = (
+                Session::of(req),
+                req.rocket().state::<crate::service::Auth>(),
+            ) else {
+                log::error!("kegauth: the AuthManager fairing is not attached");
+                return CachedPrincipal(Err(Status::InternalServerError));
+            };
+            let Some(key) = session.session_key() else {
+                return CachedPrincipal(Ok(None));
+            };
+            match auth.0.active_user(&key).await {
+                Ok(user) => CachedPrincipal(Ok(user.map(|u| Arc::new(Principal::new(u))))),
+                Err(e) => {
+                    log::error!("kegauth: loading the session user failed: {e}");
+                    CachedPrincipal(Err(e.status()))
+                }
+            }
+        })
+        .await;
+    &cached.0
+}
+
+/// Why a requirement was not met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Denied {
+    /// Not logged in (401: a redirect to the login page for browsers).
+    Unauthenticated,
+    /// Logged in without the rights (403).
+    Forbidden,
+    /// kegauth is not attached or the database failed.
+    Unavailable(Status),
+}
+
+impl Denied {
+    /// The status the request fails with.
+    pub fn status(self) -> Status {
+        match self {
+            Denied::Unauthenticated => Status::Unauthorized,
+            Denied::Forbidden => Status::Forbidden,
+            Denied::Unavailable(s) => s,
+        }
+    }
+}
+
+/// Check `requirement` for a request.
+pub async fn evaluate(req: &Request<'_>, requirement: &Requirement) -> Result<(), Denied> {
+    let principal = match principal(req).await {
+        Ok(Some(p)) => p.clone(),
+        Ok(None) => return Err(Denied::Unauthenticated),
+        Err(status) => return Err(Denied::Unavailable(*status)),
+    };
+    let empty = BTreeSet::new();
+    let permissions = if requirement.needs_permissions() {
+        let Some(auth) = req.rocket().state::<crate::service::Auth>() else {
+            return Err(Denied::Unavailable(Status::InternalServerError));
+        };
+        match principal
+            .permissions
+            .get_or_try_init(|| auth.0.permissions_of(&*principal.user))
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                log::error!("kegauth: loading permissions failed: {e}");
+                return Err(Denied::Unavailable(e.status()));
+            }
+        }
+    } else {
+        &empty
+    };
+    if requirement.eval(&*principal.user, permissions) {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden)
+    }
+}
+
+/// Whether HTTP method `method` is excluded from checks by `http_methods_excluded`.
+fn excluded(req: &Request<'_>) -> bool {
+    req.rocket()
+        .state::<crate::config::Config>()
+        .is_some_and(|c| {
+            c.http_methods_excluded
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(req.method().as_str()))
+        })
+}
+
+/// A requirement attached to a handler by `#[requires_user]` or
+/// `#[requires_permissions]` (generated; apps do not implement it).
+pub trait RequirementSpec: Send + Sync + 'static {
+    /// The handler's name, for messages.
+    const HANDLER: &'static str;
+    /// The requirement.
+    fn requirement() -> &'static Requirement;
+}
+
+/// The guard the `requires_*` macros add to a handler. It fails with 401 when
+/// nobody is logged in and 403 when the user lacks the rights; as a Rocket
+/// sentinel it stops the launch when the handler names a permission token
+/// that was not declared.
+pub struct Required<M>(PhantomData<M>);
+
+#[rocket::async_trait]
+impl<'r, M: RequirementSpec> FromRequest<'r> for Required<M> {
+    type Error = Denied;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Denied> {
+        if excluded(req) {
+            return Outcome::Success(Required(PhantomData));
+        }
+        match evaluate(req, M::requirement()).await {
+            Ok(()) => Outcome::Success(Required(PhantomData)),
+            Err(denied) => Outcome::Error((denied.status(), denied)),
+        }
+    }
+}
+
+/// The permission tokens declared to the [`AuthManager`](crate::AuthManager).
+pub(crate) struct Declared(pub BTreeSet<String>);
+
+/// The tokens of `requirement` that are not declared, or `None` when kegauth is not attached.
+fn undeclared<'a>(rocket: &Rocket<Ignite>, requirement: &'a Requirement) -> Option<Vec<&'a str>> {
+    let declared = rocket.state::<Declared>()?;
+    Some(
+        requirement
+            .tokens()
+            .into_iter()
+            .filter(|t| !declared.0.contains(*t))
+            .collect(),
+    )
+}
+
+impl<M: RequirementSpec> Sentinel for Required<M> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        match undeclared(rocket, M::requirement()) {
+            None => {
+                log::error!(
+                    "kegauth: handler `{}` has a requirement but the AuthManager is not attached",
+                    M::HANDLER
+                );
+                true
+            }
+            Some(missing) if !missing.is_empty() => {
+                for token in missing {
+                    log::error!(
+                        "kegauth: handler `{}` requires permission `{token}`, which is not declared",
+                        M::HANDLER
+                    );
+                }
+                true
+            }
+            Some(_) => false,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct RequireHandler {
+    inner: Box<dyn Handler>,
+    requirement: Arc<Requirement>,
+}
+
+#[rocket::async_trait]
+impl Handler for RequireHandler {
+    async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> rocket::route::Outcome<'r> {
+        if !excluded(req) {
+            if let Err(denied) = evaluate(req, &self.requirement).await {
+                return rocket::route::Outcome::Error(denied.status());
+            }
+        }
+        self.inner.handle(req, data).await
+    }
+}
+
+/// Put a requirement on a whole set of routes (keg-auth's blueprint decorator).
+///
+/// ```
+/// # use kegauth::requirements::{require, Requirement};
+/// #[rocket::get("/reports")]
+/// fn reports() -> &'static str { "reports" }
+/// let routes = require(rocket::routes![reports], Requirement::from("reports-view"));
+/// assert!(routes[0].name.as_deref().unwrap().starts_with("reports [kegauth #"));
+/// ```
+///
+/// Each route's name is tagged with the requirement, so that the
+/// [`AuthManager`](crate::AuthManager) can refuse to launch when a mounted
+/// route set names a permission token that was not declared.
+pub fn require(routes: Vec<Route>, requirement: impl Into<Requirement>) -> Vec<Route> {
+    let requirement = Arc::new(requirement.into());
+    let id = register_route_set(requirement.clone());
+    routes
+        .into_iter()
+        .map(|mut route| {
+            let name = route.name.as_deref().unwrap_or("route").to_string();
+            route.name = Some(format!("{name} [kegauth #{id}]").into());
+            route.handler = Box::new(RequireHandler {
+                inner: route.handler,
+                requirement: requirement.clone(),
+            });
+            route
+        })
+        .collect()
+}
+
+/// Requirements of route sets built in this process, by id.
+static ROUTE_SETS: std::sync::Mutex<Vec<Arc<Requirement>>> = std::sync::Mutex::new(Vec::new());
+
+fn register_route_set(requirement: Arc<Requirement>) -> usize {
+    let mut sets = ROUTE_SETS.lock().unwrap_or_else(|p| p.into_inner());
+    sets.push(requirement);
+    sets.len() - 1
+}
+
+/// `(route, undeclared token)` for every mounted route whose route-set
+/// requirement names a token not in `declared`.
+pub(crate) fn undeclared_in_routes<'a>(
+    routes: impl Iterator<Item = &'a Route>,
+    declared: &BTreeSet<String>,
+) -> Vec<(String, String)> {
+    let sets = ROUTE_SETS.lock().unwrap_or_else(|p| p.into_inner());
+    let mut out = Vec::new();
+    for route in routes {
+        let Some(name) = route.name.as_deref() else {
+            continue;
+        };
+        let Some(id) = name
+            .rsplit_once(" [kegauth #")
+            .and_then(|(_, rest)| rest.strip_suffix(']'))
+            .and_then(|id| id.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        if let Some(req) = sets.get(id) {
+            for t in req.tokens() {
+                if !declared.contains(t) {
+                    out.push((format!("{} {}", route.method, route.uri), t.to_string()));
+                }
+            }
+        }
+    }
+    out
+}

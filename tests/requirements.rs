@@ -1,0 +1,377 @@
+//! The requirement matrix: handler level, route-set level, has_all / has_any /
+//! nested / callable conditions, excluded methods, 401 vs 303 vs 403, and
+//! undeclared tokens stopping the launch.
+
+mod common;
+
+use common::demo::{self, DemoStore, User};
+use kegauth::prelude::*;
+use kegauth::session::Session;
+use rocket::http::{Accept, Status};
+use rocket::local::asynchronous::Client;
+use rocket::{get, options, routes, Build, Rocket, State};
+
+#[get("/test-login/<id>")]
+async fn test_login(id: i64, store: &State<DemoStore>, session: Session<'_>) -> Status {
+    match store.user(id).await {
+        Ok(Some(user)) => {
+            session.log_in(&user.core.session_key, Vec::new());
+            Status::Ok
+        }
+        _ => Status::NotFound,
+    }
+}
+
+fn is_named(user: &User) -> bool {
+    user.name.is_some()
+}
+
+#[requires_permissions(("permission1", "permission2"))]
+#[get("/tuple")]
+fn tuple() -> &'static str {
+    "tuple"
+}
+
+#[requires_permissions(|u: &User| u.email.ends_with("@staff.example.com"))]
+#[get("/closure")]
+fn closure() -> &'static str {
+    "closure"
+}
+
+#[requires_permissions(has_all(demo::PERMISSION1, is_named))]
+#[get("/function")]
+fn function() -> &'static str {
+    "function"
+}
+
+#[requires_user]
+#[options("/preflight")]
+fn preflight() -> &'static str {
+    "preflight"
+}
+
+#[get("/set/a")]
+fn set_a() -> &'static str {
+    "set a"
+}
+
+#[get("/set/b")]
+fn set_b() -> &'static str {
+    "set b"
+}
+
+struct App {
+    client: Client,
+    store: DemoStore,
+    path: std::path::PathBuf,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+    }
+}
+
+fn temp_path() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("kegauth-req-{:x}.sqlite", rand::random::<u64>()))
+}
+
+fn rocket_on(path: &std::path::Path, figment: rocket::figment::Figment) -> Rocket<Build> {
+    let figment = figment.merge((
+        "databases.main.url",
+        format!("sqlite://{}?mode=rwc", path.display()),
+    ));
+    demo::rocket().configure(figment).mount(
+        "/",
+        routes![test_login, tuple, closure, function, preflight],
+    )
+}
+
+async fn app_with(figment: rocket::figment::Figment) -> App {
+    let path = temp_path();
+    let rocket = rocket_on(&path, figment).mount(
+        "/",
+        kegauth::require(
+            routes![set_a, set_b],
+            has_any(["permission2".into(), demo::PERMISSION3.into()]),
+        ),
+    );
+    let client = Client::tracked(rocket).await.expect("launch");
+    let store = client.rocket().state::<DemoStore>().unwrap().clone();
+    App {
+        client,
+        store,
+        path,
+    }
+}
+
+async fn app() -> App {
+    app_with(rocket::Config::figment()).await
+}
+
+impl App {
+    /// A verified user holding `tokens` directly, logged in on the client.
+    async fn login_with(&self, email: &str, tokens: &[&str]) -> User {
+        let mut u = User::new(email);
+        u.core.is_verified = true;
+        self.store.insert_user(&mut u).await.unwrap();
+        let ids = self.store.permission_ids(tokens).await.unwrap();
+        self.store
+            .set_links(Link::UserPermissions, u.id, &ids)
+            .await
+            .unwrap();
+        let u = self.store.user(u.id).await.unwrap().unwrap();
+        assert_eq!(
+            self.client
+                .get(format!("/test-login/{}", u.id))
+                .dispatch()
+                .await
+                .status(),
+            Status::Ok
+        );
+        u
+    }
+
+    async fn status(&self, path: &str) -> Status {
+        self.client
+            .get(path)
+            .header(Accept::HTML)
+            .dispatch()
+            .await
+            .status()
+    }
+
+    async fn api_status(&self, path: &str) -> Status {
+        self.client
+            .get(path)
+            .header(Accept::JSON)
+            .dispatch()
+            .await
+            .status()
+    }
+}
+
+#[rocket::async_test]
+async fn anonymous_requests_redirect_browsers_and_401_apis() {
+    let app = app().await;
+    for path in [
+        "/secret1",
+        "/secret2",
+        "/secret-nested",
+        "/tuple",
+        "/closure",
+        "/set/a",
+    ] {
+        let r = app.client.get(path).header(Accept::HTML).dispatch().await;
+        assert_eq!(r.status(), Status::SeeOther, "{path}");
+        let location = r
+            .headers()
+            .get_one("Location")
+            .unwrap_or_default()
+            .to_string();
+        assert!(location.starts_with("/login?next="), "{path}: {location}");
+        assert_eq!(app.api_status(path).await, Status::Unauthorized, "{path}");
+    }
+}
+
+#[rocket::async_test]
+async fn handler_level_matrix() {
+    // (permissions held, [secret1, secret2, secret-nested, tuple])
+    let cases: [(&[&str], [Status; 4]); 5] = [
+        (
+            &[],
+            [
+                Status::Ok,
+                Status::Forbidden,
+                Status::Forbidden,
+                Status::Forbidden,
+            ],
+        ),
+        (
+            &["permission1"],
+            [Status::Ok, Status::Ok, Status::Forbidden, Status::Forbidden],
+        ),
+        (
+            &["permission2"],
+            [Status::Ok, Status::Ok, Status::Forbidden, Status::Forbidden],
+        ),
+        (
+            &["permission1", "permission2"],
+            [Status::Ok, Status::Ok, Status::Ok, Status::Ok],
+        ),
+        (
+            &["permission3"],
+            [Status::Ok, Status::Forbidden, Status::Ok, Status::Forbidden],
+        ),
+    ];
+    for (n, (held, expected)) in cases.iter().enumerate() {
+        let app = app().await;
+        app.login_with(&format!("u{n}@example.com"), held).await;
+        for (path, want) in ["/secret1", "/secret2", "/secret-nested", "/tuple"]
+            .iter()
+            .zip(expected)
+        {
+            assert_eq!(app.status(path).await, *want, "{held:?} on {path}");
+        }
+    }
+}
+
+#[rocket::async_test]
+async fn forbidden_is_a_page_for_browsers_and_json_for_apis() {
+    let app = app().await;
+    app.login_with("ann@example.com", &[]).await;
+    let r = app
+        .client
+        .get("/secret2")
+        .header(Accept::HTML)
+        .dispatch()
+        .await;
+    assert_eq!(r.status(), Status::Forbidden);
+    assert!(r
+        .into_string()
+        .await
+        .unwrap()
+        .contains("You do not have permission"));
+    let r = app
+        .client
+        .get("/secret2")
+        .header(Accept::JSON)
+        .dispatch()
+        .await;
+    assert_eq!(r.status(), Status::Forbidden);
+    assert!(r.into_string().await.unwrap().contains("permission denied"));
+}
+
+#[rocket::async_test]
+async fn callable_conditions_get_the_user() {
+    let app = app().await;
+    app.login_with("ann@example.com", &["permission1"]).await;
+    assert_eq!(app.status("/closure").await, Status::Forbidden);
+    assert_eq!(
+        app.status("/function").await,
+        Status::Forbidden,
+        "no name yet"
+    );
+    let mut ann = app
+        .store
+        .user_by_login("ann@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    ann.name = Some("Ann".into());
+    app.store.update_user(&mut ann).await.unwrap();
+    assert_eq!(app.status("/function").await, Status::Ok);
+
+    let app = app_with(rocket::Config::figment()).await;
+    app.login_with("bo@staff.example.com", &[]).await;
+    assert_eq!(app.status("/closure").await, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn superusers_pass_every_permission_check() {
+    let app = app().await;
+    let mut root = app.login_with("root@example.com", &[]).await;
+    root.core.is_superuser = true;
+    app.store.update_user(&mut root).await.unwrap();
+    app.client
+        .get(format!("/test-login/{}", root.id))
+        .dispatch()
+        .await;
+    for path in ["/secret2", "/secret-nested", "/tuple", "/set/a"] {
+        assert_eq!(app.status(path).await, Status::Ok, "{path}");
+    }
+}
+
+#[rocket::async_test]
+async fn route_set_requirement() {
+    let app = app().await;
+    app.login_with("ann@example.com", &["permission1"]).await;
+    assert_eq!(app.status("/set/a").await, Status::Forbidden);
+    assert_eq!(app.status("/set/b").await, Status::Forbidden);
+    let app = app_with(rocket::Config::figment()).await;
+    app.login_with("bob@example.com", &["permission3"]).await;
+    assert_eq!(app.status("/set/a").await, Status::Ok);
+    assert_eq!(app.status("/set/b").await, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn excluded_methods_skip_the_checks() {
+    let app = app().await;
+    let r = app
+        .client
+        .options("/preflight")
+        .header(Accept::JSON)
+        .dispatch()
+        .await;
+    assert_eq!(r.status(), Status::Unauthorized);
+    let app =
+        app_with(rocket::Config::figment().merge(("kegauth.http_methods_excluded", ["OPTIONS"])))
+            .await;
+    let r = app.client.options("/preflight").dispatch().await;
+    assert_eq!(r.status(), Status::Ok);
+    assert_eq!(
+        app.api_status("/secret1").await,
+        Status::Unauthorized,
+        "GET is still checked"
+    );
+}
+
+#[rocket::async_test]
+async fn a_rights_change_applies_on_the_next_request() {
+    let app = app().await;
+    let ann = app.login_with("ann@example.com", &["permission1"]).await;
+    assert_eq!(app.status("/secret2").await, Status::Ok);
+    app.store
+        .set_links(Link::UserPermissions, ann.id, &[])
+        .await
+        .unwrap();
+    // The key rotated: logged out, so the browser goes to the login page.
+    assert_eq!(app.status("/secret2").await, Status::SeeOther);
+}
+
+#[requires_permissions("never-declared")]
+#[get("/undeclared")]
+fn undeclared() -> &'static str {
+    "unreachable"
+}
+
+#[get("/undeclared-set")]
+fn undeclared_set() -> &'static str {
+    "unreachable"
+}
+
+#[rocket::async_test]
+async fn undeclared_tokens_stop_the_launch() {
+    let path = temp_path();
+    let rocket = rocket_on(&path, rocket::Config::figment()).mount("/", routes![undeclared]);
+    let Err(err) = Client::tracked(rocket).await else {
+        panic!("a handler's undeclared token stops the launch");
+    };
+    assert!(
+        matches!(err.kind(), rocket::error::ErrorKind::SentinelAborts(s) if s.iter().any(|s| s.type_name.contains("__kegauth_requires_undeclared"))),
+        "{err:?}"
+    );
+
+    let path2 = temp_path();
+    let rocket = rocket_on(&path2, rocket::Config::figment()).mount(
+        "/",
+        kegauth::require(
+            routes![undeclared_set],
+            has_all(["permission1".into(), "also-never-declared".into()]),
+        ),
+    );
+    let Err(err) = Client::tracked(rocket).await else {
+        panic!("a route set's undeclared token stops the launch");
+    };
+    assert!(
+        matches!(err.kind(), rocket::error::ErrorKind::FailedFairings(f) if f.iter().any(|i| i.name == "kegauth")),
+        "{err:?}"
+    );
+    for p in [path, path2] {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+        }
+    }
+}
