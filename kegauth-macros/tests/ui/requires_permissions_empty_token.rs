@@ -1,0 +1,7 @@
+use kegauth_macros::requires_permissions;
+
+#[requires_permissions(("permission1", ""))]
+#[get("/x")]
+fn handler() {}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use kegauth_macros::requires_user;
+
+// #[get] expands first when it is above: the requirement must come first.
+#[requires_user]
+fn handler() {}
+
+fn main() {}
