@@ -600,3 +600,43 @@ async fn the_login_id_is_escaped_when_shown_again() {
     assert!(!raw.contains("<script>alert(1)</script>"), "{raw}");
     assert!(raw.contains("&lt;script&gt;"), "{raw}");
 }
+
+/// An app overrides a default template by dropping a file in its template_dir;
+/// overrides are escaped like the defaults.
+#[rocket::async_test]
+async fn templates_are_overridable_from_template_dir() {
+    let dir = std::env::temp_dir().join(format!("kegauth-tpl-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(dir.join("kegauth")).unwrap();
+    std::fs::write(
+        dir.join("kegauth/base.html.j2"),
+        "<html><title>{{ page_title }}</title><body id=\"app-layout\">{% include \"kegauth/flash-messages.html\" %}{% block content %}{% endblock %}</body></html>",
+    )
+    .unwrap();
+    let app =
+        app_with(rocket::Config::figment().merge(("template_dir", dir.display().to_string())))
+            .await;
+    let r = app.client.get("/login?next=/secret1").dispatch().await;
+    let raw = r.into_string().await.unwrap_or_default();
+    assert!(
+        raw.contains(r#"<body id="app-layout">"#),
+        "the app's layout: {raw}"
+    );
+    assert!(
+        raw.contains(r#"name="login_id""#),
+        "the default login form inside it"
+    );
+    let csrf = csrf_in(&raw);
+    let r = app
+        .post_login(&[
+            ("login_id", "<b>x</b>"),
+            ("password", "p"),
+            ("csrf_token", &csrf),
+        ])
+        .await;
+    let raw = r.into_string().await.unwrap_or_default();
+    assert!(
+        raw.contains("&lt;b&gt;x&lt;&#x2f;b&gt;") && !raw.contains("<b>x</b>"),
+        "{raw}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
