@@ -640,3 +640,61 @@ async fn templates_are_overridable_from_template_dir() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn redirect_rocket(path: &std::path::Path, target: Option<&str>) -> rocket::Rocket<rocket::Build> {
+    use rocket_db_pools::Database;
+    let mut figment = rocket::Config::figment().merge((
+        "databases.main.url",
+        format!("sqlite://{}?mode=rwc", path.display()),
+    ));
+    if let Some(t) = target {
+        figment = figment.merge(("kegauth.redirect_login_target", t));
+    }
+    rocket::build()
+        .configure(figment)
+        .attach(demo::Db::init())
+        .attach(
+            kegauth::AuthManager::<demo::Db, User>::builder()
+                .create_schema(true)
+                .authenticator(kegauth::Authenticator::Redirect)
+                .build(),
+        )
+        .mount("/", kegauth::routes())
+        .mount("/", routes![set_next])
+        .register("/", kegauth::catchers())
+}
+
+#[rocket::async_test]
+async fn the_redirect_authenticator_sends_login_to_its_target() {
+    let path =
+        std::env::temp_dir().join(format!("kegauth-redir-{:x}.sqlite", rand::random::<u64>()));
+    let client = Client::tracked(redirect_rocket(&path, Some("/sso/start")))
+        .await
+        .unwrap();
+    let r = client.get("/login?next=/secret1").dispatch().await;
+    assert_eq!(r.status(), Status::SeeOther);
+    assert_eq!(location(&r), "/sso/start");
+    drop(r);
+    let r = client
+        .post("/login")
+        .header(ContentType::Form)
+        .body("login_id=a&password=b")
+        .dispatch()
+        .await;
+    assert_eq!(r.status(), Status::NotFound, "no password login");
+    drop(r);
+    drop(client);
+
+    let path2 =
+        std::env::temp_dir().join(format!("kegauth-redir-{:x}.sqlite", rand::random::<u64>()));
+    let Err(err) = Client::tracked(redirect_rocket(&path2, None)).await else {
+        panic!("no target: no launch");
+    };
+    assert!(
+        matches!(err.kind(), rocket::error::ErrorKind::FailedFairings(f) if f.iter().any(|i| i.name == "kegauth")),
+        "{err:?}"
+    );
+    for p in [path, path2] {
+        let _ = std::fs::remove_file(&p);
+    }
+}

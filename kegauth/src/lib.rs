@@ -50,7 +50,7 @@ pub use error::{Error, Result};
 pub use guards::{AuthUser, OptionalUser};
 pub use kegauth_macros::{requires_permissions, requires_user, AuthEntity};
 pub use links::Link;
-pub use manager::{AuthDb, AuthManager, AuthManagerBuilder, StoreOf};
+pub use manager::{AuthDb, AuthManager, AuthManagerBuilder, Authenticator, StoreOf};
 pub use permissions::PermissionDef;
 pub use requirements::{has_all, has_any, require, Requirement};
 pub use service::LoginFailure;

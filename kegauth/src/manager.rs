@@ -40,6 +40,18 @@ where
     }
 }
 
+/// How people log in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Authenticator {
+    /// keg-auth's `KegAuthenticator`: the login form checks a login id and password.
+    #[default]
+    Keg,
+    /// keg-auth's `RedirectAuthenticator`: `/login` redirects to
+    /// `redirect_login_target` (an SSO or OAuth start page); the password views
+    /// answer 404.
+    Redirect,
+}
+
 /// The store type an `AuthManager<D, E>` puts in Rocket's managed state.
 pub type StoreOf<D, E> = Store<<D as AuthDb>::Backend, E>;
 
@@ -68,6 +80,7 @@ pub type StoreOf<D, E> = Store<<D as AuthDb>::Backend, E>;
 /// }
 /// ```
 pub struct AuthManager<D, E> {
+    authenticator: Authenticator,
     permissions: Vec<PermissionDef>,
     endpoints: Vec<(String, String)>,
     create_schema: bool,
@@ -86,6 +99,7 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
     pub fn builder() -> AuthManagerBuilder<D, E> {
         AuthManagerBuilder {
             inner: AuthManager {
+                authenticator: Authenticator::Keg,
                 permissions: Vec::new(),
                 endpoints: Vec::new(),
                 create_schema: false,
@@ -102,6 +116,13 @@ impl<D: AuthDb, E: EntitySet> AuthManagerBuilder<D, E> {
     /// synced to the database at launch: undeclared ones are deleted.
     pub fn permissions(mut self, permissions: &[PermissionDef]) -> Self {
         self.inner.permissions = permissions.to_vec();
+        self
+    }
+
+    /// How people log in: [`Authenticator::Keg`] (login id and password, the
+    /// default) or [`Authenticator::Redirect`].
+    pub fn authenticator(mut self, authenticator: Authenticator) -> Self {
+        self.inner.authenticator = authenticator;
         self
     }
 
@@ -158,6 +179,12 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         // Sessions live in private cookies, so the secret key matters: Rocket itself
         // generates a random one in the debug profile and refuses to launch a
         // release build without a configured one.
+        if self.authenticator == Authenticator::Redirect && config.redirect_login_target.is_none() {
+            log::error!(
+                "kegauth: the redirect authenticator needs redirect_login_target in [kegauth]"
+            );
+            return Err(rocket);
+        }
         let mut endpoints = Endpoints::default();
         for (name, target) in &self.endpoints {
             if let Err(e) = endpoints.set(name, target) {
@@ -232,6 +259,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             .manage(store)
             .manage(config)
             .manage(declared)
+            .manage(self.authenticator)
             .manage(endpoints)
             .manage(templates)
             .manage(auth))

@@ -4,6 +4,7 @@ use crate::catchers::LOGIN_PATH;
 use crate::config::Config;
 use crate::endpoints::Endpoints;
 use crate::entity::LoginKind;
+use crate::manager::Authenticator;
 use crate::next::safe_next;
 use crate::service::{Auth, LoginFailure};
 use crate::session::{Flash, Session};
@@ -26,6 +27,8 @@ pub enum Page {
     Html((Status, RawHtml<String>)),
     /// A redirect (303 See Other).
     Redirect(Box<Redirect>),
+    /// A bare status (404 for the password views under the redirect authenticator).
+    Status(Status),
     /// An error.
     Error(crate::Error),
 }
@@ -119,7 +122,18 @@ fn login_get(
     session: Session<'_>,
     templates: &State<Templates>,
     auth: &State<Auth>,
+    authenticator: &State<Authenticator>,
+    config: &State<Config>,
 ) -> Page {
+    if **authenticator == Authenticator::Redirect {
+        if let Some(next) = next {
+            session.set_next(next);
+        }
+        return match &config.redirect_login_target {
+            Some(target) => Page::redirect(target.clone()),
+            None => Page::Status(Status::NotFound),
+        };
+    }
     let page = LoginPage {
         login_id: "",
         next: next.and_then(safe_next),
@@ -162,7 +176,11 @@ async fn login_post(
     auth: &State<Auth>,
     config: &State<Config>,
     endpoints: &State<Endpoints>,
+    authenticator: &State<Authenticator>,
 ) -> Page {
+    if **authenticator == Authenticator::Redirect {
+        return Page::Status(Status::NotFound);
+    }
     if !session.csrf_matches(form.csrf_token.unwrap_or_default()) {
         return csrf_failure(templates);
     }
