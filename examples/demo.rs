@@ -33,7 +33,7 @@ pub struct User {
 }
 
 kegauth::permissions! {
-    AUTH_MANAGE = "auth-manage": "manage users, groups, bundles, and view permissions";
+    AUTH_MANAGE as AuthManage = "auth-manage": "manage users, groups, bundles, and view permissions";
     PERMISSION1 = "permission1": "access view Foo";
     PERMISSION2 = "permission2": "access the Bar area";
     PERMISSION3 = "permission3": "access the Baz area";
@@ -99,6 +99,12 @@ fn secret1(user: AuthUser<User>) -> String {
     format!("secret1 for {}", user.email)
 }
 
+/// Users with auth-manage (the `Permission` guard).
+#[get("/manage")]
+fn manage(_manager: Permission<AuthManage>) -> &'static str {
+    "manage"
+}
+
 /// Users with permission1 or permission2.
 #[requires_permissions(has_any(PERMISSION1, PERMISSION2))]
 #[get("/secret2")]
@@ -123,7 +129,7 @@ pub fn rocket() -> Rocket<Build> {
                 .create_schema(true)
                 .build(),
         )
-        .mount("/", routes![home, secret1, secret2, secret_nested])
+        .mount("/", routes![home, secret1, secret2, secret_nested, manage])
         .mount("/", kegauth::routes())
         .register("/", kegauth::catchers())
 }

@@ -375,3 +375,37 @@ async fn undeclared_tokens_stop_the_launch() {
         }
     }
 }
+
+#[rocket::async_test]
+async fn the_permission_guard() {
+    let app = app().await;
+    assert_eq!(app.api_status("/manage").await, Status::Unauthorized);
+    app.login_with("ann@example.com", &["permission1"]).await;
+    assert_eq!(app.status("/manage").await, Status::Forbidden);
+    let app = app_with(rocket::Config::figment()).await;
+    app.login_with("boss@example.com", &["auth-manage"]).await;
+    assert_eq!(app.status("/manage").await, Status::Ok);
+}
+
+kegauth::permissions! { NOT_DECLARED_TO_THE_MANAGER as NotDeclared = "not-declared"; }
+
+#[get("/undeclared-type")]
+fn undeclared_type(_guard: Permission<NotDeclared>) -> &'static str {
+    "unreachable"
+}
+
+#[rocket::async_test]
+async fn a_permission_type_that_was_not_declared_stops_the_launch() {
+    let path = temp_path();
+    let rocket = rocket_on(&path, rocket::Config::figment()).mount("/", routes![undeclared_type]);
+    let Err(err) = Client::tracked(rocket).await else {
+        panic!("an undeclared Permission<P> stops the launch");
+    };
+    assert!(
+        matches!(err.kind(), rocket::error::ErrorKind::SentinelAborts(_)),
+        "{err:?}"
+    );
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}

@@ -1,7 +1,8 @@
 //! Request guards: the current user.
 
 use crate::entity::UserEntity;
-use crate::requirements::principal;
+use crate::permissions::PermissionType;
+use crate::requirements::{evaluate, principal, Declared, Denied, Requirement};
 use rocket::http::Status;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
@@ -86,5 +87,46 @@ impl<'r, U: UserEntity> FromRequest<'r> for OptionalUser<U> {
             Ok(user) => Outcome::Success(OptionalUser(user)),
             Err(status) => Outcome::Error((status, AuthFailure::Unavailable)),
         }
+    }
+}
+
+/// The request's user has permission `P` (a type made by
+/// [`permissions!`](crate::permissions) with `NAME as Type = "token"`): 401
+/// when nobody is logged in, 403 without the permission. As a sentinel it
+/// stops the launch when `P`'s token was not declared.
+///
+/// ```
+/// # use kegauth::Permission;
+/// kegauth::permissions! { REPORTS as Reports = "reports"; }
+/// #[rocket::get("/reports")]
+/// fn reports(_reader: Permission<Reports>) -> &'static str { "reports" }
+/// ```
+pub struct Permission<P>(std::marker::PhantomData<P>);
+
+#[rocket::async_trait]
+impl<'r, P: PermissionType> FromRequest<'r> for Permission<P> {
+    type Error = Denied;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Denied> {
+        match evaluate(req, &Requirement::from(P::TOKEN)).await {
+            Ok(()) => Outcome::Success(Permission(std::marker::PhantomData)),
+            Err(denied) => Outcome::Error((denied.status(), denied)),
+        }
+    }
+}
+
+impl<P: PermissionType> rocket::Sentinel for Permission<P> {
+    fn abort(rocket: &rocket::Rocket<rocket::Ignite>) -> bool {
+        let declared = rocket
+            .state::<Declared>()
+            .is_some_and(|d| d.0.contains(P::TOKEN));
+        if !declared {
+            log::error!(
+                "kegauth: a Permission<{}> guard requires `{}`, which is not declared",
+                std::any::type_name::<P>(),
+                P::TOKEN
+            );
+        }
+        !declared
     }
 }

@@ -34,7 +34,7 @@ mod links;
 mod manager;
 pub mod next;
 pub mod password;
-mod permissions;
+pub mod permissions;
 pub mod requirements;
 mod service;
 pub mod session;
@@ -47,7 +47,7 @@ pub use backend::{Backend, Dialect};
 pub use catchers::catchers;
 pub use entity::{AttemptCore, AttemptType, AuthEntity, Entities, EntitySet, UserCore};
 pub use error::{Error, Result};
-pub use guards::{AuthUser, OptionalUser};
+pub use guards::{AuthUser, OptionalUser, Permission};
 pub use kegauth_macros::{requires_permissions, requires_user, AuthEntity};
 pub use links::Link;
 pub use manager::{AuthDb, AuthManager, AuthManagerBuilder, Authenticator, StoreOf};
@@ -65,8 +65,8 @@ pub mod prelude {
     };
     pub use crate::requirements::{has_all, has_any, require, Requirement};
     pub use crate::{
-        AttemptCore, AuthDb, AuthManager, AuthUser, Link, OptionalUser, PermissionDef, Store,
-        StoreOf, UserCore,
+        AttemptCore, AuthDb, AuthManager, AuthUser, Link, OptionalUser, Permission, PermissionDef,
+        Store, StoreOf, UserCore,
     };
     pub use kegauth_macros::{requires_permissions, requires_user, AuthEntity};
 }

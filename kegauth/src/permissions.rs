@@ -25,29 +25,48 @@ impl AsRef<str> for PermissionDef {
     }
 }
 
+/// A permission as a type, for the [`Permission`](crate::guards::Permission)
+/// guard; `permissions!` makes one with `NAME as Type = "token"`.
+pub trait PermissionType: Send + Sync + 'static {
+    /// The token.
+    const TOKEN: &'static str;
+}
+
 /// Declare an app's permissions: one constant per permission, plus
 /// `PERMISSIONS`, the slice of all of them, for the manager's sync.
+/// `NAME as Type = ...` also declares a type for the
+/// [`Permission`](crate::guards::Permission) guard.
 ///
 /// keg-auth does not assume `auth-manage` exists: declare it to keep it.
 ///
 /// ```
+/// use kegauth::permissions::PermissionType;
 /// kegauth::permissions! {
-///     AUTH_MANAGE = "auth-manage": "manage users, groups, bundles, and view permissions";
+///     AUTH_MANAGE as AuthManage = "auth-manage": "manage users, groups, bundles, and view permissions";
 ///     PERMISSION1 = "permission1": "access view Foo";
 ///     PLAIN = "plain";
 /// }
 /// assert_eq!(PERMISSION1.token, "permission1");
 /// assert_eq!(PLAIN.description, None);
 /// assert_eq!(PERMISSIONS.len(), 3);
+/// assert_eq!(AuthManage::TOKEN, "auth-manage");
 /// ```
 #[macro_export]
 macro_rules! permissions {
-    ($( $(#[$meta:meta])* $name:ident = $token:literal $(: $desc:literal)? ;)*) => {
+    ($( $(#[$meta:meta])* $name:ident $(as $ty:ident)? = $token:literal $(: $desc:literal)? ;)*) => {
         $(
             $(#[$meta])*
             #[allow(dead_code)]
             pub const $name: $crate::PermissionDef =
                 $crate::PermissionDef::new($token, $crate::permissions!(@desc $($desc)?));
+            $(
+                #[doc = concat!("The `", $token, "` permission, as a type.")]
+                #[allow(dead_code)]
+                pub struct $ty;
+                impl $crate::permissions::PermissionType for $ty {
+                    const TOKEN: &'static str = $token;
+                }
+            )?
         )*
         /// Every permission declared by this `permissions!` block.
         #[allow(dead_code)]

@@ -168,6 +168,7 @@ fn failure_message(config: &Config, failure: LoginFailure, login_id: &str) -> St
 }
 
 #[post("/login?<next>", data = "<form>")]
+#[allow(clippy::too_many_arguments)] // request guards
 async fn login_post(
     next: Option<&str>,
     form: Form<LoginForm<'_>>,
