@@ -91,7 +91,7 @@ impl<'r, U: UserEntity> FromRequest<'r> for OptionalUser<U> {
 }
 
 /// The request's user has permission `P` (a type made by
-/// [`permissions!`](crate::permissions) with `NAME as Type = "token"`): 401
+/// [`permissions!`](crate::permissions!) with `NAME as Type = "token"`): 401
 /// when nobody is logged in, 403 without the permission. As a sentinel it
 /// stops the launch when `P`'s token was not declared.
 ///

@@ -112,7 +112,7 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
 }
 
 impl<D: AuthDb, E: EntitySet> AuthManagerBuilder<D, E> {
-    /// The permissions declared in code (see [`permissions!`](crate::permissions)),
+    /// The permissions declared in code (see [`permissions!`](crate::permissions!)),
     /// synced to the database at launch: undeclared ones are deleted.
     pub fn permissions(mut self, permissions: &[PermissionDef]) -> Self {
         self.inner.permissions = permissions.to_vec();

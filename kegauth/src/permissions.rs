@@ -3,7 +3,7 @@
 /// A permission token with an optional description, declared in code and
 /// synced to the permissions table at launch.
 ///
-/// Declare them with [`permissions!`](crate::permissions).
+/// Declare them with [`permissions!`](crate::permissions!).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PermissionDef {
     /// The token checked by `requires_permissions`.

@@ -2,7 +2,7 @@
 //! and [`require`] check before a handler runs.
 //!
 //! A requirement is built from permission tokens (string literals or
-//! constants declared with [`permissions!`](crate::permissions)), `has_all`,
+//! constants declared with [`permissions!`](crate::permissions!)), `has_all`,
 //! `has_any`, nested freely, and checks on the user (closures or functions
 //! taking `&User`).
 //!
