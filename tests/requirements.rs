@@ -409,3 +409,158 @@ async fn a_permission_type_that_was_not_declared_stops_the_launch() {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
+
+use kegauth::requirements::{RequireEverywhere, RequireOptions};
+use rocket::response::{Redirect, Responder};
+use rocket::Request;
+
+fn to_signup(req: &Request<'_>) -> rocket::response::Result<'static> {
+    Redirect::to("/signup").respond_to(req)
+}
+
+fn teapot(req: &Request<'_>) -> rocket::response::Result<'static> {
+    (Status::ImATeapot, "no rights here").respond_to(req)
+}
+
+#[requires_permissions(
+    "permission1",
+    on_authentication_failure = to_signup,
+    on_authorization_failure = teapot,
+    http_methods_excluded = ["OPTIONS"]
+)]
+#[get("/custom")]
+fn custom() -> &'static str {
+    "custom"
+}
+
+#[get("/set/custom")]
+fn set_custom() -> &'static str {
+    "set custom"
+}
+
+#[get("/anything")]
+fn anything() -> &'static str {
+    "anything"
+}
+
+fn custom_rocket(path: &std::path::Path) -> Rocket<Build> {
+    rocket_on(path, rocket::Config::figment())
+        .mount("/", routes![custom])
+        .mount(
+            "/",
+            kegauth::requirements::require_with(
+                routes![set_custom],
+                "permission2",
+                RequireOptions {
+                    on_authorization_failure: Some(teapot),
+                    ..Default::default()
+                },
+            ),
+        )
+}
+
+#[rocket::async_test]
+async fn custom_failure_handlers() {
+    let path = temp_path();
+    let client = Client::tracked(custom_rocket(&path)).await.unwrap();
+    let store = client.rocket().state::<DemoStore>().unwrap().clone();
+    let app = App {
+        client,
+        store,
+        path,
+    };
+    let r = app.client.get("/custom").dispatch().await;
+    assert_eq!(r.status(), Status::SeeOther);
+    assert_eq!(r.headers().get_one("Location"), Some("/signup"));
+    drop(r);
+    app.login_with("ann@example.com", &["permission3"]).await;
+    let r = app.client.get("/custom").dispatch().await;
+    assert_eq!(r.status(), Status::ImATeapot);
+    assert_eq!(r.into_string().await.unwrap(), "no rights here");
+    let r = app.client.get("/set/custom").dispatch().await;
+    assert_eq!(r.status(), Status::ImATeapot, "route-set options");
+    drop(r);
+    // Other routes keep the standard responses.
+    assert_eq!(app.status("/secret2").await, Status::Forbidden);
+}
+
+#[rocket::async_test]
+async fn the_global_requirement() {
+    let path = temp_path();
+    let rocket = rocket_on(&path, rocket::Config::figment())
+        .mount("/", routes![anything])
+        .attach(
+            RequireEverywhere::new(demo::PERMISSION1)
+                .except("/public")
+                .except("/test-login"),
+        );
+    let client = Client::tracked(rocket).await.unwrap();
+    let store = client.rocket().state::<DemoStore>().unwrap().clone();
+    let app = App {
+        client,
+        store,
+        path,
+    };
+
+    // Anonymous: everything but the login page and exceptions goes to login, with the real next.
+    let r = app
+        .client
+        .get("/anything?x=1")
+        .header(Accept::HTML)
+        .dispatch()
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    let location = r
+        .headers()
+        .get_one("Location")
+        .unwrap_or_default()
+        .to_string();
+    let next = percent_encoding::percent_decode_str(location.trim_start_matches("/login?next="))
+        .decode_utf8()
+        .unwrap()
+        .to_string();
+    assert_eq!(next, "/anything?x=1");
+    drop(r);
+    assert_eq!(
+        app.client.get("/login").dispatch().await.status(),
+        Status::Ok
+    );
+    assert_eq!(app.api_status("/anything").await, Status::Unauthorized);
+
+    // Without the permission: 403 everywhere checked.
+    let ann = app.login_with("ann@example.com", &["permission2"]).await;
+    assert_eq!(app.status("/anything").await, Status::Forbidden);
+    assert_eq!(app.status("/").await, Status::Forbidden);
+    // With it: through, and the route's own requirement still applies.
+    app.store
+        .set_links(
+            Link::UserPermissions,
+            ann.id,
+            &app.store.permission_ids(&["permission1"]).await.unwrap(),
+        )
+        .await
+        .unwrap();
+    app.client
+        .get(format!("/test-login/{}", ann.id))
+        .dispatch()
+        .await;
+    assert_eq!(app.status("/anything").await, Status::Ok);
+    assert_eq!(app.status("/secret-nested").await, Status::Forbidden);
+}
+
+#[rocket::async_test]
+async fn a_global_requirement_with_an_undeclared_token_stops_the_launch() {
+    let path = temp_path();
+    let rocket = rocket_on(&path, rocket::Config::figment())
+        .attach(RequireEverywhere::new("nowhere-declared"));
+    let Err(err) = Client::tracked(rocket).await else {
+        panic!("must not launch");
+    };
+    assert!(
+        matches!(err.kind(), rocket::error::ErrorKind::FailedFairings(_)),
+        "{err:?}"
+    );
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}

@@ -106,8 +106,133 @@ fn expand_cond(cond: &Cond) -> TokenStream {
     }
 }
 
+/// `key = value` options after the condition.
+#[derive(Default)]
+struct Options {
+    on_authentication_failure: Option<Expr>,
+    on_authorization_failure: Option<Expr>,
+    http_methods_excluded: Option<Vec<syn::LitStr>>,
+}
+
+const METHODS: &[&str] = &[
+    "GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "TRACE", "CONNECT", "PATCH",
+];
+
+impl Options {
+    fn set(&mut self, assign: syn::ExprAssign, allow_authorization: bool) -> syn::Result<()> {
+        let Expr::Path(key) = &*assign.left else {
+            return Err(syn::Error::new(
+                assign.left.span(),
+                "expected an option name",
+            ));
+        };
+        let name = key
+            .path
+            .get_ident()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        let duplicate = || syn::Error::new(key.span(), format!("`{name}` is given twice"));
+        match name.as_str() {
+            "on_authentication_failure" => {
+                if self
+                    .on_authentication_failure
+                    .replace(*assign.right)
+                    .is_some()
+                {
+                    return Err(duplicate());
+                }
+            }
+            "on_authorization_failure" if allow_authorization => {
+                if self
+                    .on_authorization_failure
+                    .replace(*assign.right)
+                    .is_some()
+                {
+                    return Err(duplicate());
+                }
+            }
+            "http_methods_excluded" => {
+                let Expr::Array(array) = *assign.right else {
+                    return Err(syn::Error::new(
+                        assign.right.span(),
+                        "expected a list of methods, e.g. [\"OPTIONS\"]",
+                    ));
+                };
+                let mut methods = Vec::new();
+                for elem in array.elems {
+                    match elem {
+                        Expr::Lit(syn::ExprLit {
+                            lit: Lit::Str(s), ..
+                        }) if METHODS.contains(&s.value().to_ascii_uppercase().as_str()) => {
+                            methods.push(s)
+                        }
+                        other => {
+                            return Err(syn::Error::new(
+                                other.span(),
+                                format!("expected an HTTP method name: {}", METHODS.join(", ")),
+                            ))
+                        }
+                    }
+                }
+                if self.http_methods_excluded.replace(methods).is_some() {
+                    return Err(duplicate());
+                }
+            }
+            _ => {
+                let known = if allow_authorization {
+                    "on_authentication_failure, on_authorization_failure, http_methods_excluded"
+                } else {
+                    "on_authentication_failure, http_methods_excluded"
+                };
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!("unknown option `{name}`, expected one of: {known}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn expand(&self) -> TokenStream {
+        let handler = |e: &Option<Expr>| match e {
+            Some(e) => quote_spanned!(e.span()=>
+                ::core::option::Option::Some(#e as ::kegauth::requirements::FailureHandler)),
+            None => quote!(::core::option::Option::None),
+        };
+        let authn = handler(&self.on_authentication_failure);
+        let authz = handler(&self.on_authorization_failure);
+        let methods = match &self.http_methods_excluded {
+            Some(m) => quote!(::core::option::Option::Some(&[#(#m),*])),
+            None => quote!(::core::option::Option::None),
+        };
+        quote! {
+            fn options() -> ::kegauth::requirements::RequireOptions {
+                ::kegauth::requirements::RequireOptions {
+                    on_authentication_failure: #authn,
+                    on_authorization_failure: #authz,
+                    http_methods_excluded: #methods,
+                }
+            }
+        }
+    }
+}
+
 struct PermissionArgs {
     cond: Cond,
+    options: Options,
+}
+
+fn split_args(input: ParseStream) -> syn::Result<(Vec<Expr>, Vec<syn::ExprAssign>)> {
+    let exprs: Punctuated<Expr, Token![,]> = Punctuated::parse_terminated(input)?;
+    let mut conds = Vec::new();
+    let mut options = Vec::new();
+    for e in exprs {
+        match e {
+            Expr::Assign(a) => options.push(a),
+            other => conds.push(other),
+        }
+    }
+    Ok((conds, options))
 }
 
 impl Parse for PermissionArgs {
@@ -118,20 +243,45 @@ impl Parse for PermissionArgs {
                  or #[requires_permissions(has_any(P1, P2))]",
             ));
         }
-        let mut exprs: Punctuated<Expr, Token![,]> = Punctuated::parse_terminated(input)?;
-        if exprs.len() > 1 {
-            let extra = &exprs[1];
+        let (mut conds, assigns) = split_args(input)?;
+        if conds.len() > 1 {
             return Err(syn::Error::new(
-                extra.span(),
+                conds[1].span(),
                 "one condition is expected; combine several with has_all(..), has_any(..) or a tuple",
             ));
         }
-        let Some(expr) = exprs.pop().map(|p| p.into_value()) else {
-            return Err(input.error("expected a permission condition"));
+        let Some(expr) = conds.pop() else {
+            return Err(input.error("expected a permission condition before the options"));
         };
+        let mut options = Options::default();
+        for a in assigns {
+            options.set(a, true)?;
+        }
         Ok(PermissionArgs {
             cond: parse_cond(expr)?,
+            options,
         })
+    }
+}
+
+struct UserArgs {
+    options: Options,
+}
+
+impl Parse for UserArgs {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let (conds, assigns) = split_args(input)?;
+        if let Some(c) = conds.first() {
+            return Err(syn::Error::new(
+                c.span(),
+                "#[requires_user] takes no condition; use #[requires_permissions(..)] for rights",
+            ));
+        }
+        let mut options = Options::default();
+        for a in assigns {
+            options.set(a, false)?;
+        }
+        Ok(UserArgs { options })
     }
 }
 
@@ -148,7 +298,12 @@ fn has_route_attr(item: &ItemFn) -> bool {
     })
 }
 
-fn expand(item: ItemFn, requirement: TokenStream, macro_name: &str) -> syn::Result<TokenStream> {
+fn expand(
+    item: ItemFn,
+    requirement: TokenStream,
+    options: &Options,
+    macro_name: &str,
+) -> syn::Result<TokenStream> {
     if !has_route_attr(&item) {
         return Err(syn::Error::new(
             item.sig.ident.span(),
@@ -161,6 +316,7 @@ fn expand(item: ItemFn, requirement: TokenStream, macro_name: &str) -> syn::Resu
     let name = &item.sig.ident;
     let spec = format_ident!("__kegauth_requires_{}", name);
     let handler = name.to_string();
+    let options = options.expand();
     let mut item = item;
     let param: syn::FnArg = syn::parse_quote! {
         _kegauth_required: ::kegauth::requirements::Required<#spec>
@@ -178,6 +334,7 @@ fn expand(item: ItemFn, requirement: TokenStream, macro_name: &str) -> syn::Resu
                     ::std::sync::OnceLock::new();
                 REQUIREMENT.get_or_init(|| #requirement)
             }
+            #options
         }
 
         #item
@@ -185,19 +342,19 @@ fn expand(item: ItemFn, requirement: TokenStream, macro_name: &str) -> syn::Resu
 }
 
 pub fn requires_user(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    if !args.is_empty() {
-        return Err(syn::Error::new(
-            args.span(),
-            "#[requires_user] takes no arguments",
-        ));
-    }
+    let args: UserArgs = syn::parse2(args)?;
     let item: ItemFn = syn::parse2(item)?;
-    expand(item, quote!(::kegauth::Requirement::User), "requires_user")
+    expand(
+        item,
+        quote!(::kegauth::Requirement::User),
+        &args.options,
+        "requires_user",
+    )
 }
 
 pub fn requires_permissions(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let args: PermissionArgs = syn::parse2(args)?;
     let item: ItemFn = syn::parse2(item)?;
     let requirement = expand_cond(&args.cond);
-    expand(item, requirement, "requires_permissions")
+    expand(item, requirement, &args.options, "requires_permissions")
 }

@@ -1,5 +1,6 @@
 //! Error catchers: where unauthenticated and unauthorized requests end up.
 
+use crate::requirements::{FailureHandler, FailureOverride};
 use crate::templates::Templates;
 use rocket::http::uri::fmt::{Query, UriDisplay};
 use rocket::http::{ContentType, Status};
@@ -21,45 +22,62 @@ pub(crate) fn wants_html(req: &Request<'_>) -> bool {
     }
 }
 
-/// `/login?next=<path and query of this request>`
+/// `/login?next=<path and query of this request>` (the URI the client asked
+/// for, even when a global requirement rerouted the request).
 pub(crate) fn login_redirect(req: &Request<'_>) -> Redirect {
-    let here = req.uri().to_string();
+    let here = req
+        .local_cache(|| crate::requirements::OriginalUri(None))
+        .0
+        .clone()
+        .unwrap_or_else(|| req.uri().to_string());
     let next = format!("{}", &here as &dyn UriDisplay<Query>);
     Redirect::to(format!("{LOGIN_PATH}?next={next}"))
 }
 
-#[derive(Responder)]
-enum Unauthorized {
-    Page(Redirect),
-    Api((Status, (ContentType, &'static str))),
+/// What kegauth's catchers answer.
+enum Caught {
+    Redirect(Box<Redirect>),
+    Api(Status, &'static str),
+    Page(Status, RawHtml<String>),
+    Custom(FailureHandler),
 }
 
-#[catch(401)]
-fn unauthorized(req: &Request<'_>) -> Unauthorized {
-    if wants_html(req) {
-        Unauthorized::Page(login_redirect(req))
-    } else {
-        Unauthorized::Api((
-            Status::Unauthorized,
-            (ContentType::JSON, r#"{"error":"authentication required"}"#),
-        ))
+impl<'r> Responder<'r, 'static> for Caught {
+    fn respond_to(self, req: &'r Request<'_>) -> rocket::response::Result<'static> {
+        match self {
+            Caught::Redirect(r) => (*r).respond_to(req),
+            Caught::Api(status, body) => (status, (ContentType::JSON, body)).respond_to(req),
+            Caught::Page(status, html) => (status, html).respond_to(req),
+            Caught::Custom(handler) => handler(req),
+        }
     }
 }
 
-#[derive(Responder)]
-enum Forbidden {
-    Page((Status, RawHtml<String>)),
-    Api((Status, (ContentType, &'static str))),
+fn custom_handler(req: &Request<'_>) -> Option<FailureHandler> {
+    req.local_cache(|| FailureOverride(None)).0
+}
+
+#[catch(401)]
+fn unauthorized(req: &Request<'_>) -> Caught {
+    if let Some(handler) = custom_handler(req) {
+        return Caught::Custom(handler);
+    }
+    if wants_html(req) {
+        Caught::Redirect(Box::new(login_redirect(req)))
+    } else {
+        Caught::Api(
+            Status::Unauthorized,
+            r#"{"error":"authentication required"}"#,
+        )
+    }
 }
 
 #[catch(403)]
-fn forbidden(req: &Request<'_>) -> Forbidden {
-    let api = || {
-        Forbidden::Api((
-            Status::Forbidden,
-            (ContentType::JSON, r#"{"error":"permission denied"}"#),
-        ))
-    };
+fn forbidden(req: &Request<'_>) -> Caught {
+    if let Some(handler) = custom_handler(req) {
+        return Caught::Custom(handler);
+    }
+    let api = || Caught::Api(Status::Forbidden, r#"{"error":"permission denied"}"#);
     if !wants_html(req) {
         return api();
     }
@@ -71,7 +89,7 @@ fn forbidden(req: &Request<'_>) -> Forbidden {
         )
     });
     match page {
-        Some(Ok(html)) => Forbidden::Page((Status::Forbidden, RawHtml(html))),
+        Some(Ok(html)) => Caught::Page(Status::Forbidden, RawHtml(html)),
         _ => api(),
     }
 }

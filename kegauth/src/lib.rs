@@ -41,7 +41,7 @@ pub mod session;
 pub mod store;
 pub mod templates;
 pub mod token;
-mod views;
+pub(crate) mod views;
 
 pub use backend::{Backend, Dialect};
 pub use catchers::catchers;
@@ -52,7 +52,7 @@ pub use kegauth_macros::{requires_permissions, requires_user, AuthEntity};
 pub use links::Link;
 pub use manager::{AuthDb, AuthManager, AuthManagerBuilder, Authenticator, StoreOf};
 pub use permissions::PermissionDef;
-pub use requirements::{has_all, has_any, require, Requirement};
+pub use requirements::{has_all, has_any, require, RequireEverywhere, Requirement};
 pub use service::LoginFailure;
 pub use store::{Store, SyncReport};
 pub use views::routes;

@@ -261,15 +261,62 @@ pub async fn evaluate(req: &Request<'_>, requirement: &Requirement) -> Result<()
     }
 }
 
-/// Whether HTTP method `method` is excluded from checks by `http_methods_excluded`.
-fn excluded(req: &Request<'_>) -> bool {
-    req.rocket()
-        .state::<crate::config::Config>()
-        .is_some_and(|c| {
-            c.http_methods_excluded
-                .iter()
-                .any(|m| m.eq_ignore_ascii_case(req.method().as_str()))
-        })
+/// A custom response for a failed requirement, e.g.
+/// `fn to_signup(req: &Request<'_>) -> rocket::response::Result<'static> { Redirect::to("/signup").respond_to(req) }`.
+pub type FailureHandler = fn(&Request<'_>) -> rocket::response::Result<'static>;
+
+/// Options of a requirement (keg-auth's decorator arguments).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequireOptions {
+    /// Answer anonymous requests with this instead of the login redirect / 401.
+    pub on_authentication_failure: Option<FailureHandler>,
+    /// Answer users without the rights with this instead of the 403 page.
+    pub on_authorization_failure: Option<FailureHandler>,
+    /// Methods let through unchecked; `None` uses the `http_methods_excluded` setting.
+    pub http_methods_excluded: Option<&'static [&'static str]>,
+}
+
+/// The custom failure handler chosen for this request, read by kegauth's catchers.
+pub(crate) struct FailureOverride(pub Option<FailureHandler>);
+
+/// Whether the request's method is excluded from checks.
+fn excluded(req: &Request<'_>, options: &RequireOptions) -> bool {
+    let method = req.method();
+    match options.http_methods_excluded {
+        Some(list) => list.iter().any(|m| m.eq_ignore_ascii_case(method.as_str())),
+        None => req
+            .rocket()
+            .state::<crate::config::Config>()
+            .is_some_and(|c| {
+                c.http_methods_excluded
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case(method.as_str()))
+            }),
+    }
+}
+
+/// Check a requirement with its options: `Ok` to go on, or the status to fail
+/// with (after noting a custom failure handler for the catchers).
+async fn check(
+    req: &Request<'_>,
+    requirement: &Requirement,
+    options: &RequireOptions,
+) -> Result<(), Denied> {
+    if excluded(req, options) {
+        return Ok(());
+    }
+    let result = evaluate(req, requirement).await;
+    if let Err(denied) = result {
+        let handler = match denied {
+            Denied::Unauthenticated => options.on_authentication_failure,
+            Denied::Forbidden => options.on_authorization_failure,
+            Denied::Unavailable(_) => None,
+        };
+        if handler.is_some() {
+            req.local_cache(|| FailureOverride(handler));
+        }
+    }
+    result
 }
 
 /// A requirement attached to a handler by `#[requires_user]` or
@@ -279,6 +326,10 @@ pub trait RequirementSpec: Send + Sync + 'static {
     const HANDLER: &'static str;
     /// The requirement.
     fn requirement() -> &'static Requirement;
+    /// Its options.
+    fn options() -> RequireOptions {
+        RequireOptions::default()
+    }
 }
 
 /// The guard the `requires_*` macros add to a handler. It fails with 401 when
@@ -292,10 +343,7 @@ impl<'r, M: RequirementSpec> FromRequest<'r> for Required<M> {
     type Error = Denied;
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Denied> {
-        if excluded(req) {
-            return Outcome::Success(Required(PhantomData));
-        }
-        match evaluate(req, M::requirement()).await {
+        match check(req, M::requirement(), &M::options()).await {
             Ok(()) => Outcome::Success(Required(PhantomData)),
             Err(denied) => Outcome::Error((denied.status(), denied)),
         }
@@ -345,15 +393,14 @@ impl<M: RequirementSpec> Sentinel for Required<M> {
 struct RequireHandler {
     inner: Box<dyn Handler>,
     requirement: Arc<Requirement>,
+    options: RequireOptions,
 }
 
 #[rocket::async_trait]
 impl Handler for RequireHandler {
     async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> rocket::route::Outcome<'r> {
-        if !excluded(req) {
-            if let Err(denied) = evaluate(req, &self.requirement).await {
-                return rocket::route::Outcome::Error(denied.status());
-            }
+        if let Err(denied) = check(req, &self.requirement, &self.options).await {
+            return rocket::route::Outcome::Error(denied.status());
         }
         self.inner.handle(req, data).await
     }
@@ -373,6 +420,15 @@ impl Handler for RequireHandler {
 /// [`AuthManager`](crate::AuthManager) can refuse to launch when a mounted
 /// route set names a permission token that was not declared.
 pub fn require(routes: Vec<Route>, requirement: impl Into<Requirement>) -> Vec<Route> {
+    require_with(routes, requirement, RequireOptions::default())
+}
+
+/// [`require`] with options (custom failure handlers, excluded methods).
+pub fn require_with(
+    routes: Vec<Route>,
+    requirement: impl Into<Requirement>,
+    options: RequireOptions,
+) -> Vec<Route> {
     let requirement = Arc::new(requirement.into());
     let id = register_route_set(requirement.clone());
     routes
@@ -383,6 +439,7 @@ pub fn require(routes: Vec<Route>, requirement: impl Into<Requirement>) -> Vec<R
             route.handler = Box::new(RequireHandler {
                 inner: route.handler,
                 requirement: requirement.clone(),
+                options,
             });
             route
         })
@@ -426,4 +483,128 @@ pub(crate) fn undeclared_in_routes<'a>(
         }
     }
     out
+}
+
+/// The URI a client asked for, kept when a global requirement reroutes the request.
+pub(crate) struct OriginalUri(pub Option<String>);
+
+struct GlobalDenied(Status);
+
+const DENIED_PATH: &str = "/__kegauth/denied";
+
+#[derive(Clone)]
+struct DeniedHandler;
+
+#[rocket::async_trait]
+impl Handler for DeniedHandler {
+    async fn handle<'r>(
+        &self,
+        req: &'r Request<'_>,
+        _data: Data<'r>,
+    ) -> rocket::route::Outcome<'r> {
+        let status = req.local_cache(|| GlobalDenied(Status::NotFound)).0;
+        rocket::route::Outcome::Error(status)
+    }
+}
+
+/// A requirement on every request (keg-auth's global request hook), as a
+/// fairing. Attach it after the [`AuthManager`](crate::AuthManager).
+///
+/// kegauth's own pages (`/login`, `/logout`) and the paths given to
+/// [`except`](Self::except) are not checked; neither are the methods in
+/// `http_methods_excluded`.
+///
+/// ```no_run
+/// # use kegauth::requirements::{RequireEverywhere, Requirement};
+/// # #[derive(kegauth::AuthEntity)] #[auth(user)]
+/// # struct User { id: i64, email: String, #[auth(core)] core: kegauth::UserCore }
+/// let fairing = RequireEverywhere::new(Requirement::check(|u: &User| u.email.ends_with("@corp.example")))
+///     .except("/static")
+///     .except("/health");
+/// ```
+pub struct RequireEverywhere {
+    requirement: Arc<Requirement>,
+    except: Vec<String>,
+    options: RequireOptions,
+}
+
+impl RequireEverywhere {
+    /// Require `requirement` on every request.
+    pub fn new(requirement: impl Into<Requirement>) -> Self {
+        RequireEverywhere {
+            requirement: Arc::new(requirement.into()),
+            except: vec![
+                crate::catchers::LOGIN_PATH.to_string(),
+                crate::views::LOGOUT_PATH.to_string(),
+            ],
+            options: RequireOptions::default(),
+        }
+    }
+
+    /// Leave requests whose path is `prefix` or below it unchecked.
+    pub fn except(mut self, prefix: &str) -> Self {
+        self.except.push(prefix.trim_end_matches('/').to_string());
+        self
+    }
+
+    /// Options (custom failure handlers, excluded methods).
+    pub fn options(mut self, options: RequireOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    fn is_excepted(&self, path: &str) -> bool {
+        self.except.iter().any(|prefix| {
+            prefix.is_empty()
+                || path == prefix
+                || path
+                    .strip_prefix(prefix.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    }
+}
+
+#[rocket::async_trait]
+impl rocket::fairing::Fairing for RequireEverywhere {
+    fn info(&self) -> rocket::fairing::Info {
+        rocket::fairing::Info {
+            name: "kegauth requirement on every request",
+            kind: rocket::fairing::Kind::Ignite | rocket::fairing::Kind::Request,
+        }
+    }
+
+    async fn on_ignite(&self, rocket: Rocket<rocket::Build>) -> rocket::fairing::Result {
+        let Some(declared) = rocket.state::<Declared>() else {
+            log::error!("kegauth: attach RequireEverywhere after the AuthManager");
+            return Err(rocket);
+        };
+        let missing: Vec<String> = self
+            .requirement
+            .tokens()
+            .into_iter()
+            .filter(|t| !declared.0.contains(*t))
+            .map(String::from)
+            .collect();
+        if !missing.is_empty() {
+            for t in missing {
+                log::error!("kegauth: the global requirement names `{t}`, which is not declared");
+            }
+            return Err(rocket);
+        }
+        let route = Route::new(rocket::http::Method::Get, DENIED_PATH, DeniedHandler);
+        Ok(rocket.mount("/", vec![route]))
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, _data: &mut Data<'_>) {
+        if self.is_excepted(req.uri().path().as_str()) {
+            return;
+        }
+        if let Err(denied) = check(req, &self.requirement, &self.options).await {
+            let original = req.uri().to_string();
+            req.local_cache(|| OriginalUri(Some(original)));
+            req.local_cache(|| GlobalDenied(denied.status()));
+            req.set_method(rocket::http::Method::Get);
+            req.set_uri(rocket::http::uri::Origin::const_new(DENIED_PATH, None));
+        }
+    }
 }
