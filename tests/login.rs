@@ -1,15 +1,20 @@
-//! Login and logout through the demo app: keg-auth's login scenarios, plus
-//! SECURITY-CHECKLIST rows 2, 7, 8, 9, 16, 17, 38 and 39.
+//! Login and logout, on SQLite and PostgreSQL: keg-auth's login scenarios,
+//! plus SECURITY-CHECKLIST rows 2, 7, 8, 9, 16, 17, 38, 39 and 41.
+//!
+//! Each scenario runs on a small app (the kegauth routes, the demo's user and
+//! permissions, a few pages) over each backend's `rocket_db_pools` pool.
 
 mod common;
 
-use common::demo::{self, DemoStore, User};
+use common::demo::{self, User};
 use common::{LEGACY_BCRYPT, LEGACY_PASSWORD};
 use kegauth::session::Session;
+use kegauth::{AuthDb, AuthManagerBuilder, Backend, OptionalUser, Store};
 use rocket::figment::Figment;
 use rocket::http::{ContentType, Cookie, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
-use rocket::{get, routes};
+use rocket::{get, routes, Build, Rocket};
+use rocket_db_pools::Database;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -18,41 +23,187 @@ fn set_next(to: &str, session: Session<'_>) {
     session.set_next(to);
 }
 
-struct App {
-    client: Client,
-    store: DemoStore,
-    path: std::path::PathBuf,
+#[get("/whoami")]
+fn whoami(user: OptionalUser<User>) -> String {
+    match user.0 {
+        Some(u) => format!("Logged in as {}", u.email),
+        None => "Not logged in".into(),
+    }
 }
 
-impl Drop for App {
+#[get("/flashes")]
+fn flashes(session: Session<'_>) -> String {
+    session
+        .take_flashes()
+        .iter()
+        .map(|f| format!("{}: {}", f.category, f.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[kegauth::requires_user]
+#[get("/secret1")]
+fn secret1(user: kegauth::AuthUser<User>) -> String {
+    format!("secret1 for {}", user.email)
+}
+
+#[derive(Database)]
+#[database("main")]
+struct SqliteDb(sqlx::SqlitePool);
+
+#[derive(Database)]
+#[database("main")]
+struct PgDb(sqlx::PgPool);
+
+/// What to remove after a test.
+enum Cleanup {
+    File(std::path::PathBuf),
+    Schema(String, String),
+}
+
+impl Drop for Cleanup {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        match self {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Schema(url, schema) => {
+                let (url, schema) = (url.clone(), schema.clone());
+                // Drop runs outside async: use a small runtime of its own.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
+                    if let Ok(rt) = rt {
+                        rt.block_on(async {
+                            if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                                let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                                    .execute(&pool)
+                                    .await;
+                            }
+                        });
+                    }
+                })
+                .join();
+            }
         }
     }
 }
 
-async fn app_with(figment: Figment) -> App {
-    let path =
-        std::env::temp_dir().join(format!("kegauth-login-{:x}.sqlite", rand::random::<u64>()));
-    let figment = figment.merge((
-        "databases.main.url",
-        format!("sqlite://{}?mode=rwc", path.display()),
-    ));
-    let rocket = demo::rocket()
-        .configure(figment)
-        .mount("/", routes![set_next]);
-    let client = Client::tracked(rocket).await.expect("launch");
-    let store = client.rocket().state::<DemoStore>().expect("store").clone();
-    App {
-        client,
-        store,
-        path,
+/// A backend the login tests run on.
+trait TestBackend: 'static {
+    type Db: Database + AuthDb;
+    /// A database URL for one test, or None when the backend is not configured.
+    async fn database() -> Option<(String, Cleanup)>;
+}
+
+struct OnSqlite;
+struct OnPostgres;
+
+impl TestBackend for OnSqlite {
+    type Db = SqliteDb;
+    async fn database() -> Option<(String, Cleanup)> {
+        let path =
+            std::env::temp_dir().join(format!("kegauth-login-{:x}.sqlite", rand::random::<u64>()));
+        Some((
+            format!("sqlite://{}?mode=rwc", path.display()),
+            Cleanup::File(path),
+        ))
     }
 }
 
-async fn app() -> App {
-    app_with(rocket::Config::figment()).await
+impl TestBackend for OnPostgres {
+    type Db = PgDb;
+    async fn database() -> Option<(String, Cleanup)> {
+        let url = common::backend_url(common::POSTGRES_VAR)?;
+        let schema = format!("kt_login_{:x}", rand::random::<u64>());
+        let admin = sqlx::PgPool::connect(&url)
+            .await
+            .expect("connect to PostgreSQL");
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&admin)
+            .await
+            .expect("create schema");
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+        Some((scoped, Cleanup::Schema(url, schema)))
+    }
+}
+
+type Configure<D> = fn(AuthManagerBuilder<D, User>) -> AuthManagerBuilder<D, User>;
+
+fn rocket_for<D: Database + AuthDb>(
+    url: &str,
+    figment: Figment,
+    configure: Configure<D>,
+) -> Rocket<Build> {
+    let figment = figment.merge(("databases.main.url", url));
+    let manager = configure(
+        kegauth::AuthManager::<D, User>::builder()
+            .permissions(demo::PERMISSIONS)
+            .create_schema(true),
+    );
+    rocket::build()
+        .configure(figment)
+        .attach(D::init())
+        .attach(manager.build())
+        .mount("/", kegauth::routes())
+        .mount("/", routes![set_next, whoami, flashes, secret1])
+        .register("/", kegauth::catchers())
+}
+
+struct App<DB: Backend> {
+    client: Client,
+    store: Store<DB, User>,
+    url: String,
+    _cleanup: Cleanup,
+}
+
+async fn app_configured<B: TestBackend>(
+    figment: Figment,
+    configure: Configure<B::Db>,
+) -> Option<App<<B::Db as AuthDb>::Backend>> {
+    let (url, cleanup) = B::database().await?;
+    let client = Client::tracked(rocket_for::<B::Db>(&url, figment, configure))
+        .await
+        .expect("launch");
+    let store = client
+        .rocket()
+        .state::<Store<<B::Db as AuthDb>::Backend, User>>()
+        .expect("store")
+        .clone();
+    Some(App {
+        client,
+        store,
+        url,
+        _cleanup: cleanup,
+    })
+}
+
+async fn app_with<B: TestBackend>(figment: Figment) -> Option<App<<B::Db as AuthDb>::Backend>> {
+    app_configured::<B>(figment, |b| b).await
+}
+
+async fn app<B: TestBackend>() -> Option<App<<B::Db as AuthDb>::Backend>> {
+    app_with::<B>(rocket::Config::figment()).await
+}
+
+/// `mod <test> { sqlite, postgres }` for generic `async fn <test><B: TestBackend>()`.
+macro_rules! on_sqlite_and_postgres {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            #[rocket::async_test]
+            async fn sqlite() {
+                super::$test::<super::OnSqlite>().await
+            }
+            #[rocket::async_test]
+            async fn postgres() {
+                super::$test::<super::OnPostgres>().await
+            }
+        }
+    )*};
 }
 
 /// The page as a browser reads it: HTML character references decoded
@@ -85,7 +236,7 @@ fn csrf_in(page: &str) -> String {
         .to_string()
 }
 
-impl App {
+impl<DB: Backend> App<DB> {
     async fn user(&self, email: &str, password: Option<&str>) -> User {
         let mut u = User::new(email);
         u.core.is_verified = true;
@@ -130,19 +281,14 @@ impl App {
     }
 
     async fn who(&self) -> String {
-        let page = body(self.client.get("/").dispatch().await).await;
-        let start = page.find(r#"<p id="who">"#).unwrap_or(0);
-        page[start..]
-            .split("</p>")
-            .next()
-            .unwrap_or_default()
-            .to_string()
+        body(self.client.get("/whoami").dispatch().await).await
     }
 }
 
-#[rocket::async_test]
-async fn the_login_page_has_the_form_and_head_is_405() {
-    let app = app().await;
+async fn the_login_page_has_the_form_and_head_is_405<B: TestBackend>() {
+    let Some(app) = app::<B>().await else {
+        return;
+    };
     let r = app.client.get("/login").dispatch().await;
     assert_eq!(r.status(), Status::Ok);
     assert_eq!(r.content_type(), Some(ContentType::HTML));
@@ -162,9 +308,10 @@ async fn the_login_page_has_the_form_and_head_is_405() {
     );
 }
 
-#[rocket::async_test]
-async fn form_errors_rerender_with_messages() {
-    let app = app().await;
+async fn form_errors_rerender_with_messages<B: TestBackend>() {
+    let Some(app) = app::<B>().await else {
+        return;
+    };
     let csrf = app.csrf().await;
     let r = app
         .post_login(&[("login_id", ""), ("csrf_token", &csrf)])
@@ -175,9 +322,10 @@ async fn form_errors_rerender_with_messages() {
     assert_eq!(page.matches("This field is required.").count(), 2);
 }
 
-#[rocket::async_test]
-async fn success_flashes_and_redirects_to_after_login() {
-    let app = app().await;
+async fn success_flashes_and_redirects_to_after_login<B: TestBackend>() {
+    let Some(app) = app::<B>().await else {
+        return;
+    };
     app.user("ann@example.com", Some(PASSWORD)).await;
     let before = app
         .store
@@ -190,9 +338,9 @@ async fn success_flashes_and_redirects_to_after_login() {
     let r = app.login("ANN@example.com", PASSWORD).await;
     assert_eq!(r.status(), Status::SeeOther);
     assert_eq!(location(&r), "/");
-    let home = body(app.client.get("/").dispatch().await).await;
-    assert!(home.contains("Login successful."), "{home}");
-    assert!(home.contains("Logged in as ann@example.com"));
+    let shown = body(app.client.get("/flashes").dispatch().await).await;
+    assert_eq!(shown, "success: Login successful.");
+    assert_eq!(app.who().await, "Logged in as ann@example.com");
     let after = app
         .store
         .user_by_login("ann@example.com")
@@ -205,50 +353,23 @@ async fn success_flashes_and_redirects_to_after_login() {
     );
 }
 
-#[rocket::async_test]
-async fn after_login_endpoint_override() {
-    let path =
-        std::env::temp_dir().join(format!("kegauth-login-{:x}.sqlite", rand::random::<u64>()));
-    let figment = rocket::Config::figment().merge((
-        "databases.main.url",
-        format!("sqlite://{}?mode=rwc", path.display()),
-    ));
-    let rocket = rocket::build()
-        .configure(figment)
-        .attach(demo::Db::init())
-        .attach(
-            kegauth::AuthManager::<demo::Db, User>::builder()
-                .create_schema(true)
-                .endpoint("after-login", "/secret1")
-                .build(),
-        )
-        .mount("/", kegauth::routes());
-    use rocket_db_pools::Database;
-    let client = Client::tracked(rocket).await.unwrap();
-    let store = client.rocket().state::<DemoStore>().unwrap().clone();
-    let mut u = User::new("ann@example.com");
-    u.core.is_verified = true;
-    store.insert_user(&mut u).await.unwrap();
-    store.set_password(&mut u, PASSWORD).await.unwrap();
-    let page = body(client.get("/login").dispatch().await).await;
-    let r = client
-        .post("/login")
-        .header(ContentType::Form)
-        .body(format!(
-            "login_id=ann%40example.com&password=correct+horse+battery+staple&csrf_token={}",
-            csrf_in(&page)
-        ))
-        .dispatch()
-        .await;
+async fn after_login_endpoint_override<B: TestBackend>() {
+    let Some(app) = app_configured::<B>(rocket::Config::figment(), |b| {
+        b.endpoint("after-login", "/secret1")
+    })
+    .await
+    else {
+        return;
+    };
+    app.user("ann@example.com", Some(PASSWORD)).await;
+    let r = app.login("ann@example.com", PASSWORD).await;
     assert_eq!(location(&r), "/secret1");
-    drop(r);
-    drop(client);
-    let _ = std::fs::remove_file(&path);
 }
 
-#[rocket::async_test]
-async fn next_param_form_field_and_session_next() {
-    let app = app().await;
+async fn next_param_form_field_and_session_next<B: TestBackend>() {
+    let Some(app) = app::<B>().await else {
+        return;
+    };
     app.user("ann@example.com", Some(PASSWORD)).await;
     // Protected page -> login with next -> back to the page.
     let r = app.client.get("/secret1").dispatch().await;
@@ -292,9 +413,10 @@ async fn next_param_form_field_and_session_next() {
 }
 
 /// SECURITY-CHECKLIST row 38.
-#[rocket::async_test]
-async fn open_redirect_payloads_are_ignored() {
-    let app = app().await;
+async fn open_redirect_payloads_are_ignored<B: TestBackend>() {
+    let Some(app) = app::<B>().await else {
+        return;
+    };
     app.user("ann@example.com", Some(PASSWORD)).await;
     let payloads = [
         "//evil.com",
@@ -343,7 +465,11 @@ async fn open_redirect_payloads_are_ignored() {
     assert_eq!(location(&r), "/view/?p=http://evil.com");
 }
 
-async fn failure_page(app: &App, login_id: &str, password: &str) -> (Status, String, u64) {
+async fn failure_page<DB: Backend>(
+    app: &App<DB>,
+    login_id: &str,
+    password: &str,
+) -> (Status, String, u64) {
     let csrf = app.csrf().await;
     let before = app.store.hasher().verification_count();
     let r = app
@@ -363,9 +489,10 @@ async fn failure_page(app: &App, login_id: &str, password: &str) -> (Status, Str
 }
 
 /// keg-auth's failure scenarios; SECURITY-CHECKLIST rows 7, 8 and 9.
-#[rocket::async_test]
-async fn every_failure_looks_the_same_and_costs_one_hash() {
-    let app = app().await;
+async fn every_failure_looks_the_same_and_costs_one_hash<B: TestBackend>() {
+    let Some(app) = app::<B>().await else {
+        return;
+    };
     app.user("ann@example.com", Some(PASSWORD)).await;
     app.user("nopass@example.com", None).await;
     let mut off = app.user("off@example.com", Some(PASSWORD)).await;
@@ -405,10 +532,11 @@ async fn every_failure_looks_the_same_and_costs_one_hash() {
     assert!(page.contains("This field is required."));
 }
 
-#[rocket::async_test]
-async fn detailed_messages_behind_the_config_switch() {
-    let app =
-        app_with(rocket::Config::figment().merge(("kegauth.detailed_login_errors", true))).await;
+async fn detailed_messages_behind_the_config_switch<B: TestBackend>() {
+    let figment = rocket::Config::figment().merge(("kegauth.detailed_login_errors", true));
+    let Some(app) = app_with::<B>(figment).await else {
+        return;
+    };
     app.user("ann@example.com", Some(PASSWORD)).await;
     let mut off = app.user("off@example.com", Some(PASSWORD)).await;
     app.store.set_enabled(&mut off, false).await.unwrap();
@@ -442,9 +570,10 @@ async fn detailed_messages_behind_the_config_switch() {
 }
 
 /// SECURITY-CHECKLIST row 39 (login and logout): missing or wrong token -> 403.
-#[rocket::async_test]
-async fn csrf_is_required_for_login_and_logout() {
-    let app = app().await;
+async fn csrf_is_required_for_login_and_logout<B: TestBackend>() {
+    let Some(app) = app::<B>().await else {
+        return;
+    };
     app.user("ann@example.com", Some(PASSWORD)).await;
     app.csrf().await;
     for fields in [
@@ -477,9 +606,10 @@ async fn csrf_is_required_for_login_and_logout() {
 
 /// SECURITY-CHECKLIST row 16: login re-issues the cookie and rotates the CSRF token;
 /// a pre-login cookie replayed afterwards is anonymous.
-#[rocket::async_test]
-async fn login_reissues_the_session() {
-    let app = app().await;
+async fn login_reissues_the_session<B: TestBackend>() {
+    let Some(app) = app::<B>().await else {
+        return;
+    };
     app.user("ann@example.com", Some(PASSWORD)).await;
     let page = body(app.client.get("/login").dispatch().await).await;
     let pre_csrf = csrf_in(&page);
@@ -506,20 +636,30 @@ async fn login_reissues_the_session() {
     let post_csrf = csrf_in(&body(app.client.get("/logout").dispatch().await).await);
     assert_ne!(pre_csrf, post_csrf, "the CSRF token rotates at login");
 
-    let other = Client::untracked(demo::rocket().configure(rocket::Config::figment().merge((
-        "databases.main.url",
-        format!("sqlite://{}?mode=rwc", app.path.display()),
-    ))))
+    // A second client with the pre-login cookie only: anonymous.
+    let other = Client::untracked(rocket_for::<B::Db>(
+        &app.url,
+        rocket::Config::figment(),
+        |b| b,
+    ))
     .await
     .unwrap();
-    let page = body(other.get("/").private_cookie(pre_cookie).dispatch().await).await;
+    let page = body(
+        other
+            .get("/whoami")
+            .private_cookie(pre_cookie)
+            .dispatch()
+            .await,
+    )
+    .await;
     assert!(page.contains("Not logged in"));
 }
 
 /// keg-auth's logout scenario; SECURITY-CHECKLIST row 17: a copied cookie stops working.
-#[rocket::async_test]
-async fn logout_confirms_then_kills_copies_of_the_cookie() {
-    let app = app().await;
+async fn logout_confirms_then_kills_copies_of_the_cookie<B: TestBackend>() {
+    let Some(app) = app::<B>().await else {
+        return;
+    };
     app.user("ann@example.com", Some(PASSWORD)).await;
     app.login("ann@example.com", PASSWORD).await;
     let copied: Cookie<'static> = app.client.cookies().get_private("__Host-kegauth").unwrap();
@@ -563,9 +703,10 @@ async fn logout_confirms_then_kills_copies_of_the_cookie() {
 }
 
 /// SECURITY-CHECKLIST row 2: a legacy hash is upgraded on a successful login only.
-#[rocket::async_test]
-async fn legacy_hashes_are_upgraded_on_login() {
-    let app = app().await;
+async fn legacy_hashes_are_upgraded_on_login<B: TestBackend>() {
+    let Some(app) = app::<B>().await else {
+        return;
+    };
     let mut u = app.user("old@example.com", None).await;
     u.core.password = Some(LEGACY_BCRYPT.to_string());
     app.store.update_user(&mut u).await.unwrap();
@@ -588,9 +729,10 @@ async fn legacy_hashes_are_upgraded_on_login() {
 }
 
 /// SECURITY-CHECKLIST row 41 (login page): what the user typed is escaped when shown again.
-#[rocket::async_test]
-async fn the_login_id_is_escaped_when_shown_again() {
-    let app = app().await;
+async fn the_login_id_is_escaped_when_shown_again<B: TestBackend>() {
+    let Some(app) = app::<B>().await else {
+        return;
+    };
     let csrf = app.csrf().await;
     let evil = r#""><script>alert(1)</script>"#;
     let r = app
@@ -603,8 +745,7 @@ async fn the_login_id_is_escaped_when_shown_again() {
 
 /// An app overrides a default template by dropping a file in its template_dir;
 /// overrides are escaped like the defaults.
-#[rocket::async_test]
-async fn templates_are_overridable_from_template_dir() {
+async fn templates_are_overridable_from_template_dir<B: TestBackend>() {
     let dir = std::env::temp_dir().join(format!("kegauth-tpl-{:x}", rand::random::<u64>()));
     std::fs::create_dir_all(dir.join("kegauth")).unwrap();
     std::fs::write(
@@ -612,9 +753,10 @@ async fn templates_are_overridable_from_template_dir() {
         "<html><title>{{ page_title }}</title><body id=\"app-layout\">{% include \"kegauth/flash-messages.html\" %}{% block content %}{% endblock %}</body></html>",
     )
     .unwrap();
-    let app =
-        app_with(rocket::Config::figment().merge(("template_dir", dir.display().to_string())))
-            .await;
+    let figment = rocket::Config::figment().merge(("template_dir", dir.display().to_string()));
+    let Some(app) = app_with::<B>(figment).await else {
+        return;
+    };
     let r = app.client.get("/login?next=/secret1").dispatch().await;
     let raw = r.into_string().await.unwrap_or_default();
     assert!(
@@ -641,41 +783,21 @@ async fn templates_are_overridable_from_template_dir() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn redirect_rocket(path: &std::path::Path, target: Option<&str>) -> rocket::Rocket<rocket::Build> {
-    use rocket_db_pools::Database;
-    let mut figment = rocket::Config::figment().merge((
-        "databases.main.url",
-        format!("sqlite://{}?mode=rwc", path.display()),
-    ));
-    if let Some(t) = target {
-        figment = figment.merge(("kegauth.redirect_login_target", t));
-    }
-    rocket::build()
-        .configure(figment)
-        .attach(demo::Db::init())
-        .attach(
-            kegauth::AuthManager::<demo::Db, User>::builder()
-                .create_schema(true)
-                .authenticator(kegauth::Authenticator::Redirect)
-                .build(),
-        )
-        .mount("/", kegauth::routes())
-        .mount("/", routes![set_next])
-        .register("/", kegauth::catchers())
-}
-
-#[rocket::async_test]
-async fn the_redirect_authenticator_sends_login_to_its_target() {
-    let path =
-        std::env::temp_dir().join(format!("kegauth-redir-{:x}.sqlite", rand::random::<u64>()));
-    let client = Client::tracked(redirect_rocket(&path, Some("/sso/start")))
-        .await
-        .unwrap();
-    let r = client.get("/login?next=/secret1").dispatch().await;
+async fn the_redirect_authenticator_sends_login_to_its_target<B: TestBackend>() {
+    let figment = rocket::Config::figment().merge(("kegauth.redirect_login_target", "/sso/start"));
+    let Some(app) = app_configured::<B>(figment, |b| {
+        b.authenticator(kegauth::Authenticator::Redirect)
+    })
+    .await
+    else {
+        return;
+    };
+    let r = app.client.get("/login?next=/secret1").dispatch().await;
     assert_eq!(r.status(), Status::SeeOther);
     assert_eq!(location(&r), "/sso/start");
     drop(r);
-    let r = client
+    let r = app
+        .client
         .post("/login")
         .header(ContentType::Form)
         .body("login_id=a&password=b")
@@ -683,18 +805,37 @@ async fn the_redirect_authenticator_sends_login_to_its_target() {
         .await;
     assert_eq!(r.status(), Status::NotFound, "no password login");
     drop(r);
-    drop(client);
 
-    let path2 =
-        std::env::temp_dir().join(format!("kegauth-redir-{:x}.sqlite", rand::random::<u64>()));
-    let Err(err) = Client::tracked(redirect_rocket(&path2, None)).await else {
+    // Without a target it does not launch.
+    let Some((url, _cleanup)) = B::database().await else {
+        return;
+    };
+    let rocket = rocket_for::<B::Db>(&url, rocket::Config::figment(), |b| {
+        b.authenticator(kegauth::Authenticator::Redirect)
+    });
+    let Err(err) = Client::tracked(rocket).await else {
         panic!("no target: no launch");
     };
     assert!(
         matches!(err.kind(), rocket::error::ErrorKind::FailedFairings(f) if f.iter().any(|i| i.name == "kegauth")),
         "{err:?}"
     );
-    for p in [path, path2] {
-        let _ = std::fs::remove_file(&p);
-    }
 }
+
+on_sqlite_and_postgres!(
+    the_login_page_has_the_form_and_head_is_405,
+    form_errors_rerender_with_messages,
+    success_flashes_and_redirects_to_after_login,
+    after_login_endpoint_override,
+    next_param_form_field_and_session_next,
+    open_redirect_payloads_are_ignored,
+    every_failure_looks_the_same_and_costs_one_hash,
+    detailed_messages_behind_the_config_switch,
+    csrf_is_required_for_login_and_logout,
+    login_reissues_the_session,
+    logout_confirms_then_kills_copies_of_the_cookie,
+    legacy_hashes_are_upgraded_on_login,
+    the_login_id_is_escaped_when_shown_again,
+    templates_are_overridable_from_template_dir,
+    the_redirect_authenticator_sends_login_to_its_target,
+);
