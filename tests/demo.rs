@@ -1,30 +1,16 @@
 //! The demo app launches on SQLite with no other setup and serves its home page.
 
-#[path = "../examples/demo.rs"]
-#[allow(dead_code)]
-mod demo;
+mod common;
+
+use common::{demo, demo_rocket, TempDb};
 
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
 
-fn temp_db() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!(
-        "kegauth-demo-test-{}-{:x}.sqlite",
-        std::process::id(),
-        rand::random::<u32>()
-    ))
-}
-
-fn configured(path: &std::path::Path) -> rocket::Rocket<rocket::Build> {
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    let figment = rocket::Config::figment().merge(("databases.main.url", url));
-    demo::rocket().configure(figment)
-}
-
 #[rocket::async_test]
 async fn demo_serves_the_home_page_with_synced_permissions() {
-    let path = temp_db();
-    let client = Client::tracked(configured(&path))
+    let db = TempDb::new();
+    let client = Client::tracked(demo_rocket(&db, rocket::Config::figment()))
         .await
         .expect("the demo launches");
     let response = client.get("/").dispatch().await;
@@ -44,14 +30,11 @@ async fn demo_serves_the_home_page_with_synced_permissions() {
     drop(client);
 
     // A second launch on the same database is fine (schema and sync are idempotent).
-    let client = Client::tracked(configured(&path))
+    let client = Client::tracked(demo_rocket(&db, rocket::Config::figment()))
         .await
         .expect("the demo relaunches");
     assert_eq!(client.get("/").dispatch().await.status(), Status::Ok);
     drop(client);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
 }
 
 #[rocket::async_test]
@@ -70,16 +53,8 @@ async fn launch_fails_clearly_without_the_database_fairing() {
 }
 
 async fn ignite_with(figment: rocket::figment::Figment) -> Result<Client, rocket::Error> {
-    let path = temp_db();
-    let figment = figment.merge((
-        "databases.main.url",
-        format!("sqlite://{}?mode=rwc", path.display()),
-    ));
-    let result = Client::tracked(demo::rocket().configure(figment)).await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    result
+    let db = TempDb::new();
+    Client::tracked(demo_rocket(&db, figment)).await
 }
 
 fn failed_in_kegauth(err: &rocket::Error) -> bool {

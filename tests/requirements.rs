@@ -60,51 +60,26 @@ fn set_b() -> &'static str {
     "set b"
 }
 
-struct App {
-    client: Client,
-    store: DemoStore,
-    path: std::path::PathBuf,
-}
+type App = common::DemoApp;
 
-impl Drop for App {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
-        }
-    }
-}
-
-fn temp_path() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("kegauth-req-{:x}.sqlite", rand::random::<u64>()))
-}
-
-fn rocket_on(path: &std::path::Path, figment: rocket::figment::Figment) -> Rocket<Build> {
-    let figment = figment.merge((
-        "databases.main.url",
-        format!("sqlite://{}?mode=rwc", path.display()),
-    ));
-    demo::rocket().configure(figment).mount(
+fn test_routes(rocket: Rocket<Build>) -> Rocket<Build> {
+    rocket.mount(
         "/",
         routes![test_login, tuple, closure, function, preflight],
     )
 }
 
 async fn app_with(figment: rocket::figment::Figment) -> App {
-    let path = temp_path();
-    let rocket = rocket_on(&path, figment).mount(
-        "/",
-        kegauth::require(
-            routes![set_a, set_b],
-            has_any(["permission2".into(), demo::PERMISSION3.into()]),
-        ),
-    );
-    let client = Client::tracked(rocket).await.expect("launch");
-    let store = client.rocket().state::<DemoStore>().unwrap().clone();
-    App {
-        client,
-        store,
-        path,
-    }
+    App::launch(figment, |r| {
+        test_routes(r).mount(
+            "/",
+            kegauth::require(
+                routes![set_a, set_b],
+                has_any(["permission2".into(), demo::PERMISSION3.into()]),
+            ),
+        )
+    })
+    .await
 }
 
 async fn app() -> App {
@@ -344,8 +319,9 @@ fn undeclared_set() -> &'static str {
 
 #[rocket::async_test]
 async fn undeclared_tokens_stop_the_launch() {
-    let path = temp_path();
-    let rocket = rocket_on(&path, rocket::Config::figment()).mount("/", routes![undeclared]);
+    let db = common::TempDb::new();
+    let rocket = test_routes(common::demo_rocket(&db, rocket::Config::figment()))
+        .mount("/", routes![undeclared]);
     let Err(err) = Client::tracked(rocket).await else {
         panic!("a handler's undeclared token stops the launch");
     };
@@ -354,8 +330,8 @@ async fn undeclared_tokens_stop_the_launch() {
         "{err:?}"
     );
 
-    let path2 = temp_path();
-    let rocket = rocket_on(&path2, rocket::Config::figment()).mount(
+    let db2 = common::TempDb::new();
+    let rocket = test_routes(common::demo_rocket(&db2, rocket::Config::figment())).mount(
         "/",
         kegauth::require(
             routes![undeclared_set],
@@ -369,11 +345,6 @@ async fn undeclared_tokens_stop_the_launch() {
         matches!(err.kind(), rocket::error::ErrorKind::FailedFairings(f) if f.iter().any(|i| i.name == "kegauth")),
         "{err:?}"
     );
-    for p in [path, path2] {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
-        }
-    }
 }
 
 #[rocket::async_test]
@@ -396,8 +367,9 @@ fn undeclared_type(_guard: Permission<NotDeclared>) -> &'static str {
 
 #[rocket::async_test]
 async fn a_permission_type_that_was_not_declared_stops_the_launch() {
-    let path = temp_path();
-    let rocket = rocket_on(&path, rocket::Config::figment()).mount("/", routes![undeclared_type]);
+    let db = common::TempDb::new();
+    let rocket = test_routes(common::demo_rocket(&db, rocket::Config::figment()))
+        .mount("/", routes![undeclared_type]);
     let Err(err) = Client::tracked(rocket).await else {
         panic!("an undeclared Permission<P> stops the launch");
     };
@@ -405,9 +377,6 @@ async fn a_permission_type_that_was_not_declared_stops_the_launch() {
         matches!(err.kind(), rocket::error::ErrorKind::SentinelAborts(_)),
         "{err:?}"
     );
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
 }
 
 use kegauth::requirements::{RequireEverywhere, RequireOptions};
@@ -443,32 +412,23 @@ fn anything() -> &'static str {
     "anything"
 }
 
-fn custom_rocket(path: &std::path::Path) -> Rocket<Build> {
-    rocket_on(path, rocket::Config::figment())
-        .mount("/", routes![custom])
-        .mount(
-            "/",
-            kegauth::requirements::require_with(
-                routes![set_custom],
-                "permission2",
-                RequireOptions {
-                    on_authorization_failure: Some(teapot),
-                    ..Default::default()
-                },
-            ),
-        )
+fn custom_routes(rocket: Rocket<Build>) -> Rocket<Build> {
+    test_routes(rocket).mount("/", routes![custom]).mount(
+        "/",
+        kegauth::requirements::require_with(
+            routes![set_custom],
+            "permission2",
+            RequireOptions {
+                on_authorization_failure: Some(teapot),
+                ..Default::default()
+            },
+        ),
+    )
 }
 
 #[rocket::async_test]
 async fn custom_failure_handlers() {
-    let path = temp_path();
-    let client = Client::tracked(custom_rocket(&path)).await.unwrap();
-    let store = client.rocket().state::<DemoStore>().unwrap().clone();
-    let app = App {
-        client,
-        store,
-        path,
-    };
+    let app = App::launch(rocket::Config::figment(), custom_routes).await;
     let r = app.client.get("/custom").dispatch().await;
     assert_eq!(r.status(), Status::SeeOther);
     assert_eq!(r.headers().get_one("Location"), Some("/signup"));
@@ -486,21 +446,14 @@ async fn custom_failure_handlers() {
 
 #[rocket::async_test]
 async fn the_global_requirement() {
-    let path = temp_path();
-    let rocket = rocket_on(&path, rocket::Config::figment())
-        .mount("/", routes![anything])
-        .attach(
+    let app = App::launch(rocket::Config::figment(), |r| {
+        test_routes(r).mount("/", routes![anything]).attach(
             RequireEverywhere::new(demo::PERMISSION1)
                 .except("/public")
                 .except("/test-login"),
-        );
-    let client = Client::tracked(rocket).await.unwrap();
-    let store = client.rocket().state::<DemoStore>().unwrap().clone();
-    let app = App {
-        client,
-        store,
-        path,
-    };
+        )
+    })
+    .await;
 
     // Anonymous: everything but the login page and exceptions goes to login, with the real next.
     let r = app
@@ -550,8 +503,8 @@ async fn the_global_requirement() {
 
 #[rocket::async_test]
 async fn a_global_requirement_with_an_undeclared_token_stops_the_launch() {
-    let path = temp_path();
-    let rocket = rocket_on(&path, rocket::Config::figment())
+    let db = common::TempDb::new();
+    let rocket = common::demo_rocket(&db, rocket::Config::figment())
         .attach(RequireEverywhere::new("nowhere-declared"));
     let Err(err) = Client::tracked(rocket).await else {
         panic!("must not launch");
@@ -560,7 +513,4 @@ async fn a_global_requirement_with_an_undeclared_token_stops_the_launch() {
         matches!(err.kind(), rocket::error::ErrorKind::FailedFairings(_)),
         "{err:?}"
     );
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
 }

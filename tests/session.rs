@@ -2,11 +2,11 @@
 
 mod common;
 
-use common::demo::{self, DemoStore, User};
+use common::demo::{DemoStore, User};
 use kegauth::session::Session;
 use kegauth::{AuthUser, Link, OptionalUser};
 use rocket::http::{Accept, ContentType, Cookie, Header, Status};
-use rocket::local::asynchronous::{Client, LocalResponse};
+use rocket::local::asynchronous::LocalResponse;
 use rocket::{get, post, routes, State};
 
 #[get("/test-login/<id>")]
@@ -50,40 +50,16 @@ fn maybe(user: OptionalUser<User>) -> String {
         .map_or_else(|| "anonymous".into(), |u| u.email.clone())
 }
 
-struct App {
-    client: Client,
-    store: DemoStore,
-    path: std::path::PathBuf,
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
-        }
-    }
-}
+type App = common::DemoApp;
 
 async fn app() -> App {
-    let path = std::env::temp_dir().join(format!(
-        "kegauth-session-{:x}.sqlite",
-        rand::random::<u64>()
-    ));
-    let figment = rocket::Config::figment().merge((
-        "databases.main.url",
-        format!("sqlite://{}?mode=rwc", path.display()),
-    ));
-    let rocket = demo::rocket().configure(figment).mount(
-        "/",
-        routes![test_login, test_logout, whoami, maybe, flashes],
-    );
-    let client = Client::tracked(rocket).await.expect("launch");
-    let store = client.rocket().state::<DemoStore>().expect("store").clone();
-    App {
-        client,
-        store,
-        path,
-    }
+    App::launch(rocket::Config::figment(), |r| {
+        r.mount(
+            "/",
+            routes![test_login, test_logout, whoami, maybe, flashes],
+        )
+    })
+    .await
 }
 
 async fn verified_user(store: &DemoStore, email: &str) -> User {

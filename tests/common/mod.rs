@@ -45,6 +45,63 @@ impl User {
     }
 }
 
+/// A temporary SQLite database file, removed (with its WAL files) when dropped.
+pub struct TempDb(pub PathBuf);
+
+impl TempDb {
+    pub fn new() -> Self {
+        TempDb(std::env::temp_dir().join(format!("{}.sqlite", unique_name())))
+    }
+
+    /// The URL for `databases.main.url`.
+    pub fn url(&self) -> String {
+        format!("sqlite://{}?mode=rwc", self.0.display())
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+/// The demo app, built by `build` on a fresh SQLite file, launched on a tracked client.
+pub struct DemoApp {
+    pub client: rocket::local::asynchronous::Client,
+    pub store: demo::DemoStore,
+    pub db: TempDb,
+}
+
+/// The demo on `db` with `figment`'s settings (what the launch tests start from).
+pub fn demo_rocket(
+    db: &TempDb,
+    figment: rocket::figment::Figment,
+) -> rocket::Rocket<rocket::Build> {
+    demo::rocket().configure(figment.merge(("databases.main.url", db.url())))
+}
+
+impl DemoApp {
+    /// Launch the demo with `figment`'s settings, changed by `extend` (extra routes, fairings).
+    pub async fn launch(
+        figment: rocket::figment::Figment,
+        extend: impl FnOnce(rocket::Rocket<rocket::Build>) -> rocket::Rocket<rocket::Build>,
+    ) -> Self {
+        let db = TempDb::new();
+        let client =
+            rocket::local::asynchronous::Client::tracked(extend(demo_rocket(&db, figment)))
+                .await
+                .expect("the demo launches");
+        let store = client
+            .rocket()
+            .state::<demo::DemoStore>()
+            .expect("the store is managed")
+            .clone();
+        DemoApp { client, store, db }
+    }
+}
+
 type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// What a test gets: a store on a fresh database, and a way to open more
@@ -187,15 +244,13 @@ where
     F: FnOnce(Ctx<Sqlite>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let path: PathBuf = std::env::temp_dir().join(format!("{}.sqlite", unique_name()));
+    let db = TempDb::new();
     let opts = SqliteConnectOptions::new()
-        .filename(&path)
+        .filename(&db.0)
         .create_if_missing(true)
         .disable_statement_logging();
-    run_on(connector::<Sqlite>(opts), test, async {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+    run_on(connector::<Sqlite>(opts), test, async move {
+        drop(db);
     })
     .await;
 }
