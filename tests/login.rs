@@ -729,10 +729,13 @@ async fn templates_are_overridable_from_template_dir<B: TestBackend>() {
     std::fs::create_dir_all(dir.join("kegauth")).unwrap();
     std::fs::write(
         dir.join("kegauth/base.html.j2"),
-        "<html><title>{{ page_title }}</title><body id=\"app-layout\">{% include \"kegauth/flash-messages.html\" %}{% block content %}{% endblock %}</body></html>",
+        "<html><title>{{ heading_text }}</title><body id=\"app-layout\" data-select2=\"{{ use_select2 }}\">{% include \"kegauth/flash-messages.html\" %}{% block content %}{% endblock %}</body></html>",
     )
     .unwrap();
-    let figment = rocket::Config::figment().merge(("template_dir", dir.display().to_string()));
+    let figment = rocket::Config::figment()
+        .merge(("template_dir", dir.display().to_string()))
+        .merge(("kegauth.template_title_var", "heading_text"))
+        .merge(("kegauth.use_select2", false));
     let Some(app) = app_with::<B>(figment).await else {
         return;
     };
