@@ -742,8 +742,12 @@ async fn templates_are_overridable_from_template_dir<B: TestBackend>() {
     let r = app.client.get("/login?next=/secret1").dispatch().await;
     let raw = r.into_string().await.unwrap_or_default();
     assert!(
-        raw.contains(r#"<body id="app-layout">"#),
-        "the app's layout: {raw}"
+        raw.contains(r#"<body id="app-layout" data-select2="False">"#),
+        "the app's layout, with use_select2: {raw}"
+    );
+    assert!(
+        raw.contains("<title>Log In</title>"),
+        "the configured title variable: {raw}"
     );
     assert!(
         raw.contains(r#"name="login_id""#),
