@@ -95,27 +95,27 @@ async fn home(
 /// Any logged-in user.
 #[requires_user]
 #[get("/secret1")]
-fn secret1(user: AuthUser<User>) -> String {
+pub fn secret1(user: AuthUser<User>) -> String {
     format!("secret1 for {}", user.email)
 }
 
 /// Users with auth-manage (the `Permission` guard).
 #[get("/manage")]
-fn manage(_manager: Permission<AuthManage>) -> &'static str {
+pub fn manage(_manager: Permission<AuthManage>) -> &'static str {
     "manage"
 }
 
 /// Users with permission1 or permission2.
 #[requires_permissions(has_any(PERMISSION1, PERMISSION2))]
 #[get("/secret2")]
-fn secret2() -> &'static str {
+pub fn secret2() -> &'static str {
     "secret2"
 }
 
 /// Users with both permission1 and permission2, or with permission3.
 #[requires_permissions(has_any(has_all(PERMISSION1, PERMISSION2), PERMISSION3))]
 #[get("/secret-nested")]
-fn secret_nested() -> &'static str {
+pub fn secret_nested() -> &'static str {
     "secret-nested"
 }
 

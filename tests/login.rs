@@ -6,247 +6,25 @@
 
 mod common;
 
-use common::demo::{self, User};
+use common::demo::User;
+use common::web::{
+    app, app_configured, app_with, body, csrf_in, location, rocket_for, App, TestBackend,
+};
 use common::{LEGACY_BCRYPT, LEGACY_PASSWORD};
-use kegauth::session::Session;
-use kegauth::{AuthDb, AuthManagerBuilder, Backend, OptionalUser, Store};
-use rocket::figment::Figment;
+use kegauth::Backend;
 use rocket::http::{ContentType, Cookie, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
-use rocket::{get, routes, Build, Rocket};
-use rocket_db_pools::Database;
 
 const PASSWORD: &str = "correct horse battery staple";
 
-#[get("/test-set-next?<to>")]
-fn set_next(to: &str, session: Session<'_>) {
-    session.set_next(to);
+/// Login-form helpers.
+trait LoginForm {
+    async fn csrf(&self) -> String;
+    async fn post_login(&self, fields: &[(&str, &str)]) -> LocalResponse<'_>;
+    async fn login(&self, login_id: &str, password: &str) -> LocalResponse<'_>;
 }
 
-#[get("/whoami")]
-fn whoami(user: OptionalUser<User>) -> String {
-    match user.0 {
-        Some(u) => format!("Logged in as {}", u.email),
-        None => "Not logged in".into(),
-    }
-}
-
-#[get("/flashes")]
-fn flashes(session: Session<'_>) -> String {
-    session
-        .take_flashes()
-        .iter()
-        .map(|f| format!("{}: {}", f.category, f.message))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-#[kegauth::requires_user]
-#[get("/secret1")]
-fn secret1(user: kegauth::AuthUser<User>) -> String {
-    format!("secret1 for {}", user.email)
-}
-
-#[derive(Database)]
-#[database("main")]
-struct SqliteDb(sqlx::SqlitePool);
-
-#[derive(Database)]
-#[database("main")]
-struct PgDb(sqlx::PgPool);
-
-/// What to remove after a test.
-enum Cleanup {
-    File(std::path::PathBuf),
-    Schema(String, String),
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        match self {
-            Cleanup::File(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            Cleanup::Schema(url, schema) => {
-                let (url, schema) = (url.clone(), schema.clone());
-                // Drop runs outside async: use a small runtime of its own.
-                let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build();
-                    if let Ok(rt) = rt {
-                        rt.block_on(async {
-                            if let Ok(pool) = sqlx::PgPool::connect(&url).await {
-                                let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                                    .execute(&pool)
-                                    .await;
-                            }
-                        });
-                    }
-                })
-                .join();
-            }
-        }
-    }
-}
-
-/// A backend the login tests run on.
-trait TestBackend: 'static {
-    type Db: Database + AuthDb;
-    /// A database URL for one test, or None when the backend is not configured.
-    async fn database() -> Option<(String, Cleanup)>;
-}
-
-struct OnSqlite;
-struct OnPostgres;
-
-impl TestBackend for OnSqlite {
-    type Db = SqliteDb;
-    async fn database() -> Option<(String, Cleanup)> {
-        let path =
-            std::env::temp_dir().join(format!("kegauth-login-{:x}.sqlite", rand::random::<u64>()));
-        Some((
-            format!("sqlite://{}?mode=rwc", path.display()),
-            Cleanup::File(path),
-        ))
-    }
-}
-
-impl TestBackend for OnPostgres {
-    type Db = PgDb;
-    async fn database() -> Option<(String, Cleanup)> {
-        let url = common::backend_url(common::POSTGRES_VAR)?;
-        let schema = format!("kt_login_{:x}", rand::random::<u64>());
-        let admin = sqlx::PgPool::connect(&url)
-            .await
-            .expect("connect to PostgreSQL");
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&admin)
-            .await
-            .expect("create schema");
-        let sep = if url.contains('?') { '&' } else { '?' };
-        let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-        Some((scoped, Cleanup::Schema(url, schema)))
-    }
-}
-
-type Configure<D> = fn(AuthManagerBuilder<D, User>) -> AuthManagerBuilder<D, User>;
-
-fn rocket_for<D: Database + AuthDb>(
-    url: &str,
-    figment: Figment,
-    configure: Configure<D>,
-) -> Rocket<Build> {
-    let figment = figment.merge(("databases.main.url", url));
-    let manager = configure(
-        kegauth::AuthManager::<D, User>::builder()
-            .permissions(demo::PERMISSIONS)
-            .create_schema(true),
-    );
-    rocket::build()
-        .configure(figment)
-        .attach(D::init())
-        .attach(manager.build())
-        .mount("/", kegauth::routes())
-        .mount("/", routes![set_next, whoami, flashes, secret1])
-        .register("/", kegauth::catchers())
-}
-
-struct App<DB: Backend> {
-    client: Client,
-    store: Store<DB, User>,
-    url: String,
-    _cleanup: Cleanup,
-}
-
-async fn app_configured<B: TestBackend>(
-    figment: Figment,
-    configure: Configure<B::Db>,
-) -> Option<App<<B::Db as AuthDb>::Backend>> {
-    let (url, cleanup) = B::database().await?;
-    let client = Client::tracked(rocket_for::<B::Db>(&url, figment, configure))
-        .await
-        .expect("launch");
-    let store = client
-        .rocket()
-        .state::<Store<<B::Db as AuthDb>::Backend, User>>()
-        .expect("store")
-        .clone();
-    Some(App {
-        client,
-        store,
-        url,
-        _cleanup: cleanup,
-    })
-}
-
-async fn app_with<B: TestBackend>(figment: Figment) -> Option<App<<B::Db as AuthDb>::Backend>> {
-    app_configured::<B>(figment, |b| b).await
-}
-
-async fn app<B: TestBackend>() -> Option<App<<B::Db as AuthDb>::Backend>> {
-    app_with::<B>(rocket::Config::figment()).await
-}
-
-/// `mod <test> { sqlite, postgres }` for generic `async fn <test><B: TestBackend>()`.
-macro_rules! on_sqlite_and_postgres {
-    ($($test:ident),* $(,)?) => {$(
-        mod $test {
-            #[rocket::async_test]
-            async fn sqlite() {
-                super::$test::<super::OnSqlite>().await
-            }
-            #[rocket::async_test]
-            async fn postgres() {
-                super::$test::<super::OnPostgres>().await
-            }
-        }
-    )*};
-}
-
-/// The page as a browser reads it: HTML character references decoded
-/// (MiniJinja escapes `/` as `&#x2f;` in attribute values, for example).
-async fn body(r: LocalResponse<'_>) -> String {
-    let raw = r.into_string().await.unwrap_or_default();
-    raw.replace("&#x2f;", "/")
-        .replace("&#x27;", "'")
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn location(r: &LocalResponse<'_>) -> String {
-    r.headers()
-        .get_one("Location")
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// The CSRF token in a page's form.
-fn csrf_in(page: &str) -> String {
-    let marker = r#"name="csrf_token" value=""#;
-    let start = page.find(marker).expect("a csrf_token field") + marker.len();
-    page[start..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
-
-impl<DB: Backend> App<DB> {
-    async fn user(&self, email: &str, password: Option<&str>) -> User {
-        let mut u = User::new(email);
-        u.core.is_verified = true;
-        self.store.insert_user(&mut u).await.unwrap();
-        if let Some(p) = password {
-            self.store.set_password(&mut u, p).await.unwrap();
-        }
-        u
-    }
-
+impl<DB: Backend> LoginForm for App<DB> {
     async fn csrf(&self) -> String {
         csrf_in(&body(self.client.get("/login").dispatch().await).await)
     }
@@ -278,10 +56,6 @@ impl<DB: Backend> App<DB> {
             ("csrf_token", &csrf),
         ])
         .await
-    }
-
-    async fn who(&self) -> String {
-        body(self.client.get("/whoami").dispatch().await).await
     }
 }
 
@@ -354,9 +128,11 @@ async fn success_flashes_and_redirects_to_after_login<B: TestBackend>() {
 }
 
 async fn after_login_endpoint_override<B: TestBackend>() {
-    let Some(app) = app_configured::<B>(rocket::Config::figment(), |b| {
-        b.endpoint("after-login", "/secret1")
-    })
+    let Some(app) = app_configured::<B>(
+        rocket::Config::figment(),
+        |b| b.endpoint("after-login", "/secret1"),
+        |r| r,
+    )
     .await
     else {
         return;
@@ -771,9 +547,11 @@ async fn templates_are_overridable_from_template_dir<B: TestBackend>() {
 
 async fn the_redirect_authenticator_sends_login_to_its_target<B: TestBackend>() {
     let figment = rocket::Config::figment().merge(("kegauth.redirect_login_target", "/sso/start"));
-    let Some(app) = app_configured::<B>(figment, |b| {
-        b.authenticator(kegauth::Authenticator::Redirect)
-    })
+    let Some(app) = app_configured::<B>(
+        figment,
+        |b| b.authenticator(kegauth::Authenticator::Redirect),
+        |r| r,
+    )
     .await
     else {
         return;

@@ -4,23 +4,13 @@
 
 mod common;
 
-use common::demo::{self, DemoStore, User};
+use common::demo::{self, User};
+use common::web::{self, App, TestBackend};
 use kegauth::prelude::*;
-use kegauth::session::Session;
+
 use rocket::http::{Accept, Status};
 use rocket::local::asynchronous::Client;
-use rocket::{get, options, routes, Build, Rocket, State};
-
-#[get("/test-login/<id>")]
-async fn test_login(id: i64, store: &State<DemoStore>, session: Session<'_>) -> Status {
-    match store.user(id).await {
-        Ok(Some(user)) => {
-            session.log_in(&user.core.session_key, Vec::new());
-            Status::Ok
-        }
-        _ => Status::NotFound,
-    }
-}
+use rocket::{get, options, routes, Build, Rocket};
 
 fn is_named(user: &User) -> bool {
     user.name.is_some()
@@ -60,77 +50,34 @@ fn set_b() -> &'static str {
     "set b"
 }
 
-type App = common::DemoApp;
-
 fn test_routes(rocket: Rocket<Build>) -> Rocket<Build> {
-    rocket.mount(
+    rocket.mount("/", routes![tuple, closure, function, preflight])
+}
+
+fn standard(rocket: Rocket<Build>) -> Rocket<Build> {
+    test_routes(rocket).mount(
         "/",
-        routes![test_login, tuple, closure, function, preflight],
+        kegauth::require(
+            routes![set_a, set_b],
+            has_any(["permission2".into(), demo::PERMISSION3.into()]),
+        ),
     )
 }
 
-async fn app_with(figment: rocket::figment::Figment) -> App {
-    App::launch(figment, |r| {
-        test_routes(r).mount(
-            "/",
-            kegauth::require(
-                routes![set_a, set_b],
-                has_any(["permission2".into(), demo::PERMISSION3.into()]),
-            ),
-        )
-    })
-    .await
+async fn app_with<B: TestBackend>(
+    figment: rocket::figment::Figment,
+) -> Option<App<<B::Db as kegauth::AuthDb>::Backend>> {
+    web::app_configured::<B>(figment, |b| b, standard).await
 }
 
-async fn app() -> App {
-    app_with(rocket::Config::figment()).await
+async fn launch<B: TestBackend>() -> Option<App<<B::Db as kegauth::AuthDb>::Backend>> {
+    app_with::<B>(rocket::Config::figment()).await
 }
 
-impl App {
-    /// A verified user holding `tokens` directly, logged in on the client.
-    async fn login_with(&self, email: &str, tokens: &[&str]) -> User {
-        let mut u = User::new(email);
-        u.core.is_verified = true;
-        self.store.insert_user(&mut u).await.unwrap();
-        let ids = self.store.permission_ids(tokens).await.unwrap();
-        self.store
-            .set_links(Link::UserPermissions, u.id, &ids)
-            .await
-            .unwrap();
-        let u = self.store.user(u.id).await.unwrap().unwrap();
-        assert_eq!(
-            self.client
-                .get(format!("/test-login/{}", u.id))
-                .dispatch()
-                .await
-                .status(),
-            Status::Ok
-        );
-        u
-    }
-
-    async fn status(&self, path: &str) -> Status {
-        self.client
-            .get(path)
-            .header(Accept::HTML)
-            .dispatch()
-            .await
-            .status()
-    }
-
-    async fn api_status(&self, path: &str) -> Status {
-        self.client
-            .get(path)
-            .header(Accept::JSON)
-            .dispatch()
-            .await
-            .status()
-    }
-}
-
-#[rocket::async_test]
-async fn anonymous_requests_redirect_browsers_and_401_apis() {
-    let app = app().await;
+async fn anonymous_requests_redirect_browsers_and_401_apis<B: TestBackend>() {
+    let Some(app) = launch::<B>().await else {
+        return;
+    };
     for path in [
         "/secret1",
         "/secret2",
@@ -151,8 +98,7 @@ async fn anonymous_requests_redirect_browsers_and_401_apis() {
     }
 }
 
-#[rocket::async_test]
-async fn handler_level_matrix() {
+async fn handler_level_matrix<B: TestBackend>() {
     // (permissions held, [secret1, secret2, secret-nested, tuple])
     let cases: [(&[&str], [Status; 4]); 5] = [
         (
@@ -182,7 +128,9 @@ async fn handler_level_matrix() {
         ),
     ];
     for (n, (held, expected)) in cases.iter().enumerate() {
-        let app = app().await;
+        let Some(app) = launch::<B>().await else {
+            return;
+        };
         app.login_with(&format!("u{n}@example.com"), held).await;
         for (path, want) in ["/secret1", "/secret2", "/secret-nested", "/tuple"]
             .iter()
@@ -193,9 +141,10 @@ async fn handler_level_matrix() {
     }
 }
 
-#[rocket::async_test]
-async fn forbidden_is_a_page_for_browsers_and_json_for_apis() {
-    let app = app().await;
+async fn forbidden_is_a_page_for_browsers_and_json_for_apis<B: TestBackend>() {
+    let Some(app) = launch::<B>().await else {
+        return;
+    };
     app.login_with("ann@example.com", &[]).await;
     let r = app
         .client
@@ -219,9 +168,10 @@ async fn forbidden_is_a_page_for_browsers_and_json_for_apis() {
     assert!(r.into_string().await.unwrap().contains("permission denied"));
 }
 
-#[rocket::async_test]
-async fn callable_conditions_get_the_user() {
-    let app = app().await;
+async fn callable_conditions_get_the_user<B: TestBackend>() {
+    let Some(app) = launch::<B>().await else {
+        return;
+    };
     app.login_with("ann@example.com", &["permission1"]).await;
     assert_eq!(app.status("/closure").await, Status::Forbidden);
     assert_eq!(
@@ -239,41 +189,45 @@ async fn callable_conditions_get_the_user() {
     app.store.update_user(&mut ann).await.unwrap();
     assert_eq!(app.status("/function").await, Status::Ok);
 
-    let app = app_with(rocket::Config::figment()).await;
+    let Some(app) = launch::<B>().await else {
+        return;
+    };
     app.login_with("bo@staff.example.com", &[]).await;
     assert_eq!(app.status("/closure").await, Status::Ok);
 }
 
-#[rocket::async_test]
-async fn superusers_pass_every_permission_check() {
-    let app = app().await;
+async fn superusers_pass_every_permission_check<B: TestBackend>() {
+    let Some(app) = launch::<B>().await else {
+        return;
+    };
     let mut root = app.login_with("root@example.com", &[]).await;
     root.core.is_superuser = true;
     app.store.update_user(&mut root).await.unwrap();
-    app.client
-        .get(format!("/test-login/{}", root.id))
-        .dispatch()
-        .await;
+    app.log_in_as(&root).await;
     for path in ["/secret2", "/secret-nested", "/tuple", "/set/a"] {
         assert_eq!(app.status(path).await, Status::Ok, "{path}");
     }
 }
 
-#[rocket::async_test]
-async fn route_set_requirement() {
-    let app = app().await;
+async fn route_set_requirement<B: TestBackend>() {
+    let Some(app) = launch::<B>().await else {
+        return;
+    };
     app.login_with("ann@example.com", &["permission1"]).await;
     assert_eq!(app.status("/set/a").await, Status::Forbidden);
     assert_eq!(app.status("/set/b").await, Status::Forbidden);
-    let app = app_with(rocket::Config::figment()).await;
+    let Some(app) = launch::<B>().await else {
+        return;
+    };
     app.login_with("bob@example.com", &["permission3"]).await;
     assert_eq!(app.status("/set/a").await, Status::Ok);
     assert_eq!(app.status("/set/b").await, Status::Ok);
 }
 
-#[rocket::async_test]
-async fn excluded_methods_skip_the_checks() {
-    let app = app().await;
+async fn excluded_methods_skip_the_checks<B: TestBackend>() {
+    let Some(app) = launch::<B>().await else {
+        return;
+    };
     let r = app
         .client
         .options("/preflight")
@@ -281,9 +235,10 @@ async fn excluded_methods_skip_the_checks() {
         .dispatch()
         .await;
     assert_eq!(r.status(), Status::Unauthorized);
-    let app =
-        app_with(rocket::Config::figment().merge(("kegauth.http_methods_excluded", ["OPTIONS"])))
-            .await;
+    let figment = rocket::Config::figment().merge(("kegauth.http_methods_excluded", ["OPTIONS"]));
+    let Some(app) = app_with::<B>(figment).await else {
+        return;
+    };
     let r = app.client.options("/preflight").dispatch().await;
     assert_eq!(r.status(), Status::Ok);
     assert_eq!(
@@ -293,9 +248,10 @@ async fn excluded_methods_skip_the_checks() {
     );
 }
 
-#[rocket::async_test]
-async fn a_rights_change_applies_on_the_next_request() {
-    let app = app().await;
+async fn a_rights_change_applies_on_the_next_request<B: TestBackend>() {
+    let Some(app) = launch::<B>().await else {
+        return;
+    };
     let ann = app.login_with("ann@example.com", &["permission1"]).await;
     assert_eq!(app.status("/secret2").await, Status::Ok);
     app.store
@@ -347,13 +303,16 @@ async fn undeclared_tokens_stop_the_launch() {
     );
 }
 
-#[rocket::async_test]
-async fn the_permission_guard() {
-    let app = app().await;
+async fn the_permission_guard<B: TestBackend>() {
+    let Some(app) = launch::<B>().await else {
+        return;
+    };
     assert_eq!(app.api_status("/manage").await, Status::Unauthorized);
     app.login_with("ann@example.com", &["permission1"]).await;
     assert_eq!(app.status("/manage").await, Status::Forbidden);
-    let app = app_with(rocket::Config::figment()).await;
+    let Some(app) = launch::<B>().await else {
+        return;
+    };
     app.login_with("boss@example.com", &["auth-manage"]).await;
     assert_eq!(app.status("/manage").await, Status::Ok);
 }
@@ -426,9 +385,11 @@ fn custom_routes(rocket: Rocket<Build>) -> Rocket<Build> {
     )
 }
 
-#[rocket::async_test]
-async fn custom_failure_handlers() {
-    let app = App::launch(rocket::Config::figment(), custom_routes).await;
+async fn custom_failure_handlers<B: TestBackend>() {
+    let Some(app) = web::app_configured::<B>(rocket::Config::figment(), |b| b, custom_routes).await
+    else {
+        return;
+    };
     let r = app.client.get("/custom").dispatch().await;
     assert_eq!(r.status(), Status::SeeOther);
     assert_eq!(r.headers().get_one("Location"), Some("/signup"));
@@ -444,16 +405,22 @@ async fn custom_failure_handlers() {
     assert_eq!(app.status("/secret2").await, Status::Forbidden);
 }
 
-#[rocket::async_test]
-async fn the_global_requirement() {
-    let app = App::launch(rocket::Config::figment(), |r| {
-        test_routes(r).mount("/", routes![anything]).attach(
-            RequireEverywhere::new(demo::PERMISSION1)
-                .except("/public")
-                .except("/test-login"),
-        )
-    })
-    .await;
+async fn the_global_requirement<B: TestBackend>() {
+    let Some(app) = web::app_configured::<B>(
+        rocket::Config::figment(),
+        |b| b,
+        |r| {
+            test_routes(r).mount("/", routes![anything]).attach(
+                RequireEverywhere::new(demo::PERMISSION1)
+                    .except("/public")
+                    .except("/test-login"),
+            )
+        },
+    )
+    .await
+    else {
+        return;
+    };
 
     // Anonymous: everything but the login page and exceptions goes to login, with the real next.
     let r = app
@@ -493,10 +460,8 @@ async fn the_global_requirement() {
         )
         .await
         .unwrap();
-    app.client
-        .get(format!("/test-login/{}", ann.id))
-        .dispatch()
-        .await;
+    let ann = app.store.user(ann.id).await.unwrap().unwrap();
+    app.log_in_as(&ann).await;
     assert_eq!(app.status("/anything").await, Status::Ok);
     assert_eq!(app.status("/secret-nested").await, Status::Forbidden);
 }
@@ -514,3 +479,17 @@ async fn a_global_requirement_with_an_undeclared_token_stops_the_launch() {
         "{err:?}"
     );
 }
+
+on_sqlite_and_postgres!(
+    anonymous_requests_redirect_browsers_and_401_apis,
+    handler_level_matrix,
+    forbidden_is_a_page_for_browsers_and_json_for_apis,
+    callable_conditions_get_the_user,
+    superusers_pass_every_permission_check,
+    route_set_requirement,
+    excluded_methods_skip_the_checks,
+    a_rights_change_applies_on_the_next_request,
+    the_permission_guard,
+    custom_failure_handlers,
+    the_global_requirement,
+);

@@ -313,9 +313,10 @@ fn expand(
             ),
         ));
     }
-    let name = &item.sig.ident;
+    let name = item.sig.ident.clone();
     let spec = format_ident!("__kegauth_requires_{}", name);
     let handler = name.to_string();
+    let vis = item.vis.clone();
     let options = options.expand();
     let mut item = item;
     let param: syn::FnArg = syn::parse_quote! {
@@ -325,7 +326,7 @@ fn expand(
     Ok(quote! {
         #[allow(non_camel_case_types)]
         #[doc(hidden)]
-        struct #spec;
+        #vis struct #spec;
 
         impl ::kegauth::requirements::RequirementSpec for #spec {
             const HANDLER: &'static str = #handler;

@@ -33,6 +33,8 @@ pub const LEGACY_PASSWORD: &str = "correct horse battery staple";
 pub mod demo;
 pub use demo::User;
 
+pub mod web;
+
 impl User {
     /// An unsaved user with a fresh core.
     pub fn new(email: &str) -> Self {

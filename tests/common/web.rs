@@ -1,0 +1,300 @@
+//! A small app over the kegauth routes, the demo's user, permissions and
+//! pages, on SQLite or PostgreSQL: for tests that must run on more than one backend.
+
+use super::demo::{self, User};
+use kegauth::session::Session;
+use kegauth::{AuthDb, AuthManagerBuilder, Backend, OptionalUser, Store};
+use rocket::figment::Figment;
+use rocket::local::asynchronous::{Client, LocalResponse};
+use rocket::{get, routes, Build, Rocket};
+use rocket_db_pools::Database;
+
+#[get("/test-set-next?<to>")]
+fn set_next(to: &str, session: Session<'_>) {
+    session.set_next(to);
+}
+
+#[get("/whoami")]
+fn whoami(user: OptionalUser<User>) -> String {
+    match user.0 {
+        Some(u) => format!("Logged in as {}", u.email),
+        None => "Not logged in".into(),
+    }
+}
+
+#[get("/flashes")]
+fn flashes(session: Session<'_>) -> String {
+    session
+        .take_flashes()
+        .iter()
+        .map(|f| format!("{}: {}", f.category, f.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Log in as the user holding `key`, without the login form.
+#[get("/test-login?<key>")]
+fn test_login(key: &str, session: Session<'_>) {
+    session.log_in(key, Vec::new());
+}
+
+#[derive(Database)]
+#[database("main")]
+pub struct SqliteDb(sqlx::SqlitePool);
+
+#[derive(Database)]
+#[database("main")]
+pub struct PgDb(sqlx::PgPool);
+
+/// What to remove after a test.
+pub enum Cleanup {
+    File(std::path::PathBuf),
+    Schema(String, String),
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        match self {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Schema(url, schema) => {
+                let (url, schema) = (url.clone(), schema.clone());
+                // Drop runs outside async: use a small runtime of its own.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
+                    if let Ok(rt) = rt {
+                        rt.block_on(async {
+                            if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                                let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                                    .execute(&pool)
+                                    .await;
+                            }
+                        });
+                    }
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// A backend the login tests run on.
+pub trait TestBackend: 'static {
+    type Db: Database + AuthDb;
+    /// A database URL for one test, or None when the backend is not configured.
+    async fn database() -> Option<(String, Cleanup)>;
+}
+
+pub struct OnSqlite;
+pub struct OnPostgres;
+
+impl TestBackend for OnSqlite {
+    type Db = SqliteDb;
+    async fn database() -> Option<(String, Cleanup)> {
+        let path =
+            std::env::temp_dir().join(format!("kegauth-login-{:x}.sqlite", rand::random::<u64>()));
+        Some((
+            format!("sqlite://{}?mode=rwc", path.display()),
+            Cleanup::File(path),
+        ))
+    }
+}
+
+impl TestBackend for OnPostgres {
+    type Db = PgDb;
+    async fn database() -> Option<(String, Cleanup)> {
+        let url = super::backend_url(super::POSTGRES_VAR)?;
+        let schema = format!("kt_login_{:x}", rand::random::<u64>());
+        let admin = sqlx::PgPool::connect(&url)
+            .await
+            .expect("connect to PostgreSQL");
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&admin)
+            .await
+            .expect("create schema");
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+        Some((scoped, Cleanup::Schema(url, schema)))
+    }
+}
+
+pub type Configure<D> = fn(AuthManagerBuilder<D, User>) -> AuthManagerBuilder<D, User>;
+
+pub fn rocket_for<D: Database + AuthDb>(
+    url: &str,
+    figment: Figment,
+    configure: Configure<D>,
+) -> Rocket<Build> {
+    let figment = figment.merge(("databases.main.url", url));
+    let manager = configure(
+        kegauth::AuthManager::<D, User>::builder()
+            .permissions(demo::PERMISSIONS)
+            .create_schema(true),
+    );
+    rocket::build()
+        .configure(figment)
+        .attach(D::init())
+        .attach(manager.build())
+        .mount("/", kegauth::routes())
+        .mount("/", routes![set_next, whoami, flashes, test_login])
+        .mount(
+            "/",
+            routes![
+                demo::secret1,
+                demo::secret2,
+                demo::secret_nested,
+                demo::manage
+            ],
+        )
+        .register("/", kegauth::catchers())
+}
+
+pub struct App<DB: Backend> {
+    pub client: Client,
+    pub store: Store<DB, User>,
+    pub url: String,
+    _cleanup: Cleanup,
+}
+
+pub async fn app_configured<B: TestBackend>(
+    figment: Figment,
+    configure: Configure<B::Db>,
+    extend: fn(Rocket<Build>) -> Rocket<Build>,
+) -> Option<App<<B::Db as AuthDb>::Backend>> {
+    let (url, cleanup) = B::database().await?;
+    let client = Client::tracked(extend(rocket_for::<B::Db>(&url, figment, configure)))
+        .await
+        .expect("launch");
+    let store = client
+        .rocket()
+        .state::<Store<<B::Db as AuthDb>::Backend, User>>()
+        .expect("store")
+        .clone();
+    Some(App {
+        client,
+        store,
+        url,
+        _cleanup: cleanup,
+    })
+}
+
+pub async fn app_with<B: TestBackend>(figment: Figment) -> Option<App<<B::Db as AuthDb>::Backend>> {
+    app_configured::<B>(figment, |b| b, |r| r).await
+}
+
+pub async fn app<B: TestBackend>() -> Option<App<<B::Db as AuthDb>::Backend>> {
+    app_with::<B>(rocket::Config::figment()).await
+}
+
+/// `mod <test> { sqlite, postgres }` for generic `async fn <test><B: TestBackend>()`.
+#[macro_export]
+macro_rules! on_sqlite_and_postgres {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            #[rocket::async_test]
+            async fn sqlite() {
+                super::$test::<$crate::common::web::OnSqlite>().await
+            }
+            #[rocket::async_test]
+            async fn postgres() {
+                super::$test::<$crate::common::web::OnPostgres>().await
+            }
+        }
+    )*};
+}
+
+/// The page as a browser reads it: HTML character references decoded
+/// (MiniJinja escapes `/` as `&#x2f;` in attribute values, for example).
+pub async fn body(r: LocalResponse<'_>) -> String {
+    let raw = r.into_string().await.unwrap_or_default();
+    raw.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+pub fn location(r: &LocalResponse<'_>) -> String {
+    r.headers()
+        .get_one("Location")
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The CSRF token in a page's form.
+pub fn csrf_in(page: &str) -> String {
+    let marker = r#"name="csrf_token" value=""#;
+    let start = page.find(marker).expect("a csrf_token field") + marker.len();
+    page[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+impl<DB: Backend> App<DB> {
+    /// A verified user, with a password if given.
+    pub async fn user(&self, email: &str, password: Option<&str>) -> User {
+        let mut u = User::new(email);
+        u.core.is_verified = true;
+        self.store.insert_user(&mut u).await.unwrap();
+        if let Some(p) = password {
+            self.store.set_password(&mut u, p).await.unwrap();
+        }
+        u
+    }
+
+    /// Log `user` in on the client, without the login form.
+    pub async fn log_in_as(&self, user: &User) {
+        let r = self
+            .client
+            .get(format!("/test-login?key={}", user.core.session_key))
+            .dispatch()
+            .await;
+        assert_eq!(r.status(), rocket::http::Status::Ok);
+    }
+
+    /// A verified user holding `tokens` directly, logged in on the client.
+    pub async fn login_with(&self, email: &str, tokens: &[&str]) -> User {
+        let u = self.user(email, None).await;
+        let ids = self.store.permission_ids(tokens).await.unwrap();
+        self.store
+            .set_links(kegauth::Link::UserPermissions, u.id, &ids)
+            .await
+            .unwrap();
+        let u = self.store.user(u.id).await.unwrap().unwrap();
+        self.log_in_as(&u).await;
+        u
+    }
+
+    /// The status of a browser GET.
+    pub async fn status(&self, path: &str) -> rocket::http::Status {
+        self.client
+            .get(path)
+            .header(rocket::http::Accept::HTML)
+            .dispatch()
+            .await
+            .status()
+    }
+
+    /// The status of an API GET.
+    pub async fn api_status(&self, path: &str) -> rocket::http::Status {
+        self.client
+            .get(path)
+            .header(rocket::http::Accept::JSON)
+            .dispatch()
+            .await
+            .status()
+    }
+
+    /// "Logged in as <email>" or "Not logged in".
+    pub async fn who(&self) -> String {
+        body(self.client.get("/whoami").dispatch().await).await
+    }
+}
