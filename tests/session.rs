@@ -100,7 +100,7 @@ async fn anonymous_browsers_are_sent_to_login_with_next_and_apis_get_401() {
         .header(Accept::HTML)
         .dispatch()
         .await;
-    assert_eq!(r.status(), Status::SeeOther);
+    assert_eq!(r.status(), Status::Found);
     let location = r
         .headers()
         .get_one("Location")
@@ -174,7 +174,7 @@ async fn a_logged_in_user_is_recognised_and_the_cookie_is_locked_down() {
     );
 
     app.client.post("/test-logout").dispatch().await;
-    assert_eq!(whoami_status(&app).await, Status::SeeOther);
+    assert_eq!(whoami_status(&app).await, Status::Found);
 }
 
 #[rocket::async_test]
@@ -201,7 +201,7 @@ async fn a_rights_change_logs_the_user_out_on_the_next_request() {
         .add_link(Link::UserGroups, ann.id, g.id)
         .await
         .unwrap();
-    assert_eq!(whoami_status(&app).await, Status::SeeOther);
+    assert_eq!(whoami_status(&app).await, Status::Found);
     assert_eq!(
         body(app.client.get("/maybe").dispatch().await).await,
         "anonymous"
@@ -216,22 +216,22 @@ async fn inactive_users_are_not_logged_in() {
     assert_eq!(whoami_status(&app).await, Status::Ok);
     // Disabling rotates the key; even a session re-issued with the new key is refused.
     app.store.set_enabled(&mut ann, false).await.unwrap();
-    assert_eq!(whoami_status(&app).await, Status::SeeOther);
+    assert_eq!(whoami_status(&app).await, Status::Found);
     login(&app, &ann).await;
-    assert_eq!(whoami_status(&app).await, Status::SeeOther);
+    assert_eq!(whoami_status(&app).await, Status::Found);
 
     // Disabled by date.
     let mut dan = verified_user(&app.store, "dan@example.com").await;
     dan.core.disabled_utc = Some(app.store.now() - chrono::TimeDelta::minutes(1));
     app.store.update_user(&mut dan).await.unwrap();
     login(&app, &dan).await;
-    assert_eq!(whoami_status(&app).await, Status::SeeOther);
+    assert_eq!(whoami_status(&app).await, Status::Found);
 
     // Unverified email user.
     let mut uma = User::new("uma@example.com");
     app.store.insert_user(&mut uma).await.unwrap();
     login(&app, &uma).await;
-    assert_eq!(whoami_status(&app).await, Status::SeeOther);
+    assert_eq!(whoami_status(&app).await, Status::Found);
 }
 
 #[rocket::async_test]

@@ -31,7 +31,8 @@ pub(crate) fn login_redirect(req: &Request<'_>) -> Redirect {
         .clone()
         .unwrap_or_else(|| req.uri().to_string());
     let next = format!("{}", &here as &dyn UriDisplay<Query>);
-    Redirect::to(format!("{LOGIN_PATH}?next={next}"))
+    // 302, as keg-auth (Flask) answers; the request was a page view.
+    Redirect::found(format!("{LOGIN_PATH}?next={next}"))
 }
 
 /// What kegauth's catchers answer.
