@@ -53,7 +53,11 @@ fn maybe(user: OptionalUser<User>) -> String {
 type App = common::DemoApp;
 
 async fn app() -> App {
-    App::launch(rocket::Config::figment(), |r| {
+    app_with(rocket::Config::figment()).await
+}
+
+async fn app_with(figment: rocket::figment::Figment) -> App {
+    App::launch(figment, |r| {
         r.mount(
             "/",
             routes![test_login, test_logout, whoami, maybe, flashes],
@@ -249,4 +253,53 @@ async fn forged_or_garbled_cookies_are_anonymous() {
         assert_eq!(r.status(), Status::Ok);
         assert_eq!(body(r).await, "anonymous", "cookie {value:?}");
     }
+}
+
+/// `logout_clear_session = false` keeps the rest of the session (here, the
+/// flash messages) and only forgets the user; the default clears everything.
+#[rocket::async_test]
+async fn logout_clear_session_setting() {
+    for (clear, expected) in [(true, ""), (false, "success:Welcome.|info:Second message.")] {
+        let app =
+            app_with(rocket::Config::figment().merge(("kegauth.logout_clear_session", clear)))
+                .await;
+        let ann = verified_user(&app.store, "ann@example.com").await;
+        login(&app, &ann).await;
+        app.client.post("/test-logout").dispatch().await;
+        assert_eq!(
+            whoami_status(&app).await,
+            Status::Found,
+            "logged out either way"
+        );
+        assert_eq!(
+            body(app.client.get("/flashes").dispatch().await).await,
+            expected,
+            "logout_clear_session = {clear}"
+        );
+    }
+}
+
+/// `cookie_secure = false` (plain-HTTP development): no Secure flag, no `__Host-` prefix.
+#[rocket::async_test]
+async fn insecure_cookie_setting() {
+    let app = app_with(rocket::Config::figment().merge(("kegauth.cookie_secure", false))).await;
+    let ann = verified_user(&app.store, "ann@example.com").await;
+    let r = app
+        .client
+        .get(format!("/test-login/{}", ann.id))
+        .dispatch()
+        .await;
+    let set_cookie = r
+        .headers()
+        .get_one("Set-Cookie")
+        .unwrap_or_default()
+        .to_string();
+    assert!(set_cookie.starts_with("kegauth="), "{set_cookie}");
+    assert!(!set_cookie.contains("Secure"), "{set_cookie}");
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"));
+    drop(r);
+    assert_eq!(
+        body(app.client.get("/maybe").dispatch().await).await,
+        "ann@example.com"
+    );
 }
