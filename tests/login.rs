@@ -148,11 +148,15 @@ async fn next_param_form_field_and_session_next<B: TestBackend>() {
     };
     app.user("ann@example.com", Some(PASSWORD)).await;
     // Protected page -> login with next -> back to the page.
-    let r = app.client.get("/secret1").dispatch().await;
-    assert_eq!(r.status(), Status::Found);
-    let to_login = location(&r);
-    assert!(to_login.starts_with("/login?next="), "{to_login}");
-    let page = body(app.client.get(to_login.as_str()).dispatch().await).await;
+    let next = common::login_redirect_next(&app.client, "/secret1").await;
+    assert_eq!(next, "/secret1");
+    let page = body(
+        app.client
+            .get(format!("/login?next={next}"))
+            .dispatch()
+            .await,
+    )
+    .await;
     assert!(
         page.contains(r#"name="next" value="/secret1""#),
         "next carried in the form"

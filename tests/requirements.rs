@@ -86,14 +86,7 @@ async fn anonymous_requests_redirect_browsers_and_401_apis<B: TestBackend>() {
         "/closure",
         "/set/a",
     ] {
-        let r = app.client.get(path).header(Accept::HTML).dispatch().await;
-        assert_eq!(r.status(), Status::Found, "{path}");
-        let location = r
-            .headers()
-            .get_one("Location")
-            .unwrap_or_default()
-            .to_string();
-        assert!(location.starts_with("/login?next="), "{path}: {location}");
+        assert_eq!(common::login_redirect_next(&app.client, path).await, path);
         assert_eq!(app.api_status(path).await, Status::Unauthorized, "{path}");
     }
 }
@@ -423,24 +416,10 @@ async fn the_global_requirement<B: TestBackend>() {
     };
 
     // Anonymous: everything but the login page and exceptions goes to login, with the real next.
-    let r = app
-        .client
-        .get("/anything?x=1")
-        .header(Accept::HTML)
-        .dispatch()
-        .await;
-    assert_eq!(r.status(), Status::Found);
-    let location = r
-        .headers()
-        .get_one("Location")
-        .unwrap_or_default()
-        .to_string();
-    let next = percent_encoding::percent_decode_str(location.trim_start_matches("/login?next="))
-        .decode_utf8()
-        .unwrap()
-        .to_string();
-    assert_eq!(next, "/anything?x=1");
-    drop(r);
+    assert_eq!(
+        common::login_redirect_next(&app.client, "/anything?x=1").await,
+        "/anything?x=1"
+    );
     assert_eq!(
         app.client.get("/login").dispatch().await.status(),
         Status::Ok

@@ -98,25 +98,10 @@ async fn whoami_status(app: &App) -> Status {
 #[rocket::async_test]
 async fn anonymous_browsers_are_sent_to_login_with_next_and_apis_get_401() {
     let app = app().await;
-    let r = app
-        .client
-        .get("/whoami?tab=a&x=1")
-        .header(Accept::HTML)
-        .dispatch()
-        .await;
-    assert_eq!(r.status(), Status::Found);
-    let location = r
-        .headers()
-        .get_one("Location")
-        .expect("a redirect")
-        .to_string();
-    let next = location
-        .strip_prefix("/login?next=")
-        .unwrap_or_else(|| panic!("to the login page: {location}"));
-    let decoded = percent_encoding::percent_decode_str(next)
-        .decode_utf8()
-        .unwrap();
-    assert_eq!(decoded, "/whoami?tab=a&x=1");
+    assert_eq!(
+        common::login_redirect_next(&app.client, "/whoami?tab=a&x=1").await,
+        "/whoami?tab=a&x=1"
+    );
 
     let r = app
         .client

@@ -47,6 +47,32 @@ impl User {
     }
 }
 
+/// For a browser's request to a protected page: assert the 302 to the login
+/// page and return its `next`, decoded.
+pub async fn login_redirect_next(
+    client: &rocket::local::asynchronous::Client,
+    path: &str,
+) -> String {
+    let r = client
+        .get(path)
+        .header(rocket::http::Accept::HTML)
+        .dispatch()
+        .await;
+    assert_eq!(r.status(), rocket::http::Status::Found, "{path}");
+    let location = r
+        .headers()
+        .get_one("Location")
+        .unwrap_or_default()
+        .to_string();
+    let next = location
+        .strip_prefix("/login?next=")
+        .unwrap_or_else(|| panic!("{path}: to the login page, not {location}"));
+    percent_encoding::percent_decode_str(next)
+        .decode_utf8()
+        .map(|n| n.into_owned())
+        .unwrap_or_else(|e| panic!("{path}: next is not UTF-8: {e}"))
+}
+
 /// A temporary SQLite database file, removed (with its WAL files) when dropped.
 pub struct TempDb(pub PathBuf);
 
