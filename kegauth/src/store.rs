@@ -210,11 +210,6 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         &*self.clock
     }
 
-    /// The clock, shared.
-    pub fn clock_arc(&self) -> Arc<dyn Clock> {
-        self.clock.clone()
-    }
-
     /// The password hasher.
     pub fn hasher(&self) -> &PasswordHasher {
         &self.hasher
