@@ -243,7 +243,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 .map(|p| p.token.to_string())
                 .collect(),
         );
-        let undeclared = undeclared_in_routes(rocket.routes(), &declared.0);
+        let undeclared = undeclared_in_routes(rocket.routes(), &declared);
         if !undeclared.is_empty() {
             for (route, token) in undeclared {
                 log::error!(

@@ -94,8 +94,16 @@ impl Requirement {
         }
     }
 
+    /// Whether any permission token appears (without collecting them: this
+    /// runs on every checked request).
     fn needs_permissions(&self) -> bool {
-        !self.tokens().is_empty()
+        match self {
+            Requirement::Token(_) => true,
+            Requirement::All(v) | Requirement::Any(v) => {
+                v.iter().any(Requirement::needs_permissions)
+            }
+            Requirement::User | Requirement::Check(_) => false,
+        }
     }
 
     fn eval(&self, user: &AnyUser, permissions: &BTreeSet<String>) -> bool {
@@ -353,16 +361,20 @@ impl<'r, M: RequirementSpec> FromRequest<'r> for Required<M> {
 /// The permission tokens declared to the [`AuthManager`](crate::AuthManager).
 pub(crate) struct Declared(pub BTreeSet<String>);
 
-/// The tokens of `requirement` that are not declared, or `None` when kegauth is not attached.
-fn undeclared<'a>(rocket: &Rocket<Ignite>, requirement: &'a Requirement) -> Option<Vec<&'a str>> {
-    let declared = rocket.state::<Declared>()?;
-    Some(
+impl Declared {
+    /// The tokens `requirement` names that are not declared.
+    pub fn missing<'a>(&self, requirement: &'a Requirement) -> Vec<&'a str> {
         requirement
             .tokens()
             .into_iter()
-            .filter(|t| !declared.0.contains(*t))
-            .collect(),
-    )
+            .filter(|t| !self.0.contains(*t))
+            .collect()
+    }
+}
+
+/// The tokens of `requirement` that are not declared, or `None` when kegauth is not attached.
+fn undeclared<'a>(rocket: &Rocket<Ignite>, requirement: &'a Requirement) -> Option<Vec<&'a str>> {
+    Some(rocket.state::<Declared>()?.missing(requirement))
 }
 
 impl<M: RequirementSpec> Sentinel for Required<M> {
@@ -459,7 +471,7 @@ fn register_route_set(requirement: Arc<Requirement>) -> usize {
 /// requirement names a token not in `declared`.
 pub(crate) fn undeclared_in_routes<'a>(
     routes: impl Iterator<Item = &'a Route>,
-    declared: &BTreeSet<String>,
+    declared: &Declared,
 ) -> Vec<(String, String)> {
     let sets = ROUTE_SETS.lock().unwrap_or_else(|p| p.into_inner());
     let mut out = Vec::new();
@@ -475,10 +487,8 @@ pub(crate) fn undeclared_in_routes<'a>(
             continue;
         };
         if let Some(req) = sets.get(id) {
-            for t in req.tokens() {
-                if !declared.contains(t) {
-                    out.push((format!("{} {}", route.method, route.uri), t.to_string()));
-                }
+            for t in declared.missing(req) {
+                out.push((format!("{} {}", route.method, route.uri), t.to_string()));
             }
         }
     }
@@ -578,11 +588,9 @@ impl rocket::fairing::Fairing for RequireEverywhere {
             log::error!("kegauth: attach RequireEverywhere after the AuthManager");
             return Err(rocket);
         };
-        let missing: Vec<String> = self
-            .requirement
-            .tokens()
+        let missing: Vec<String> = declared
+            .missing(&self.requirement)
             .into_iter()
-            .filter(|t| !declared.0.contains(*t))
             .map(String::from)
             .collect();
         if !missing.is_empty() {
