@@ -5,10 +5,15 @@
 //! cargo run --example demo      # then open http://127.0.0.1:8000/
 //! ```
 //!
+//! Mail (verification and forgot-password links) is written as `.eml` files to
+//! `mail-outbox/` next to `Rocket.toml` (`[default.kegauth.mail]`); switch it
+//! to `transport = "smtp"` to send real mail.
+//!
 //! The database URL comes from `Rocket.toml` (`[default.databases.main]`);
 //! point it at PostgreSQL or MySQL by changing the pool type below and the URL
 //! (or set `ROCKET_DATABASES='{main={url="..."}}'`).
 
+use kegauth::mail::AuthMailManager;
 use kegauth::prelude::*;
 use kegauth::session::Session;
 use rocket::response::content::RawHtml;
@@ -126,6 +131,7 @@ pub fn rocket() -> Rocket<Build> {
         .attach(
             AuthManager::<Db, User>::builder()
                 .permissions(PERMISSIONS)
+                .mail(AuthMailManager::from_config())
                 .create_schema(true)
                 .build(),
         )

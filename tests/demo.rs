@@ -93,6 +93,11 @@ async fn bad_kegauth_settings_stop_the_launch() {
         ("kegauth.http_methods_excluded", vec!["FETCH"].into()),
         ("kegauth.preferred_url_scheme", "ftp".into()),
         ("kegauth.attempt_limit", "many".into()),
+        ("kegauth.server_name", "evil.com/path".into()),
+        ("kegauth.server_name", "user@evil.com".into()),
+        ("kegauth.mail.tls", "ssl".into()),
+        ("kegauth.mail.transprt", "smtp".into()),
+        ("kegauth.mail.sender", "not an address".into()),
     ] {
         let err = ignite_with(rocket::Config::figment().merge((key, value)))
             .await
@@ -100,4 +105,84 @@ async fn bad_kegauth_settings_stop_the_launch() {
             .unwrap_or_else(|| panic!("{key} must stop the launch"));
         assert!(failed_in_kegauth(&err), "{key}: {err:?}");
     }
+}
+
+#[rocket::async_test]
+async fn mail_settings_that_would_leak_or_misroute_stop_the_launch() {
+    // SMTP credentials over plain text to a remote host.
+    let figment = rocket::Config::figment()
+        .merge(("kegauth.mail.transport", "smtp"))
+        .merge(("kegauth.mail.host", "smtp.example.com"))
+        .merge(("kegauth.mail.tls", "none"))
+        .merge(("kegauth.mail.username", "app"))
+        .merge(("kegauth.mail.password", "secret"));
+    let Err(err) = ignite_with(figment).await else {
+        panic!("must stop");
+    };
+    assert!(failed_in_kegauth(&err));
+
+    // Mail links need server_name: the demo's Rocket.toml has one; an app without it fails.
+    let mut data = rocket::Config::figment()
+        .find_value("kegauth")
+        .expect("the demo's [kegauth]");
+    let without = |mut data: rocket::figment::value::Value| {
+        if let rocket::figment::value::Value::Dict(_, dict) = &mut data {
+            dict.remove("server_name");
+        }
+        rocket::figment::Figment::from(rocket::Config::default()).merge(("kegauth", data))
+    };
+    let Err(err) = ignite_with(without(data.clone())).await else {
+        panic!("must stop without server_name");
+    };
+    assert!(failed_in_kegauth(&err));
+    // The control: the same settings with server_name launch.
+    if let rocket::figment::value::Value::Dict(_, dict) = &mut data {
+        dict.insert("server_name".into(), "example.com".into());
+    }
+    let with = rocket::figment::Figment::from(rocket::Config::default()).merge(("kegauth", data));
+    ignite_with(with).await.expect("launches with server_name");
+}
+
+#[rocket::async_test]
+async fn forgot_password_on_the_demo_writes_the_mail_to_the_outbox() {
+    let app = common::DemoApp::launch(rocket::Config::figment(), |r| r).await;
+    let mut ann = demo::User::new("ann@example.com");
+    ann.core.is_verified = true;
+    app.store.insert_user(&mut ann).await.unwrap();
+
+    let page = app.client.get("/forgot-password").dispatch().await;
+    assert_eq!(page.status(), Status::Ok);
+    let page = page.into_string().await.unwrap();
+    let csrf = common::web::csrf_in(&page);
+    let r = app
+        .client
+        .post("/forgot-password")
+        .header(rocket::http::ContentType::Form)
+        .body(format!("email=ann%40example.com&csrf_token={csrf}"))
+        .dispatch()
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+
+    // The demo's Rocket.toml writes mail to mail-outbox/ (the tests point it at a temp dir).
+    let dir = app.db.mail_dir();
+    let mut files = Vec::new();
+    for _ in 0..500 {
+        files = std::fs::read_dir(&dir)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if !files.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(files.len(), 1, "one mail in {}", dir.display());
+    assert_eq!(files[0].extension().and_then(|e| e.to_str()), Some("eml"));
+    let mail = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(mail.contains("To: ann@example.com"), "{mail}");
+    assert!(
+        mail.contains("Subject: [kegauth demo] Password Reset Link"),
+        "{mail}"
+    );
+    let link = format!("http://127.0.0.1:8000/reset-password/{}/", ann.id);
+    assert!(mail.contains(&link), "{mail}");
 }

@@ -13,51 +13,9 @@ use common::web::{
 use common::{LEGACY_BCRYPT, LEGACY_PASSWORD};
 use kegauth::Backend;
 use rocket::http::{ContentType, Cookie, Status};
-use rocket::local::asynchronous::{Client, LocalResponse};
+use rocket::local::asynchronous::Client;
 
 const PASSWORD: &str = "correct horse battery staple";
-
-/// Login-form helpers.
-trait LoginForm {
-    async fn csrf(&self) -> String;
-    async fn post_login(&self, fields: &[(&str, &str)]) -> LocalResponse<'_>;
-    async fn login(&self, login_id: &str, password: &str) -> LocalResponse<'_>;
-}
-
-impl<DB: Backend> LoginForm for App<DB> {
-    async fn csrf(&self) -> String {
-        csrf_in(&body(self.client.get("/login").dispatch().await).await)
-    }
-
-    async fn post_login(&self, fields: &[(&str, &str)]) -> LocalResponse<'_> {
-        let form: String = fields
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{k}={}",
-                    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("&");
-        self.client
-            .post("/login")
-            .header(ContentType::Form)
-            .body(form)
-            .dispatch()
-            .await
-    }
-
-    async fn login(&self, login_id: &str, password: &str) -> LocalResponse<'_> {
-        let csrf = self.csrf().await;
-        self.post_login(&[
-            ("login_id", login_id),
-            ("password", password),
-            ("csrf_token", &csrf),
-        ])
-        .await
-    }
-}
 
 async fn the_login_page_has_the_form_and_head_is_405<B: TestBackend>() {
     let Some(app) = app::<B>().await else {
@@ -88,7 +46,7 @@ async fn form_errors_rerender_with_messages<B: TestBackend>() {
     };
     let csrf = app.csrf().await;
     let r = app
-        .post_login(&[("login_id", ""), ("csrf_token", &csrf)])
+        .post_form("/login", &[("login_id", ""), ("csrf_token", &csrf)])
         .await;
     assert_eq!(r.status(), Status::Ok);
     let page = body(r).await;
@@ -162,12 +120,15 @@ async fn next_param_form_field_and_session_next<B: TestBackend>() {
         "next carried in the form"
     );
     let r = app
-        .post_login(&[
-            ("login_id", "ann@example.com"),
-            ("password", PASSWORD),
-            ("csrf_token", &csrf_in(&page)),
-            ("next", "/secret1"),
-        ])
+        .post_form(
+            "/login",
+            &[
+                ("login_id", "ann@example.com"),
+                ("password", PASSWORD),
+                ("csrf_token", &csrf_in(&page)),
+                ("next", "/secret1"),
+            ],
+        )
         .await;
     assert_eq!(location(&r), "/secret1");
     let r = app.client.get("/secret1").dispatch().await;
@@ -202,24 +163,30 @@ async fn open_redirect_payloads_are_ignored<B: TestBackend>() {
     for payload in payloads {
         let csrf = app.csrf().await;
         let r = app
-            .post_login(&[
-                ("login_id", "ann@example.com"),
-                ("password", PASSWORD),
-                ("csrf_token", &csrf),
-                ("next", payload),
-            ])
+            .post_form(
+                "/login",
+                &[
+                    ("login_id", "ann@example.com"),
+                    ("password", PASSWORD),
+                    ("csrf_token", &csrf),
+                    ("next", payload),
+                ],
+            )
             .await;
         assert_eq!(r.status(), Status::SeeOther);
         assert_eq!(location(&r), "/", "payload {payload:?}");
     }
     let csrf = app.csrf().await;
     let r = app
-        .post_login(&[
-            ("login_id", "ann@example.com"),
-            ("password", PASSWORD),
-            ("csrf_token", &csrf),
-            ("next", "/view/?p=http://evil.com"),
-        ])
+        .post_form(
+            "/login",
+            &[
+                ("login_id", "ann@example.com"),
+                ("password", PASSWORD),
+                ("csrf_token", &csrf),
+                ("next", "/view/?p=http://evil.com"),
+            ],
+        )
         .await;
     assert_eq!(location(&r), "/view/?p=http://evil.com");
 }
@@ -232,11 +199,14 @@ async fn failure_page<DB: Backend>(
     let csrf = app.csrf().await;
     let before = app.store.hasher().verification_count();
     let r = app
-        .post_login(&[
-            ("login_id", login_id),
-            ("password", password),
-            ("csrf_token", &csrf),
-        ])
+        .post_form(
+            "/login",
+            &[
+                ("login_id", login_id),
+                ("password", password),
+                ("csrf_token", &csrf),
+            ],
+        )
         .await;
     let status = r.status();
     let page = body(r).await.replace(login_id, "LOGIN_ID");
@@ -343,7 +313,7 @@ async fn csrf_is_required_for_login_and_logout<B: TestBackend>() {
             ("csrf_token", "forged"),
         ],
     ] {
-        let r = app.post_login(&fields).await;
+        let r = app.post_form("/login", &fields).await;
         assert_eq!(r.status(), Status::Forbidden);
         assert!(body(r).await.contains("The form has expired"));
         assert!(app.who().await.contains("Not logged in"));
@@ -378,11 +348,14 @@ async fn login_reissues_the_session<B: TestBackend>() {
         .get_private("__Host-kegauth")
         .expect("a pre-login session");
     let r = app
-        .post_login(&[
-            ("login_id", "ann@example.com"),
-            ("password", PASSWORD),
-            ("csrf_token", &pre_csrf),
-        ])
+        .post_form(
+            "/login",
+            &[
+                ("login_id", "ann@example.com"),
+                ("password", PASSWORD),
+                ("csrf_token", &pre_csrf),
+            ],
+        )
         .await;
     assert_eq!(r.status(), Status::SeeOther);
     drop(r);
@@ -495,7 +468,10 @@ async fn the_login_id_is_escaped_when_shown_again<B: TestBackend>() {
     let csrf = app.csrf().await;
     let evil = r#""><script>alert(1)</script>"#;
     let r = app
-        .post_login(&[("login_id", evil), ("password", "x"), ("csrf_token", &csrf)])
+        .post_form(
+            "/login",
+            &[("login_id", evil), ("password", "x"), ("csrf_token", &csrf)],
+        )
         .await;
     let raw = r.into_string().await.unwrap_or_default();
     assert!(!raw.contains("<script>alert(1)</script>"), "{raw}");
@@ -535,11 +511,14 @@ async fn templates_are_overridable_from_template_dir<B: TestBackend>() {
     );
     let csrf = csrf_in(&raw);
     let r = app
-        .post_login(&[
-            ("login_id", "<b>x</b>"),
-            ("password", "p"),
-            ("csrf_token", &csrf),
-        ])
+        .post_form(
+            "/login",
+            &[
+                ("login_id", "<b>x</b>"),
+                ("password", "p"),
+                ("csrf_token", &csrf),
+            ],
+        )
         .await;
     let raw = r.into_string().await.unwrap_or_default();
     assert!(

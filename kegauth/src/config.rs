@@ -84,6 +84,8 @@ pub struct Config {
     /// Set the `Secure` flag on the session cookie (and use the `__Host-` prefix).
     /// Browsers accept secure cookies from `http://localhost` too.
     pub cookie_secure: bool,
+    /// The mail transport (`[kegauth.mail]`), used when the app sets a mail manager.
+    pub mail: Option<crate::mail::MailConfig>,
 }
 
 impl Default for Config {
@@ -116,6 +118,7 @@ impl Default for Config {
             use_select2: true,
             detailed_login_errors: false,
             cookie_secure: true,
+            mail: None,
         }
     }
 }
@@ -158,6 +161,14 @@ impl Config {
         }
         if self.attempt_limit_enabled && self.attempt_limit == 0 {
             return bad("attempt_limit must be at least 1".into());
+        }
+        if let Some(server_name) = &self.server_name {
+            if !valid_server_name(server_name) {
+                return bad(format!(
+                    "server_name must be a host with an optional port, like example.com or \
+                     localhost:8000, not `{server_name}`"
+                ));
+            }
         }
         if self.token_expire_mins == 0 {
             return bad("token_expire_mins must be at least 1".into());
@@ -212,6 +223,14 @@ impl Config {
         }
     }
 
+    /// The scheme and host links in mail start with (`https://example.com`), or
+    /// `None` when `server_name` is not set.
+    pub fn link_origin(&self) -> Option<String> {
+        self.server_name
+            .as_ref()
+            .map(|host| format!("{}://{host}", self.preferred_url_scheme))
+    }
+
     /// The session cookie's name: `__Host-kegauth` when secure (the prefix makes
     /// browsers insist on Secure, Path=/ and no Domain), else `kegauth`.
     pub fn cookie_name(&self) -> &'static str {
@@ -219,6 +238,53 @@ impl Config {
             "__Host-kegauth"
         } else {
             "kegauth"
+        }
+    }
+}
+
+/// A host name or IP (IPv6 in brackets) with an optional port: nothing that
+/// could add a path, credentials or another host to a link.
+fn valid_server_name(s: &str) -> bool {
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(':') && (h.ends_with(']') || !h.contains(':')) => (h, Some(p)),
+        _ => (s, None),
+    };
+    let host_ok = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        v6.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        !host.is_empty()
+            && host
+                .split('.')
+                .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    };
+    host_ok && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn server_names() {
+        for ok in [
+            "example.com",
+            "localhost:8000",
+            "127.0.0.1:8000",
+            "[::1]:8000",
+            "a-b.example",
+        ] {
+            assert!(super::valid_server_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "evil.com/x",
+            "user@evil.com",
+            "a..b",
+            "host:",
+            "host:99999",
+            "::1",
+            "a b",
+            "x?y",
+        ] {
+            assert!(!super::valid_server_name(bad), "{bad}");
         }
     }
 }

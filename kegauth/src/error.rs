@@ -43,6 +43,9 @@ pub enum Error {
     /// Input that cannot be accepted, with a message for the person who typed it.
     #[error("{0}")]
     Invalid(String),
+    /// A mail could not be built or delivered.
+    #[error("mail error: {0}")]
+    Mail(String),
     /// Password hashing failed, or a stored hash is malformed.
     #[error("password hash error: {0}")]
     Hash(String),
@@ -53,6 +56,7 @@ impl Error {
     pub fn status(&self) -> Status {
         match self {
             Error::Database(e) if is_unavailable(e) => Status::ServiceUnavailable,
+            Error::Mail(_) => Status::ServiceUnavailable,
             Error::NotFound(_) => Status::NotFound,
             Error::Conflict(_) => Status::Conflict,
             Error::Invalid(_) => Status::BadRequest,
@@ -87,7 +91,7 @@ impl<'r> Responder<'r, 'static> for Error {
         let status = self.status();
         let body = match status {
             Status::ServiceUnavailable => {
-                log::error!("kegauth: database unavailable: {self}");
+                log::error!("kegauth: unavailable: {self}");
                 "The service is temporarily unavailable. Please try again shortly.".to_string()
             }
             Status::InternalServerError => {

@@ -9,6 +9,8 @@
 //!   `session_key` rotation, over SQLite, PostgreSQL and MySQL ([`Backend`]);
 //! - [`password`]: argon2id hashing, legacy keg-auth hashes, rehash signal;
 //! - [`ddl`]: the schema for each backend;
+//! - [`mail`], [`token`], [`accounts`], [`policy`]: verification and reset
+//!   links in mail, signed and salted so each works once;
 //! - [`AuthManager`]: the Rocket fairing.
 //!
 //! ## Security notes
@@ -21,6 +23,8 @@
 
 extern crate self as kegauth;
 
+mod account_views;
+pub mod accounts;
 pub mod backend;
 mod catchers;
 pub mod clock;
@@ -31,10 +35,12 @@ pub mod entity;
 mod error;
 pub mod guards;
 mod links;
+pub mod mail;
 mod manager;
 pub mod next;
 pub mod password;
 pub mod permissions;
+pub mod policy;
 pub mod requirements;
 mod service;
 pub mod session;

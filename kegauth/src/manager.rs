@@ -5,8 +5,10 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::endpoints::Endpoints;
 use crate::entity::EntitySet;
+use crate::mail::AuthMailManager;
 use crate::password::PasswordHasher;
 use crate::permissions::PermissionDef;
+use crate::policy::PasswordPolicy;
 use crate::requirements::{undeclared_in_routes, Declared};
 use crate::service::{Auth, Service};
 use crate::store::Store;
@@ -86,6 +88,8 @@ pub struct AuthManager<D, E> {
     create_schema: bool,
     clock: Option<Arc<dyn Clock>>,
     hasher: Option<PasswordHasher>,
+    mail: Option<AuthMailManager>,
+    policy: Option<Arc<dyn PasswordPolicy>>,
     _types: PhantomData<fn() -> (D, E)>,
 }
 
@@ -105,6 +109,8 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
                 create_schema: false,
                 clock: None,
                 hasher: None,
+                mail: None,
+                policy: None,
                 _types: PhantomData,
             },
         }
@@ -153,9 +159,96 @@ impl<D: AuthDb, E: EntitySet> AuthManagerBuilder<D, E> {
         self
     }
 
+    /// Send mail (new-user verification, forgot password) and serve the
+    /// forgot, reset and verify pages. Without a mail manager kegauth sends
+    /// nothing and those pages answer 404. Needs email-login users and
+    /// `server_name` in `[kegauth]`; see [`crate::mail`].
+    pub fn mail(mut self, manager: AuthMailManager) -> Self {
+        self.inner.mail = Some(manager);
+        self
+    }
+
+    /// Check new passwords with `policy` (default: [`DefaultPolicy`](crate::policy::DefaultPolicy)).
+    pub fn password_policy<P: PasswordPolicy>(mut self, policy: P) -> Self {
+        self.inner.policy = Some(Arc::new(policy));
+        self
+    }
+
     /// Finish.
     pub fn build(self) -> AuthManager<D, E> {
         self.inner
+    }
+}
+
+impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
+    /// Give the store its token signer, link origin, mailer and password policy.
+    fn with_flows(
+        &self,
+        mut store: Store<D::Backend, E>,
+        rocket: &Rocket<Build>,
+        config: &Config,
+        templates: &Templates,
+    ) -> crate::Result<Store<D::Backend, E>> {
+        use crate::entity::{LoginKind, UserEntity};
+        let figment = rocket.figment();
+        let secret = match crate::token::secret_from_figment(figment)? {
+            Some(secret) => secret,
+            None if figment.profile() == rocket::Config::DEBUG_PROFILE => {
+                log::warn!(
+                    "kegauth: no secret_key configured; using a random one, so links in mail \
+                     stop working when the app restarts"
+                );
+                crate::token::random_secret()
+            }
+            None => {
+                return Err(crate::Error::Config(
+                    "a secret_key is required outside the debug profile (it signs sessions \
+                     and the tokens in mail); generate one with `openssl rand -base64 32`"
+                        .into(),
+                ))
+            }
+        };
+        let signer = crate::token::TokenSigner::new(&secret, config.token_expire_mins)?;
+        let origin = config.link_origin();
+        let mailer = match &self.mail {
+            None => None,
+            Some(manager) => {
+                if <E::User as UserEntity>::LOGIN != LoginKind::Email {
+                    return Err(crate::Error::Config(
+                        "mail needs email-login users (#[auth(user, login = \"email\")])".into(),
+                    ));
+                }
+                if origin.is_none() {
+                    return Err(crate::Error::Config(
+                        "mail needs server_name in [kegauth] for its links (e.g. \
+                         \"example.com\"); kegauth never takes the host from a request"
+                            .into(),
+                    ));
+                }
+                let mounted = rocket
+                    .routes()
+                    .any(|r| r.uri.path() == "/reset-password/<user_id>/<token>");
+                if !mounted {
+                    return Err(crate::Error::Config(
+                        "mail links point at /reset-password and /verify-account: mount \
+                         kegauth::routes() at /"
+                            .into(),
+                    ));
+                }
+                Some(manager.build(config, templates)?)
+            }
+        };
+        store = store.with_token_signer(signer);
+        if let Some(origin) = origin {
+            store = store.with_link_origin(origin);
+        }
+        if let Some(mailer) = mailer {
+            store = store.with_mailer(mailer);
+        }
+        if let Some(policy) = &self.policy {
+            store.flows.set_policy(policy.clone());
+        }
+        Ok(store)
     }
 }
 
@@ -219,6 +312,13 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         if let Some(hasher) = &self.hasher {
             store = store.with_hasher(hasher.clone());
         }
+        store = match self.with_flows(store, &rocket, &config, &templates) {
+            Ok(store) => store,
+            Err(e) => {
+                log::error!("kegauth: {e}");
+                return Err(rocket);
+            }
+        };
         if self.create_schema {
             if let Err(e) = store.create_schema().await {
                 log::error!("kegauth: creating the schema failed: {e}");

@@ -2,7 +2,7 @@
 //! `kegauth::routes()` needs no type parameters.
 
 use crate::backend::Backend;
-use crate::entity::{EntitySet, LoginKind, UserEntity};
+use crate::entity::{AuthEntity, EntitySet, LoginKind, UserEntity};
 use crate::store::Store;
 use crate::Result;
 use std::collections::BTreeSet;
@@ -27,8 +27,42 @@ pub enum LoginFailure {
     Unverified,
 }
 
+/// What a verification or reset token in a link is worth.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TokenCheck {
+    /// No user has the id in the link (404).
+    NoUser,
+    /// Tampered, expired, or already used.
+    Invalid,
+    /// Valid; the user's login id, for the page.
+    Valid(String),
+    /// Valid, but the new password fails the policy.
+    Rejected(String, Vec<String>),
+    /// The password was set.
+    Done,
+}
+
 pub(crate) trait AuthService: Send + Sync + 'static {
     fn login_kind(&self) -> LoginKind;
+
+    /// Whether a mail manager is configured (the forgot/reset/verify pages exist).
+    fn mail_enabled(&self) -> bool;
+
+    /// Forgot password: when `email` belongs to a user who may log in, mail a
+    /// reset link in the background. Says nothing about whether it did.
+    fn forgot<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<()>>;
+
+    /// Check the token of a reset or verify link.
+    fn check_token<'a>(&'a self, user_id: i64, token: &'a str)
+        -> BoxFuture<'a, Result<TokenCheck>>;
+
+    /// Set a password through a reset or verify link.
+    fn use_token<'a>(
+        &'a self,
+        user_id: i64,
+        token: &'a str,
+        password: &'a str,
+    ) -> BoxFuture<'a, Result<TokenCheck>>;
 
     /// Check credentials; on success record the login (and upgrade a legacy
     /// hash) and return the session key to put in the session.
@@ -60,6 +94,77 @@ pub(crate) struct Service<DB: Backend, E: EntitySet> {
 impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
     fn login_kind(&self) -> LoginKind {
         <E::User as UserEntity>::LOGIN
+    }
+
+    fn mail_enabled(&self) -> bool {
+        self.store.mailer().is_some()
+    }
+
+    fn forgot<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let store = &self.store;
+            let Some(user) = store.user_by_login(email).await? else {
+                return Ok(());
+            };
+            let now = store.now();
+            if !user.core().is_enabled || user.core().is_disabled_by_date(now) {
+                return Ok(());
+            }
+            // Off the request path: the answer takes as long for an unknown
+            // address as for a known one, and a slow mail server delays nobody.
+            let store = store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.send_reset_mail(&user).await {
+                    log::error!("kegauth: reset mail to user {} failed: {e}", user.id());
+                }
+            });
+            Ok(())
+        })
+    }
+
+    fn check_token<'a>(
+        &'a self,
+        user_id: i64,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<TokenCheck>> {
+        Box::pin(async move {
+            let Some(user) = self.store.user(user_id).await? else {
+                return Ok(TokenCheck::NoUser);
+            };
+            Ok(if self.store.token_verify(&user, token) {
+                TokenCheck::Valid(user.login_id().to_string())
+            } else {
+                TokenCheck::Invalid
+            })
+        })
+    }
+
+    fn use_token<'a>(
+        &'a self,
+        user_id: i64,
+        token: &'a str,
+        password: &'a str,
+    ) -> BoxFuture<'a, Result<TokenCheck>> {
+        Box::pin(async move {
+            let store = &self.store;
+            let Some(mut user) = store.user(user_id).await? else {
+                return Ok(TokenCheck::NoUser);
+            };
+            if !store.token_verify(&user, token) {
+                return Ok(TokenCheck::Invalid);
+            }
+            let errors = store.password_errors(password, &user);
+            if !errors.is_empty() {
+                return Ok(TokenCheck::Rejected(user.login_id().to_string(), errors));
+            }
+            Ok(
+                if store.change_password(&mut user, token, password).await? {
+                    TokenCheck::Done
+                } else {
+                    TokenCheck::Invalid
+                },
+            )
+        })
     }
 
     fn authenticate<'a>(

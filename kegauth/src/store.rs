@@ -87,6 +87,7 @@ pub struct Store<DB: Backend, E: EntitySet> {
     pool: Pool<DB>,
     clock: Arc<dyn Clock>,
     hasher: PasswordHasher,
+    pub(crate) flows: crate::accounts::Flows,
     _entities: PhantomData<fn() -> E>,
 }
 
@@ -96,6 +97,7 @@ impl<DB: Backend, E: EntitySet> Clone for Store<DB, E> {
             pool: self.pool.clone(),
             clock: self.clock.clone(),
             hasher: self.hasher.clone(),
+            flows: self.flows.clone(),
             _entities: PhantomData,
         }
     }
@@ -184,6 +186,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             pool,
             clock: Arc::new(SystemClock),
             hasher: PasswordHasher::new(),
+            flows: crate::accounts::Flows::default(),
             _entities: PhantomData,
         }
     }
@@ -392,6 +395,26 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     }
 
     async fn update_row<T: AuthEntity>(&self, conn: &mut DB::Connection, entity: &T) -> Result<()> {
+        if self.update_row_if(conn, entity, None).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!(
+                "{:?} {}",
+                schema_of::<T>().kind,
+                entity.id()
+            )))
+        }
+    }
+
+    /// Update a row; with `expected_key`, only while its session key still has
+    /// that value (an optimistic check that is atomic on every backend).
+    /// Whether a row was updated.
+    async fn update_row_if<T: AuthEntity>(
+        &self,
+        conn: &mut DB::Connection,
+        entity: &T,
+        expected_key: Option<&str>,
+    ) -> Result<bool> {
         let schema = schema_of::<T>();
         let mut sql = Sql::<DB>::new("UPDATE ");
         sql.ident(schema.table).push(" SET ");
@@ -416,17 +439,16 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .ident(schema.id_column())
             .push(" = ")
             .bind_int(entity.id());
+        if let Some(key) = expected_key {
+            let col = schema
+                .require(Role::Core(crate::entity::CoreField::SessionKey))?
+                .name;
+            sql.push(" AND ").ident(col).push(" = ").bind_text(key);
+        }
         let n = DB::execute(conn, &sql.text, sql.args)
             .await
             .map_err(|e| map_unique(e, || Self::conflict_message(entity)))?;
-        if n == 0 {
-            return Err(Error::NotFound(format!(
-                "{:?} {}",
-                schema.kind,
-                entity.id()
-            )));
-        }
-        Ok(())
+        Ok(n > 0)
     }
 
     async fn delete_row(conn: &mut DB::Connection, schema: &EntitySchema, id: i64) -> Result<u64> {
@@ -607,19 +629,40 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// Save every column of `user`. When its enabled or superuser flag, disabled
     /// date or password changed, its session key is rotated (in `user` too).
     pub async fn update_user(&self, user: &mut U<E>) -> Result<()> {
+        if self.save_user(user, None).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!("user {}", user.id())))
+        }
+    }
+
+    /// Like [`update_user`](Self::update_user), but only while the stored
+    /// session key is still `expected_key`; `Ok(false)` (and nothing written)
+    /// when it has changed since, e.g. because a concurrent request used the
+    /// same reset token first.
+    pub async fn update_user_if_key(&self, user: &mut U<E>, expected_key: &str) -> Result<bool> {
+        self.save_user(user, Some(expected_key)).await
+    }
+
+    async fn save_user(&self, user: &mut U<E>, expected_key: Option<&str>) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let old: U<E> = Self::by_id(&mut tx, user.id())
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("user {}", user.id())))?;
+        let Some(old) = Self::by_id::<U<E>>(&mut tx, user.id()).await? else {
+            return Ok(false);
+        };
+        if expected_key.is_some_and(|k| k != old.core().session_key) {
+            return Ok(false);
+        }
         if !old.login_id().eq_ignore_ascii_case(user.login_id()) {
             self.check_login_free(&mut tx, user).await?;
         }
         if rights_changed(&old, user) && old.core().session_key == user.core().session_key {
             user.core_mut().rotate_session_key();
         }
-        self.update_row(&mut tx, user).await?;
+        if !self.update_row_if(&mut tx, user, expected_key).await? {
+            return Ok(false);
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Delete a user and its memberships.

@@ -15,6 +15,7 @@ use crate::{Error, Result};
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const EMBEDDED: &[(&str, &str)] = &[
     (
@@ -37,11 +38,28 @@ const EMBEDDED: &[(&str, &str)] = &[
         "kegauth/forbidden.html",
         include_str!("../../templates/kegauth/forbidden.html"),
     ),
+    (
+        "kegauth/forgot-password.html",
+        include_str!("../../templates/kegauth/forgot-password.html"),
+    ),
+    (
+        "kegauth/set-password.html",
+        include_str!("../../templates/kegauth/set-password.html"),
+    ),
+    (
+        "kegauth/mail/reset-password.md",
+        include_str!("../../templates/kegauth/mail/reset-password.md"),
+    ),
+    (
+        "kegauth/mail/new-user.md",
+        include_str!("../../templates/kegauth/mail/new-user.md"),
+    ),
 ];
 
-/// The loaded templates.
+/// The loaded templates (cheap to clone).
+#[derive(Clone)]
 pub struct Templates {
-    env: Environment<'static>,
+    env: Arc<Environment<'static>>,
     title_var: String,
     use_select2: bool,
 }
@@ -62,7 +80,14 @@ impl Templates {
     /// Load the embedded templates, replaced by files in `template_dir` where present.
     pub fn load(template_dir: Option<&Path>, config: &Config) -> Result<Self> {
         let mut env = Environment::new();
-        env.set_auto_escape_callback(|_| AutoEscape::Html);
+        // HTML pages are escaped; mail templates are Markdown (escaped when rendered to HTML).
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".md") {
+                AutoEscape::None
+            } else {
+                AutoEscape::Html
+            }
+        });
         for (name, source) in EMBEDDED {
             let source = match template_dir.and_then(|d| override_for(d, name)) {
                 Some(path) => std::fs::read_to_string(&path).map_err(|e| {
@@ -74,7 +99,7 @@ impl Templates {
                 .map_err(|e| Error::Config(format!("template {name}: {e}")))?;
         }
         Ok(Templates {
-            env,
+            env: Arc::new(env),
             title_var: config.template_title_var.clone(),
             use_select2: config.use_select2,
         })
@@ -95,5 +120,20 @@ impl Templates {
             .get_template(name)
             .and_then(|t| t.render(ctx))
             .map_err(|e| Error::Config(format!("rendering {name}: {e}")))
+    }
+
+    /// Render a mail template's `subject` and `body` blocks.
+    pub fn render_mail<C: Serialize>(&self, name: &str, context: C) -> Result<(String, String)> {
+        let err = |e: minijinja::Error| Error::Config(format!("rendering {name}: {e}"));
+        let ctx = minijinja::Value::from(minijinja::value::Serde(context));
+        let template = self.env.get_template(name).map_err(err)?;
+        let mut captured = template.render_captured(ctx).map_err(err)?;
+        captured.with_state_mut(|state| {
+            let subject = state.render_block("subject").map_err(err)?;
+            let body = state.render_block("body").map_err(err)?;
+            // A subject is one line: no header injection through a template value.
+            let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+            Ok((subject, body.trim().to_string() + "\n"))
+        })
     }
 }

@@ -34,7 +34,7 @@ pub enum Page {
 }
 
 impl Page {
-    fn redirect(to: String) -> Self {
+    pub(crate) fn redirect(to: String) -> Self {
         Page::Redirect(Box::new(Redirect::to(to)))
     }
 }
@@ -45,7 +45,7 @@ impl From<crate::Error> for Page {
     }
 }
 
-fn html(status: Status, body: crate::Result<String>) -> Page {
+pub(crate) fn html(status: Status, body: crate::Result<String>) -> Page {
     match body {
         Ok(body) => Page::Html((status, RawHtml(body))),
         Err(e) => Page::Error(e),
@@ -110,7 +110,7 @@ fn render_login(
                 "login_label": login_label(kind),
                 "errors": page.errors,
                 "flashes": page.flashes,
-                "forgot_url": serde_json::Value::Null,
+                "forgot_url": auth.0.mail_enabled().then_some(crate::accounts::FORGOT_PASSWORD_PATH),
             }),
         ),
     )
@@ -284,7 +284,11 @@ async fn logout_post(
 /// kegauth's routes: mount them at `/` (`.mount("/", kegauth::routes())`).
 ///
 /// `GET/POST /login`, `HEAD /login` (405), `GET /logout` (a confirm form),
-/// `POST /logout` (CSRF-checked).
+/// `POST /logout` (CSRF-checked), and, when a mail manager is configured,
+/// `GET/POST /forgot-password`, `GET/POST /reset-password/<user_id>/<token>`
+/// and `GET/POST /verify-account/<user_id>/<token>` (404 without one).
 pub fn routes() -> Vec<Route> {
-    routes![login_get, login_head, login_post, logout_get, logout_post]
+    let mut all = routes![login_get, login_head, login_post, logout_get, logout_post];
+    all.extend(crate::account_views::routes());
+    all
 }

@@ -33,6 +33,7 @@ pub const LEGACY_PASSWORD: &str = "correct horse battery staple";
 pub mod demo;
 pub use demo::User;
 
+pub mod smtp;
 pub mod web;
 
 impl User {
@@ -85,6 +86,11 @@ impl TempDb {
     pub fn url(&self) -> String {
         format!("sqlite://{}?mode=rwc", self.0.display())
     }
+
+    /// Where the demo's file mail transport writes during this test.
+    pub fn mail_dir(&self) -> PathBuf {
+        self.0.with_extension("mail")
+    }
 }
 
 impl Drop for TempDb {
@@ -92,6 +98,7 @@ impl Drop for TempDb {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
         }
+        let _ = std::fs::remove_dir_all(self.mail_dir());
     }
 }
 
@@ -107,7 +114,11 @@ pub fn demo_rocket(
     db: &TempDb,
     figment: rocket::figment::Figment,
 ) -> rocket::Rocket<rocket::Build> {
-    demo::rocket().configure(figment.merge(("databases.main.url", db.url())))
+    demo::rocket().configure(
+        figment
+            .merge(("databases.main.url", db.url()))
+            .merge(("kegauth.mail.dir", db.mail_dir())),
+    )
 }
 
 impl DemoApp {

@@ -293,6 +293,50 @@ impl<DB: Backend> App<DB> {
             .status()
     }
 
+    /// The CSRF token of the login page's form.
+    pub async fn csrf(&self) -> String {
+        csrf_in(&body(self.client.get("/login").dispatch().await).await)
+    }
+
+    /// Log in through the login form.
+    pub async fn login(&self, login_id: &str, password: &str) -> LocalResponse<'_> {
+        let csrf = self.csrf().await;
+        self.post_form(
+            "/login",
+            &[
+                ("login_id", login_id),
+                ("password", password),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await
+    }
+
+    /// POST a urlencoded form to `path`.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> LocalResponse<'_> {
+        let form: String = fields
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        self.client
+            .post(path.to_string())
+            .header(rocket::http::ContentType::Form)
+            .body(form)
+            .dispatch()
+            .await
+    }
+
+    /// The flash messages waiting in the session ("category: message" lines).
+    pub async fn flashes(&self) -> String {
+        body(self.client.get("/flashes").dispatch().await).await
+    }
+
     /// "Logged in as <email>" or "Not logged in".
     pub async fn who(&self) -> String {
         body(self.client.get("/whoami").dispatch().await).await

@@ -1,0 +1,387 @@
+//! The mail-driven views: forgot password, reset password and verify account
+//! (keg-auth's URLs and form field names). They answer 404 when no mail
+//! manager is configured or the redirect authenticator is in use.
+
+use crate::accounts::{FORGOT_PASSWORD_PATH, RESET_PASSWORD_PATH, VERIFY_ACCOUNT_PATH};
+use crate::catchers::LOGIN_PATH;
+use crate::endpoints::Endpoints;
+use crate::manager::Authenticator;
+use crate::service::{Auth, TokenCheck};
+use crate::session::Session;
+use crate::templates::Templates;
+use crate::views::{csrf_failure, html, Page};
+use rocket::form::{Form, FromForm};
+use rocket::http::{Header, Status};
+use rocket::request::{self, FromRequest, Request};
+use rocket::response::Responder;
+use rocket::{get, post, Route};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Longest email address accepted (RFC 5321 path limit).
+const MAX_EMAIL_BYTES: usize = 254;
+
+/// A page that must not be cached or leak its URL (which holds a token) in a
+/// `Referer` header.
+#[derive(Responder)]
+pub struct Sensitive {
+    page: Page,
+    cache: Header<'static>,
+    referrer: Header<'static>,
+}
+
+impl From<Page> for Sensitive {
+    fn from(page: Page) -> Self {
+        Sensitive {
+            page,
+            cache: Header::new("Cache-Control", "no-store"),
+            referrer: Header::new("Referrer-Policy", "no-referrer"),
+        }
+    }
+}
+
+/// What every mail view needs, as one request guard.
+pub struct Ctx<'r> {
+    session: Session<'r>,
+    templates: &'r Templates,
+    auth: &'r Auth,
+    authenticator: Authenticator,
+    endpoints: &'r Endpoints,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Ctx<'r> {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        let rocket = req.rocket();
+        let parts = (
+            Session::of(req),
+            rocket.state::<Templates>(),
+            rocket.state::<Auth>(),
+            rocket.state::<Authenticator>(),
+            rocket.state::<Endpoints>(),
+        );
+        match parts {
+            (Some(session), Some(templates), Some(auth), Some(authenticator), Some(endpoints)) => {
+                request::Outcome::Success(Ctx {
+                    session,
+                    templates,
+                    auth,
+                    authenticator: *authenticator,
+                    endpoints,
+                })
+            }
+            _ => {
+                log::error!("kegauth: the AuthManager fairing is not attached");
+                request::Outcome::Error((Status::InternalServerError, ()))
+            }
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// Whether the mail views exist for this app.
+    fn available(&self) -> bool {
+        self.authenticator == Authenticator::Keg && self.auth.0.mail_enabled()
+    }
+}
+
+fn render_forgot(
+    templates: &Templates,
+    session: &Session<'_>,
+    email: &str,
+    errors: BTreeMap<&'static str, Vec<&'static str>>,
+) -> Page {
+    html(
+        Status::Ok,
+        templates.render(
+            "kegauth/forgot-password.html",
+            "Initiate Password Reset",
+            json!({
+                "forgot_url": FORGOT_PASSWORD_PATH,
+                "login_url": LOGIN_PATH,
+                "csrf_token": session.csrf_token(),
+                "email": email,
+                "errors": errors,
+                "flashes": session.take_flashes(),
+            }),
+        ),
+    )
+}
+
+#[get("/forgot-password")]
+fn forgot_get(ctx: Ctx<'_>) -> Page {
+    if !ctx.available() {
+        return Page::Status(Status::NotFound);
+    }
+    render_forgot(ctx.templates, &ctx.session, "", BTreeMap::new())
+}
+
+/// The fields of the forgot-password form.
+#[derive(FromForm)]
+pub struct ForgotForm<'r> {
+    email: Option<&'r str>,
+    csrf_token: Option<&'r str>,
+}
+
+#[post("/forgot-password", data = "<form>")]
+async fn forgot_post(form: Form<ForgotForm<'_>>, ctx: Ctx<'_>) -> Page {
+    let Ctx {
+        session,
+        templates,
+        auth,
+        endpoints,
+        ..
+    } = &ctx;
+    if !ctx.available() {
+        return Page::Status(Status::NotFound);
+    }
+    if !session.csrf_matches(form.csrf_token.unwrap_or_default()) {
+        return csrf_failure(templates);
+    }
+    let email = form.email.unwrap_or_default().trim();
+    let mut errors = BTreeMap::new();
+    if email.is_empty() {
+        errors.insert("email", vec!["This field is required."]);
+    } else if email.len() > MAX_EMAIL_BYTES || email.parse::<lettre::Address>().is_err() {
+        errors.insert("email", vec!["Invalid email address."]);
+    }
+    if !errors.is_empty() {
+        session.flash("error", "The form has errors, please see below.");
+        return render_forgot(templates, session, email, errors);
+    }
+    if let Err(e) = auth.0.forgot(email).await {
+        return Page::Error(e);
+    }
+    // The same answer whether or not the address belongs to an account.
+    session.flash(
+        "success",
+        "Please check your email for the link to change your password.",
+    );
+    Page::redirect(endpoints.after_forgot.clone())
+}
+
+/// The user id in a link. Anything that is not a user id is answered like an
+/// unknown one: 404 (not Rocket's 422 for a failed parameter).
+pub struct UserId(i64);
+
+impl<'a> rocket::request::FromParam<'a> for UserId {
+    type Error = std::convert::Infallible;
+    fn from_param(param: &'a str) -> Result<Self, Self::Error> {
+        Ok(UserId(param.parse().unwrap_or(-1)))
+    }
+}
+
+/// Which of the two token pages.
+#[derive(Clone, Copy)]
+enum TokenPage {
+    Reset,
+    Verify,
+}
+
+impl TokenPage {
+    fn path(self) -> &'static str {
+        match self {
+            TokenPage::Reset => RESET_PASSWORD_PATH,
+            TokenPage::Verify => VERIFY_ACCOUNT_PATH,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            TokenPage::Reset => "Complete Password Reset",
+            TokenPage::Verify => "Verify Account & Set Password",
+        }
+    }
+
+    fn submit_label(self) -> &'static str {
+        match self {
+            TokenPage::Reset => "Change Password",
+            TokenPage::Verify => "Verify & Set Password",
+        }
+    }
+
+    fn done_message(self) -> &'static str {
+        match self {
+            TokenPage::Reset => "Password changed.  Please use the new password to login below.",
+            TokenPage::Verify => "Account activated.  Please login below.",
+        }
+    }
+
+    fn after(self, endpoints: &Endpoints) -> String {
+        match self {
+            TokenPage::Reset => endpoints.after_reset.clone(),
+            TokenPage::Verify => endpoints.after_verify_account.clone(),
+        }
+    }
+}
+
+fn invalid_token(session: &Session<'_>) -> Page {
+    session.flash(
+        "error",
+        "Authentication token was invalid or expired.  Please fill out the form below to get a \
+         new token.",
+    );
+    Page::redirect(FORGOT_PASSWORD_PATH.to_string())
+}
+
+fn render_set_password(
+    which: TokenPage,
+    templates: &Templates,
+    session: &Session<'_>,
+    user_id: i64,
+    token: &str,
+    login_id: &str,
+    errors: BTreeMap<&'static str, Vec<String>>,
+) -> Page {
+    html(
+        Status::Ok,
+        templates.render(
+            "kegauth/set-password.html",
+            which.title(),
+            json!({
+                "action_url": format!("{}/{user_id}/{token}", which.path()),
+                "csrf_token": session.csrf_token(),
+                "login_id": login_id,
+                "submit_label": which.submit_label(),
+                "errors": errors,
+                "flashes": session.take_flashes(),
+            }),
+        ),
+    )
+}
+
+async fn token_get(which: TokenPage, user_id: i64, token: &str, ctx: Ctx<'_>) -> Page {
+    if !ctx.available() {
+        return Page::Status(Status::NotFound);
+    }
+    let session = &ctx.session;
+    match ctx.auth.0.check_token(user_id, token).await {
+        Ok(TokenCheck::Valid(login_id)) => render_set_password(
+            which,
+            ctx.templates,
+            session,
+            user_id,
+            token,
+            &login_id,
+            BTreeMap::new(),
+        ),
+        Ok(TokenCheck::NoUser) => Page::Status(Status::NotFound),
+        Ok(_) => invalid_token(session),
+        Err(e) => Page::Error(e),
+    }
+}
+
+/// The fields of the reset and verify forms.
+#[derive(FromForm)]
+pub struct SetPasswordForm<'r> {
+    password: Option<&'r str>,
+    confirm: Option<&'r str>,
+    csrf_token: Option<&'r str>,
+}
+
+async fn token_post(
+    which: TokenPage,
+    user_id: i64,
+    token: &str,
+    form: &SetPasswordForm<'_>,
+    ctx: Ctx<'_>,
+) -> Page {
+    let Ctx {
+        session,
+        templates,
+        auth,
+        endpoints,
+        ..
+    } = &ctx;
+    if !ctx.available() {
+        return Page::Status(Status::NotFound);
+    }
+    if !session.csrf_matches(form.csrf_token.unwrap_or_default()) {
+        return csrf_failure(templates);
+    }
+    let login_id = match auth.0.check_token(user_id, token).await {
+        Ok(TokenCheck::Valid(login_id)) => login_id,
+        Ok(TokenCheck::NoUser) => return Page::Status(Status::NotFound),
+        Ok(_) => return invalid_token(session),
+        Err(e) => return Page::Error(e),
+    };
+    let password = form.password.unwrap_or_default();
+    let confirm = form.confirm.unwrap_or_default();
+    let mut errors: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    if password.is_empty() {
+        errors.insert("password", vec!["This field is required.".into()]);
+    }
+    if confirm.is_empty() {
+        errors.insert("confirm", vec!["This field is required.".into()]);
+    } else if confirm != password {
+        errors.insert("confirm", vec!["Passwords must match.".into()]);
+    }
+    if errors.is_empty() {
+        match auth.0.use_token(user_id, token, password).await {
+            Ok(TokenCheck::Done) => {
+                session.flash("success", which.done_message());
+                return Page::redirect(which.after(endpoints));
+            }
+            Ok(TokenCheck::Rejected(_, problems)) => {
+                errors.insert("password", problems);
+            }
+            Ok(TokenCheck::NoUser) => return Page::Status(Status::NotFound),
+            Ok(_) => return invalid_token(session),
+            Err(e) => return Page::Error(e),
+        }
+    }
+    session.flash("error", "The form has errors, please see below.");
+    render_set_password(which, templates, session, user_id, token, &login_id, errors)
+}
+
+#[get("/reset-password/<user_id>/<token>")]
+async fn reset_get(user_id: UserId, token: &str, ctx: Ctx<'_>) -> Sensitive {
+    token_get(TokenPage::Reset, user_id.0, token, ctx)
+        .await
+        .into()
+}
+
+#[post("/reset-password/<user_id>/<token>", data = "<form>")]
+async fn reset_post(
+    user_id: UserId,
+    token: &str,
+    form: Form<SetPasswordForm<'_>>,
+    ctx: Ctx<'_>,
+) -> Sensitive {
+    token_post(TokenPage::Reset, user_id.0, token, &form, ctx)
+        .await
+        .into()
+}
+
+#[get("/verify-account/<user_id>/<token>")]
+async fn verify_get(user_id: UserId, token: &str, ctx: Ctx<'_>) -> Sensitive {
+    token_get(TokenPage::Verify, user_id.0, token, ctx)
+        .await
+        .into()
+}
+
+#[post("/verify-account/<user_id>/<token>", data = "<form>")]
+async fn verify_post(
+    user_id: UserId,
+    token: &str,
+    form: Form<SetPasswordForm<'_>>,
+    ctx: Ctx<'_>,
+) -> Sensitive {
+    token_post(TokenPage::Verify, user_id.0, token, &form, ctx)
+        .await
+        .into()
+}
+
+/// The mail-driven routes (part of [`crate::routes`]).
+pub(crate) fn routes() -> Vec<Route> {
+    rocket::routes![
+        forgot_get,
+        forgot_post,
+        reset_get,
+        reset_post,
+        verify_get,
+        verify_post
+    ]
+}
