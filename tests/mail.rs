@@ -24,6 +24,7 @@ on_sqlite_and_postgres!(
     mail_is_sent_off_the_request_path,
     the_forms_need_csrf,
     the_redirect_authenticator_has_no_password_pages,
+    apps_override_the_mail_templates,
 );
 
 async fn mail_app<B: TestBackend>(
@@ -494,4 +495,51 @@ async fn the_redirect_authenticator_has_no_password_pages<B: TestBackend>() {
         let r = app.client.get(path.clone()).dispatch().await;
         assert_eq!(r.status(), Status::NotFound, "{path}");
     }
+}
+
+async fn apps_override_the_mail_templates<B: TestBackend>() {
+    let dir = std::env::temp_dir().join(format!("kegauth-mail-tpl-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(dir.join("kegauth/mail")).unwrap();
+    std::fs::write(
+        dir.join("kegauth/mail/reset-password.md"),
+        "{% block subject %}Reset for {{ email }}\nBcc: injected@example.com{% endblock %}\n\
+         {% block body %}# {{ site_name }}\n\nGo to <{{ url }}>.\n\n<script>x</script>{% endblock %}",
+    )
+    .unwrap();
+    let smtp = SmtpServer::start();
+    let figment = smtp
+        .figment()
+        .merge(("template_dir", dir.display().to_string()));
+    let Some(app) =
+        app_configured::<B>(figment, |b| b.mail(AuthMailManager::from_config()), |r| r).await
+    else {
+        return;
+    };
+    app.user("ann@example.com", Some(OLD)).await;
+    forgot(&app, "ann@example.com").await;
+    let mail = smtp.wait_for(1).await.remove(0);
+    // The subject is folded onto one line: a template cannot add headers.
+    assert_eq!(
+        mail.subject(),
+        "Reset for ann@example.com Bcc: injected@example.com"
+    );
+    assert_eq!(
+        mail.to,
+        vec!["ann@example.com".to_string()],
+        "no Bcc recipient"
+    );
+    assert!(mail.text().starts_with("# Test Site"), "{}", mail.text());
+    assert!(
+        mail.html().contains("<h1>Test Site</h1>"),
+        "{}",
+        mail.html()
+    );
+    assert!(
+        mail.html().contains("&lt;script&gt;"),
+        "raw HTML is escaped"
+    );
+    assert!(mail
+        .link()
+        .starts_with(&format!("{ORIGIN}/reset-password/")));
+    let _ = std::fs::remove_dir_all(&dir);
 }

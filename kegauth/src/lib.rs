@@ -25,6 +25,7 @@ extern crate self as kegauth;
 
 mod account_views;
 pub mod accounts;
+pub mod attempts;
 pub mod backend;
 mod catchers;
 pub mod clock;
