@@ -8,7 +8,7 @@ use common::smtp::{SmtpServer, ORIGIN};
 use common::web::{app_configured, body, csrf_in, location, App, TestBackend};
 use kegauth::mail::{AuthMailManager, MailTransport};
 use kegauth::Backend;
-use rocket::http::{Header, Status};
+use rocket::http::Status;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const OLD: &str = "old password of ann";
@@ -45,19 +45,15 @@ async fn forgot<'c, DB: Backend>(
 ) -> rocket::local::asynchronous::LocalResponse<'c> {
     let page = body(app.client.get("/forgot-password").dispatch().await).await;
     let csrf = csrf_in(&page);
-    let form = format!(
-        "email={}&csrf_token={}",
-        percent_encoding::utf8_percent_encode(email, percent_encoding::NON_ALPHANUMERIC),
-        csrf
-    );
-    app.client
-        .post("/forgot-password")
-        .header(rocket::http::ContentType::Form)
-        .header(Header::new("Host", "evil.example"))
-        .header(Header::new("X-Forwarded-Host", "evil.example"))
-        .body(form)
-        .dispatch()
-        .await
+    app.post_form_with(
+        "/forgot-password",
+        &[("email", email), ("csrf_token", &csrf)],
+        &[
+            ("Host", "evil.example"),
+            ("X-Forwarded-Host", "evil.example"),
+        ],
+    )
+    .await
 }
 
 /// GET a set-password page and POST `password`/`confirm` with its CSRF token.

@@ -147,11 +147,14 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         sql.push(")");
     }
 
-    async fn latest(&self, mut sql: Sql<DB>, c: &Cols) -> Result<Option<NaiveDateTime>> {
+    async fn latest(
+        conn: &mut DB::Connection,
+        mut sql: Sql<DB>,
+        c: &Cols,
+    ) -> Result<Option<NaiveDateTime>> {
         sql.push(" ORDER BY ").ident(c.when).push(" DESC LIMIT 1");
-        let mut conn = self.pool().acquire().await?;
         let rows = DB::fetch(
-            &mut conn,
+            conn,
             &sql.text,
             sql.args,
             &[OutCol {
@@ -188,13 +191,15 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             Self::attempt_filter(&mut sql, &c, kind, &input, ip);
             sql
         };
+        // One connection for the (up to) three queries of the check.
+        let mut conn = self.pool().acquire().await?;
         // Login and forgot: a success starts the count again.
         let mut success_at = None;
         if kind != AttemptType::Reset {
             let mut sql = select(&quote::<DB>(c.when));
             sql.push(" AND ").ident(c.success).push(" = ");
             sql.bind(Value::Bool(true), Kind::Bool);
-            success_at = self.latest(sql, &c).await?;
+            success_at = Self::latest(&mut conn, sql, &c).await?;
         }
         let after = |t: NaiveDateTime| success_at.map_or(t, |s| s.max(t));
         let counted = |sql: &mut Sql<DB>| {
@@ -210,7 +215,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         counted(&mut sql);
         sql.push(" AND ").ident(c.when).push(" > ");
         sql.bind(Value::DateTime(after(now - limits.lockout)), Kind::DateTime);
-        let Some(last) = self.latest(sql, &c).await? else {
+        let Some(last) = Self::latest(&mut conn, sql, &c).await? else {
             return Ok(false);
         };
         // The counted tries in the timespan that ends with it.
@@ -223,7 +228,6 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         );
         sql.push(" AND ").ident(c.when).push(" <= ");
         sql.bind(Value::DateTime(last), Kind::DateTime);
-        let mut conn = self.pool().acquire().await?;
         let rows = DB::fetch(
             &mut conn,
             &sql.text,

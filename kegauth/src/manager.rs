@@ -225,9 +225,11 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
                             .into(),
                     ));
                 }
+                let reset_route =
+                    format!("{}/<user_id>/<token>", crate::accounts::RESET_PASSWORD_PATH);
                 let mounted = rocket
                     .routes()
-                    .any(|r| r.uri.path() == "/reset-password/<user_id>/<token>");
+                    .any(|r| r.uri.path() == reset_route.as_str());
                 if !mounted {
                     return Err(crate::Error::Config(
                         "mail links point at /reset-password and /verify-account: mount \

@@ -314,6 +314,16 @@ impl<DB: Backend> App<DB> {
 
     /// POST a urlencoded form to `path`.
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> LocalResponse<'_> {
+        self.post_form_with(path, fields, &[]).await
+    }
+
+    /// POST a urlencoded form to `path` with extra request headers.
+    pub async fn post_form_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&'static str, &'static str)],
+    ) -> LocalResponse<'_> {
         let form: String = fields
             .iter()
             .map(|(k, v)| {
@@ -324,12 +334,15 @@ impl<DB: Backend> App<DB> {
             })
             .collect::<Vec<_>>()
             .join("&");
-        self.client
+        let mut request = self
+            .client
             .post(path.to_string())
             .header(rocket::http::ContentType::Form)
-            .body(form)
-            .dispatch()
-            .await
+            .body(form);
+        for (name, value) in headers {
+            request = request.header(rocket::http::Header::new(*name, *value));
+        }
+        request.dispatch().await
     }
 
     /// The flash messages waiting in the session ("category: message" lines).
