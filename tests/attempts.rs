@@ -16,6 +16,7 @@ on_all_backends!(
     reset_counts_every_try,
     the_ip_limit_spans_inputs,
     purge_attempts_filters_and_counts,
+    open_attempt_logs_gates_and_marks_success,
 );
 
 const LIMITS: AttemptLimits = AttemptLimits {
@@ -191,4 +192,48 @@ async fn purge_attempts_filters_and_counts<DB: Backend>(ctx: Ctx<DB>) {
     );
     assert_eq!(store.purge_attempts(None, None, None).await.unwrap(), 1);
     assert!(store.attempts().await.unwrap().is_empty());
+}
+
+async fn open_attempt_logs_gates_and_marks_success<DB: Backend>(ctx: Ctx<DB>) {
+    use kegauth::attempts::{AttemptPolicy, Gate};
+    let (store, clock) = at(&ctx);
+    let config = kegauth::config::Config {
+        attempt_limit: 3,
+        ..Default::default()
+    };
+    let store = store.with_attempt_policy(AttemptPolicy::from_config(&config));
+    let ip = Some("192.0.2.1".parse().unwrap());
+    let login = AttemptType::Login;
+    // An input longer than the column is logged and matched cut short, not refused.
+    let long = "x".repeat(2000);
+    let mut gates = Vec::new();
+    for _ in 0..3 {
+        let gate = store.open_attempt(login, &long, ip).await.unwrap();
+        assert!(matches!(gate, Gate::Open(_)), "{gate:?}");
+        gates.push(gate);
+        clock.advance(TimeDelta::seconds(1));
+    }
+    assert_eq!(
+        store.open_attempt(login, &long, None).await.unwrap(),
+        Gate::Locked
+    );
+    // Marking one try a success changes that row only.
+    store.attempt_succeeded(gates[1]).await.unwrap();
+    store.attempt_succeeded(Gate::Locked).await.unwrap();
+    let rows = store.attempts().await.unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(
+        rows.iter().map(|a| a.core.success).collect::<Vec<_>>(),
+        [false, true, false, false]
+    );
+    assert_eq!(rows[0].core.user_input.chars().count(), 512);
+    assert_eq!(rows[0].core.source_ip.as_deref(), Some("192.0.2.1"));
+    assert!(rows[3].core.is_during_lockout && rows[3].core.source_ip.is_none());
+    // Off: nothing is checked or logged.
+    let off = store.clone().with_attempt_policy(AttemptPolicy::OFF);
+    assert_eq!(
+        off.open_attempt(login, &long, ip).await.unwrap(),
+        Gate::Unlimited
+    );
+    assert_eq!(store.attempts().await.unwrap().len(), 4);
 }

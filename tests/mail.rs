@@ -411,8 +411,11 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 #[rocket::async_trait]
 impl MailTransport for Gated {
     async fn send(&self, _message: lettre::Message) -> kegauth::Result<()> {
-        let permit = GATE.acquire().await;
-        drop(permit);
+        // Each permit lets one message through (a dropped permit would go back
+        // to the semaphore and let every later message through at once).
+        if let Ok(permit) = GATE.acquire().await {
+            permit.forget();
+        }
         DELIVERED.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }

@@ -3,16 +3,16 @@
 //! manager is configured or the redirect authenticator is in use.
 
 use crate::accounts::{FORGOT_PASSWORD_PATH, RESET_PASSWORD_PATH, VERIFY_ACCOUNT_PATH};
+use crate::attempts::Gate;
 use crate::catchers::LOGIN_PATH;
 use crate::endpoints::Endpoints;
-use crate::manager::Authenticator;
-use crate::service::{Auth, TokenCheck};
+use crate::entity::AttemptType;
+use crate::service::TokenCheck;
 use crate::session::Session;
 use crate::templates::Templates;
-use crate::views::{csrf_failure, html, Page};
+use crate::views::{csrf_failure, html, Ctx, Page};
 use rocket::form::{Form, FromForm};
 use rocket::http::{Header, Status};
-use rocket::request::{self, FromRequest, Request};
 use rocket::response::Responder;
 use rocket::{get, post, Route};
 use serde_json::json;
@@ -37,53 +37,6 @@ impl From<Page> for Sensitive {
             cache: Header::new("Cache-Control", "no-store"),
             referrer: Header::new("Referrer-Policy", "no-referrer"),
         }
-    }
-}
-
-/// What every mail view needs, as one request guard.
-pub struct Ctx<'r> {
-    session: Session<'r>,
-    templates: &'r Templates,
-    auth: &'r Auth,
-    authenticator: Authenticator,
-    endpoints: &'r Endpoints,
-}
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for Ctx<'r> {
-    type Error = ();
-
-    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
-        let rocket = req.rocket();
-        let parts = (
-            Session::of(req),
-            rocket.state::<Templates>(),
-            rocket.state::<Auth>(),
-            rocket.state::<Authenticator>(),
-            rocket.state::<Endpoints>(),
-        );
-        match parts {
-            (Some(session), Some(templates), Some(auth), Some(authenticator), Some(endpoints)) => {
-                request::Outcome::Success(Ctx {
-                    session,
-                    templates,
-                    auth,
-                    authenticator: *authenticator,
-                    endpoints,
-                })
-            }
-            _ => {
-                log::error!("kegauth: the AuthManager fairing is not attached");
-                request::Outcome::Error((Status::InternalServerError, ()))
-            }
-        }
-    }
-}
-
-impl Ctx<'_> {
-    /// Whether the mail views exist for this app.
-    fn available(&self) -> bool {
-        self.authenticator == Authenticator::Keg && self.auth.0.mail_enabled()
     }
 }
 
@@ -112,7 +65,7 @@ fn render_forgot(
 
 #[get("/forgot-password")]
 fn forgot_get(ctx: Ctx<'_>) -> Page {
-    if !ctx.available() {
+    if !ctx.mail_views() {
         return Page::Status(Status::NotFound);
     }
     render_forgot(ctx.templates, &ctx.session, "", BTreeMap::new())
@@ -134,13 +87,18 @@ async fn forgot_post(form: Form<ForgotForm<'_>>, ctx: Ctx<'_>) -> Page {
         endpoints,
         ..
     } = &ctx;
-    if !ctx.available() {
+    if !ctx.mail_views() {
         return Page::Status(Status::NotFound);
     }
+    let email = form.email.unwrap_or_default().trim();
+    // Every try is logged, CSRF failures and form errors included.
+    let gate = match ctx.open_attempt(AttemptType::Forgot, email).await {
+        Ok(gate) => gate,
+        Err(e) => return Page::Error(e),
+    };
     if !session.csrf_matches(form.csrf_token.unwrap_or_default()) {
         return csrf_failure(templates);
     }
-    let email = form.email.unwrap_or_default().trim();
     let mut errors = BTreeMap::new();
     if email.is_empty() {
         errors.insert("email", vec!["This field is required."]);
@@ -151,8 +109,19 @@ async fn forgot_post(form: Form<ForgotForm<'_>>, ctx: Ctx<'_>) -> Page {
         session.flash("error", "The form has errors, please see below.");
         return render_forgot(templates, session, email, errors);
     }
-    if let Err(e) = auth.0.forgot(email).await {
-        return Page::Error(e);
+    if gate.is_locked() {
+        session.flash("error", "Too many failed attempts.");
+        return render_forgot(templates, session, email, errors);
+    }
+    match auth.0.forgot(email).await {
+        // A success (a mail went out) starts the count again.
+        Ok(true) => {
+            if let Err(e) = auth.0.attempt_succeeded(gate).await {
+                return Page::Error(e);
+            }
+        }
+        Ok(false) => {}
+        Err(e) => return Page::Error(e),
     }
     // The same answer whether or not the address belongs to an account.
     session.flash(
@@ -253,7 +222,7 @@ fn render_set_password(
 }
 
 async fn token_get(which: TokenPage, user_id: i64, token: &str, ctx: Ctx<'_>) -> Page {
-    if !ctx.available() {
+    if !ctx.mail_views() {
         return Page::Status(Status::NotFound);
     }
     let session = &ctx.session;
@@ -295,18 +264,28 @@ async fn token_post(
         endpoints,
         ..
     } = &ctx;
-    if !ctx.available() {
+    if !ctx.mail_views() {
         return Page::Status(Status::NotFound);
     }
-    if !session.csrf_matches(form.csrf_token.unwrap_or_default()) {
-        return csrf_failure(templates);
-    }
+    // Only a valid link counts as a try: someone without the token cannot use
+    // up the owner's reset attempts.
     let login_id = match auth.0.check_token(user_id, token).await {
         Ok(TokenCheck::Valid(login_id)) => login_id,
         Ok(TokenCheck::NoUser) => return Page::Status(Status::NotFound),
         Ok(_) => return invalid_token(session),
         Err(e) => return Page::Error(e),
     };
+    // keg-auth limits resets (every try counts), not account verification.
+    let gate = match which {
+        TokenPage::Reset => match ctx.open_attempt(AttemptType::Reset, &login_id).await {
+            Ok(gate) => gate,
+            Err(e) => return Page::Error(e),
+        },
+        TokenPage::Verify => Gate::Unlimited,
+    };
+    if !session.csrf_matches(form.csrf_token.unwrap_or_default()) {
+        return csrf_failure(templates);
+    }
     let password = form.password.unwrap_or_default();
     let confirm = form.confirm.unwrap_or_default();
     let mut errors: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
@@ -318,9 +297,16 @@ async fn token_post(
     } else if confirm != password {
         errors.insert("confirm", vec!["Passwords must match.".into()]);
     }
+    if errors.is_empty() && gate.is_locked() {
+        session.flash("error", "Too many password reset attempts.");
+        return render_set_password(which, templates, session, user_id, token, &login_id, errors);
+    }
     if errors.is_empty() {
         match auth.0.use_token(user_id, token, password).await {
             Ok(TokenCheck::Done) => {
+                if let Err(e) = auth.0.attempt_succeeded(gate).await {
+                    return Page::Error(e);
+                }
                 session.flash("success", which.done_message());
                 return Page::redirect(which.after(endpoints));
             }

@@ -10,9 +10,10 @@
 use crate::backend::{Backend, OutCol, Sql};
 use crate::config::Config;
 use crate::entity::{AttemptType, AuthEntity, CoreField, EntitySet, Kind, Role, Value};
-use crate::store::{Store, MAX_LOOKUP_BYTES};
+use crate::store::Store;
 use crate::{Error, Result};
 use chrono::{NaiveDateTime, TimeDelta};
+use std::net::IpAddr;
 
 type A<E> = <E as EntitySet>::Attempt;
 
@@ -50,13 +51,93 @@ impl AttemptLimits {
     }
 }
 
-/// How inputs are compared: trimmed and lowercased (logins are case-insensitive).
+/// The longest input kept, in characters (the column's size); longer inputs
+/// are logged and matched cut short.
+pub const MAX_INPUT_CHARS: usize = 512;
+
+/// How inputs are compared: trimmed, lowercased (logins are case-insensitive)
+/// and cut to [`MAX_INPUT_CHARS`].
 fn normalize(input: &str) -> String {
-    input.trim().to_lowercase()
+    let mut input = input.trim().to_lowercase();
+    if let Some((i, _)) = input.char_indices().nth(MAX_INPUT_CHARS) {
+        input.truncate(i);
+    }
+    input
+}
+
+/// The limits of each kind of attempt, or none when limiting is off.
+///
+/// ```
+/// use kegauth::attempts::AttemptPolicy;
+/// use kegauth::config::Config;
+/// let policy = AttemptPolicy::from_config(&Config { reset_attempt_limit: Some(3), ..Default::default() });
+/// assert_eq!(policy.limits(kegauth::AttemptType::Reset).unwrap().limit, 3);
+/// assert_eq!(policy.limits(kegauth::AttemptType::Login).unwrap().limit, 15);
+/// let off = AttemptPolicy::from_config(&Config { attempt_limit_enabled: false, ..Default::default() });
+/// assert!(off.limits(kegauth::AttemptType::Login).is_none());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttemptPolicy(Option<[AttemptLimits; 3]>);
+
+impl AttemptPolicy {
+    /// No limiting: attempts are neither checked nor logged.
+    pub const OFF: AttemptPolicy = AttemptPolicy(None);
+
+    /// The policy of `config` (`attempt_limit_enabled` and the limits).
+    pub fn from_config(config: &Config) -> Self {
+        if !config.attempt_limit_enabled {
+            return Self::OFF;
+        }
+        let of = |kind| AttemptLimits::for_kind(config, kind);
+        AttemptPolicy(Some([
+            of(AttemptType::Login),
+            of(AttemptType::Forgot),
+            of(AttemptType::Reset),
+        ]))
+    }
+
+    /// The limits for `kind`, or `None` when limiting is off.
+    pub fn limits(&self, kind: AttemptType) -> Option<&AttemptLimits> {
+        let i = match kind {
+            AttemptType::Login => 0,
+            AttemptType::Forgot => 1,
+            AttemptType::Reset => 2,
+        };
+        self.0.as_ref().map(|all| &all[i])
+    }
+}
+
+impl Default for AttemptPolicy {
+    /// keg-auth's defaults: on, 15 per 10 minutes, locked for an hour, by input or IP.
+    fn default() -> Self {
+        Self::from_config(&Config::default())
+    }
+}
+
+/// What [`Store::open_attempt`] decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Gate {
+    /// Limiting is off: go ahead; nothing was logged.
+    Unlimited,
+    /// Locked out: refuse without checking the input. The try was logged
+    /// with `is_during_lockout`.
+    Locked,
+    /// Go ahead. The try was logged as a failure with this id; call
+    /// [`Store::attempt_succeeded`] when it succeeds.
+    Open(i64),
+}
+
+impl Gate {
+    /// Whether the try must be refused.
+    pub fn is_locked(self) -> bool {
+        self == Gate::Locked
+    }
 }
 
 struct Cols {
     table: &'static str,
+    id: &'static str,
     input: &'static str,
     when: &'static str,
     kind: &'static str,
@@ -72,6 +153,7 @@ fn cols<T: AuthEntity>() -> Result<Cols> {
     let kind = c(CoreField::AttemptType)?;
     Ok(Cols {
         table: s.table,
+        id: s.require(Role::Id)?.name,
         input: c(CoreField::UserInput)?.name,
         when: c(CoreField::DatetimeUtc)?.name,
         kind: kind.name,
@@ -91,12 +173,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         ip: Option<&str>,
         success: bool,
         during_lockout: bool,
-    ) -> Result<()> {
-        let mut input = normalize(input);
-        // The column holds 512 characters; a longer input is logged cut short.
-        if let Some((i, _)) = input.char_indices().nth(512) {
-            input.truncate(i);
-        }
+    ) -> Result<i64> {
+        let input = normalize(input);
         let c = cols::<A<E>>()?;
         let mut sql = Sql::<DB>::new("INSERT INTO ");
         sql.ident(c.table).push(" (");
@@ -123,7 +201,88 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         };
         sql.push(")");
         let mut conn = self.pool().acquire().await?;
+        Ok(DB::insert(&mut conn, &sql.text, sql.args, c.id).await?)
+    }
+
+    /// keg-auth's `check_blocking`, for a login, forgot or reset view: when
+    /// `input` (or, with the IP option, `ip`) is locked out, log the try as
+    /// during the lockout and answer [`Gate::Locked`]; otherwise log it as a
+    /// failure and answer [`Gate::Open`]. Logging before the slow part (the
+    /// password hash) makes a burst of parallel tries count at once.
+    ///
+    /// ```no_run
+    /// # async fn f<DB: kegauth::Backend, E: kegauth::EntitySet>(store: kegauth::Store<DB, E>) -> kegauth::Result<()> {
+    /// # let (ip, password_ok) = (None, true);
+    /// use kegauth::attempts::Gate;
+    /// let gate = store.open_attempt(kegauth::AttemptType::Login, "ann@example.com", ip).await?;
+    /// if gate.is_locked() {
+    ///     // answer as for a wrong password, without checking it
+    /// } else if password_ok {
+    ///     store.attempt_succeeded(gate).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn open_attempt(
+        &self,
+        kind: AttemptType,
+        input: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Gate> {
+        let Some(limits) = self.attempt_policy().limits(kind).copied() else {
+            return Ok(Gate::Unlimited);
+        };
+        let ip = ip.map(|ip| ip.to_string());
+        let ip = ip.as_deref();
+        let locked = self.attempt_locked_out(kind, input, ip, &limits).await?;
+        let id = self.log_attempt(kind, input, ip, false, locked).await?;
+        Ok(if locked { Gate::Locked } else { Gate::Open(id) })
+    }
+
+    /// Mark the try behind an open gate as a success (nothing to do for the others).
+    pub async fn attempt_succeeded(&self, gate: Gate) -> Result<()> {
+        let Gate::Open(id) = gate else {
+            return Ok(());
+        };
+        let c = cols::<A<E>>()?;
+        let mut sql = Sql::<DB>::new("UPDATE ");
+        sql.ident(c.table)
+            .push(" SET ")
+            .ident(c.success)
+            .push(" = ");
+        sql.bind(Value::Bool(true), Kind::Bool);
+        sql.push(" WHERE ").ident(c.id).push(" = ").bind_int(id);
+        let mut conn = self.pool().acquire().await?;
         DB::execute(&mut conn, &sql.text, sql.args).await?;
+        Ok(())
+    }
+
+    /// Check at launch that the attempt table can be written and read, with
+    /// the columns the entity names.
+    pub async fn check_attempt_table(&self) -> Result<()> {
+        let c = cols::<A<E>>()?;
+        let mut sql = Sql::<DB>::new("SELECT ");
+        for (i, col) in [c.id, c.input, c.when, c.kind, c.lockout, c.success, c.ip]
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.ident(col);
+        }
+        sql.push(" FROM ").ident(c.table).push(" WHERE 1 = 0");
+        let mut conn = self.pool().acquire().await?;
+        DB::execute(&mut conn, &sql.text, sql.args)
+            .await
+            .map_err(|e| {
+                Error::Config(format!(
+                    "attempt limiting is on (attempt_limit_enabled), but the attempt table \
+                     `{}` cannot be read ({e}): create it (kegauth's DDL, or \
+                     AuthManager::builder().create_schema(true)) or set \
+                     attempt_limit_enabled = false",
+                    c.table
+                ))
+            })?;
         Ok(())
     }
 
@@ -180,9 +339,6 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     ) -> Result<bool> {
         let c = cols::<A<E>>()?;
         let input = normalize(input);
-        if input.len() > MAX_LOOKUP_BYTES {
-            return Err(Error::Invalid("the input is too long".into()));
-        }
         let ip = ip.filter(|_| limits.by_ip);
         let now = self.now();
         let select = |what: &str| {
@@ -199,6 +355,12 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             let mut sql = select(&quote::<DB>(c.when));
             sql.push(" AND ").ident(c.success).push(" = ");
             sql.bind(Value::Bool(true), Kind::Bool);
+            // An older success cannot matter (it is before every try counted
+            // below), and bounding the scan keeps the check cheap on inputs
+            // with a long history.
+            sql.push(" AND ").ident(c.when).push(" > ");
+            let horizon = now - limits.lockout - limits.timespan;
+            sql.bind(Value::DateTime(horizon), Kind::DateTime);
             success_at = Self::latest(&mut conn, sql, &c).await?;
         }
         let after = |t: NaiveDateTime| success_at.map_or(t, |s| s.max(t));

@@ -72,6 +72,11 @@ pub struct Config {
     pub reset_attempt_timespan: Option<u32>,
     /// Override of `attempt_lockout` for reset-password.
     pub reset_attempt_lockout: Option<u32>,
+    /// Proxies believed about the client's address (IPs or CIDR ranges); see
+    /// [`crate::client_ip`]. Empty by default: the peer address is the client.
+    pub trusted_proxies: Vec<String>,
+    /// The header trusted proxies put the client's address in.
+    pub proxy_header: String,
     /// Where `RedirectAuthenticator` sends `/login` (a relative path).
     pub redirect_login_target: Option<String>,
     /// The template variable holding the page title.
@@ -113,6 +118,8 @@ impl Default for Config {
             reset_attempt_limit: None,
             reset_attempt_timespan: None,
             reset_attempt_lockout: None,
+            trusted_proxies: Vec::new(),
+            proxy_header: "X-Forwarded-For".into(),
             redirect_login_target: None,
             template_title_var: "page_title".into(),
             use_select2: true,
@@ -159,8 +166,20 @@ impl Config {
                 self.preferred_url_scheme
             ));
         }
-        if self.attempt_limit_enabled && self.attempt_limit == 0 {
-            return bad("attempt_limit must be at least 1".into());
+        if self.attempt_limit_enabled {
+            for kind in [
+                crate::AttemptType::Login,
+                crate::AttemptType::Forgot,
+                crate::AttemptType::Reset,
+            ] {
+                if self.attempt_limit_for(kind) == 0 {
+                    return bad(format!(
+                        "the {} attempt limit must be at least 1 (set attempt_limit_enabled \
+                         = false to turn limiting off)",
+                        kind.as_str()
+                    ));
+                }
+            }
         }
         if let Some(server_name) = &self.server_name {
             if !valid_server_name(server_name) {
@@ -170,6 +189,7 @@ impl Config {
                 ));
             }
         }
+        crate::client_ip::ProxyPolicy::from_config(self)?;
         if self.token_expire_mins == 0 {
             return bad("token_expire_mins must be at least 1".into());
         }

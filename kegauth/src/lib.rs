@@ -11,6 +11,8 @@
 //! - [`ddl`]: the schema for each backend;
 //! - [`mail`], [`token`], [`accounts`], [`policy`]: verification and reset
 //!   links in mail, signed and salted so each works once;
+//! - [`attempts`], [`client_ip`]: login, forgot and reset attempt limiting
+//!   with lockout, by input and source address;
 //! - [`AuthManager`]: the Rocket fairing.
 //!
 //! ## Security notes
@@ -28,6 +30,7 @@ pub mod accounts;
 pub mod attempts;
 pub mod backend;
 mod catchers;
+pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod ddl;

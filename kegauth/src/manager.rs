@@ -307,7 +307,16 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             );
             return Err(rocket);
         };
-        let mut store = Store::<D::Backend, E>::new(db.auth_pool().clone());
+        let proxies = match crate::client_ip::ProxyPolicy::from_config(&config) {
+            Ok(p) => p,
+            Err(e) => {
+                log::error!("kegauth: {e}");
+                return Err(rocket);
+            }
+        };
+        let attempts = crate::attempts::AttemptPolicy::from_config(&config);
+        let mut store =
+            Store::<D::Backend, E>::new(db.auth_pool().clone()).with_attempt_policy(attempts);
         if let Some(clock) = &self.clock {
             store = store.with_clock(clock.clone());
         }
@@ -324,6 +333,12 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         if self.create_schema {
             if let Err(e) = store.create_schema().await {
                 log::error!("kegauth: creating the schema failed: {e}");
+                return Err(rocket);
+            }
+        }
+        if config.attempt_limit_enabled {
+            if let Err(e) = store.check_attempt_table().await {
+                log::error!("kegauth: {e}");
                 return Err(rocket);
             }
         }
@@ -360,6 +375,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         Ok(rocket
             .manage(store)
             .manage(config)
+            .manage(proxies)
             .manage(declared)
             .manage(self.authenticator)
             .manage(endpoints)

@@ -1,12 +1,14 @@
 //! The type-erased auth service behind kegauth's routes, so that
 //! `kegauth::routes()` needs no type parameters.
 
+use crate::attempts::Gate;
 use crate::backend::Backend;
-use crate::entity::{AuthEntity, EntitySet, LoginKind, UserEntity};
+use crate::entity::{AttemptType, AuthEntity, EntitySet, LoginKind, UserEntity};
 use crate::store::Store;
 use crate::Result;
 use std::collections::BTreeSet;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -49,8 +51,20 @@ pub(crate) trait AuthService: Send + Sync + 'static {
     fn mail_enabled(&self) -> bool;
 
     /// Forgot password: when `email` belongs to a user who may log in, mail a
-    /// reset link in the background. Says nothing about whether it did.
-    fn forgot<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// reset link in the background. True when it did (for attempt limiting
+    /// only: the page says the same either way).
+    fn forgot<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<bool>>;
+
+    /// [`Store::open_attempt`].
+    fn open_attempt<'a>(
+        &'a self,
+        kind: AttemptType,
+        input: &'a str,
+        ip: Option<IpAddr>,
+    ) -> BoxFuture<'a, Result<Gate>>;
+
+    /// [`Store::attempt_succeeded`].
+    fn attempt_succeeded(&self, gate: Gate) -> BoxFuture<'_, Result<()>>;
 
     /// Check the token of a reset or verify link.
     fn check_token<'a>(&'a self, user_id: i64, token: &'a str)
@@ -100,15 +114,15 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         self.store.mailer().is_some()
     }
 
-    fn forgot<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<()>> {
+    fn forgot<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
             let store = &self.store;
             let Some(user) = store.user_by_login(email).await? else {
-                return Ok(());
+                return Ok(false);
             };
             let now = store.now();
             if !user.core().is_enabled || user.core().is_disabled_by_date(now) {
-                return Ok(());
+                return Ok(false);
             }
             // Off the request path: the answer takes as long for an unknown
             // address as for a known one, and a slow mail server delays nobody.
@@ -118,8 +132,21 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
                     log::error!("kegauth: reset mail to user {} failed: {e}", user.id());
                 }
             });
-            Ok(())
+            Ok(true)
         })
+    }
+
+    fn open_attempt<'a>(
+        &'a self,
+        kind: AttemptType,
+        input: &'a str,
+        ip: Option<IpAddr>,
+    ) -> BoxFuture<'a, Result<Gate>> {
+        Box::pin(self.store.open_attempt(kind, input, ip))
+    }
+
+    fn attempt_succeeded(&self, gate: Gate) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.store.attempt_succeeded(gate))
     }
 
     fn check_token<'a>(

@@ -88,6 +88,7 @@ pub struct Store<DB: Backend, E: EntitySet> {
     clock: Arc<dyn Clock>,
     hasher: PasswordHasher,
     pub(crate) flows: crate::accounts::Flows,
+    attempts: crate::attempts::AttemptPolicy,
     _entities: PhantomData<fn() -> E>,
 }
 
@@ -96,6 +97,7 @@ impl<DB: Backend, E: EntitySet> Clone for Store<DB, E> {
         Store {
             pool: self.pool.clone(),
             clock: self.clock.clone(),
+            attempts: self.attempts,
             hasher: self.hasher.clone(),
             flows: self.flows.clone(),
             _entities: PhantomData,
@@ -187,8 +189,21 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             clock: Arc::new(SystemClock),
             hasher: PasswordHasher::new(),
             flows: crate::accounts::Flows::default(),
+            attempts: crate::attempts::AttemptPolicy::default(),
             _entities: PhantomData,
         }
+    }
+
+    /// Limit attempts with `policy` (default: keg-auth's limits; the fairing
+    /// takes them from the configuration).
+    pub fn with_attempt_policy(mut self, policy: crate::attempts::AttemptPolicy) -> Self {
+        self.attempts = policy;
+        self
+    }
+
+    /// The attempt limits.
+    pub fn attempt_policy(&self) -> &crate::attempts::AttemptPolicy {
+        &self.attempts
     }
 
     /// Use another clock (tests inject a [`ManualClock`](crate::clock::ManualClock)).

@@ -1,8 +1,11 @@
 //! kegauth's views: login and logout (keg-auth's URLs and form field names).
 
+use crate::attempts::Gate;
 use crate::catchers::LOGIN_PATH;
+use crate::client_ip::ProxyPolicy;
 use crate::config::Config;
 use crate::endpoints::Endpoints;
+use crate::entity::AttemptType;
 use crate::entity::LoginKind;
 use crate::manager::Authenticator;
 use crate::next::safe_next;
@@ -11,11 +14,13 @@ use crate::session::{Flash, Session};
 use crate::templates::Templates;
 use rocket::form::{Form, FromForm};
 use rocket::http::Status;
+use rocket::request::{self, FromRequest, Request};
 use rocket::response::content::RawHtml;
 use rocket::response::{Redirect, Responder};
 use rocket::{get, head, post, routes, Route, State};
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 /// The logout page's path.
 pub const LOGOUT_PATH: &str = "/logout";
@@ -63,6 +68,72 @@ pub(crate) fn csrf_failure(templates: &Templates) -> Page {
                                 Please go back, reload the page and try again." }),
         ),
     )
+}
+
+/// What kegauth's form views need, as one request guard.
+pub struct Ctx<'r> {
+    pub(crate) session: Session<'r>,
+    pub(crate) templates: &'r Templates,
+    pub(crate) auth: &'r Auth,
+    pub(crate) authenticator: Authenticator,
+    pub(crate) endpoints: &'r Endpoints,
+    pub(crate) config: &'r Config,
+    /// The client's address, for attempt limiting.
+    pub(crate) ip: Option<IpAddr>,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Ctx<'r> {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        let rocket = req.rocket();
+        let parts = (
+            Session::of(req),
+            rocket.state::<Templates>(),
+            rocket.state::<Auth>(),
+            rocket.state::<Authenticator>(),
+            rocket.state::<Endpoints>(),
+            rocket.state::<Config>(),
+            rocket.state::<ProxyPolicy>(),
+        );
+        match parts {
+            (
+                Some(session),
+                Some(templates),
+                Some(auth),
+                Some(authenticator),
+                Some(endpoints),
+                Some(config),
+                Some(proxies),
+            ) => request::Outcome::Success(Ctx {
+                session,
+                templates,
+                auth,
+                authenticator: *authenticator,
+                endpoints,
+                config,
+                ip: proxies.client_ip_of(req),
+            }),
+            _ => {
+                log::error!("kegauth: the AuthManager fairing is not attached");
+                request::Outcome::Error((Status::InternalServerError, ()))
+            }
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// Whether the mail views exist for this app.
+    pub(crate) fn mail_views(&self) -> bool {
+        self.authenticator == Authenticator::Keg && self.auth.0.mail_enabled()
+    }
+
+    /// Log a try of `kind` on `input` and say whether it is locked out
+    /// ([`Store::open_attempt`](crate::Store::open_attempt)).
+    pub(crate) async fn open_attempt(&self, kind: AttemptType, input: &str) -> crate::Result<Gate> {
+        self.auth.0.open_attempt(kind, input, self.ip).await
+    }
 }
 
 /// The fields of the login form (all optional so that a missing one is a form
@@ -117,15 +188,15 @@ fn render_login(
 }
 
 #[get("/login?<next>")]
-fn login_get(
-    next: Option<&str>,
-    session: Session<'_>,
-    templates: &State<Templates>,
-    auth: &State<Auth>,
-    authenticator: &State<Authenticator>,
-    config: &State<Config>,
-) -> Page {
-    if **authenticator == Authenticator::Redirect {
+fn login_get(next: Option<&str>, ctx: Ctx<'_>) -> Page {
+    let Ctx {
+        session,
+        templates,
+        auth,
+        config,
+        ..
+    } = &ctx;
+    if ctx.authenticator == Authenticator::Redirect {
         if let Some(next) = next {
             session.set_next(next);
         }
@@ -140,7 +211,7 @@ fn login_get(
         flashes: session.take_flashes(),
         errors: BTreeMap::new(),
     };
-    render_login(templates, auth, &session, page)
+    render_login(templates, auth, session, page)
 }
 
 /// keg-auth answers HEAD on the login page with 405 (Rocket would otherwise
@@ -168,25 +239,28 @@ fn failure_message(config: &Config, failure: LoginFailure, login_id: &str) -> St
 }
 
 #[post("/login?<next>", data = "<form>")]
-#[allow(clippy::too_many_arguments)] // request guards
-async fn login_post(
-    next: Option<&str>,
-    form: Form<LoginForm<'_>>,
-    session: Session<'_>,
-    templates: &State<Templates>,
-    auth: &State<Auth>,
-    config: &State<Config>,
-    endpoints: &State<Endpoints>,
-    authenticator: &State<Authenticator>,
-) -> Page {
-    if **authenticator == Authenticator::Redirect {
+async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>) -> Page {
+    let Ctx {
+        session,
+        templates,
+        auth,
+        config,
+        endpoints,
+        ..
+    } = &ctx;
+    if ctx.authenticator == Authenticator::Redirect {
         return Page::Status(Status::NotFound);
     }
+    let login_id = form.login_id.unwrap_or_default().trim();
+    // Every try is logged, CSRF failures and form errors included.
+    let gate = match ctx.open_attempt(AttemptType::Login, login_id).await {
+        Ok(gate) => gate,
+        Err(e) => return Page::Error(e),
+    };
     if !session.csrf_matches(form.csrf_token.unwrap_or_default()) {
         return csrf_failure(templates);
     }
     let next = form.next.or(next).and_then(safe_next);
-    let login_id = form.login_id.unwrap_or_default().trim();
     let password = form.password.unwrap_or_default();
     let mut errors = BTreeMap::new();
     if login_id.is_empty() {
@@ -196,9 +270,26 @@ async fn login_post(
         errors.insert("password", vec!["This field is required."]);
     }
     let mut flashes = session.take_flashes();
-    if errors.is_empty() {
+    let error = |message: String| Flash {
+        category: "error".into(),
+        message,
+    };
+    if !errors.is_empty() {
+        flashes.push(error("The form has errors, please see below.".into()));
+    } else if gate.is_locked() {
+        // Refused without checking the password, and (unless the app asked
+        // for detailed errors) answered exactly like a wrong password.
+        flashes.push(error(if config.detailed_login_errors {
+            "Too many failed login attempts.".into()
+        } else {
+            failure_message(config, LoginFailure::WrongPassword, login_id)
+        }));
+    } else {
         match auth.0.authenticate(login_id, password).await {
             Ok(Ok(session_key)) => {
+                if let Err(e) = auth.0.attempt_succeeded(gate).await {
+                    return Page::Error(e);
+                }
                 let target = next
                     .or_else(|| session.take_next())
                     .unwrap_or_else(|| endpoints.after_login.clone());
@@ -209,17 +300,9 @@ async fn login_post(
                 session.log_in(&session_key, vec![welcome]);
                 return Page::redirect(target);
             }
-            Ok(Err(failure)) => flashes.push(Flash {
-                category: "error".into(),
-                message: failure_message(config, failure, login_id),
-            }),
+            Ok(Err(failure)) => flashes.push(error(failure_message(config, failure, login_id))),
             Err(e) => return Page::Error(e),
         }
-    } else {
-        flashes.push(Flash {
-            category: "error".into(),
-            message: "The form has errors, please see below.".into(),
-        });
     }
     let page = LoginPage {
         login_id,
@@ -227,7 +310,7 @@ async fn login_post(
         flashes,
         errors,
     };
-    render_login(templates, auth, &session, page)
+    render_login(templates, auth, session, page)
 }
 
 #[get("/logout")]

@@ -123,12 +123,10 @@ impl TestBackend for OnPostgres {
     }
 }
 
-pub type Configure<D> = fn(AuthManagerBuilder<D, User>) -> AuthManagerBuilder<D, User>;
-
 pub fn rocket_for<D: Database + AuthDb>(
     url: &str,
     figment: Figment,
-    configure: Configure<D>,
+    configure: impl FnOnce(AuthManagerBuilder<D, User>) -> AuthManagerBuilder<D, User>,
 ) -> Rocket<Build> {
     let figment = figment.merge(("databases.main.url", url));
     let manager = configure(
@@ -163,7 +161,7 @@ pub struct App<DB: Backend> {
 
 pub async fn app_configured<B: TestBackend>(
     figment: Figment,
-    configure: Configure<B::Db>,
+    configure: impl FnOnce(AuthManagerBuilder<B::Db, User>) -> AuthManagerBuilder<B::Db, User>,
     extend: fn(Rocket<Build>) -> Rocket<Build>,
 ) -> Option<App<<B::Db as AuthDb>::Backend>> {
     let (url, cleanup) = B::database().await?;
@@ -324,6 +322,18 @@ impl<DB: Backend> App<DB> {
         fields: &[(&str, &str)],
         headers: &[(&'static str, &'static str)],
     ) -> LocalResponse<'_> {
+        self.post_form_from(path, fields, headers, None).await
+    }
+
+    /// POST a urlencoded form to `path` with extra request headers, from
+    /// `remote` (no peer address when `None`).
+    pub async fn post_form_from(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&'static str, &'static str)],
+        remote: Option<std::net::SocketAddr>,
+    ) -> LocalResponse<'_> {
         let form: String = fields
             .iter()
             .map(|(k, v)| {
@@ -341,6 +351,9 @@ impl<DB: Backend> App<DB> {
             .body(form);
         for (name, value) in headers {
             request = request.header(rocket::http::Header::new(*name, *value));
+        }
+        if let Some(remote) = remote {
+            request = request.remote(remote);
         }
         request.dispatch().await
     }
