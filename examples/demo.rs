@@ -140,7 +140,46 @@ pub fn rocket() -> Rocket<Build> {
         .register("/", kegauth::catchers())
 }
 
-#[rocket::launch]
-fn launch() -> _ {
-    rocket()
+/// The demo's secret key: `secret_key` from the configuration, else one kept
+/// in `kegauth-demo.secret` next to `Rocket.toml` (made on first run), so that
+/// sessions and mailed links survive a restart and the CLI signs links the
+/// server accepts.
+fn with_secret(app: Rocket<Build>) -> Rocket<Build> {
+    if app.figment().find_value("secret_key").is_ok() {
+        return app;
+    }
+    let path = std::path::Path::new("kegauth-demo.secret");
+    let key = match std::fs::read_to_string(path) {
+        Ok(key) => key.trim().to_string(),
+        Err(_) => {
+            use base64::Engine as _;
+            let key = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+            if let Err(e) = write_private(path, &key) {
+                eprintln!(
+                    "demo: cannot keep the secret key in {}: {e}",
+                    path.display()
+                );
+            }
+            key
+        }
+    };
+    let figment = app.figment().clone().merge(("secret_key", key));
+    app.configure(figment)
+}
+
+/// Write a file only its owner can read.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+/// `cargo run --example demo` serves the demo; `cargo run --example demo --
+/// auth ...` runs kegauth's commands (`auth --help` lists them).
+#[rocket::main]
+async fn main() -> std::process::ExitCode {
+    kegauth::cli::run_or_launch::<Db, User>(|| with_secret(rocket())).await
 }

@@ -353,23 +353,6 @@ async fn nothing_is_limited_when_disabled<B: TestBackend>() {
     assert!(attempts(&app).await.is_empty(), "nothing logged");
 }
 
-/// GET the forgot page and POST `email` from `from`.
-async fn forgot_from<'c, DB: Backend>(
-    app: &'c App<DB>,
-    email: &str,
-    from: Option<SocketAddr>,
-) -> LocalResponse<'c> {
-    let page = body(app.client.get("/forgot-password").dispatch().await).await;
-    let csrf = csrf_in(&page);
-    app.post_form_from(
-        "/forgot-password",
-        &[("email", email), ("csrf_token", &csrf)],
-        &[],
-        from,
-    )
-    .await
-}
-
 async fn forgot_locks_and_sends_nothing_during_the_lockout<B: TestBackend>() {
     let smtp = SmtpServer::start();
     let Some((app, clock)) = limited_app::<B>(rocket::Config::figment(), Some(&smtp)).await else {
@@ -379,21 +362,21 @@ async fn forgot_locks_and_sends_nothing_during_the_lockout<B: TestBackend>() {
     let from = addr("203.0.113.30");
     // A mail that goes out is a success and starts the count again.
     for _ in 0..2 {
-        forgot_from(&app, "nobody@example.com", from).await;
+        app.forgot_from("nobody@example.com", &[], from).await;
         clock.advance(TimeDelta::seconds(1));
     }
-    let r = forgot_from(&app, "ann@example.com", from).await;
+    let r = app.forgot_from("ann@example.com", &[], from).await;
     assert_eq!(r.status(), Status::SeeOther);
     smtp.wait_for(1).await;
     app.flashes().await;
     // Three failures in a row lock the address (row 14).
     for who in ["x@example.com", "y@example.com", "z@example.com"] {
         clock.advance(TimeDelta::seconds(1));
-        let r = forgot_from(&app, who, from).await;
+        let r = app.forgot_from(who, &[], from).await;
         assert_eq!(r.status(), Status::SeeOther);
         app.flashes().await;
     }
-    let r = forgot_from(&app, "ann@example.com", from).await;
+    let r = app.forgot_from("ann@example.com", &[], from).await;
     assert_eq!(r.status(), Status::Ok);
     let page = body(r).await;
     assert_eq!(flash_in(&page), "Too many failed attempts.");
@@ -405,7 +388,7 @@ async fn forgot_locks_and_sends_nothing_during_the_lockout<B: TestBackend>() {
     assert!(last.core.is_during_lockout);
 
     clock.advance(TimeDelta::seconds(3601));
-    let r = forgot_from(&app, "ann@example.com", from).await;
+    let r = app.forgot_from("ann@example.com", &[], from).await;
     assert_eq!(r.status(), Status::SeeOther);
     smtp.wait_for(2).await;
 }
@@ -422,7 +405,7 @@ async fn forgot_works_while_login_is_locked<B: TestBackend>() {
     login_from(&app, "ann@example.com", PASSWORD, None).await;
     assert_eq!(app.who().await, "Not logged in");
     // The owner can still reset the password (row 13's trade-off).
-    let r = forgot_from(&app, "ann@example.com", None).await;
+    let r = app.forgot_from("ann@example.com", &[], None).await;
     assert_eq!(r.status(), Status::SeeOther);
     let mail = smtp.wait_for(1).await.remove(0);
     assert!(mail.link().starts_with(ORIGIN));
@@ -443,7 +426,7 @@ async fn forgot_logs_csrf_failures_and_form_errors<B: TestBackend>() {
         )
         .await;
     assert_eq!(r.status(), Status::Forbidden);
-    let r = forgot_from(&app, "not an address", from).await;
+    let r = app.forgot_from("not an address", &[], from).await;
     assert_eq!(r.status(), Status::Ok);
     assert!(body(r).await.contains("Invalid email address."));
     let rows = attempts(&app).await;
@@ -461,25 +444,6 @@ async fn forgot_logs_csrf_failures_and_form_errors<B: TestBackend>() {
         .all(|a| a.core.attempt_type == Some(AttemptType::Forgot) && !a.core.success));
 }
 
-/// POST the set-password form at `path`.
-async fn reset_with<'c, DB: Backend>(
-    app: &'c App<DB>,
-    path: &str,
-    password: &str,
-    confirm: &str,
-) -> LocalResponse<'c> {
-    let csrf = app.csrf().await;
-    app.post_form(
-        path,
-        &[
-            ("password", password),
-            ("confirm", confirm),
-            ("csrf_token", &csrf),
-        ],
-    )
-    .await
-}
-
 async fn reset_counts_every_try<B: TestBackend>() {
     let smtp = SmtpServer::start();
     let Some((app, clock)) = limited_app::<B>(rocket::Config::figment(), Some(&smtp)).await else {
@@ -490,24 +454,23 @@ async fn reset_counts_every_try<B: TestBackend>() {
     let path = link.strip_prefix(ORIGIN).unwrap().to_string();
     // Posts without the right token are not tries: they cannot use up Ann's.
     for _ in 0..4 {
-        let r = reset_with(
-            &app,
-            &format!("/reset-password/{}/forged", ann.id),
-            "a",
-            "a",
-        )
-        .await;
+        let forged = format!("/reset-password/{}/forged", ann.id);
+        let r = app.set_password_at(&forged, "a", "a").await;
         assert_eq!(r.status(), Status::SeeOther);
         assert_eq!(location(&r), "/forgot-password");
     }
     assert!(attempts(&app).await.is_empty());
     // Every try with the token counts, form errors included.
     for _ in 0..3 {
-        let r = reset_with(&app, &path, "new password one", "does not match").await;
+        let r = app
+            .set_password_at(&path, "new password one", "does not match")
+            .await;
         assert_eq!(r.status(), Status::Ok);
         clock.advance(TimeDelta::seconds(1));
     }
-    let r = reset_with(&app, &path, "new password one", "new password one").await;
+    let r = app
+        .set_password_at(&path, "new password one", "new password one")
+        .await;
     assert_eq!(r.status(), Status::Ok);
     assert_eq!(
         flash_in(&body(r).await),
@@ -525,7 +488,9 @@ async fn reset_counts_every_try<B: TestBackend>() {
 
     // After the lockout the link (still within its 4 hours) works.
     clock.advance(TimeDelta::seconds(3600));
-    let r = reset_with(&app, &path, "new password one", "new password one").await;
+    let r = app
+        .set_password_at(&path, "new password one", "new password one")
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     let last = attempts(&app).await.pop().unwrap();
     assert!(last.core.success);

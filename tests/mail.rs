@@ -5,7 +5,7 @@
 mod common;
 
 use common::smtp::{SmtpServer, ORIGIN};
-use common::web::{app_configured, body, csrf_in, location, App, TestBackend};
+use common::web::{app_configured, body, location, App, TestBackend};
 use kegauth::mail::{AuthMailManager, MailTransport};
 use kegauth::Backend;
 use rocket::http::Status;
@@ -38,42 +38,16 @@ async fn mail_app<B: TestBackend>(
     .await
 }
 
-/// GET the forgot page and POST `email` with its CSRF token (and a hostile Host header).
+/// POST `email` to the forgot page (with a hostile Host header).
 async fn forgot<'c, DB: Backend>(
     app: &'c App<DB>,
     email: &str,
 ) -> rocket::local::asynchronous::LocalResponse<'c> {
-    let page = body(app.client.get("/forgot-password").dispatch().await).await;
-    let csrf = csrf_in(&page);
-    app.post_form_with(
-        "/forgot-password",
-        &[("email", email), ("csrf_token", &csrf)],
-        &[
-            ("Host", "evil.example"),
-            ("X-Forwarded-Host", "evil.example"),
-        ],
-    )
-    .await
-}
-
-/// GET a set-password page and POST `password`/`confirm` with its CSRF token.
-async fn set_password<'c, DB: Backend>(
-    app: &'c App<DB>,
-    path: &str,
-    password: &str,
-    confirm: &str,
-) -> rocket::local::asynchronous::LocalResponse<'c> {
-    let page = body(app.client.get(path.to_string()).dispatch().await).await;
-    let csrf = csrf_in(&page);
-    app.post_form(
-        path,
-        &[
-            ("password", password),
-            ("confirm", confirm),
-            ("csrf_token", &csrf),
-        ],
-    )
-    .await
+    let hostile = [
+        ("Host", "evil.example"),
+        ("X-Forwarded-Host", "evil.example"),
+    ];
+    app.forgot_from(email, &hostile, None).await
 }
 
 async fn forgot_mail_resets_the_password_once<B: TestBackend>() {
@@ -132,13 +106,13 @@ async fn forgot_mail_resets_the_password_once<B: TestBackend>() {
     );
 
     // Policy (row 3): 7 characters are refused, and so is a confirm mismatch.
-    let r = set_password(&app, &path, "1234567", "1234567").await;
+    let r = app.set_password_at(&path, "1234567", "1234567").await;
     assert_eq!(r.status(), Status::Ok);
     assert_eq!(r.headers().get_one("Cache-Control"), Some("no-store"));
     assert!(body(r)
         .await
         .contains("Password must be at least 8 characters long."));
-    let r = set_password(&app, &path, NEW, "something else").await;
+    let r = app.set_password_at(&path, NEW, "something else").await;
     assert!(body(r).await.contains("Passwords must match."));
     let unchanged = app.store.user(ann.id).await.unwrap().unwrap();
     assert_eq!(
@@ -146,7 +120,7 @@ async fn forgot_mail_resets_the_password_once<B: TestBackend>() {
         "nothing changed yet"
     );
 
-    let r = set_password(&app, &path, NEW, NEW).await;
+    let r = app.set_password_at(&path, NEW, NEW).await;
     assert_eq!(r.status(), Status::SeeOther);
     assert_eq!(location(&r), "/login");
     assert_eq!(
@@ -329,7 +303,7 @@ async fn new_users_get_a_verification_mail_and_verify<B: TestBackend>() {
         page.contains("Verify &amp; Set Password") || page.contains("Verify & Set Password"),
         "{page}"
     );
-    let r = set_password(&app, &path, "12345678", "12345678").await;
+    let r = app.set_password_at(&path, "12345678", "12345678").await;
     assert_eq!(
         r.status(),
         Status::SeeOther,

@@ -380,8 +380,12 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         let Some(last) = Self::latest(&mut conn, sql, &c).await? else {
             return Ok(false);
         };
-        // The counted tries in the timespan that ends with it.
-        let mut sql = select("COUNT(*)");
+        // The counted tries in the timespan that ends with it, counted no
+        // further than the limit: a flood of tries on one input or address
+        // does not make each check slower.
+        let mut sql = Sql::<DB>::new("SELECT COUNT(*) FROM (SELECT 1 AS one FROM ");
+        sql.ident(c.table);
+        Self::attempt_filter(&mut sql, &c, kind, &input, ip);
         counted(&mut sql);
         sql.push(" AND ").ident(c.when).push(" > ");
         sql.bind(
@@ -390,6 +394,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         );
         sql.push(" AND ").ident(c.when).push(" <= ");
         sql.bind(Value::DateTime(last), Kind::DateTime);
+        // (The limit is a number from the configuration, not input.)
+        sql.push(&format!(" LIMIT {}) AS capped", limits.limit));
         let rows = DB::fetch(
             &mut conn,
             &sql.text,

@@ -13,7 +13,8 @@
 //!   links in mail, signed and salted so each works once;
 //! - [`attempts`], [`client_ip`]: login, forgot and reset attempt limiting
 //!   with lockout, by input and source address;
-//! - [`AuthManager`]: the Rocket fairing.
+//! - [`AuthManager`]: the Rocket fairing;
+//! - [`cli`]: the `auth` commands (create-user, set-password, purge-attempts, schema).
 //!
 //! ## Security notes
 //! sqlx 0.7 (pinned by rocket_db_pools 0.2) mis-encodes values over 4 GiB
@@ -30,6 +31,7 @@ pub mod accounts;
 pub mod attempts;
 pub mod backend;
 mod catchers;
+pub mod cli;
 pub mod client_ip;
 pub mod clock;
 pub mod config;

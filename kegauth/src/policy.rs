@@ -1,5 +1,7 @@
 //! Password policy: the checks a new password must pass when it is set through
-//! a reset or verification link (and, later, the CLI and admin forms).
+//! a reset or verification link, the CLI's `set-password`, and (later) the
+//! admin forms. One policy serves them all: set it with
+//! `AuthManager::builder().password_policy(..)`.
 
 use crate::password::MAX_PASSWORD_BYTES;
 
@@ -16,6 +18,93 @@ use crate::password::MAX_PASSWORD_BYTES;
 pub trait PasswordPolicy: Send + Sync + 'static {
     /// The problems with `password` for the user whose login id is `login_id`.
     fn check(&self, password: &str, login_id: &str) -> Vec<String>;
+
+    /// This policy's checks, then `other`'s (an app's own checks on top of
+    /// kegauth's).
+    ///
+    /// ```
+    /// use kegauth::policy::{DefaultPolicy, PasswordPolicy};
+    /// let policy = DefaultPolicy::default().and(|password: &str, _login: &str| {
+    ///     if password.to_lowercase().contains("acme") {
+    ///         vec!["Password must not contain the company name.".to_string()]
+    ///     } else {
+    ///         vec![]
+    ///     }
+    /// });
+    /// assert_eq!(policy.check("acme", "ann").len(), 2);
+    /// ```
+    fn and<P: PasswordPolicy>(self, other: P) -> Both<Self, P>
+    where
+        Self: Sized,
+    {
+        Both(self, other)
+    }
+}
+
+/// Two policies, one after the other (see [`PasswordPolicy::and`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Both<A, B>(pub A, pub B);
+
+impl<A: PasswordPolicy, B: PasswordPolicy> PasswordPolicy for Both<A, B> {
+    fn check(&self, password: &str, login_id: &str) -> Vec<String> {
+        let mut errors = self.0.check(password, login_id);
+        errors.extend(self.1.check(password, login_id));
+        errors
+    }
+}
+
+/// keg-auth's extended policy: the default length check, at least three of
+/// the four character classes (lowercase, uppercase, digits, others), and not
+/// containing the login id, case-insensitively (for an email address, its
+/// local part).
+///
+/// Composition rules are not what NIST 800-63B recommends; the default
+/// policy has none. This one is for apps whose rules require them.
+///
+/// ```
+/// use kegauth::policy::{ExtendedPolicy, PasswordPolicy};
+/// let policy = ExtendedPolicy::default();
+/// assert!(policy.check("Tr0ub4dor&3", "ann@example.com").is_empty());
+/// assert_eq!(policy.check("alllowercase", "ann@example.com"),
+///            vec!["Password must include at least 3 of lowercase letter, uppercase letter, number and/or symbol.".to_string()]);
+/// assert_eq!(policy.check("Ann-Secret-99", "ann@example.com"),
+///            vec!["Password may not contain username.".to_string()]);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExtendedPolicy {
+    /// The length check.
+    pub base: DefaultPolicy,
+}
+
+impl PasswordPolicy for ExtendedPolicy {
+    fn check(&self, password: &str, login_id: &str) -> Vec<String> {
+        let mut errors = self.base.check(password, login_id);
+        let classes = [
+            password.chars().any(char::is_lowercase),
+            password.chars().any(char::is_uppercase),
+            password.chars().any(|c| c.is_numeric()),
+            password
+                .chars()
+                .any(|c| !c.is_lowercase() && !c.is_uppercase() && !c.is_numeric()),
+        ];
+        if classes.iter().filter(|c| **c).count() < 3 {
+            errors.push(
+                "Password must include at least 3 of lowercase letter, uppercase letter, \
+                 number and/or symbol."
+                    .into(),
+            );
+        }
+        let name = login_id
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_lowercase();
+        if !name.is_empty() && password.to_lowercase().contains(&name) {
+            errors.push("Password may not contain username.".into());
+        }
+        errors
+    }
 }
 
 /// keg-auth's default policy: at least `min_length` characters (8), and no

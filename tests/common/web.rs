@@ -358,6 +358,44 @@ impl<DB: Backend> App<DB> {
         request.dispatch().await
     }
 
+    /// POST the forgot-password form (with the session's CSRF token) from
+    /// `remote`, with extra headers.
+    pub async fn forgot_from(
+        &self,
+        email: &str,
+        headers: &[(&'static str, &'static str)],
+        remote: Option<std::net::SocketAddr>,
+    ) -> LocalResponse<'_> {
+        let page = body(self.client.get("/forgot-password").dispatch().await).await;
+        let csrf = csrf_in(&page);
+        self.post_form_from(
+            "/forgot-password",
+            &[("email", email), ("csrf_token", &csrf)],
+            headers,
+            remote,
+        )
+        .await
+    }
+
+    /// POST a reset or verify form at `path` (with the session's CSRF token).
+    pub async fn set_password_at(
+        &self,
+        path: &str,
+        password: &str,
+        confirm: &str,
+    ) -> LocalResponse<'_> {
+        let csrf = self.csrf().await;
+        self.post_form(
+            path,
+            &[
+                ("password", password),
+                ("confirm", confirm),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await
+    }
+
     /// The flash messages waiting in the session ("category: message" lines).
     pub async fn flashes(&self) -> String {
         body(self.client.get("/flashes").dispatch().await).await

@@ -252,3 +252,35 @@ where
 pub(crate) fn from_row<E: AuthEntity>(values: Vec<Value>) -> Result<E, Error> {
     E::from_values(&mut ValueReader::new(E::schema(), values))
 }
+
+/// A new, unsaved user: every column empty (`NULL` where allowed, else zero,
+/// `""` or `false`) and a fresh [`UserCore`]. The CLI and the admin forms
+/// start from it and fill fields with [`AuthEntity::set_from_input`].
+///
+/// ```
+/// # #[derive(kegauth::AuthEntity)] #[auth(user)]
+/// # struct User { id: i64, email: String, name: Option<String>, #[auth(core)] core: kegauth::UserCore }
+/// let u: User = kegauth::entity::blank_user().unwrap();
+/// assert_eq!((u.id, u.email.as_str(), u.name.as_deref()), (0, "", None));
+/// assert!(u.core.is_enabled && !u.core.session_key.is_empty());
+/// ```
+pub fn blank_user<U: UserEntity>() -> Result<U, Error> {
+    let schema = U::schema();
+    let values = schema
+        .columns
+        .iter()
+        .map(|c| match c.kind {
+            _ if c.nullable => Value::Null,
+            Kind::Int => Value::Int(0),
+            Kind::Float => Value::Float(0.0),
+            Kind::Bool => Value::Bool(false),
+            Kind::Text | Kind::TextAsBytes => Value::Text(String::new()),
+            Kind::Bytes => Value::Bytes(Vec::new()),
+            Kind::DateTime => Value::DateTime(NaiveDateTime::default()),
+            Kind::Date => Value::Date(chrono::NaiveDate::default()),
+        })
+        .collect();
+    let mut user = U::from_values(&mut ValueReader::new(schema, values))?;
+    *user.core_mut() = UserCore::new();
+    Ok(user)
+}

@@ -1,0 +1,360 @@
+//! The `auth` commands, run as a process: the demo binary (`cargo run
+//! --example demo -- auth ...`) against a temporary SQLite database, its mail
+//! written to a temporary outbox. `cargo test` builds the demo before the
+//! tests run; alone (`cargo test --test cli`) it needs `cargo build --example demo`.
+
+mod common;
+
+use common::TempDb;
+use kegauth::AttemptType;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+/// The demo binary `cargo test` built next to this test.
+fn demo_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary");
+    let debug = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    let bin = debug.join("examples").join("demo");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --example demo` (plain `cargo test` builds it)",
+        bin.display()
+    );
+    bin
+}
+
+struct Cli {
+    db: TempDb,
+    secret: String,
+    extra_env: Vec<(&'static str, String)>,
+}
+
+impl Cli {
+    fn new() -> Self {
+        use base64::Engine as _;
+        Cli {
+            db: TempDb::new(),
+            secret: base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>()),
+            extra_env: Vec::new(),
+        }
+    }
+
+    fn with_kegauth(mut self, settings: &str) -> Self {
+        self.extra_env
+            .push(("ROCKET_KEGAUTH", settings.to_string()));
+        self
+    }
+
+    /// Run `demo auth <args>` with `stdin` piped in.
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut kegauth = format!("{{mail={{dir=\"{}\"}}}}", self.db.mail_dir().display());
+        for (name, value) in &self.extra_env {
+            if *name == "ROCKET_KEGAUTH" {
+                // One table: the outbox plus the test's settings.
+                kegauth = format!(
+                    "{{mail={{dir=\"{}\"}},{}}}",
+                    self.db.mail_dir().display(),
+                    value.trim_start_matches('{').trim_end_matches('}')
+                );
+            }
+        }
+        let mut child = Command::new(demo_bin())
+            .arg("auth")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env(
+                "ROCKET_DATABASES",
+                format!("{{main={{url=\"{}\"}}}}", self.db.url()),
+            )
+            .env("ROCKET_KEGAUTH", kegauth)
+            .env("ROCKET_SECRET_KEY", &self.secret)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run the demo binary (built by cargo test)");
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(stdin.as_bytes()).expect("write stdin");
+        drop(input);
+        child.wait_with_output().expect("the demo exits")
+    }
+
+    async fn store(&self) -> kegauth::Store<sqlx::Sqlite, User> {
+        let pool = sqlx::SqlitePool::connect(&self.db.url()).await.unwrap();
+        kegauth::Store::new(pool)
+    }
+
+    fn outbox(&self) -> Vec<String> {
+        std::fs::read_dir(self.db.mail_dir())
+            .map(|dir| {
+                dir.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+use common::demo::User;
+
+#[tokio::test]
+async fn create_user_with_mail_prints_the_link_and_mails_it() {
+    let cli = Cli::new();
+    let out = cli.run(&["create-user", "ann@example.com"], "");
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "User created.", "{stdout}");
+    assert_eq!(lines[1], "Email sent with verification URL.");
+    let url = lines[2]
+        .strip_prefix("Verification URL: http://127.0.0.1:8000/verify-account/")
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let store = cli.store().await;
+    let ann = store
+        .user_by_login("ann@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(url.starts_with(&format!("{}/", ann.id)), "{url}");
+    assert!(!ann.core.is_superuser && !ann.core.is_verified && ann.core.password.is_none());
+    // The same link went out by mail, and the app accepts it.
+    let mails = cli.outbox();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("To: ann@example.com"), "{}", mails[0]);
+    let token = url.split('/').nth(1).unwrap();
+    let signed = kegauth::token::TokenSigner::new(
+        &kegauth::token::secret_from_figment(
+            &rocket::figment::Figment::new().merge(("secret_key", cli.secret.as_str())),
+        )
+        .unwrap()
+        .unwrap(),
+        240,
+    )
+    .unwrap();
+    let store = store.with_token_signer(signed);
+    assert!(store.token_verify(&ann, token), "a valid link");
+}
+
+#[tokio::test]
+async fn create_user_with_extra_args_as_superuser_without_mail() {
+    let cli = Cli::new().with_kegauth(r#"{cli_user_args=["email","name"]}"#);
+    let out = cli.run(
+        &[
+            "create-user",
+            "boss@example.com",
+            "The Boss",
+            "--as-superuser",
+            "--no-mail",
+        ],
+        "",
+    );
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("User created.\nVerification URL: http://"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Email sent"));
+    assert!(cli.outbox().is_empty(), "no mail");
+    let boss = cli
+        .store()
+        .await
+        .user_by_login("boss@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(boss.name.as_deref(), Some("The Boss"));
+    assert!(boss.core.is_superuser);
+
+    // Too few arguments for cli_user_args: a usage error naming them.
+    let out = cli.run(&["create-user", "x@example.com"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("email, name"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_or_invalid_user_is_a_clear_error() {
+    let cli = Cli::new();
+    assert_ok(&cli.run(&["create-user", "ann@example.com", "--no-mail"], ""));
+    let out = cli.run(&["create-user", "ANN@example.com", "--no-mail"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("already"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(cli.store().await.users().await.unwrap().len(), 1);
+
+    let out = cli.run(&["create-user", "not an address"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not a valid email address"));
+    // An unknown command or flag is clap's usage error.
+    let out = cli.run(&["create-user", "a@example.com", "--admin"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--admin"));
+}
+
+#[tokio::test]
+async fn set_password_checks_the_policy_and_verifies_the_account() {
+    let cli = Cli::new();
+    assert_ok(&cli.run(&["create-user", "ann@example.com", "--no-mail"], ""));
+    let store = cli.store().await;
+    let before = store
+        .user_by_login("ann@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+
+    let out = cli.run(&["set-password", "ann@example.com"], "short\nshort\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("Password does not meet the following restrictions:")
+            && stderr.contains("\u{2022} Password must be at least 8 characters long."),
+        "{stderr}"
+    );
+    let out = cli.run(
+        &["set-password", "ann@example.com"],
+        "long enough 1\nlong enough 2\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("do not match"));
+    let out = cli.run(&["set-password", "ann@example.com"], "only one line\n");
+    assert_eq!(out.status.code(), Some(1));
+    let unchanged = store
+        .user_by_login("ann@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unchanged.core.password, None);
+
+    let out = cli.run(&["set-password", "nobody@example.com"], "x\nx\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("Unknown user: nobody@example.com"));
+
+    let pw = "correct horse battery staple";
+    let out = cli.run(
+        &["set-password", "ANN@example.com"],
+        &format!("{pw}\n{pw}\n"),
+    );
+    assert_ok(&out);
+    assert_eq!(text(&out.stdout), "Password set.\n");
+    let ann = store
+        .user_by_login("ann@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        ann.core.is_verified,
+        "setting a password verifies the account"
+    );
+    assert_ne!(
+        ann.core.session_key, before.core.session_key,
+        "sessions end"
+    );
+    assert!(store.verify_password(&ann, pw).await.unwrap().ok);
+}
+
+#[tokio::test]
+async fn purge_attempts_filters_and_prints_the_count() {
+    let cli = Cli::new();
+    // Create the schema (the demo does at launch) through a harmless command.
+    assert_ok(&cli.run(&["purge-attempts"], ""));
+    let store = cli.store().await;
+    for (kind, who) in [
+        (AttemptType::Login, "ann@example.com"),
+        (AttemptType::Login, "ann@example.com"),
+        (AttemptType::Reset, "ann@example.com"),
+        (AttemptType::Login, "bob@example.com"),
+    ] {
+        store
+            .log_attempt(kind, who, None, false, false)
+            .await
+            .unwrap();
+    }
+    let count = |out: Output| {
+        assert_ok(&out);
+        text(&out.stdout)
+    };
+    assert_eq!(
+        count(cli.run(&["purge-attempts", "--older-than", "1"], "")),
+        "Deleted 0 attempts.\n"
+    );
+    assert_eq!(
+        count(cli.run(
+            &[
+                "purge-attempts",
+                "--user",
+                "ann@example.com",
+                "--type",
+                "login"
+            ],
+            ""
+        )),
+        "Deleted 2 attempts.\n"
+    );
+    assert_eq!(
+        count(cli.run(&["purge-attempts", "--username", "ann@example.com"], "")),
+        "Deleted 1 attempts.\n"
+    );
+    assert_eq!(
+        count(cli.run(&["purge-attempts"], "")),
+        "Deleted 1 attempts.\n"
+    );
+    let out = cli.run(&["purge-attempts", "--type", "logout"], "");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn schema_prints_each_backend_and_applies() {
+    let cli = Cli::new();
+    let pg = cli.run(&["schema", "--backend", "postgres"], "");
+    assert_ok(&pg);
+    assert!(text(&pg.stdout).contains("CREATE TYPE ka_attempt_types"));
+    let my = cli.run(&["schema", "--backend", "mysql"], "");
+    assert_ok(&my);
+    assert!(
+        text(&my.stdout).contains("ENGINE=InnoDB"),
+        "{}",
+        text(&my.stdout)
+    );
+    let own = cli.run(&["schema"], "");
+    assert_ok(&own);
+    assert!(text(&own.stdout).contains("CREATE TABLE IF NOT EXISTS \"users\""));
+    let out = cli.run(&["schema", "--apply"], "");
+    assert_ok(&out);
+    assert_eq!(text(&out.stdout), "Schema applied.\n");
+    assert!(cli.store().await.users().await.unwrap().is_empty());
+    let out = cli.run(&["schema", "--apply", "--backend", "mysql"], "");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let cli = Cli::new();
+    let out = cli.run(&["--help"], "");
+    assert_ok(&out);
+    let help = text(&out.stdout);
+    for command in ["create-user", "set-password", "purge-attempts", "schema"] {
+        assert!(help.contains(command), "{help}");
+    }
+}
