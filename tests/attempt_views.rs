@@ -11,7 +11,8 @@ use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use common::demo::User;
 use common::smtp::{SmtpServer, ORIGIN};
 use common::web::{
-    app_configured, body, csrf_in, location, rocket_for, App, OnPostgres, PgDb, TestBackend,
+    app_configured, body, csrf_in, form_body, location, rocket_for, App, OnPostgres, PgDb,
+    TestBackend,
 };
 use kegauth::attempts::Gate;
 use kegauth::clock::ManualClock;
@@ -20,7 +21,7 @@ use kegauth::mail::AuthMailManager;
 use kegauth::{AttemptType, Backend};
 use rocket::figment::Figment;
 use rocket::http::Status;
-use rocket::local::asynchronous::{Client, LocalResponse};
+use rocket::local::asynchronous::Client;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -88,37 +89,6 @@ async fn plain<B: TestBackend>(
     limited_app::<B>(rocket::Config::figment(), None).await
 }
 
-/// POST the login form from `from`.
-async fn login_from<'c, DB: Backend>(
-    app: &'c App<DB>,
-    login_id: &str,
-    password: &str,
-    from: Option<SocketAddr>,
-) -> LocalResponse<'c> {
-    login_with_headers(app, login_id, password, from, &[]).await
-}
-
-async fn login_with_headers<'c, DB: Backend>(
-    app: &'c App<DB>,
-    login_id: &str,
-    password: &str,
-    from: Option<SocketAddr>,
-    headers: &[(&'static str, &'static str)],
-) -> LocalResponse<'c> {
-    let csrf = app.csrf().await;
-    app.post_form_from(
-        "/login",
-        &[
-            ("login_id", login_id),
-            ("password", password),
-            ("csrf_token", &csrf),
-        ],
-        headers,
-        from,
-    )
-    .await
-}
-
 /// The flash of a re-rendered form page.
 fn flash_in(page: &str) -> String {
     let start = page
@@ -153,7 +123,7 @@ async fn login_locks_at_the_limit_even_for_the_right_password<B: TestBackend>() 
     app.user("ann@example.com", Some(PASSWORD)).await;
     let mut wrong_page = String::new();
     for _ in 0..3 {
-        let r = login_from(&app, "ann@example.com", WRONG, None).await;
+        let r = app.login_from("ann@example.com", WRONG, None, &[]).await;
         assert_eq!(r.status(), Status::Ok);
         wrong_page = body(r).await;
         assert_eq!(flash_in(&wrong_page), "Invalid login or password.");
@@ -161,7 +131,7 @@ async fn login_locks_at_the_limit_even_for_the_right_password<B: TestBackend>() 
     }
     // At the limit the right password is refused, and the page cannot be told
     // from a wrong password's (row 13).
-    let r = login_from(&app, "Ann@Example.com", PASSWORD, None).await;
+    let r = app.login_from("Ann@Example.com", PASSWORD, None, &[]).await;
     assert_eq!(r.status(), Status::Ok);
     let locked_page = body(r).await;
     assert_eq!(
@@ -184,11 +154,11 @@ async fn login_locks_at_the_limit_even_for_the_right_password<B: TestBackend>() 
     );
     // Still locked just before the lockout ends (it runs from the third failure).
     clock.advance(TimeDelta::seconds(3600 - 10 - 1));
-    login_from(&app, "ann@example.com", PASSWORD, None).await;
+    app.login_from("ann@example.com", PASSWORD, None, &[]).await;
     assert_eq!(app.who().await, "Not logged in");
     // After it, the right password works and is logged as a success (row 11).
     clock.advance(TimeDelta::seconds(2));
-    let r = login_from(&app, "ann@example.com", PASSWORD, None).await;
+    let r = app.login_from("ann@example.com", PASSWORD, None, &[]).await;
     assert_eq!(r.status(), Status::SeeOther);
     assert_eq!(app.who().await, "Logged in as ann@example.com");
     let last = attempts(&app).await.pop().unwrap();
@@ -202,10 +172,10 @@ async fn a_login_success_resets_the_count<B: TestBackend>() {
     app.user("ann@example.com", Some(PASSWORD)).await;
     for round in 0..3 {
         for _ in 0..2 {
-            login_from(&app, "ann@example.com", WRONG, None).await;
+            app.login_from("ann@example.com", WRONG, None, &[]).await;
             clock.advance(TimeDelta::seconds(5));
         }
-        let r = login_from(&app, "ann@example.com", PASSWORD, None).await;
+        let r = app.login_from("ann@example.com", PASSWORD, None, &[]).await;
         assert_eq!(r.status(), Status::SeeOther, "round {round}");
         assert_eq!(app.who().await, "Logged in as ann@example.com");
         log_out(&app).await;
@@ -228,9 +198,12 @@ async fn the_per_account_ceiling_holds_across_addresses<B: TestBackend>() {
         .enumerate()
     {
         let forged = [("X-Forwarded-For", ["1.1.1.1", "2.2.2.2", "3.3.3.3"][i])];
-        login_with_headers(&app, "ann@example.com", WRONG, addr(from), &forged).await;
+        app.login_from("ann@example.com", WRONG, addr(from), &forged)
+            .await;
     }
-    let r = login_from(&app, "ann@example.com", PASSWORD, addr("198.51.100.4")).await;
+    let r = app
+        .login_from("ann@example.com", PASSWORD, addr("198.51.100.4"), &[])
+        .await;
     assert_eq!(r.status(), Status::Ok);
     assert_eq!(app.who().await, "Not logged in");
     let ips: Vec<_> = attempts(&app)
@@ -256,13 +229,16 @@ async fn the_ip_limit_spans_login_ids<B: TestBackend>() {
     app.user("ann@example.com", Some(PASSWORD)).await;
     let attacker = addr("203.0.113.9");
     for who in ["a@example.com", "b@example.com", "c@example.com"] {
-        login_from(&app, who, WRONG, attacker).await;
+        app.login_from(who, WRONG, attacker, &[]).await;
     }
     // A fourth login id from the same address is refused...
-    login_from(&app, "ann@example.com", PASSWORD, attacker).await;
+    app.login_from("ann@example.com", PASSWORD, attacker, &[])
+        .await;
     assert_eq!(app.who().await, "Not logged in");
     // ...but not from another address.
-    let r = login_from(&app, "ann@example.com", PASSWORD, addr("192.0.2.20")).await;
+    let r = app
+        .login_from("ann@example.com", PASSWORD, addr("192.0.2.20"), &[])
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     assert_eq!(app.who().await, "Logged in as ann@example.com");
 
@@ -273,9 +249,11 @@ async fn the_ip_limit_spans_login_ids<B: TestBackend>() {
     };
     app.user("ann@example.com", Some(PASSWORD)).await;
     for who in ["a@example.com", "b@example.com", "c@example.com"] {
-        login_from(&app, who, WRONG, attacker).await;
+        app.login_from(who, WRONG, attacker, &[]).await;
     }
-    let r = login_from(&app, "ann@example.com", PASSWORD, attacker).await;
+    let r = app
+        .login_from("ann@example.com", PASSWORD, attacker, &[])
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
 }
 
@@ -285,10 +263,12 @@ async fn a_trusted_proxy_names_the_client<B: TestBackend>() {
         return;
     };
     let xff = [("X-Forwarded-For", "6.6.6.6, 203.0.113.50, 10.1.1.1")];
-    login_with_headers(&app, "x@example.com", WRONG, addr("10.0.0.2"), &xff).await;
+    app.login_from("x@example.com", WRONG, addr("10.0.0.2"), &xff)
+        .await;
     // A client that is not a trusted proxy cannot name another address.
-    login_with_headers(&app, "y@example.com", WRONG, addr("192.0.2.8"), &xff).await;
-    login_from(&app, "z@example.com", WRONG, None).await;
+    app.login_from("y@example.com", WRONG, addr("192.0.2.8"), &xff)
+        .await;
+    app.login_from("z@example.com", WRONG, None, &[]).await;
     let ips: Vec<_> = attempts(&app)
         .await
         .into_iter()
@@ -323,7 +303,7 @@ async fn csrf_failures_and_form_errors_are_logged<B: TestBackend>() {
         )
         .await;
     assert_eq!(r.status(), Status::Forbidden);
-    let r = login_from(&app, "ann@example.com", "", from).await;
+    let r = app.login_from("ann@example.com", "", from, &[]).await;
     assert_eq!(r.status(), Status::Ok);
     assert!(body(r).await.contains("This field is required."));
     let rows = attempts(&app).await;
@@ -334,8 +314,8 @@ async fn csrf_failures_and_form_errors_are_logged<B: TestBackend>() {
         assert!(!a.core.success && !a.core.is_during_lockout);
     }
     // They count: one more failure locks the account.
-    login_from(&app, "ann@example.com", WRONG, None).await;
-    login_from(&app, "ann@example.com", PASSWORD, None).await;
+    app.login_from("ann@example.com", WRONG, None, &[]).await;
+    app.login_from("ann@example.com", PASSWORD, None, &[]).await;
     assert_eq!(app.who().await, "Not logged in");
 }
 
@@ -346,9 +326,12 @@ async fn nothing_is_limited_when_disabled<B: TestBackend>() {
     };
     app.user("ann@example.com", Some(PASSWORD)).await;
     for _ in 0..5 {
-        login_from(&app, "ann@example.com", WRONG, addr("203.0.113.1")).await;
+        app.login_from("ann@example.com", WRONG, addr("203.0.113.1"), &[])
+            .await;
     }
-    let r = login_from(&app, "ann@example.com", PASSWORD, addr("203.0.113.1")).await;
+    let r = app
+        .login_from("ann@example.com", PASSWORD, addr("203.0.113.1"), &[])
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     assert!(attempts(&app).await.is_empty(), "nothing logged");
 }
@@ -400,9 +383,9 @@ async fn forgot_works_while_login_is_locked<B: TestBackend>() {
     };
     app.user("ann@example.com", Some(PASSWORD)).await;
     for _ in 0..4 {
-        login_from(&app, "ann@example.com", WRONG, None).await;
+        app.login_from("ann@example.com", WRONG, None, &[]).await;
     }
-    login_from(&app, "ann@example.com", PASSWORD, None).await;
+    app.login_from("ann@example.com", PASSWORD, None, &[]).await;
     assert_eq!(app.who().await, "Not logged in");
     // The owner can still reset the password (row 13's trade-off).
     let r = app.forgot_from("ann@example.com", &[], None).await;
@@ -494,7 +477,9 @@ async fn reset_counts_every_try<B: TestBackend>() {
     assert_eq!(r.status(), Status::SeeOther);
     let last = attempts(&app).await.pop().unwrap();
     assert!(last.core.success);
-    let r = login_from(&app, "ann@example.com", "new password one", None).await;
+    let r = app
+        .login_from("ann@example.com", "new password one", None, &[])
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
 }
 
@@ -566,14 +551,11 @@ async fn two_instances_share_the_count_on_postgres() {
 
     async fn try_login(client: &Client, password: &str) -> Status {
         let page = body(client.get("/login").dispatch().await).await;
-        let enc = |v: &str| {
-            percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string()
-        };
-        let form = format!(
-            "login_id=ann%40example.com&password={}&csrf_token={}",
-            enc(password),
-            enc(&csrf_in(&page))
-        );
+        let form = form_body(&[
+            ("login_id", "ann@example.com"),
+            ("password", password),
+            ("csrf_token", &csrf_in(&page)),
+        ]);
         client
             .post("/login")
             .header(rocket::http::ContentType::Form)

@@ -30,7 +30,8 @@ fn demo_bin() -> PathBuf {
 struct Cli {
     db: TempDb,
     secret: String,
-    extra_env: Vec<(&'static str, String)>,
+    /// More `[kegauth]` settings, in Rocket's env syntax (`key=value, ...`).
+    settings: String,
 }
 
 impl Cli {
@@ -39,29 +40,23 @@ impl Cli {
         Cli {
             db: TempDb::new(),
             secret: base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>()),
-            extra_env: Vec::new(),
+            settings: String::new(),
         }
     }
 
     fn with_kegauth(mut self, settings: &str) -> Self {
-        self.extra_env
-            .push(("ROCKET_KEGAUTH", settings.to_string()));
+        self.settings = settings.to_string();
         self
     }
 
     /// Run `demo auth <args>` with `stdin` piped in.
     fn run(&self, args: &[&str], stdin: &str) -> Output {
-        let mut kegauth = format!("{{mail={{dir=\"{}\"}}}}", self.db.mail_dir().display());
-        for (name, value) in &self.extra_env {
-            if *name == "ROCKET_KEGAUTH" {
-                // One table: the outbox plus the test's settings.
-                kegauth = format!(
-                    "{{mail={{dir=\"{}\"}},{}}}",
-                    self.db.mail_dir().display(),
-                    value.trim_start_matches('{').trim_end_matches('}')
-                );
-            }
-        }
+        // One table: the outbox plus the test's settings.
+        let kegauth = format!(
+            "{{mail={{dir=\"{}\"}},{}}}",
+            self.db.mail_dir().display(),
+            self.settings
+        );
         let mut child = Command::new(demo_bin())
             .arg("auth")
             .args(args)
@@ -154,7 +149,7 @@ async fn create_user_with_mail_prints_the_link_and_mails_it() {
 
 #[tokio::test]
 async fn create_user_with_extra_args_as_superuser_without_mail() {
-    let cli = Cli::new().with_kegauth(r#"{cli_user_args=["email","name"]}"#);
+    let cli = Cli::new().with_kegauth(r#"cli_user_args=["email","name"]"#);
     let out = cli.run(
         &[
             "create-user",

@@ -88,22 +88,14 @@ impl AttemptPolicy {
         if !config.attempt_limit_enabled {
             return Self::OFF;
         }
-        let of = |kind| AttemptLimits::for_kind(config, kind);
-        AttemptPolicy(Some([
-            of(AttemptType::Login),
-            of(AttemptType::Forgot),
-            of(AttemptType::Reset),
-        ]))
+        AttemptPolicy(Some(
+            AttemptType::ALL.map(|kind| AttemptLimits::for_kind(config, kind)),
+        ))
     }
 
     /// The limits for `kind`, or `None` when limiting is off.
     pub fn limits(&self, kind: AttemptType) -> Option<&AttemptLimits> {
-        let i = match kind {
-            AttemptType::Login => 0,
-            AttemptType::Forgot => 1,
-            AttemptType::Reset => 2,
-        };
-        self.0.as_ref().map(|all| &all[i])
+        self.0.as_ref().map(|all| &all[kind.index()])
     }
 }
 
@@ -178,15 +170,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         let c = cols::<A<E>>()?;
         let mut sql = Sql::<DB>::new("INSERT INTO ");
         sql.ident(c.table).push(" (");
-        for (i, col) in [c.input, c.when, c.kind, c.lockout, c.success, c.ip]
-            .into_iter()
-            .enumerate()
-        {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.ident(col);
-        }
+        sql.idents([c.input, c.when, c.kind, c.lockout, c.success, c.ip]);
         sql.push(") VALUES (").bind_text(&input).push(", ");
         sql.bind(Value::DateTime(self.now()), Kind::DateTime)
             .push(", ");
@@ -259,28 +243,18 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// Check at launch that the attempt table can be written and read, with
     /// the columns the entity names.
     pub async fn check_attempt_table(&self) -> Result<()> {
-        let c = cols::<A<E>>()?;
-        let mut sql = Sql::<DB>::new("SELECT ");
-        for (i, col) in [c.id, c.input, c.when, c.kind, c.lockout, c.success, c.ip]
-            .into_iter()
-            .enumerate()
-        {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.ident(col);
-        }
-        sql.push(" FROM ").ident(c.table).push(" WHERE 1 = 0");
+        let table = A::<E>::schema().table;
+        let mut sql = Self::select::<A<E>>();
+        sql.push(" WHERE 1 = 0");
         let mut conn = self.pool().acquire().await?;
         DB::execute(&mut conn, &sql.text, sql.args)
             .await
             .map_err(|e| {
                 Error::Config(format!(
                     "attempt limiting is on (attempt_limit_enabled), but the attempt table \
-                     `{}` cannot be read ({e}): create it (kegauth's DDL, or \
+                     `{table}` cannot be read ({e}): create it (kegauth's DDL, or \
                      AuthManager::builder().create_schema(true)) or set \
-                     attempt_limit_enabled = false",
-                    c.table
+                     attempt_limit_enabled = false"
                 ))
             })?;
         Ok(())

@@ -560,6 +560,17 @@ impl<DB: Backend> Sql<DB> {
         self
     }
 
+    /// `a, b, c`, each quoted.
+    pub fn idents<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) -> &mut Self {
+        for (i, name) in names.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.ident(name);
+        }
+        self
+    }
+
     /// `a.b`, both quoted.
     pub fn qualified(&mut self, alias: &str, name: &str) -> &mut Self {
         self.text.push_str(alias);

@@ -113,9 +113,6 @@ impl ProxyPolicy {
     /// The client's address for `req`.
     pub fn client_ip_of(&self, req: &Request<'_>) -> Option<IpAddr> {
         let peer = req.remote().map(|a| a.ip());
-        if self.trusted.is_empty() {
-            return peer.map(|ip| ip.to_canonical());
-        }
         self.client_ip(peer, req.headers().get(&self.header))
     }
 }
@@ -150,11 +147,10 @@ impl<'r> FromRequest<'r> for ClientIp {
     type Error = Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Infallible> {
-        let ip = match req.rocket().state::<ProxyPolicy>() {
-            Some(policy) => policy.client_ip_of(req),
-            None => req.remote().map(|a| a.ip().to_canonical()),
-        };
-        request::Outcome::Success(ClientIp(ip))
+        // Without the fairing: no trusted proxies, the peer is the client.
+        let untrusting = ProxyPolicy::default();
+        let policy = req.rocket().state::<ProxyPolicy>().unwrap_or(&untrusting);
+        request::Outcome::Success(ClientIp(policy.client_ip_of(req)))
     }
 }
 

@@ -167,11 +167,7 @@ impl Config {
             ));
         }
         if self.attempt_limit_enabled {
-            for kind in [
-                crate::AttemptType::Login,
-                crate::AttemptType::Forgot,
-                crate::AttemptType::Reset,
-            ] {
+            for kind in crate::AttemptType::ALL {
                 if self.attempt_limit_for(kind) == 0 {
                     return bad(format!(
                         "the {} attempt limit must be at least 1 (set attempt_limit_enabled \
@@ -236,11 +232,7 @@ impl Config {
     }
 
     fn pick(&self, kind: crate::AttemptType, per_kind: [Option<u32>; 3]) -> Option<u32> {
-        match kind {
-            crate::AttemptType::Login => per_kind[0],
-            crate::AttemptType::Forgot => per_kind[1],
-            crate::AttemptType::Reset => per_kind[2],
-        }
+        per_kind[kind.index()]
     }
 
     /// The scheme and host links in mail start with (`https://example.com`), or

@@ -264,7 +264,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     // ----- generic entity rows -------------------------------------------------------------
 
     /// `SELECT <all columns> FROM <table> AS t`
-    fn select<T: AuthEntity>() -> Sql<DB> {
+    pub(crate) fn select<T: AuthEntity>() -> Sql<DB> {
         let schema = schema_of::<T>();
         let mut sql = Sql::<DB>::new("SELECT ");
         for (i, col) in schema.columns.iter().enumerate() {
@@ -379,12 +379,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .iter()
             .map(|(c, _)| c.name)
             .chain(stamps.iter().copied());
-        for (i, name) in names.enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.ident(name);
-        }
+        sql.idents(names);
         sql.push(") VALUES (");
         let mut first = true;
         for (col, value) in values {

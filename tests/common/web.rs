@@ -225,6 +225,20 @@ pub fn location(r: &LocalResponse<'_>) -> String {
         .to_string()
 }
 
+/// A urlencoded form body.
+pub fn form_body(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// The CSRF token in a page's form.
 pub fn csrf_in(page: &str) -> String {
     let marker = r#"name="csrf_token" value=""#;
@@ -298,14 +312,27 @@ impl<DB: Backend> App<DB> {
 
     /// Log in through the login form.
     pub async fn login(&self, login_id: &str, password: &str) -> LocalResponse<'_> {
+        self.login_from(login_id, password, None, &[]).await
+    }
+
+    /// Log in through the login form from `remote`, with extra headers.
+    pub async fn login_from(
+        &self,
+        login_id: &str,
+        password: &str,
+        remote: Option<std::net::SocketAddr>,
+        headers: &[(&'static str, &'static str)],
+    ) -> LocalResponse<'_> {
         let csrf = self.csrf().await;
-        self.post_form(
+        self.post_form_from(
             "/login",
             &[
                 ("login_id", login_id),
                 ("password", password),
                 ("csrf_token", &csrf),
             ],
+            headers,
+            remote,
         )
         .await
     }
@@ -334,21 +361,11 @@ impl<DB: Backend> App<DB> {
         headers: &[(&'static str, &'static str)],
         remote: Option<std::net::SocketAddr>,
     ) -> LocalResponse<'_> {
-        let form: String = fields
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{k}={}",
-                    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("&");
         let mut request = self
             .client
             .post(path.to_string())
             .header(rocket::http::ContentType::Form)
-            .body(form);
+            .body(form_body(fields));
         for (name, value) in headers {
             request = request.header(rocket::http::Header::new(*name, *value));
         }

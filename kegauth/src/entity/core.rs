@@ -247,6 +247,18 @@ pub enum AttemptType {
 }
 
 impl AttemptType {
+    /// Every kind, in keg-auth's order.
+    pub const ALL: [AttemptType; 3] = [AttemptType::Login, AttemptType::Forgot, AttemptType::Reset];
+
+    /// This kind's position in [`AttemptType::ALL`] (for per-kind tables).
+    pub fn index(self) -> usize {
+        match self {
+            AttemptType::Login => 0,
+            AttemptType::Forgot => 1,
+            AttemptType::Reset => 2,
+        }
+    }
+
     /// keg-auth's spelling.
     pub fn as_str(self) -> &'static str {
         match self {
