@@ -13,11 +13,13 @@
 //! point it at PostgreSQL or MySQL by changing the pool type below and the URL
 //! (or set `ROCKET_DATABASES='{main={url="..."}}'`).
 
+use kegauth::loaders::{api_token_header, ApiTokenOptions};
 use kegauth::mail::AuthMailManager;
 use kegauth::prelude::*;
 use kegauth::session::Session;
 use rocket::response::content::RawHtml;
-use rocket::{get, routes, Build, Rocket, State};
+use rocket::serde::json::{json, Value};
+use rocket::{get, post, routes, Build, Rocket, State};
 use rocket_db_pools::Database;
 
 /// The app's database, shared with kegauth.
@@ -26,13 +28,16 @@ use rocket_db_pools::Database;
 pub struct Db(sqlx::SqlitePool);
 
 /// The demo's users: keg-auth's `users` table, logging in by email, with a `name`.
-#[derive(Debug, AuthEntity)]
+#[derive(Debug, Clone, AuthEntity)]
 #[auth(user, table = "users", login = "email")]
 pub struct User {
     pub id: i64,
     pub email: String,
     #[auth(cli_arg)]
     pub name: Option<String>,
+    /// The SHA-256 of the user's API token (keg-auth's `UserTokenMixin.token`).
+    #[auth(api_token)]
+    pub token: Option<Vec<u8>>,
     #[auth(core)]
     pub core: UserCore,
 }
@@ -124,6 +129,48 @@ pub fn secret_nested() -> &'static str {
     "secret-nested"
 }
 
+/// An access token (JWT) for the user logged in through the browser session,
+/// to send as `Authorization: Bearer <token>`. A token cannot mint another
+/// (`SessionUser`), so a stolen one dies when it expires.
+#[post("/api/token")]
+pub fn api_token(jwt: &JwtRequestLoader, user: SessionUser<User>) -> kegauth::Result<Value> {
+    let token = jwt.create_access_token(&*user)?;
+    let expires_in = jwt.lifetime().map_or(0, |t| t.num_seconds());
+    Ok(json!({ "access_token": token, "token_type": "Bearer", "expires_in": expires_in }))
+}
+
+/// A new API token for the session user, replacing the previous one; shown once.
+#[post("/api/api-token")]
+pub async fn api_api_token(
+    store: &State<DemoStore>,
+    user: SessionUser<User>,
+) -> kegauth::Result<Value> {
+    let mut user = User::clone(&user);
+    let raw = store
+        .reset_auth_token(&mut user, &ApiTokenOptions::default())
+        .await?;
+    Ok(json!({ "header": "X-Auth-Token", "value": api_token_header(&user.email, &raw) }))
+}
+
+/// Who the request is from: API clients only (a bearer JWT or an API token).
+#[requires_user(request_loaders = [JwtRequestLoader, TokenRequestLoader])]
+#[get("/api/me")]
+pub fn api_me(user: AuthUser<User>) -> Value {
+    json!({ "id": user.id, "email": user.email, "name": user.name })
+}
+
+/// permission1 or permission2, over the API.
+#[requires_permissions(has_any(PERMISSION1, PERMISSION2), request_loaders = [JwtRequestLoader, TokenRequestLoader])]
+#[get("/api/secret2")]
+pub fn api_secret2() -> Value {
+    json!({ "secret": "secret2" })
+}
+
+/// The demo's API routes (they need the JWT and token request loaders).
+pub fn api_routes() -> Vec<rocket::Route> {
+    routes![api_token, api_api_token, api_me, api_secret2]
+}
+
 /// The demo app, unlaunched (the tests build it with their own configuration).
 pub fn rocket() -> Rocket<Build> {
     rocket::build()
@@ -132,10 +179,13 @@ pub fn rocket() -> Rocket<Build> {
             AuthManager::<Db, User>::builder()
                 .permissions(PERMISSIONS)
                 .mail(AuthMailManager::from_config())
+                .request_loader(JwtRequestLoader::default())
+                .request_loader(TokenRequestLoader::default())
                 .create_schema(true)
                 .build(),
         )
         .mount("/", routes![home, secret1, secret2, secret_nested, manage])
+        .mount("/", api_routes())
         .mount("/", kegauth::routes())
         .register("/", kegauth::catchers())
 }

@@ -353,3 +353,58 @@ fn help_lists_the_commands() {
         assert!(help.contains(command), "{help}");
     }
 }
+
+#[tokio::test]
+async fn api_token_prints_a_new_token_once_and_revokes() {
+    let cli = Cli::new();
+    assert_ok(&cli.run(&["create-user", "ann@example.com", "--no-mail"], ""));
+    let issue = || {
+        let out = cli.run(&["api-token", "ann@example.com"], "");
+        assert_ok(&out);
+        let stdout = text(&out.stdout);
+        let value = stdout
+            .trim()
+            .strip_prefix("X-Auth-Token: ")
+            .unwrap_or_else(|| panic!("{stdout}"))
+            .to_string();
+        let (login, raw) = kegauth::loaders::parse_api_token_header(&value).unwrap();
+        assert_eq!(login, "ann@example.com");
+        raw.to_string()
+    };
+    let first = issue();
+    let store = cli.store().await;
+    let found = store
+        .user_by_api_token("ann@example.com", &first)
+        .await
+        .unwrap();
+    assert!(found.is_some_and(|u| u.token.as_deref() != Some(first.as_bytes())));
+    let second = issue();
+    assert_ne!(first, second);
+    assert!(store
+        .user_by_api_token("ann@example.com", &first)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .user_by_api_token("ann@example.com", &second)
+        .await
+        .unwrap()
+        .is_some());
+
+    let out = cli.run(&["api-token", "ann@example.com", "--revoke"], "");
+    assert_ok(&out);
+    assert_eq!(text(&out.stdout).trim(), "API token revoked.");
+    assert!(store
+        .user_by_api_token("ann@example.com", &second)
+        .await
+        .unwrap()
+        .is_none());
+
+    let out = cli.run(&["api-token", "nobody@example.com"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no user"),
+        "{}",
+        text(&out.stderr)
+    );
+}

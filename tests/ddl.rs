@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{demo, Ctx};
+use common::{Ctx, KegUser};
 use kegauth::prelude::*;
 use kegauth::Backend;
 use sqlx::{Executor, Row};
@@ -55,7 +55,7 @@ async fn sqlite_ddl_matches_keg_auth() {
         .await
         .unwrap();
     let ours = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
-    for stmt in kegauth::ddl::statements::<sqlx::Sqlite, demo::User>() {
+    for stmt in kegauth::ddl::statements::<sqlx::Sqlite, KegUser>() {
         ours.execute(stmt.as_str()).await.unwrap();
     }
     assert_eq!(sqlite_columns(&ours).await, sqlite_columns(&theirs).await);
@@ -115,7 +115,7 @@ async fn postgres_ddl_matches_keg_auth() {
         .await
         .unwrap();
     let ours_pool = connect(&ours).await.unwrap();
-    for stmt in kegauth::ddl::statements::<sqlx::Postgres, demo::User>() {
+    for stmt in kegauth::ddl::statements::<sqlx::Postgres, KegUser>() {
         ours_pool.execute(stmt.as_str()).await.unwrap();
     }
     let (a, b) = (

@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{demo, demo_rocket, TempDb};
+use common::{demo, demo_rocket, DemoApp, TempDb};
+use kegauth::session::Session;
 
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
@@ -185,4 +186,73 @@ async fn forgot_password_on_the_demo_writes_the_mail_to_the_outbox() {
     );
     let link = format!("http://127.0.0.1:8000/reset-password/{}/", ann.id);
     assert!(mail.contains(&link), "{mail}");
+}
+
+/// Log in as the user holding `key`, without the login form.
+#[rocket::get("/test-login?<key>")]
+fn test_login(key: &str, session: Session<'_>) {
+    session.log_in(key, Vec::new());
+}
+
+#[rocket::async_test]
+async fn the_demo_issues_tokens_to_its_session_user_only() {
+    use rocket::http::Header;
+    let app = DemoApp::launch(rocket::Config::figment(), |r| {
+        r.mount("/", rocket::routes![test_login])
+    })
+    .await;
+    let mut ann = common::User::new("ann@example.com");
+    ann.core.is_verified = true;
+    app.store.insert_user(&mut ann).await.unwrap();
+    let login = format!("/test-login?key={}", ann.core.session_key);
+    assert_eq!(app.client.get(login).dispatch().await.status(), Status::Ok);
+
+    let json = |s: String| serde_json::from_str::<serde_json::Value>(&s).unwrap();
+    let r = app.client.post("/api/token").dispatch().await;
+    assert_eq!(r.status(), Status::Ok);
+    let jwt = json(r.into_string().await.unwrap())["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app.client.post("/api/api-token").dispatch().await;
+    assert_eq!(r.status(), Status::Ok);
+    let issued = json(r.into_string().await.unwrap());
+    assert_eq!(issued["header"], "X-Auth-Token");
+    let value = issued["value"].as_str().unwrap().to_string();
+    let raw = value.split_once('.').unwrap().1;
+    let stored = app.store.user(ann.id).await.unwrap().unwrap().token;
+    use sha2::Digest;
+    assert_eq!(stored, Some(sha2::Sha256::digest(raw.as_bytes()).to_vec()));
+
+    // Without the session (not logged out: that would revoke the JWT).
+    let r = app.client.get("/test-login?key=none").dispatch().await;
+    assert_eq!(r.status(), Status::Ok);
+    for (name, credential) in [
+        ("Authorization", format!("Bearer {jwt}")),
+        ("X-Auth-Token", value.clone()),
+    ] {
+        let r = app
+            .client
+            .get("/api/me")
+            .header(Header::new(name, credential.clone()))
+            .dispatch()
+            .await;
+        assert_eq!(r.status(), Status::Ok, "{name}");
+        assert_eq!(
+            json(r.into_string().await.unwrap())["email"],
+            "ann@example.com"
+        );
+        // Neither credential mints tokens: that takes the browser session.
+        for path in ["/api/token", "/api/api-token"] {
+            let r = app
+                .client
+                .post(path)
+                .header(Header::new(name, credential.clone()))
+                .dispatch()
+                .await;
+            assert_eq!(r.status(), Status::Unauthorized, "{name} {path}");
+        }
+    }
+    let r = app.client.get("/api/me").dispatch().await;
+    assert_eq!(r.status(), Status::Unauthorized);
 }

@@ -1,4 +1,4 @@
-//! A database created by keg-auth (Python) is read and written by the demo's
+//! A database created by keg-auth (Python) is read and written by kegauth's
 //! entities without any schema change.
 //!
 //! The schema is keg-auth 0.9.1's, verbatim (tests/fixtures/); the seeded rows
@@ -7,7 +7,8 @@
 
 mod common;
 
-use common::demo::{self, User};
+use common::demo;
+use common::KegUser as User;
 use common::{LEGACY_BCRYPT, LEGACY_PASSWORD};
 use kegauth::entity::{Attempt, AttemptCore, AttemptType, Group};
 use kegauth::prelude::*;

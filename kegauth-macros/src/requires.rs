@@ -112,6 +112,7 @@ struct Options {
     on_authentication_failure: Option<Expr>,
     on_authorization_failure: Option<Expr>,
     http_methods_excluded: Option<Vec<syn::LitStr>>,
+    request_loaders: Option<Vec<syn::Path>>,
 }
 
 const METHODS: &[&str] = &[
@@ -178,11 +179,35 @@ impl Options {
                     return Err(duplicate());
                 }
             }
+            "request_loaders" => {
+                let expected = "expected a list of request loader types, e.g. [JwtRequestLoader]";
+                let Expr::Array(array) = *assign.right else {
+                    return Err(syn::Error::new(assign.right.span(), expected));
+                };
+                if array.elems.is_empty() {
+                    return Err(syn::Error::new(
+                        array.span(),
+                        "an empty list accepts no loader; name at least one, or leave the \
+                         option out to accept every registered loader",
+                    ));
+                }
+                let mut loaders = Vec::new();
+                for elem in array.elems {
+                    match elem {
+                        Expr::Path(p) if p.qself.is_none() => loaders.push(p.path),
+                        other => return Err(syn::Error::new(other.span(), expected)),
+                    }
+                }
+                if self.request_loaders.replace(loaders).is_some() {
+                    return Err(duplicate());
+                }
+            }
             _ => {
                 let known = if allow_authorization {
-                    "on_authentication_failure, on_authorization_failure, http_methods_excluded"
+                    "on_authentication_failure, on_authorization_failure, \
+                     http_methods_excluded, request_loaders"
                 } else {
-                    "on_authentication_failure, http_methods_excluded"
+                    "on_authentication_failure, http_methods_excluded, request_loaders"
                 };
                 return Err(syn::Error::new(
                     key.span(),
@@ -205,12 +230,23 @@ impl Options {
             Some(m) => quote!(::core::option::Option::Some(&[#(#m),*])),
             None => quote!(::core::option::Option::None),
         };
+        let loaders = match &self.request_loaders {
+            Some(paths) => {
+                let ids = paths.iter().map(|p| {
+                    quote_spanned!(p.span()=>
+                        ::kegauth::loaders::loader_id::<#p> as ::kegauth::loaders::LoaderId)
+                });
+                quote!(::core::option::Option::Some(&[#(#ids),*]))
+            }
+            None => quote!(::core::option::Option::None),
+        };
         quote! {
             fn options() -> ::kegauth::requirements::RequireOptions {
                 ::kegauth::requirements::RequireOptions {
                     on_authentication_failure: #authn,
                     on_authorization_failure: #authz,
                     http_methods_excluded: #methods,
+                    request_loaders: #loaders,
                 }
             }
         }

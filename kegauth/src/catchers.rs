@@ -35,10 +35,25 @@ pub(crate) fn login_redirect(req: &Request<'_>) -> Redirect {
     Redirect::found(format!("{LOGIN_PATH}?next={next}"))
 }
 
+/// Whether a JSON body suits the request: it accepts JSON or anything, or says nothing.
+fn accepts_json(req: &Request<'_>) -> bool {
+    match req.accept() {
+        Some(accept) => accept
+            .media_types()
+            .any(|m| m.is_json() || m.sub() == "*" && (m.top() == "*" || m.top() == "application")),
+        None => true,
+    }
+}
+
 /// What kegauth's catchers answer.
 enum Caught {
     Redirect(Box<Redirect>),
-    Api(Status, &'static str),
+    Api {
+        status: Status,
+        message: &'static str,
+        /// `WWW-Authenticate` challenges (401 only).
+        challenges: Vec<String>,
+    },
     Page(Status, RawHtml<String>),
     Custom(FailureHandler),
 }
@@ -47,7 +62,22 @@ impl<'r> Responder<'r, 'static> for Caught {
     fn respond_to(self, req: &'r Request<'_>) -> rocket::response::Result<'static> {
         match self {
             Caught::Redirect(r) => (*r).respond_to(req),
-            Caught::Api(status, body) => (status, (ContentType::JSON, body)).respond_to(req),
+            Caught::Api {
+                status,
+                message,
+                challenges,
+            } => {
+                let mut response = if accepts_json(req) {
+                    let body = serde_json::json!({ "error": message }).to_string();
+                    (status, (ContentType::JSON, body)).respond_to(req)?
+                } else {
+                    (status, (ContentType::Plain, message)).respond_to(req)?
+                };
+                for challenge in challenges {
+                    response.adjoin_raw_header("WWW-Authenticate", challenge);
+                }
+                Ok(response)
+            }
             Caught::Page(status, html) => (status, html).respond_to(req),
             Caught::Custom(handler) => handler(req),
         }
@@ -63,13 +93,23 @@ fn unauthorized(req: &Request<'_>) -> Caught {
     if let Some(handler) = custom_handler(req) {
         return Caught::Custom(handler);
     }
-    if wants_html(req) {
-        Caught::Redirect(Box::new(login_redirect(req)))
+    let failure = crate::loaders::api_failure(req);
+    if wants_html(req) && !failure.api {
+        return Caught::Redirect(Box::new(login_redirect(req)));
+    }
+    let error = if failure.invalid {
+        r#", error="invalid_token""#
     } else {
-        Caught::Api(
-            Status::Unauthorized,
-            r#"{"error":"authentication required"}"#,
-        )
+        ""
+    };
+    Caught::Api {
+        status: Status::Unauthorized,
+        message: "authentication required",
+        challenges: failure
+            .challenges
+            .iter()
+            .map(|scheme| format!(r#"{scheme} realm="kegauth"{error}"#))
+            .collect(),
     }
 }
 
@@ -78,8 +118,12 @@ fn forbidden(req: &Request<'_>) -> Caught {
     if let Some(handler) = custom_handler(req) {
         return Caught::Custom(handler);
     }
-    let api = || Caught::Api(Status::Forbidden, r#"{"error":"permission denied"}"#);
-    if !wants_html(req) {
+    let api = || Caught::Api {
+        status: Status::Forbidden,
+        message: "permission denied",
+        challenges: Vec::new(),
+    };
+    if !wants_html(req) || crate::loaders::api_failure(req).api {
         return api();
     }
     let page = req.rocket().state::<Templates>().map(|t| {
@@ -97,7 +141,10 @@ fn forbidden(req: &Request<'_>) -> Caught {
 
 /// kegauth's catchers; register them with `.register("/", kegauth::catchers())`.
 /// A 401 becomes a redirect to the login page (with `next`) for browsers and a
-/// JSON 401 for API clients; a 403 is a "forbidden" page (or JSON).
+/// 401 for API clients (a JSON body when they accept JSON, and a
+/// `WWW-Authenticate` challenge per request loader that has one); a 403 is a
+/// "forbidden" page (or JSON). A request that presented a loader's credential
+/// (valid or not), or whose route accepts only some loaders, is an API request.
 pub fn catchers() -> Vec<Catcher> {
     catchers![unauthorized, forbidden]
 }

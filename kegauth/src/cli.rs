@@ -1,5 +1,5 @@
 //! The `auth` command group an app binary embeds: `myapp auth create-user`,
-//! `set-password`, `purge-attempts` and `schema`, on the app's own
+//! `set-password`, `api-token`, `purge-attempts` and `schema`, on the app's own
 //! configuration and database.
 //!
 //! The quickest way in is [`run_from_args`]: it runs the command when the
@@ -73,6 +73,15 @@ pub enum AuthCommand {
     SetPassword {
         /// The user's login id (email address or username).
         username: String,
+    },
+    /// Give a user a new API token and print its `X-Auth-Token` header value
+    /// (shown once: only its hash is stored), or revoke the token.
+    ApiToken {
+        /// The user's login id (email address or username).
+        username: String,
+        /// Remove the user's token instead.
+        #[arg(long)]
+        revoke: bool,
     },
     /// Delete logged login, forgot and reset attempts, optionally only some.
     PurgeAttempts {
@@ -242,6 +251,9 @@ async fn execute<D: AuthDb, E: EntitySet>(
             no_mail,
         } => create_user(store, config, &args, as_superuser, no_mail, &mut out).await,
         AuthCommand::SetPassword { username } => set_password(store, &username, &mut out).await,
+        AuthCommand::ApiToken { username, revoke } => {
+            api_token(store, &username, revoke, &mut out).await
+        }
         AuthCommand::PurgeAttempts {
             username,
             older_than,
@@ -264,6 +276,25 @@ async fn execute<D: AuthDb, E: EntitySet>(
         }
         AuthCommand::Schema { .. } => Ok(()),
     }
+}
+
+async fn api_token<DB: Backend, E: EntitySet>(
+    store: &Store<DB, E>,
+    username: &str,
+    revoke: bool,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let Some(mut user) = store.user_by_login(username).await? else {
+        return fail(format!("Error: no user has login id `{username}`"));
+    };
+    if revoke {
+        store.clear_auth_token(&mut user).await?;
+        return say(out, "API token revoked.");
+    }
+    let options = crate::loaders::ApiTokenOptions::default();
+    let raw = store.reset_auth_token(&mut user, &options).await?;
+    let value = crate::loaders::api_token_header(user.login_id(), &raw);
+    say(out, &format!("X-Auth-Token: {value}"))
 }
 
 fn say(out: &mut impl Write, line: &str) -> Result<(), Failure> {

@@ -91,6 +91,9 @@ pub struct Config {
     pub cookie_secure: bool,
     /// The mail transport (`[kegauth.mail]`), used when the app sets a mail manager.
     pub mail: Option<crate::mail::MailConfig>,
+    /// The JWT request loader's settings (`[kegauth.jwt]`), used when the app
+    /// registers a [`JwtRequestLoader`](crate::loaders::JwtRequestLoader).
+    pub jwt: crate::loaders::JwtConfig,
 }
 
 impl Default for Config {
@@ -126,6 +129,7 @@ impl Default for Config {
             detailed_login_errors: false,
             cookie_secure: true,
             mail: None,
+            jwt: crate::loaders::JwtConfig::default(),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::entity::UserEntity;
 use crate::permissions::PermissionType;
-use crate::requirements::{evaluate, principal, Declared, Denied, Requirement};
+use crate::requirements::{evaluate, principal, session_principal, Declared, Denied, Requirement};
 use rocket::http::Status;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
@@ -20,9 +20,18 @@ pub enum AuthFailure {
     Unavailable,
 }
 
-/// The request's user as `U`, loaded once per request from the session cookie.
-async fn current_user<U: UserEntity>(req: &Request<'_>) -> Result<Option<Arc<U>>, Status> {
-    match principal(req).await {
+/// The request's user as `U`: the session user, else (with `loaders`) one a
+/// request loader found (each loaded once per request).
+async fn current_user<U: UserEntity>(
+    req: &Request<'_>,
+    loaders: bool,
+) -> Result<Option<Arc<U>>, Status> {
+    let found = if loaders {
+        principal(req).await
+    } else {
+        session_principal(req).await.clone()
+    };
+    match found {
         Ok(None) => Ok(None),
         Ok(Some(p)) => match p.user.clone().downcast::<U>() {
             Ok(user) => Ok(Some(user)),
@@ -34,7 +43,7 @@ async fn current_user<U: UserEntity>(req: &Request<'_>) -> Result<Option<Arc<U>>
                 Err(Status::InternalServerError)
             }
         },
-        Err(status) => Err(*status),
+        Err(status) => Err(status),
     }
 }
 
@@ -65,8 +74,45 @@ impl<'r, U: UserEntity> FromRequest<'r> for AuthUser<U> {
     type Error = AuthFailure;
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
-        match current_user::<U>(req).await {
+        match current_user::<U>(req, true).await {
             Ok(Some(user)) => Outcome::Success(AuthUser(user)),
+            Ok(None) => Outcome::Error((Status::Unauthorized, AuthFailure::NotLoggedIn)),
+            Err(status) => Outcome::Error((status, AuthFailure::Unavailable)),
+        }
+    }
+}
+
+/// The user logged in through the session cookie (never one a request loader
+/// found): for what only a browser session may do, such as issuing tokens.
+/// Fails like [`AuthUser`] otherwise.
+///
+/// ```
+/// # use kegauth::guards::SessionUser;
+/// # use kegauth::loaders::JwtRequestLoader;
+/// # #[derive(kegauth::AuthEntity)] #[auth(user)]
+/// # struct User { id: i64, email: String, #[auth(core)] core: kegauth::UserCore }
+/// // A bearer token cannot mint its own successor.
+/// #[rocket::post("/api/token")]
+/// fn token(jwt: &JwtRequestLoader, user: SessionUser<User>) -> kegauth::Result<String> {
+///     jwt.create_access_token(&*user)
+/// }
+/// ```
+pub struct SessionUser<U>(pub Arc<U>);
+
+impl<U> Deref for SessionUser<U> {
+    type Target = U;
+    fn deref(&self) -> &U {
+        &self.0
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, U: UserEntity> FromRequest<'r> for SessionUser<U> {
+    type Error = AuthFailure;
+
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        match current_user::<U>(req, false).await {
+            Ok(Some(user)) => Outcome::Success(SessionUser(user)),
             Ok(None) => Outcome::Error((Status::Unauthorized, AuthFailure::NotLoggedIn)),
             Err(status) => Outcome::Error((status, AuthFailure::Unavailable)),
         }
@@ -83,7 +129,7 @@ impl<'r, U: UserEntity> FromRequest<'r> for OptionalUser<U> {
     type Error = AuthFailure;
 
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
-        match current_user::<U>(req).await {
+        match current_user::<U>(req, true).await {
             Ok(user) => Outcome::Success(OptionalUser(user)),
             Err(status) => Outcome::Error((status, AuthFailure::Unavailable)),
         }

@@ -13,6 +13,8 @@
 //!   links in mail, signed and salted so each works once;
 //! - [`attempts`], [`client_ip`]: login, forgot and reset attempt limiting
 //!   with lockout, by input and source address;
+//! - [`loaders`]: JWT bearer and API-token request loaders, for requests
+//!   without a session;
 //! - [`AuthManager`]: the Rocket fairing;
 //! - [`cli`]: the `auth` commands (create-user, set-password, purge-attempts, schema).
 //!
@@ -41,6 +43,7 @@ pub mod entity;
 mod error;
 pub mod guards;
 mod links;
+pub mod loaders;
 pub mod mail;
 mod manager;
 pub mod next;
@@ -59,7 +62,7 @@ pub use backend::{Backend, Dialect};
 pub use catchers::catchers;
 pub use entity::{AttemptCore, AttemptType, AuthEntity, Entities, EntitySet, UserCore};
 pub use error::{Error, Result};
-pub use guards::{AuthUser, OptionalUser, Permission};
+pub use guards::{AuthUser, OptionalUser, Permission, SessionUser};
 pub use kegauth_macros::{requires_permissions, requires_user, AuthEntity};
 pub use links::Link;
 pub use manager::{AuthDb, AuthManager, AuthManagerBuilder, Authenticator, StoreOf};
@@ -75,10 +78,11 @@ pub mod prelude {
         AttemptEntity, AuthEntity, BundleEntity, Entities, EntitySet, GroupEntity,
         PermissionEntity, UserEntity,
     };
+    pub use crate::loaders::{JwtRequestLoader, TokenRequestLoader};
     pub use crate::requirements::{has_all, has_any, require, Requirement};
     pub use crate::{
         AttemptCore, AuthDb, AuthManager, AuthUser, Link, OptionalUser, Permission, PermissionDef,
-        Store, StoreOf, UserCore,
+        SessionUser, Store, StoreOf, UserCore,
     };
     pub use kegauth_macros::{requires_permissions, requires_user, AuthEntity};
 }

@@ -5,6 +5,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::endpoints::Endpoints;
 use crate::entity::EntitySet;
+use crate::loaders::{LoaderFactory, LoaderSetup, Loaders, RequestLoader};
 use crate::mail::AuthMailManager;
 use crate::password::PasswordHasher;
 use crate::permissions::PermissionDef;
@@ -90,6 +91,7 @@ pub struct AuthManager<D, E> {
     hasher: Option<PasswordHasher>,
     mail: Option<AuthMailManager>,
     policy: Option<Arc<dyn PasswordPolicy>>,
+    loaders: Vec<LoaderFactory>,
     _types: PhantomData<fn() -> (D, E)>,
 }
 
@@ -111,6 +113,7 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
                 hasher: None,
                 mail: None,
                 policy: None,
+                loaders: Vec::new(),
                 _types: PhantomData,
             },
         }
@@ -174,13 +177,57 @@ impl<D: AuthDb, E: EntitySet> AuthManagerBuilder<D, E> {
         self
     }
 
+    /// Add a request loader (keg-auth's `request_loaders`): who a request is
+    /// from when it has no session. Loaders run in the order they are added;
+    /// see [`crate::loaders`]. Adding the same loader type twice stops the launch.
+    pub fn request_loader<L: RequestLoader + Clone>(mut self, loader: L) -> Self {
+        self.inner.loaders.push(crate::loaders::factory(loader));
+        self
+    }
+
     /// Finish.
     pub fn build(self) -> AuthManager<D, E> {
         self.inner
     }
 }
 
+/// The app's secret: Rocket's `secret_key`, or a random one in the debug profile.
+fn app_secret(figment: &rocket::figment::Figment) -> crate::Result<Vec<u8>> {
+    match crate::token::secret_from_figment(figment)? {
+        Some(secret) => Ok(secret),
+        None if figment.profile() == rocket::Config::DEBUG_PROFILE => {
+            log::warn!(
+                "kegauth: no secret_key configured; using a random one, so links in mail and \
+                 access tokens stop working when the app restarts"
+            );
+            Ok(crate::token::random_secret())
+        }
+        None => Err(crate::Error::Config(
+            "a secret_key is required outside the debug profile (it signs sessions, the \
+             tokens in mail and access tokens); generate one with `openssl rand -base64 32`"
+                .into(),
+        )),
+    }
+}
+
 impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
+    /// Set up the registered request loaders.
+    fn loaders(&self, config: &Config, secret: &[u8]) -> crate::Result<Loaders> {
+        use crate::entity::AuthEntity;
+        let clock = self
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(crate::clock::SystemClock));
+        let schema = <E::User as AuthEntity>::schema();
+        let setup = LoaderSetup::new(config, clock, schema, secret);
+        let entries = self
+            .loaders
+            .iter()
+            .map(|make| make(&setup))
+            .collect::<crate::Result<Vec<_>>>()?;
+        Loaders::new(entries)
+    }
+
     /// Give the store its token signer, link origin, mailer and password policy.
     fn with_flows(
         &self,
@@ -188,27 +235,10 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
         rocket: &Rocket<Build>,
         config: &Config,
         templates: &Templates,
+        secret: &[u8],
     ) -> crate::Result<Store<D::Backend, E>> {
         use crate::entity::{LoginKind, UserEntity};
-        let figment = rocket.figment();
-        let secret = match crate::token::secret_from_figment(figment)? {
-            Some(secret) => secret,
-            None if figment.profile() == rocket::Config::DEBUG_PROFILE => {
-                log::warn!(
-                    "kegauth: no secret_key configured; using a random one, so links in mail \
-                     stop working when the app restarts"
-                );
-                crate::token::random_secret()
-            }
-            None => {
-                return Err(crate::Error::Config(
-                    "a secret_key is required outside the debug profile (it signs sessions \
-                     and the tokens in mail); generate one with `openssl rand -base64 32`"
-                        .into(),
-                ))
-            }
-        };
-        let signer = crate::token::TokenSigner::new(&secret, config.token_expire_mins)?;
+        let signer = crate::token::TokenSigner::new(secret, config.token_expire_mins)?;
         let origin = config.link_origin();
         let mailer = match &self.mail {
             None => None,
@@ -323,8 +353,22 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         if let Some(hasher) = &self.hasher {
             store = store.with_hasher(hasher.clone());
         }
-        store = match self.with_flows(store, &rocket, &config, &templates) {
+        let secret = match app_secret(rocket.figment()) {
+            Ok(secret) => secret,
+            Err(e) => {
+                log::error!("kegauth: {e}");
+                return Err(rocket);
+            }
+        };
+        store = match self.with_flows(store, &rocket, &config, &templates, &secret) {
             Ok(store) => store,
+            Err(e) => {
+                log::error!("kegauth: {e}");
+                return Err(rocket);
+            }
+        };
+        let loaders = match self.loaders(&config, &secret) {
+            Ok(loaders) => loaders,
             Err(e) => {
                 log::error!("kegauth: {e}");
                 return Err(rocket);
@@ -360,12 +404,10 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 .map(|p| p.token.to_string())
                 .collect(),
         );
-        let undeclared = undeclared_in_routes(rocket.routes(), &declared);
+        let undeclared = undeclared_in_routes(rocket.routes(), &declared, &loaders);
         if !undeclared.is_empty() {
-            for (route, token) in undeclared {
-                log::error!(
-                    "kegauth: route {route} requires permission `{token}`, which is not declared"
-                );
+            for (route, problem) in undeclared {
+                log::error!("kegauth: route {route} {problem}");
             }
             return Err(rocket);
         }
@@ -377,6 +419,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             .manage(config)
             .manage(proxies)
             .manage(declared)
+            .manage(loaders)
             .manage(self.authenticator)
             .manage(endpoints)
             .manage(templates)

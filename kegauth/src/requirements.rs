@@ -18,6 +18,7 @@
 //! assert_eq!(r.tokens(), ["permission1", "permission2"]);
 //! ```
 
+use crate::loaders::{LoaderId, Loaders, RouteLoaders};
 use crate::permissions::PermissionDef;
 use crate::session::Session;
 use rocket::http::Status;
@@ -186,8 +187,8 @@ impl Principal {
 
 struct CachedPrincipal(Result<Option<Arc<Principal>>, Status>);
 
-/// The request's principal, loaded once per request.
-pub(crate) async fn principal<'r>(
+/// The request's session user, loaded once per request.
+pub(crate) async fn session_principal<'r>(
     req: &'r Request<'_>,
 ) -> &'r Result<Option<Arc<Principal>>, Status> {
     let cached = req
@@ -214,6 +215,28 @@ pub(crate) async fn principal<'r>(
     &cached.0
 }
 
+/// The request's principal: the session user, else the first user a request
+/// loader finds (of `loaders` when the route restricts them).
+pub(crate) async fn principal_with(
+    req: &Request<'_>,
+    loaders: Option<&[LoaderId]>,
+) -> Result<Option<Arc<Principal>>, Status> {
+    match session_principal(req).await {
+        Ok(None) => crate::loaders::load_principal(req, loaders).await,
+        other => other.clone(),
+    }
+}
+
+/// The loaders the current route accepts (`None`: every registered one).
+fn route_loaders(req: &Request<'_>) -> Option<&'static [LoaderId]> {
+    req.local_cache(|| RouteLoaders(None)).0
+}
+
+/// The request's principal, for guards (with the route's loader choice).
+pub(crate) async fn principal(req: &Request<'_>) -> Result<Option<Arc<Principal>>, Status> {
+    principal_with(req, route_loaders(req)).await
+}
+
 /// Why a requirement was not met.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Denied {
@@ -238,10 +261,18 @@ impl Denied {
 
 /// Check `requirement` for a request.
 pub async fn evaluate(req: &Request<'_>, requirement: &Requirement) -> Result<(), Denied> {
-    let principal = match principal(req).await {
-        Ok(Some(p)) => p.clone(),
+    evaluate_with(req, requirement, route_loaders(req)).await
+}
+
+async fn evaluate_with(
+    req: &Request<'_>,
+    requirement: &Requirement,
+    loaders: Option<&[LoaderId]>,
+) -> Result<(), Denied> {
+    let principal = match principal_with(req, loaders).await {
+        Ok(Some(p)) => p,
         Ok(None) => return Err(Denied::Unauthenticated),
-        Err(status) => return Err(Denied::Unavailable(*status)),
+        Err(status) => return Err(Denied::Unavailable(status)),
     };
     let empty = BTreeSet::new();
     let permissions = if requirement.needs_permissions() {
@@ -282,6 +313,11 @@ pub struct RequireOptions {
     pub on_authorization_failure: Option<FailureHandler>,
     /// Methods let through unchecked; `None` uses the `http_methods_excluded` setting.
     pub http_methods_excluded: Option<&'static [&'static str]>,
+    /// The request loaders this route accepts, e.g.
+    /// `Some(&[loader_id::<JwtRequestLoader>])`; `None`: every registered
+    /// one. A route that names loaders is an API route: failures get a 401,
+    /// never the login redirect.
+    pub request_loaders: Option<&'static [LoaderId]>,
 }
 
 /// The custom failure handler chosen for this request, read by kegauth's catchers.
@@ -313,7 +349,10 @@ async fn check(
     if excluded(req, options) {
         return Ok(());
     }
-    let result = evaluate(req, requirement).await;
+    if let Some(loaders) = options.request_loaders {
+        req.local_cache(|| RouteLoaders(Some(loaders)));
+    }
+    let result = evaluate_with(req, requirement, options.request_loaders).await;
     if let Err(denied) = result {
         let handler = match denied {
             Denied::Unauthenticated => options.on_authentication_failure,
@@ -379,25 +418,40 @@ fn undeclared<'a>(rocket: &Rocket<Ignite>, requirement: &'a Requirement) -> Opti
 
 impl<M: RequirementSpec> Sentinel for Required<M> {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
-        match undeclared(rocket, M::requirement()) {
-            None => {
-                log::error!(
-                    "kegauth: handler `{}` has a requirement but the AuthManager is not attached",
-                    M::HANDLER
-                );
-                true
-            }
-            Some(missing) if !missing.is_empty() => {
-                for token in missing {
-                    log::error!(
-                        "kegauth: handler `{}` requires permission `{token}`, which is not declared",
-                        M::HANDLER
-                    );
-                }
-                true
-            }
-            Some(_) => false,
+        let Some(missing) = undeclared(rocket, M::requirement()) else {
+            log::error!(
+                "kegauth: handler `{}` has a requirement but the AuthManager is not attached",
+                M::HANDLER
+            );
+            return true;
+        };
+        for token in &missing {
+            log::error!(
+                "kegauth: handler `{}` requires permission `{token}`, which is not declared",
+                M::HANDLER
+            );
         }
+        let loaders = unregistered_loaders(rocket, &M::options());
+        for name in &loaders {
+            log::error!(
+                "kegauth: handler `{}` accepts request loader {name}, which is not registered",
+                M::HANDLER
+            );
+        }
+        !missing.is_empty() || !loaders.is_empty()
+    }
+}
+
+/// The loaders `options` names that are not registered on the AuthManager.
+fn unregistered_loaders(rocket: &Rocket<Ignite>, options: &RequireOptions) -> Vec<&'static str> {
+    match rocket.state::<Loaders>() {
+        Some(loaders) => loaders.missing(options.request_loaders),
+        None => options
+            .request_loaders
+            .unwrap_or_default()
+            .iter()
+            .map(|id| id().type_name)
+            .collect(),
     }
 }
 
@@ -442,7 +496,7 @@ pub fn require_with(
     options: RequireOptions,
 ) -> Vec<Route> {
     let requirement = Arc::new(requirement.into());
-    let id = register_route_set(requirement.clone());
+    let id = register_route_set(requirement.clone(), options);
     routes
         .into_iter()
         .map(|mut route| {
@@ -458,20 +512,22 @@ pub fn require_with(
         .collect()
 }
 
-/// Requirements of route sets built in this process, by id.
-static ROUTE_SETS: std::sync::Mutex<Vec<Arc<Requirement>>> = std::sync::Mutex::new(Vec::new());
+/// Requirements (and options) of route sets built in this process, by id.
+static ROUTE_SETS: std::sync::Mutex<Vec<(Arc<Requirement>, RequireOptions)>> =
+    std::sync::Mutex::new(Vec::new());
 
-fn register_route_set(requirement: Arc<Requirement>) -> usize {
+fn register_route_set(requirement: Arc<Requirement>, options: RequireOptions) -> usize {
     let mut sets = ROUTE_SETS.lock().unwrap_or_else(|p| p.into_inner());
-    sets.push(requirement);
+    sets.push((requirement, options));
     sets.len() - 1
 }
 
-/// `(route, undeclared token)` for every mounted route whose route-set
-/// requirement names a token not in `declared`.
+/// `(route, problem)` for every mounted route whose route-set requirement
+/// names a permission token not in `declared` or a request loader not in `loaders`.
 pub(crate) fn undeclared_in_routes<'a>(
     routes: impl Iterator<Item = &'a Route>,
     declared: &Declared,
+    loaders: &Loaders,
 ) -> Vec<(String, String)> {
     let sets = ROUTE_SETS.lock().unwrap_or_else(|p| p.into_inner());
     let mut out = Vec::new();
@@ -486,9 +542,19 @@ pub(crate) fn undeclared_in_routes<'a>(
         else {
             continue;
         };
-        if let Some(req) = sets.get(id) {
+        if let Some((req, options)) = sets.get(id) {
+            let here = || format!("{} {}", route.method, route.uri);
             for t in declared.missing(req) {
-                out.push((format!("{} {}", route.method, route.uri), t.to_string()));
+                out.push((
+                    here(),
+                    format!("requires permission `{t}`, which is not declared"),
+                ));
+            }
+            for name in loaders.missing(options.request_loaders) {
+                out.push((
+                    here(),
+                    format!("accepts request loader {name}, which is not registered"),
+                ));
             }
         }
     }

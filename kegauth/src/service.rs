@@ -95,6 +95,12 @@ pub(crate) trait AuthService: Send + Sync + 'static {
         session_key: &'a str,
     ) -> BoxFuture<'a, Result<Option<Arc<AnyUser>>>>;
 
+    /// The active user a request loader's credential names, type-erased.
+    fn resolve<'a>(
+        &'a self,
+        credential: &'a crate::loaders::Credential,
+    ) -> BoxFuture<'a, Result<Option<Arc<AnyUser>>>>;
+
     /// The effective permissions of a user returned by `active_user`.
     fn permissions_of<'a>(&'a self, user: &'a AnyUser) -> BoxFuture<'a, Result<BTreeSet<String>>>;
 }
@@ -243,6 +249,25 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
             Ok(user
                 .filter(|u| u.is_active_at(now))
                 .map(|u| Arc::new(u) as Arc<AnyUser>))
+        })
+    }
+
+    fn resolve<'a>(
+        &'a self,
+        credential: &'a crate::loaders::Credential,
+    ) -> BoxFuture<'a, Result<Option<Arc<AnyUser>>>> {
+        use crate::loaders::Credential;
+        Box::pin(async move {
+            match credential {
+                Credential::SessionKey(key) => self.active_user(key).await,
+                Credential::ApiToken { login_id, token } => {
+                    let user = self.store.user_by_api_token(login_id, token).await?;
+                    let now = self.store.now();
+                    Ok(user
+                        .filter(|u| u.is_active_at(now))
+                        .map(|u| Arc::new(u) as Arc<AnyUser>))
+                }
+            }
         })
     }
 

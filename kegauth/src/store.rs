@@ -125,6 +125,13 @@ fn out_cols(schema: &EntitySchema) -> Vec<OutCol> {
         .collect()
 }
 
+/// What the user row keeps of an API token: its SHA-256 (a token has at
+/// least 128 random bits, so a fast hash is enough; ASVS 6.5.2).
+fn api_token_digest(raw: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(raw.as_bytes()).to_vec()
+}
+
 fn check_lookup(value: &str) -> bool {
     !value.is_empty() && value.len() <= MAX_LOOKUP_BYTES
 }
@@ -726,6 +733,92 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// keg-auth's `is_active` with the store's clock.
     pub fn is_active(&self, user: &U<E>) -> bool {
         user.is_active_at(self.now())
+    }
+
+    // ----- API tokens -----------------------------------------------------------------------
+
+    /// Give `user` a new API token (keg-auth's `reset_auth_token`) and return
+    /// it: the raw value exists only in the return value, the user row keeps
+    /// its SHA-256. The previous token stops working. Send it as
+    /// [`api_token_header`](crate::loaders::api_token_header)`(login id, token)`
+    /// in `X-Auth-Token` (see [`TokenRequestLoader`](crate::loaders::TokenRequestLoader)).
+    ///
+    /// Only the token column is written. [`Error::Config`] when the user
+    /// entity has no `#[auth(api_token)]` field.
+    pub async fn reset_auth_token(
+        &self,
+        user: &mut U<E>,
+        options: &crate::loaders::ApiTokenOptions,
+    ) -> Result<String> {
+        let raw = crate::loaders::generate_api_token(options)?;
+        self.write_api_token(user, Some(api_token_digest(&raw)))
+            .await?;
+        Ok(raw)
+    }
+
+    /// Revoke `user`'s API token.
+    pub async fn clear_auth_token(&self, user: &mut U<E>) -> Result<()> {
+        self.write_api_token(user, None).await
+    }
+
+    async fn write_api_token(&self, user: &mut U<E>, hash: Option<Vec<u8>>) -> Result<()> {
+        if !user.set_api_token_hash(hash.clone()) {
+            return Err(Error::Config(
+                "API tokens need an #[auth(api_token)] field (Option<Vec<u8>>) on the user entity"
+                    .into(),
+            ));
+        }
+        let schema = schema_of::<U<E>>();
+        let col = schema.require(Role::ApiToken)?;
+        let value = hash.map_or(Value::Null, Value::Bytes);
+        let mut sql = Sql::<DB>::new("UPDATE ");
+        sql.ident(schema.table)
+            .push(" SET ")
+            .ident(col.name)
+            .push(" = ");
+        sql.bind_cast(value, col.kind, col.pg_type);
+        sql.push(" WHERE ")
+            .ident(schema.id_column())
+            .push(" = ")
+            .bind_int(user.id());
+        if DB::execute(&mut *self.conn().await?, &sql.text, sql.args).await? == 0 {
+            return Err(Error::NotFound(format!("user {}", user.id())));
+        }
+        Ok(())
+    }
+
+    /// The user with this login id whose API token is `raw_token` (compared
+    /// in constant time through its SHA-256), whether active or not. A token
+    /// hashed by keg-auth (a passlib string) is checked with the password
+    /// hasher and, when it matches, re-stored as SHA-256.
+    pub async fn user_by_api_token(&self, login_id: &str, raw_token: &str) -> Result<Option<U<E>>> {
+        use subtle::ConstantTimeEq;
+        let digest = api_token_digest(raw_token);
+        let Some(mut user) = self.user_by_login(login_id).await? else {
+            return Ok(None);
+        };
+        let stored = user.api_token_hash().map(<[u8]>::to_vec);
+        let matches = match stored.as_deref() {
+            Some(s) if s.len() == digest.len() => bool::from(s.ct_eq(&digest)),
+            Some(s) if s.starts_with(b"$") => {
+                let Ok(legacy) = std::str::from_utf8(s) else {
+                    return Ok(None);
+                };
+                let ok = match self.hasher.verify(raw_token, legacy).await {
+                    Ok(v) => v.ok,
+                    Err(e) => {
+                        log::warn!("kegauth: user {}'s API token hash: {e}", user.id());
+                        false
+                    }
+                };
+                if ok {
+                    self.write_api_token(&mut user, Some(digest)).await?;
+                }
+                ok
+            }
+            _ => false,
+        };
+        Ok(matches.then_some(user))
     }
 
     // ----- groups and bundles ---------------------------------------------------------------

@@ -147,7 +147,7 @@ impl TokenSigner {
     }
 }
 
-fn check_secret(secret: &[u8]) -> Result<()> {
+pub(crate) fn check_secret(secret: &[u8]) -> Result<()> {
     if secret.len() < MIN_SECRET_BYTES {
         return Err(Error::Config(format!(
             "the secret key must be at least {MIN_SECRET_BYTES} bytes; generate one with \

@@ -34,6 +34,20 @@ pub mod demo;
 pub use demo::User;
 
 pub mod smtp;
+
+/// keg-auth's `users` table (its test app's `User`: email login plus `name`).
+/// The demo's user adds an API token column; keg-auth keeps that in
+/// `users_with_token` (see `TokenUser` in tests/keg_auth_schema.rs).
+#[derive(Debug, AuthEntity)]
+#[auth(user, table = "users", login = "email")]
+pub struct KegUser {
+    pub id: i64,
+    pub email: String,
+    pub name: Option<String>,
+    #[auth(core)]
+    pub core: UserCore,
+}
+
 pub mod web;
 
 impl User {
@@ -43,6 +57,7 @@ impl User {
             id: 0,
             email: email.to_string(),
             name: None,
+            token: None,
             core: UserCore::new(),
         }
     }
