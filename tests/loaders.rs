@@ -20,7 +20,7 @@ use kegauth::loaders::{
 };
 use kegauth::Backend;
 use rocket::figment::Figment;
-use rocket::http::{Accept, Header, Status};
+use rocket::http::{Header, Status};
 use rocket::local::asynchronous::LocalResponse;
 use serde_json::json;
 use std::sync::Arc;
@@ -123,6 +123,9 @@ fn jwt_loader<DB: Backend>(app: &App<DB>) -> &JwtRequestLoader {
     registered_loader::<JwtRequestLoader, _>(app.client.rocket()).expect("registered")
 }
 
+/// A browser's `Accept` header, for [`get_with`].
+const HTML: (&str, &str) = ("Accept", "text/html");
+
 async fn get_with<'c, DB: Backend>(
     app: &'c App<DB>,
     path: &str,
@@ -193,33 +196,26 @@ async fn no_credentials_get_a_401_with_a_challenge<B: TestBackend>() {
     let r = get_with(&app, "/api/me", &[]).await;
     assert_refused(r, false, "no credentials").await;
     // A browser on an API route gets the 401 too (a plain-text body), not the login page.
-    let r = app
-        .client
-        .get("/api/me")
-        .header(Accept::HTML)
-        .dispatch()
-        .await;
+    let r = get_with(&app, "/api/me", &[HTML]).await;
     assert_eq!(r.status(), Status::Unauthorized);
     assert_eq!(r.content_type(), Some(rocket::http::ContentType::Plain));
     // A browser without credentials on a page route still goes to the login page...
     assert_eq!(app.status("/secret1").await, Status::Found);
     // ...but one that presents a (bad) bearer token is an API client.
-    let r = app
-        .client
-        .get("/secret1")
-        .header(Accept::HTML)
-        .header(Header::new("Authorization", "Bearer not.a.jwt"))
-        .dispatch()
-        .await;
+    let r = get_with(
+        &app,
+        "/secret1",
+        &[HTML, ("Authorization", "Bearer not.a.jwt")],
+    )
+    .await;
     assert_eq!(r.status(), Status::Unauthorized);
     // Another scheme is not the JWT loader's business: a browser is redirected.
-    let r = app
-        .client
-        .get("/secret1")
-        .header(Accept::HTML)
-        .header(Header::new("Authorization", "Basic YW5uOnB3"))
-        .dispatch()
-        .await;
+    let r = get_with(
+        &app,
+        "/secret1",
+        &[HTML, ("Authorization", "Basic YW5uOnB3")],
+    )
+    .await;
     assert_eq!(r.status(), Status::Found);
 }
 
@@ -382,13 +378,13 @@ async fn forged_and_stale_jwts_are_refused<B: TestBackend>() {
 
     // Two Authorization headers: ambiguous, refused.
     let fresh = jwt_loader(&app).create_access_token(&ann).unwrap();
-    let r = app
-        .client
-        .get("/api/me")
-        .header(Header::new("Authorization", format!("Bearer {fresh}")))
-        .header(Header::new("Authorization", format!("Bearer {fresh}")))
-        .dispatch()
-        .await;
+    let twice = format!("Bearer {fresh}");
+    let r = get_with(
+        &app,
+        "/api/me",
+        &[("Authorization", &twice), ("Authorization", &twice)],
+    )
+    .await;
     assert_eq!(r.status(), Status::Unauthorized);
 }
 
@@ -499,17 +495,28 @@ async fn with_token<'c, DB: Backend>(
     get_with(app, path, &[("X-Auth-Token", value)]).await
 }
 
-async fn api_tokens_are_stored_hashed_and_rotate<B: TestBackend>() {
-    use sha2::Digest;
-    let Some((app, _clock)) = api_app::<B>(|f| f).await else {
-        return;
-    };
+/// Ann, verified, with a new API token (returned raw).
+async fn ann_with_api_token<DB: Backend>(app: &App<DB>) -> (User, String) {
     let mut ann = app.user("ann@example.com", None).await;
     let raw = app
         .store
         .reset_auth_token(&mut ann, &ApiTokenOptions::default())
         .await
         .unwrap();
+    (ann, raw)
+}
+
+/// The status of `/api/me` with this `X-Auth-Token`.
+async fn me_with_token<DB: Backend>(app: &App<DB>, value: &str) -> Status {
+    with_token(app, "/api/me", value).await.status()
+}
+
+async fn api_tokens_are_stored_hashed_and_rotate<B: TestBackend>() {
+    use sha2::Digest;
+    let Some((app, _clock)) = api_app::<B>(|f| f).await else {
+        return;
+    };
+    let (mut ann, raw) = ann_with_api_token(&app).await;
     assert_eq!(raw.len(), 32);
     let header = api_token_header(&ann.email, &raw);
     let r = with_token(&app, "/api/me", &header).await;
@@ -517,10 +524,7 @@ async fn api_tokens_are_stored_hashed_and_rotate<B: TestBackend>() {
     assert!(body(r).await.contains("ann@example.com"));
     // The login id is matched as the login form does (case-insensitively).
     let upper = api_token_header("ANN@example.com", &raw);
-    assert_eq!(
-        with_token(&app, "/api/me", &upper).await.status(),
-        Status::Ok
-    );
+    assert_eq!(me_with_token(&app, &upper).await, Status::Ok);
 
     // The database holds the SHA-256 only.
     let stored = stored_tokens(&app.url).await;
@@ -550,40 +554,22 @@ async fn api_tokens_are_stored_hashed_and_rotate<B: TestBackend>() {
         .await
         .unwrap();
     assert_ne!(again, raw);
-    assert_eq!(
-        with_token(&app, "/api/me", &header).await.status(),
-        Status::Unauthorized
-    );
+    assert_eq!(me_with_token(&app, &header).await, Status::Unauthorized);
     let header = api_token_header(&ann.email, &again);
-    assert_eq!(
-        with_token(&app, "/api/me", &header).await.status(),
-        Status::Ok
-    );
+    assert_eq!(me_with_token(&app, &header).await, Status::Ok);
 
     // A token is not a session: rotating the session key leaves it alive, but
     // disabling the user stops it.
     app.store.rotate_session_key(&mut ann).await.unwrap();
-    assert_eq!(
-        with_token(&app, "/api/me", &header).await.status(),
-        Status::Ok
-    );
+    assert_eq!(me_with_token(&app, &header).await, Status::Ok);
     app.store.set_enabled(&mut ann, false).await.unwrap();
-    assert_eq!(
-        with_token(&app, "/api/me", &header).await.status(),
-        Status::Unauthorized
-    );
+    assert_eq!(me_with_token(&app, &header).await, Status::Unauthorized);
     app.store.set_enabled(&mut ann, true).await.unwrap();
-    assert_eq!(
-        with_token(&app, "/api/me", &header).await.status(),
-        Status::Ok
-    );
+    assert_eq!(me_with_token(&app, &header).await, Status::Ok);
 
     // Revoked.
     app.store.clear_auth_token(&mut ann).await.unwrap();
-    assert_eq!(
-        with_token(&app, "/api/me", &header).await.status(),
-        Status::Unauthorized
-    );
+    assert_eq!(me_with_token(&app, &header).await, Status::Unauthorized);
     assert!(stored_tokens(&app.url).await.is_empty());
 }
 
@@ -591,12 +577,7 @@ async fn malformed_api_token_headers_are_refused<B: TestBackend>() {
     let Some((app, _clock)) = api_app::<B>(|f| f).await else {
         return;
     };
-    let mut ann = app.user("ann@example.com", None).await;
-    let raw = app
-        .store
-        .reset_auth_token(&mut ann, &ApiTokenOptions::default())
-        .await
-        .unwrap();
+    let (ann, raw) = ann_with_api_token(&app).await;
     let login = URL_SAFE_NO_PAD.encode(&ann.email);
     let cases = [
         ("no dot", format!("{login}{raw}")),
@@ -638,10 +619,7 @@ async fn malformed_api_token_headers_are_refused<B: TestBackend>() {
             .replace('+', "-")
             .replace('/', "_")
     );
-    assert_eq!(
-        with_token(&app, "/api/me", &padded).await.status(),
-        Status::Ok
-    );
+    assert_eq!(me_with_token(&app, &padded).await, Status::Ok);
 }
 
 async fn keg_auth_token_hashes_verify_and_are_upgraded<B: TestBackend>() {
@@ -655,28 +633,19 @@ async fn keg_auth_token_hashes_verify_and_are_upgraded<B: TestBackend>() {
     app.store.update_user(&mut ann).await.unwrap();
     let header = api_token_header(&ann.email, LEGACY_TOKEN);
     let wrong = api_token_header(&ann.email, "not-the-token-at-all");
-    assert_eq!(
-        with_token(&app, "/api/me", &wrong).await.status(),
-        Status::Unauthorized
-    );
+    assert_eq!(me_with_token(&app, &wrong).await, Status::Unauthorized);
     assert_eq!(
         stored_tokens(&app.url).await,
         vec![LEGACY_TOKEN_HASH.as_bytes().to_vec()],
         "a failed check leaves the hash alone"
     );
-    assert_eq!(
-        with_token(&app, "/api/me", &header).await.status(),
-        Status::Ok
-    );
+    assert_eq!(me_with_token(&app, &header).await, Status::Ok);
     assert_eq!(
         stored_tokens(&app.url).await,
         vec![sha2::Sha256::digest(LEGACY_TOKEN.as_bytes()).to_vec()],
         "re-stored as SHA-256"
     );
-    assert_eq!(
-        with_token(&app, "/api/me", &header).await.status(),
-        Status::Ok
-    );
+    assert_eq!(me_with_token(&app, &header).await, Status::Ok);
 }
 
 async fn loaders_feed_permission_checks_and_guards<B: TestBackend>() {
@@ -697,13 +666,13 @@ async fn loaders_feed_permission_checks_and_guards<B: TestBackend>() {
     );
     // #[requires_permissions] on an API route.
     assert_eq!(bearer(&app, "/api/secret2", &ann_jwt).await, Status::Ok);
-    let r = app
-        .client
-        .get("/api/secret2")
-        .header(Accept::HTML)
-        .header(Header::new("Authorization", format!("Bearer {bob_jwt}")))
-        .dispatch()
-        .await;
+    let bob_bearer = format!("Bearer {bob_jwt}");
+    let r = get_with(
+        &app,
+        "/api/secret2",
+        &[HTML, ("Authorization", &bob_bearer)],
+    )
+    .await;
     assert_eq!(r.status(), Status::Forbidden);
     assert_eq!(r.content_type(), Some(rocket::http::ContentType::Plain));
     assert_eq!(body(r).await, "permission denied", "not the HTML page");
@@ -734,12 +703,7 @@ async fn a_route_accepts_only_its_loaders<B: TestBackend>() {
     let Some((app, _clock)) = api_app::<B>(|f| f).await else {
         return;
     };
-    let mut ann = app.user("ann@example.com", None).await;
-    let raw = app
-        .store
-        .reset_auth_token(&mut ann, &ApiTokenOptions::default())
-        .await
-        .unwrap();
+    let (ann, raw) = ann_with_api_token(&app).await;
     let header = api_token_header(&ann.email, &raw);
     // /jwt-only accepts bearer tokens only; the API token is refused there.
     assert_eq!(
@@ -757,18 +721,15 @@ async fn a_route_accepts_only_its_loaders<B: TestBackend>() {
     );
     assert_eq!(bearer(&app, "/jwt-only-set", &jwt).await, Status::Ok);
     // The API token works where every loader is accepted.
-    assert_eq!(
-        with_token(&app, "/api/me", &header).await.status(),
-        Status::Ok
-    );
+    assert_eq!(me_with_token(&app, &header).await, Status::Ok);
     // A session user is accepted everywhere: loaders run only without one.
     app.log_in_as(&ann).await;
-    let r = app
-        .client
-        .get("/jwt-only")
-        .header(Header::new("Authorization", "Bearer forged.token.here"))
-        .dispatch()
-        .await;
+    let r = get_with(
+        &app,
+        "/jwt-only",
+        &[("Authorization", "Bearer forged.token.here")],
+    )
+    .await;
     assert_eq!(r.status(), Status::Ok);
 }
 
@@ -776,18 +737,26 @@ async fn a_bearer_token_cannot_mint_tokens<B: TestBackend>() {
     let Some((app, _clock)) = api_app::<B>(|f| f).await else {
         return;
     };
-    let ann = app.user("ann@example.com", None).await;
+    let (ann, raw) = ann_with_api_token(&app).await;
     let jwt = jwt_loader(&app).create_access_token(&ann).unwrap();
-    for path in ["/api/token"] {
+    for (name, value) in [
+        ("Authorization", format!("Bearer {jwt}")),
+        ("X-Auth-Token", api_token_header(&ann.email, &raw)),
+    ] {
+        // Each credential works on the API...
+        assert_eq!(
+            get_with(&app, "/api/me", &[(name, &value)]).await.status(),
+            Status::Ok
+        );
+        // ...but does not mint a token: that takes the browser session.
         let r = app
             .client
-            .post(path)
-            .header(Header::new("Authorization", format!("Bearer {jwt}")))
+            .post("/api/token")
+            .header(Header::new(name, value))
             .dispatch()
             .await;
-        assert_eq!(r.status(), Status::Unauthorized, "{path}");
+        assert_eq!(r.status(), Status::Unauthorized, "{name}");
     }
-    assert!(stored_tokens(&app.url).await.is_empty());
 }
 
 // ----- launch checks ----------------------------------------------------------------------
