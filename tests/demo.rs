@@ -256,3 +256,28 @@ async fn the_demo_issues_tokens_to_its_session_user_only() {
     let r = app.client.get("/api/me").dispatch().await;
     assert_eq!(r.status(), Status::Unauthorized);
 }
+
+#[rocket::async_test]
+async fn a_table_behind_the_entity_stops_the_launch_with_a_message() {
+    let db = TempDb::new();
+    let client = Client::tracked(demo_rocket(&db, rocket::Config::figment()))
+        .await
+        .expect("the demo launches");
+    drop(client);
+    // A database from before the user entity gained its API token column.
+    let pool = sqlx::SqlitePool::connect(&db.url()).await.unwrap();
+    sqlx::query("ALTER TABLE users DROP COLUMN token")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let err = Client::tracked(demo_rocket(&db, rocket::Config::figment()))
+        .await
+        .expect_err("the launch stops");
+    assert!(failed_in_kegauth(&err), "{err:?}");
+    let store: kegauth::Store<sqlx::Sqlite, demo::User> = kegauth::Store::new(pool);
+    let message = store.check_tables().await.unwrap_err().to_string();
+    assert!(
+        message.contains("`users` table does not match") && message.contains("token"),
+        "{message}"
+    );
+}

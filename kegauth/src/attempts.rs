@@ -244,19 +244,14 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// the columns the entity names.
     pub async fn check_attempt_table(&self) -> Result<()> {
         let table = A::<E>::schema().table;
-        let mut sql = Self::select::<A<E>>();
-        sql.push(" WHERE 1 = 0");
-        let mut conn = self.pool().acquire().await?;
-        DB::execute(&mut conn, &sql.text, sql.args)
-            .await
-            .map_err(|e| {
-                Error::Config(format!(
-                    "attempt limiting is on (attempt_limit_enabled), but the attempt table \
+        self.probe_table::<A<E>>().await.map_err(|e| {
+            Error::Config(format!(
+                "attempt limiting is on (attempt_limit_enabled), but the attempt table \
                      `{table}` cannot be read ({e}): create it (kegauth's DDL, or \
                      AuthManager::builder().create_schema(true)) or set \
                      attempt_limit_enabled = false"
-                ))
-            })?;
+            ))
+        })?;
         Ok(())
     }
 

@@ -75,7 +75,7 @@ impl Error {
     }
 }
 
-fn is_unavailable(err: &sqlx::Error) -> bool {
+pub(crate) fn is_unavailable(err: &sqlx::Error) -> bool {
     matches!(
         err,
         sqlx::Error::Io(_)

@@ -380,6 +380,10 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 return Err(rocket);
             }
         }
+        if let Err(e) = store.check_tables().await {
+            log::error!("kegauth: {e}");
+            return Err(rocket);
+        }
         if config.attempt_limit_enabled {
             if let Err(e) = store.check_attempt_table().await {
                 log::error!("kegauth: {e}");

@@ -735,6 +735,43 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         user.is_active_at(self.now())
     }
 
+    // ----- launch checks --------------------------------------------------------------------
+
+    /// Read no row of `T`'s table with every column `T` names: fails when the
+    /// table or a column is missing.
+    pub(crate) async fn probe_table<T: AuthEntity>(&self) -> std::result::Result<(), sqlx::Error> {
+        let mut sql = Self::select::<T>();
+        sql.push(" WHERE 1 = 0");
+        let mut conn = self.pool.acquire().await?;
+        DB::execute(&mut conn, &sql.text, sql.args).await?;
+        Ok(())
+    }
+
+    /// Check at launch that the user, group, bundle and permission tables have
+    /// every column their entities name, so that a schema behind the code (a
+    /// new `#[auth(api_token)]` field, say) stops the launch with a message
+    /// instead of failing requests.
+    pub async fn check_tables(&self) -> Result<()> {
+        async fn one<DB: Backend, E: EntitySet, T: AuthEntity>(store: &Store<DB, E>) -> Result<()> {
+            store.probe_table::<T>().await.map_err(|e| {
+                if crate::error::is_unavailable(&e) {
+                    return Error::Database(e);
+                }
+                Error::Config(format!(
+                    "the `{}` table does not match the {} entity ({e}): add the missing table \
+                     or columns (kegauth's DDL: `auth schema`), or \
+                     AuthManager::builder().create_schema(true) for new tables",
+                    T::schema().table,
+                    std::any::type_name::<T>()
+                ))
+            })
+        }
+        one::<DB, E, U<E>>(self).await?;
+        one::<DB, E, G<E>>(self).await?;
+        one::<DB, E, B<E>>(self).await?;
+        one::<DB, E, P<E>>(self).await
+    }
+
     // ----- API tokens -----------------------------------------------------------------------
 
     /// Give `user` a new API token (keg-auth's `reset_auth_token`) and return
