@@ -69,6 +69,18 @@ fn jwt_only_set(user: kegauth::AuthUser<User>) -> String {
     user.email.clone()
 }
 
+/// `/jwt-only-set` as a route set that accepts bearer tokens only.
+fn jwt_only_set_routes() -> Vec<rocket::Route> {
+    kegauth::requirements::require_with(
+        rocket::routes![jwt_only_set],
+        kegauth::Requirement::User,
+        kegauth::requirements::RequireOptions {
+            request_loaders: Some(&[loader_id::<JwtRequestLoader>]),
+            ..Default::default()
+        },
+    )
+}
+
 type Api<B> = App<<<B as TestBackend>::Db as kegauth::AuthDb>::Backend>;
 
 /// The test app plus the demo's API routes, both loaders, a manual clock and
@@ -94,17 +106,7 @@ async fn api_app<B: TestBackend>(
                 rocket::routes![demo::api_token, demo::api_me, demo::api_secret2],
             )
             .mount("/", rocket::routes![jwt_only])
-            .mount(
-                "/",
-                kegauth::requirements::require_with(
-                    rocket::routes![jwt_only_set],
-                    kegauth::Requirement::User,
-                    kegauth::requirements::RequireOptions {
-                        request_loaders: Some(&[loader_id::<JwtRequestLoader>]),
-                        ..Default::default()
-                    },
-                ),
-            )
+            .mount("/", jwt_only_set_routes())
         },
     )
     .await?;
@@ -851,19 +853,7 @@ async fn loader_registration_is_checked_at_launch() {
     let err = launch_error(
         |f| f,
         |b| b.request_loader(TokenRequestLoader::default()),
-        |r| {
-            r.mount(
-                "/",
-                kegauth::requirements::require_with(
-                    rocket::routes![jwt_only_set],
-                    kegauth::Requirement::User,
-                    kegauth::requirements::RequireOptions {
-                        request_loaders: Some(&[loader_id::<JwtRequestLoader>]),
-                        ..Default::default()
-                    },
-                ),
-            )
-        },
+        |r| r.mount("/", jwt_only_set_routes()),
     )
     .await;
     assert!(failed_fairing(&err), "{err:?}");
