@@ -91,6 +91,17 @@ pub struct Config {
     pub cookie_secure: bool,
     /// The mail transport (`[kegauth.mail]`), used when the app sets a mail manager.
     pub mail: Option<crate::mail::MailConfig>,
+    /// The LDAP server(s) the LDAP authenticator binds to: a URL or a list tried in order.
+    pub ldap_server_url: Option<crate::ldap::ServerUrls>,
+    /// The DN to bind as, with `{}` for the (escaped) login id, e.g. `uid={},dc=example,dc=org`.
+    pub ldap_dn_format: Option<String>,
+    /// Upgrade `ldap://` connections with StartTLS.
+    pub ldap_starttls: bool,
+    /// Seconds to wait for each LDAP server (connect, then bind).
+    pub ldap_timeout_secs: u32,
+    /// keg-auth's `KEGAUTH_LDAP_TEST_MODE`: every LDAP bind succeeds. Only
+    /// accepted in builds with kegauth's `testing` feature; refused at launch otherwise.
+    pub ldap_test_mode: bool,
     /// The JWT request loader's settings (`[kegauth.jwt]`), used when the app
     /// registers a [`JwtRequestLoader`](crate::loaders::JwtRequestLoader).
     pub jwt: crate::loaders::JwtConfig,
@@ -129,6 +140,11 @@ impl Default for Config {
             detailed_login_errors: false,
             cookie_secure: true,
             mail: None,
+            ldap_server_url: None,
+            ldap_dn_format: None,
+            ldap_starttls: false,
+            ldap_timeout_secs: 10,
+            ldap_test_mode: false,
             jwt: crate::loaders::JwtConfig::default(),
         }
     }
@@ -190,6 +206,13 @@ impl Config {
             }
         }
         crate::client_ip::ProxyPolicy::from_config(self)?;
+        if self.ldap_test_mode && !cfg!(feature = "testing") {
+            return bad(
+                "ldap_test_mode makes every LDAP password valid; it is only accepted in \
+                 builds with kegauth's `testing` feature"
+                    .into(),
+            );
+        }
         if self.token_expire_mins == 0 {
             return bad("token_expire_mins must be at least 1".into());
         }

@@ -46,6 +46,9 @@ pub enum Error {
     /// A mail could not be built or delivered.
     #[error("mail error: {0}")]
     Mail(String),
+    /// A service kegauth depends on (an LDAP server, say) did not answer.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// Password hashing failed, or a stored hash is malformed.
     #[error("password hash error: {0}")]
     Hash(String),
@@ -56,7 +59,7 @@ impl Error {
     pub fn status(&self) -> Status {
         match self {
             Error::Database(e) if is_unavailable(e) => Status::ServiceUnavailable,
-            Error::Mail(_) => Status::ServiceUnavailable,
+            Error::Mail(_) | Error::Unavailable(_) => Status::ServiceUnavailable,
             Error::NotFound(_) => Status::NotFound,
             Error::Conflict(_) => Status::Conflict,
             Error::Invalid(_) => Status::BadRequest,

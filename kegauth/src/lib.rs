@@ -15,6 +15,7 @@
 //!   with lockout, by input and source address;
 //! - [`loaders`]: JWT bearer and API-token request loaders, for requests
 //!   without a session;
+//! - [`ldap`]: the LDAP authenticator (simple bind, escaped DNs, server lists);
 //! - [`AuthManager`]: the Rocket fairing;
 //! - [`cli`]: the `auth` commands (create-user, set-password, purge-attempts, schema).
 //!
@@ -42,6 +43,7 @@ pub mod endpoints;
 pub mod entity;
 mod error;
 pub mod guards;
+pub mod ldap;
 mod links;
 pub mod loaders;
 pub mod mail;

@@ -53,6 +53,10 @@ pub enum Authenticator {
     /// `redirect_login_target` (an SSO or OAuth start page); the password views
     /// answer 404.
     Redirect,
+    /// keg-auth's `LdapAuthenticator`: the login form's password is checked by
+    /// a bind to the directory (see [`crate::ldap`]); local users are created
+    /// on first login and hold no password.
+    Ldap,
 }
 
 /// The store type an `AuthManager<D, E>` puts in Rocket's managed state.
@@ -310,6 +314,16 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             );
             return Err(rocket);
         }
+        let ldap = match self.authenticator {
+            Authenticator::Ldap => match crate::ldap::LdapSettings::from_config(&config) {
+                Ok(settings) => Some(Arc::new(settings)),
+                Err(e) => {
+                    log::error!("kegauth: {e}");
+                    return Err(rocket);
+                }
+            },
+            _ => None,
+        };
         let mut endpoints = Endpoints::default();
         for (name, target) in &self.endpoints {
             if let Err(e) = endpoints.set(name, target) {
@@ -417,6 +431,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         }
         let auth = Auth(Box::new(Service {
             store: store.clone(),
+            ldap,
         }));
         Ok(rocket
             .manage(store)

@@ -107,8 +107,65 @@ pub(crate) trait AuthService: Send + Sync + 'static {
 
 type AnyUser = dyn std::any::Any + Send + Sync;
 
+/// Why a user whose credentials are right still may not log in: disabled,
+/// or disabled from a date that has come.
+fn disabled(core: &crate::entity::UserCore, now: chrono::NaiveDateTime) -> Option<LoginFailure> {
+    if !core.is_enabled {
+        Some(LoginFailure::Disabled)
+    } else if core.is_disabled_by_date(now) {
+        Some(LoginFailure::DisabledByDate)
+    } else {
+        None
+    }
+}
+
 pub(crate) struct Service<DB: Backend, E: EntitySet> {
     pub store: Store<DB, E>,
+    /// Set with the LDAP authenticator: passwords are checked by the directory.
+    pub ldap: Option<Arc<crate::ldap::LdapSettings>>,
+}
+
+impl<DB: Backend, E: EntitySet> Service<DB, E> {
+    /// The LDAP login: bind, then find (or create) the local user, who must be
+    /// active. No password is stored; an email user is verified by the bind.
+    async fn authenticate_ldap(
+        &self,
+        ldap: &crate::ldap::LdapSettings,
+        login_id: &str,
+        password: &str,
+    ) -> Result<std::result::Result<String, LoginFailure>> {
+        let store = &self.store;
+        if ldap.bind(login_id, password).await? == crate::ldap::Bind::Refused {
+            return Ok(Err(LoginFailure::WrongPassword));
+        }
+        let login_id = login_id.trim();
+        let mut user = match store.user_by_login(login_id).await? {
+            Some(user) => user,
+            None => {
+                let mut user: E::User = crate::entity::blank_user()?;
+                user.set_login_id(login_id.to_string());
+                user.core_mut().is_verified = true;
+                match store.insert_user(&mut user).await {
+                    Ok(()) => user,
+                    // A concurrent first login created it.
+                    Err(crate::Error::Conflict(_)) => match store.user_by_login(login_id).await? {
+                        Some(user) => user,
+                        None => return Ok(Err(LoginFailure::UnknownUser)),
+                    },
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        let now = store.now();
+        if let Some(failure) = disabled(user.core(), now) {
+            return Ok(Err(failure));
+        }
+        let core = user.core_mut();
+        core.is_verified = true;
+        core.last_login_utc = Some(now);
+        store.update_user(&mut user).await?;
+        Ok(Ok(user.core().session_key.clone()))
+    }
 }
 
 impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
@@ -206,6 +263,9 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         password: &'a str,
     ) -> BoxFuture<'a, Result<std::result::Result<String, LoginFailure>>> {
         Box::pin(async move {
+            if let Some(ldap) = &self.ldap {
+                return self.authenticate_ldap(ldap, login_id, password).await;
+            }
             let store = &self.store;
             // Exactly one hash in every case, so timing does not tell whether
             // the user exists, has a password, or is disabled.
@@ -219,11 +279,8 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
             }
             let now = store.now();
             let core = user.core();
-            if !core.is_enabled {
-                return Ok(Err(LoginFailure::Disabled));
-            }
-            if core.is_disabled_by_date(now) {
-                return Ok(Err(LoginFailure::DisabledByDate));
+            if let Some(failure) = disabled(core, now) {
+                return Ok(Err(failure));
             }
             if <E::User as UserEntity>::LOGIN == LoginKind::Email && !core.is_verified {
                 return Ok(Err(LoginFailure::Unverified));

@@ -158,6 +158,8 @@ struct LoginPage<'a> {
     next: Option<String>,
     flashes: Vec<Flash>,
     errors: BTreeMap<&'static str, Vec<&'static str>>,
+    /// 200, or 503 when the authenticator's service did not answer.
+    status: Status,
 }
 
 fn render_login(
@@ -168,7 +170,7 @@ fn render_login(
 ) -> Page {
     let kind = auth.0.login_kind();
     html(
-        Status::Ok,
+        page.status,
         templates.render(
             "kegauth/login.html",
             "Log In",
@@ -210,6 +212,7 @@ fn login_get(next: Option<&str>, ctx: Ctx<'_>) -> Page {
         next: next.and_then(safe_next),
         flashes: session.take_flashes(),
         errors: BTreeMap::new(),
+        status: Status::Ok,
     };
     render_login(templates, auth, session, page)
 }
@@ -270,6 +273,7 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
         errors.insert("password", vec!["This field is required."]);
     }
     let mut flashes = session.take_flashes();
+    let mut status = Status::Ok;
     let error = |message: String| Flash {
         category: "error".into(),
         message,
@@ -301,6 +305,15 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
                 return Page::redirect(target);
             }
             Ok(Err(failure)) => flashes.push(error(failure_message(config, failure, login_id))),
+            Err(e) if e.status() == Status::ServiceUnavailable => {
+                // The database or the directory did not answer: say so on the
+                // login page (503), keeping what was typed.
+                log::error!("kegauth: login unavailable: {e}");
+                flashes.push(error(
+                    "The login service is unavailable. Please try again shortly.".into(),
+                ));
+                status = Status::ServiceUnavailable;
+            }
             Err(e) => return Page::Error(e),
         }
     }
@@ -309,6 +322,7 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
         next,
         flashes,
         errors,
+        status,
     };
     render_login(templates, auth, session, page)
 }

@@ -33,6 +33,7 @@ pub const LEGACY_PASSWORD: &str = "correct horse battery staple";
 pub mod demo;
 pub use demo::User;
 
+pub mod ldap;
 pub mod smtp;
 
 /// keg-auth's `users` table (its test app's `User`: email login plus `name`).
