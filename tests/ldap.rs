@@ -273,3 +273,34 @@ async fn ldap_settings_are_checked_at_launch() {
         Status::NotFound
     );
 }
+
+#[rocket::async_test]
+async fn ldap_a_server_that_never_answers_times_out() {
+    // Accepts connections and then says nothing.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let figment = rocket::Config::figment()
+        .merge((
+            "kegauth.ldap_server_url",
+            format!("ldap://127.0.0.1:{port}"),
+        ))
+        .merge(("kegauth.ldap_dn_format", DN_FORMAT))
+        .merge(("kegauth.ldap_timeout_secs", 1));
+    let config = kegauth::config::Config::from_figment(&figment).unwrap();
+    let settings = LdapSettings::from_config(&config).unwrap();
+    let started = std::time::Instant::now();
+    let err = settings.bind(SAM.0, SAM.1).await.unwrap_err();
+    assert_eq!(err.status(), Status::ServiceUnavailable, "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "gave up after the 1 s timeout, not {:?}",
+        started.elapsed()
+    );
+    held.abort();
+}
