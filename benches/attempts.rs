@@ -19,22 +19,8 @@ use rocket_db_pools::Database;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-#[derive(Database)]
-#[database("main")]
-struct SqliteDb(sqlx::SqlitePool);
-
-#[derive(Database)]
-#[database("main")]
-struct PgDb(sqlx::PgPool);
-
-#[derive(AuthEntity)]
-#[auth(user, table = "users", login = "email")]
-struct User {
-    id: i64,
-    email: String,
-    #[auth(core)]
-    core: UserCore,
-}
+mod common;
+use common::{PgDb, SqliteDb, User};
 
 const EMAIL: &str = "bench@example.com";
 const PASSWORD: &str = "correct horse battery staple";

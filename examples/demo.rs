@@ -102,6 +102,12 @@ async fn home(
     )))
 }
 
+/// The same kind of page as `/secret1`, unprotected (the load benchmark compares them).
+#[get("/public")]
+pub fn public() -> &'static str {
+    "public"
+}
+
 /// Any logged-in user.
 #[requires_user]
 #[get("/secret1")]
@@ -184,7 +190,10 @@ pub fn rocket() -> Rocket<Build> {
                 .create_schema(true)
                 .build(),
         )
-        .mount("/", routes![home, secret1, secret2, secret_nested, manage])
+        .mount(
+            "/",
+            routes![home, public, secret1, secret2, secret_nested, manage],
+        )
         .mount("/", api_routes())
         .mount("/", kegauth::routes())
         .register("/", kegauth::catchers())

@@ -139,9 +139,26 @@ fn fmt_datetime(d: NaiveDateTime) -> String {
     d.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
 }
 
+/// SQL statements kegauth has sent in this process (every backend), for
+/// benchmarks and tests that count queries per request.
+static STATEMENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many SQL statements kegauth has sent in this process so far.
+///
+/// ```
+/// let before = kegauth::backend::statements_sent();
+/// // ... a request ...
+/// assert!(kegauth::backend::statements_sent() >= before);
+/// ```
+pub fn statements_sent() -> u64 {
+    STATEMENTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Bind every argument; `$datetime` converts a timestamp to what the backend binds.
+/// Every statement goes through here, so it is also where they are counted.
 macro_rules! bind_args {
     ($query:expr, $args:expr, $datetime:expr) => {{
+        STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut q = $query;
         for a in $args {
             q = match (a.value, a.kind) {

@@ -89,6 +89,11 @@ pub struct Config {
     /// Set the `Secure` flag on the session cookie (and use the `__Host-` prefix).
     /// Browsers accept secure cookies from `http://localhost` too.
     pub cookie_secure: bool,
+    /// Seconds to keep a session's user and permissions in memory (0, the
+    /// default: look them up on every request). The store's own writes clear
+    /// the cache at once; writes from other instances take effect within this
+    /// time. See [`Store::with_session_cache`](crate::Store::with_session_cache).
+    pub session_cache_secs: u32,
     /// The mail transport (`[kegauth.mail]`), used when the app sets a mail manager.
     pub mail: Option<crate::mail::MailConfig>,
     /// The LDAP server(s) the LDAP authenticator binds to: a URL or a list tried in order.
@@ -139,6 +144,7 @@ impl Default for Config {
             use_select2: true,
             detailed_login_errors: false,
             cookie_secure: true,
+            session_cache_secs: 0,
             mail: None,
             ldap_server_url: None,
             ldap_dn_format: None,

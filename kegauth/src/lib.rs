@@ -55,6 +55,7 @@ pub mod policy;
 pub mod requirements;
 mod service;
 pub mod session;
+mod session_cache;
 pub mod store;
 pub mod templates;
 pub mod token;

@@ -359,8 +359,11 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             }
         };
         let attempts = crate::attempts::AttemptPolicy::from_config(&config);
-        let mut store =
-            Store::<D::Backend, E>::new(db.auth_pool().clone()).with_attempt_policy(attempts);
+        let mut store = Store::<D::Backend, E>::new(db.auth_pool().clone())
+            .with_attempt_policy(attempts)
+            .with_session_cache(std::time::Duration::from_secs(u64::from(
+                config.session_cache_secs,
+            )));
         if let Some(clock) = &self.clock {
             store = store.with_clock(clock.clone());
         }

@@ -301,11 +301,11 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         session_key: &'a str,
     ) -> BoxFuture<'a, Result<Option<Arc<AnyUser>>>> {
         Box::pin(async move {
-            let user = self.store.user_by_session_key(session_key).await?;
+            let user = self.store.session_user(session_key).await?;
             let now = self.store.now();
             Ok(user
                 .filter(|u| u.is_active_at(now))
-                .map(|u| Arc::new(u) as Arc<AnyUser>))
+                .map(|u| u as Arc<AnyUser>))
         })
     }
 
@@ -331,7 +331,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
     fn permissions_of<'a>(&'a self, user: &'a AnyUser) -> BoxFuture<'a, Result<BTreeSet<String>>> {
         Box::pin(async move {
             match user.downcast_ref::<E::User>() {
-                Some(u) => self.store.user_permissions(u).await,
+                Some(u) => Ok(BTreeSet::clone(&*self.store.session_permissions(u).await?)),
                 None => Ok(BTreeSet::new()),
             }
         })

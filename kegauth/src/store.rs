@@ -89,6 +89,7 @@ pub struct Store<DB: Backend, E: EntitySet> {
     hasher: PasswordHasher,
     pub(crate) flows: crate::accounts::Flows,
     attempts: crate::attempts::AttemptPolicy,
+    sessions: Arc<crate::session_cache::SessionCache<U<E>>>,
     _entities: PhantomData<fn() -> E>,
 }
 
@@ -98,6 +99,7 @@ impl<DB: Backend, E: EntitySet> Clone for Store<DB, E> {
             pool: self.pool.clone(),
             clock: self.clock.clone(),
             attempts: self.attempts,
+            sessions: self.sessions.clone(),
             hasher: self.hasher.clone(),
             flows: self.flows.clone(),
             _entities: PhantomData,
@@ -197,8 +199,27 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             hasher: PasswordHasher::new(),
             flows: crate::accounts::Flows::default(),
             attempts: crate::attempts::AttemptPolicy::default(),
+            sessions: Arc::new(crate::session_cache::SessionCache::new(
+                std::time::Duration::ZERO,
+            )),
             _entities: PhantomData,
         }
+    }
+
+    /// Keep session users and their permissions in memory for `ttl` (zero,
+    /// the default, turns it off); see `session_cache_secs` in
+    /// [`Config`](crate::config::Config). Every write this store (or a clone
+    /// of it) makes to users, memberships or permissions clears the cache.
+    pub fn with_session_cache(mut self, ttl: std::time::Duration) -> Self {
+        self.sessions = Arc::new(crate::session_cache::SessionCache::new(ttl));
+        self
+    }
+
+    /// Commit a write that may change users or their rights, then clear the session cache.
+    async fn commit(&self, tx: Transaction<'static, DB>) -> Result<()> {
+        tx.commit().await?;
+        self.sessions.invalidate();
+        Ok(())
     }
 
     /// Limit attempts with `policy` (default: keg-auth's limits; the fairing
@@ -599,6 +620,34 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         Self::by_text(&mut *self.conn().await?, Role::Login, login.trim(), true).await
     }
 
+    /// The user holding this session key, from the session cache when it is
+    /// on (see [`with_session_cache`](Self::with_session_cache)).
+    pub async fn session_user(&self, key: &str) -> Result<Option<Arc<U<E>>>> {
+        if let Some(user) = self.sessions.user(key) {
+            return Ok(Some(user));
+        }
+        let generation = self.sessions.generation();
+        let user = self.user_by_session_key(key).await?.map(Arc::new);
+        if let Some(user) = &user {
+            self.sessions.put_user(key, user.clone(), generation);
+        }
+        Ok(user)
+    }
+
+    /// [`user_permissions`](Self::user_permissions) of a user from
+    /// [`session_user`](Self::session_user), from the session cache when it is on.
+    pub async fn session_permissions(&self, user: &U<E>) -> Result<Arc<BTreeSet<String>>> {
+        let key = &user.core().session_key;
+        if let Some(permissions) = self.sessions.permissions(key) {
+            return Ok(permissions);
+        }
+        let generation = self.sessions.generation();
+        let permissions = Arc::new(self.user_permissions(user).await?);
+        self.sessions
+            .put_permissions(key, permissions.clone(), generation);
+        Ok(permissions)
+    }
+
     /// The user holding this session key.
     pub async fn user_by_session_key(&self, key: &str) -> Result<Option<U<E>>> {
         let role = Role::Core(crate::entity::CoreField::SessionKey);
@@ -623,7 +672,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         let mut tx = self.begin_write().await?;
         self.check_login_free(&mut tx, user).await?;
         self.insert_row(&mut tx, user).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -678,7 +727,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         if !self.update_row_if(&mut tx, user, expected_key).await? {
             return Ok(false);
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(true)
     }
 
@@ -691,7 +740,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         if Self::delete_row(&mut tx, schema_of::<U<E>>(), id).await? == 0 {
             return Err(Error::NotFound(format!("user {id}")));
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -945,7 +994,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             return Err(Error::NotFound(format!("{kind:?} {id}").to_lowercase()));
         }
         self.rotate_keys(&mut tx, &affected).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(n)
     }
 
@@ -1066,6 +1115,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
                 Err(e) => return Err(e),
             }
         }
+        self.sessions.invalidate();
         Ok(report)
     }
 
@@ -1196,7 +1246,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .affected_users(&mut tx, Self::subject(lk, left_id))
             .await?;
         self.rotate_keys(&mut tx, &affected).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(true)
     }
 
@@ -1225,7 +1275,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .affected_users(&mut tx, Self::subject(lk, left_id))
             .await?;
         self.rotate_keys(&mut tx, &affected).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(true)
     }
 
@@ -1248,7 +1298,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             return Ok(false);
         }
         self.rotate_keys(&mut tx, &affected).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(true)
     }
 

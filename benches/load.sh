@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Load test of the demo, built in release mode, with wrk on loopback:
+#   GET /login; /public (unprotected); /secret1 with a session cookie (session
+#   cache off, then on); /api/me with a JWT; POST /login with the right password;
+#   and /secret1's latency while 20 clients POST /login.
+# On the demo's SQLite database (the demo's pool type is SQLite).
+#
+#   benches/load.sh                # DURATION=10s CONNECTIONS=16 CACHES="0 5" by default
+#   ONLY=storm CACHES=5 benches/load.sh   # one measurement (a substring of its name)
+#
+# Needs wrk (Debian: apt-get install wrk) and curl. Prints one line per run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-16}
+PORT=${PORT:-18123}
+BASE="http://127.0.0.1:${PORT}"
+PASSWORD="bench-password-123"
+
+cargo build --release --example demo >&2
+BIN="$PWD/target/release/examples/demo"
+WORK=$(mktemp -d)
+SERVER=""
+cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# wrk's summary: requests/s and the latency percentiles.
+summary() {
+  awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF}
+       END {printf "%10s req/s  p50 %8s  p99 %8s%s\n", rps, p50, p99, (bad ? "  non-2xx " bad : "")}'
+}
+
+bench() { # name, then wrk arguments
+  local name=$1; shift
+  if [ -n "${ONLY:-}" ] && [[ "$name" != *"$ONLY"* ]]; then return; fi
+  printf '%-34s' "$name"
+  wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" 2>/dev/null | summary
+}
+
+run_backend() { # backend name, database URL, session cache seconds
+  local backend=$1 url=$2 cache=$3
+  export ROCKET_CONFIG="$PWD/Rocket.toml"
+  export ROCKET_DATABASES="{main={url=\"$url\"}}"
+  export ROCKET_SECRET_KEY="$(head -c 32 /dev/urandom | base64)"
+  export ROCKET_PORT="$PORT" ROCKET_LOG_LEVEL=critical ROCKET_WORKERS=4
+  # Attempt limiting off: every connection comes from 127.0.0.1, and the connections wrk
+  # cuts at the end of a run count as failures, so a lockout would make logins look cheap.
+  export ROCKET_KEGAUTH="{mail={dir=\"$WORK/mail\"},cookie_secure=false,attempt_limit_enabled=false,session_cache_secs=$cache}"
+  (cd "$WORK" && "$BIN" auth create-user bench@example.com --no-mail >/dev/null 2>&1 || true)
+  (cd "$WORK" && printf '%s\n%s\n' "$PASSWORD" "$PASSWORD" | "$BIN" auth set-password bench@example.com >/dev/null)
+  (cd "$WORK" && exec "$BIN" >/dev/null 2>&1) &
+  SERVER=$!
+  for _ in $(seq 1 100); do curl -sf "$BASE/public" >/dev/null && break; sleep 0.1; done
+
+  # A session: the login form's CSRF token, then the login.
+  local jar="$WORK/jar"
+  rm -f "$jar"
+  local csrf
+  csrf=$(curl -s -c "$jar" "$BASE/login" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n1)
+  local form="login_id=bench%40example.com&password=${PASSWORD}&csrf_token=${csrf}"
+  local pre_login
+  pre_login=$(awk '$6 == "kegauth" {print $7}' "$jar")
+  curl -s -b "$jar" -c "$jar" -o /dev/null -d "$form" "$BASE/login"
+  local cookie
+  cookie=$(awk '$6 == "kegauth" {print $7}' "$jar")
+  local jwt
+  jwt=$(curl -s -b "$jar" -X POST "$BASE/api/token" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+  [ -n "$jwt" ] || { echo "could not get a JWT" >&2; exit 1; }
+
+  # POST /login: the pre-login cookie carries the CSRF token the form sends.
+  cat > "$WORK/login.lua" <<LUA
+wrk.method = "POST"
+wrk.body = "$form"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Cookie"] = "kegauth=$pre_login"
+LUA
+
+  echo "== $backend, session_cache_secs = $cache, $CONNECTIONS connections, $DURATION each"
+  bench "GET /login" "$BASE/login"
+  bench "GET /public (unprotected)" "$BASE/public"
+  bench "GET /secret1 (session)" -H "Cookie: kegauth=$cookie" "$BASE/secret1"
+  bench "GET /api/me (JWT)" -H "Authorization: Bearer $jwt" "$BASE/api/me"
+  bench "POST /login (argon2id)" -s "$WORK/login.lua" "$BASE/login"
+  # /secret1's latency while 20 clients log in.
+  if [ -n "${ONLY:-}" ] && [[ "storm" != *"$ONLY"* ]]; then
+    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""; return
+  fi
+  wrk -t1 -c20 -d"$DURATION" -s "$WORK/login.lua" "$BASE/login" >/dev/null &
+  local storm=$!
+  sleep 1
+  bench "GET /secret1 during a login storm" -H "Cookie: kegauth=$cookie" "$BASE/secret1"
+  wait "$storm" || true
+
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+}
+
+for cache in ${CACHES:-0 5}; do
+  run_backend sqlite "sqlite://$WORK/bench.sqlite?mode=rwc" "$cache"
+done

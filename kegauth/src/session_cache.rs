@@ -1,0 +1,161 @@
+//! A short-lived, in-process cache of session users and their permissions,
+//! keyed by session key (`session_cache_secs`; off by default).
+//!
+//! Every write the store makes to users, memberships or permissions clears it
+//! at once, so on one instance a logout, password or rights change takes
+//! effect on the next request. Writes made elsewhere (another instance, the
+//! app's own SQL) take effect when the entries expire: that is the price of
+//! the saved queries, and why the cache is opt-in.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Entries kept at most; past it, expired entries go, then everything.
+const CAPACITY: usize = 10_000;
+
+struct Entry<U> {
+    user: Arc<U>,
+    permissions: Option<Arc<BTreeSet<String>>>,
+    at: Instant,
+    generation: u64,
+}
+
+/// The cache (shared by a store's clones).
+pub(crate) struct SessionCache<U> {
+    ttl: Duration,
+    generation: AtomicU64,
+    entries: Mutex<HashMap<String, Entry<U>>>,
+}
+
+impl<U> SessionCache<U> {
+    pub(crate) fn new(ttl: Duration) -> Self {
+        SessionCache {
+            ttl,
+            generation: AtomicU64::new(0),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn enabled(&self) -> bool {
+        !self.ttl.is_zero()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry<U>>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The current generation; read it before a lookup that may be cached.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Forget everything (after a write that may change a user or their rights).
+    pub(crate) fn invalidate(&self) {
+        if self.enabled() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            self.lock().clear();
+        }
+    }
+
+    fn fresh<'a>(&self, entry: &'a Entry<U>) -> Option<&'a Entry<U>> {
+        (entry.at.elapsed() < self.ttl && entry.generation == self.generation()).then_some(entry)
+    }
+
+    /// The cached user for `key`, if fresh.
+    pub(crate) fn user(&self, key: &str) -> Option<Arc<U>> {
+        if !self.enabled() {
+            return None;
+        }
+        self.lock()
+            .get(key)
+            .and_then(|e| self.fresh(e))
+            .map(|e| e.user.clone())
+    }
+
+    /// The cached permissions of the user holding `key`, if fresh.
+    pub(crate) fn permissions(&self, key: &str) -> Option<Arc<BTreeSet<String>>> {
+        if !self.enabled() {
+            return None;
+        }
+        self.lock()
+            .get(key)
+            .and_then(|e| self.fresh(e))
+            .and_then(|e| e.permissions.clone())
+    }
+
+    /// Keep `user` for `key`, unless a write happened since `generation` was read.
+    pub(crate) fn put_user(&self, key: &str, user: Arc<U>, generation: u64) {
+        if !self.enabled() || generation != self.generation() {
+            return;
+        }
+        let mut entries = self.lock();
+        if entries.len() >= CAPACITY {
+            let ttl = self.ttl;
+            entries.retain(|_, e| e.at.elapsed() < ttl);
+            if entries.len() >= CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            key.to_string(),
+            Entry {
+                user,
+                permissions: None,
+                at: Instant::now(),
+                generation,
+            },
+        );
+    }
+
+    /// Keep the permissions of the (cached) user holding `key`.
+    pub(crate) fn put_permissions(
+        &self,
+        key: &str,
+        permissions: Arc<BTreeSet<String>>,
+        generation: u64,
+    ) {
+        if !self.enabled() || generation != self.generation() {
+            return;
+        }
+        if let Some(entry) = self.lock().get_mut(key) {
+            if entry.generation == generation {
+                entry.permissions = Some(permissions);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_between_read_and_put_keeps_the_stale_value_out() {
+        let cache = SessionCache::<u8>::new(Duration::from_secs(60));
+        let seen = cache.generation();
+        cache.invalidate(); // a write commits while the read is in flight
+        cache.put_user("k", Arc::new(1), seen);
+        assert!(cache.user("k").is_none());
+        let now = cache.generation();
+        cache.put_user("k", Arc::new(2), now);
+        assert_eq!(cache.user("k").as_deref(), Some(&2));
+        cache.put_permissions("k", Arc::new(BTreeSet::from(["p".to_string()])), now);
+        assert!(cache.permissions("k").is_some());
+        cache.invalidate();
+        assert!(cache.user("k").is_none() && cache.permissions("k").is_none());
+    }
+
+    #[test]
+    fn entries_expire_and_a_zero_ttl_caches_nothing() {
+        let cache = SessionCache::<u8>::new(Duration::from_millis(20));
+        cache.put_user("k", Arc::new(1), cache.generation());
+        assert!(cache.user("k").is_some());
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(cache.user("k").is_none());
+        let off = SessionCache::<u8>::new(Duration::ZERO);
+        off.put_user("k", Arc::new(1), off.generation());
+        assert!(off.user("k").is_none());
+    }
+}

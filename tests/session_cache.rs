@@ -1,0 +1,104 @@
+//! Statements per protected request, with and without the session cache
+//! (`session_cache_secs`), and what the cache must not hide: the store's own
+//! writes (logout, rights changes, disabling) take effect on the next request;
+//! writes from another instance take effect when the entries expire.
+//!
+//! One test function: the statement counter is per process, so nothing may
+//! run beside it.
+
+mod common;
+
+use common::web::{app_configured, App, OnSqlite};
+use kegauth::backend::statements_sent;
+use rocket::http::Status;
+
+type SqliteApp = App<sqlx::Sqlite>;
+
+async fn app(cache_secs: u32) -> SqliteApp {
+    let figment = rocket::Config::figment().merge(("kegauth.session_cache_secs", cache_secs));
+    app_configured::<OnSqlite>(figment, |b| b, |r| r)
+        .await
+        .expect("SQLite always runs")
+}
+
+/// The status of a browser GET and the statements it sent.
+async fn counted(app: &SqliteApp, path: &str) -> (Status, u64) {
+    let before = statements_sent();
+    let status = app.status(path).await;
+    (status, statements_sent() - before)
+}
+
+#[rocket::async_test]
+async fn statements_per_request_and_cache_invalidation() {
+    // Without the cache: one statement for the user, one more for permissions.
+    let plain = app(0).await;
+    let ann = plain.login_with("ann@example.com", &["permission1"]).await;
+    assert_eq!(counted(&plain, "/secret1").await, (Status::Ok, 1));
+    assert_eq!(counted(&plain, "/secret2").await, (Status::Ok, 2));
+    assert_eq!(counted(&plain, "/secret2").await, (Status::Ok, 2));
+    drop((plain, ann));
+
+    // With it: the first request loads, the next ones send nothing.
+    let cached = app(60).await;
+    let mut ann = cached.login_with("ann@example.com", &["permission1"]).await;
+    assert_eq!(counted(&cached, "/secret2").await, (Status::Ok, 2));
+    assert_eq!(counted(&cached, "/secret1").await, (Status::Ok, 0));
+    assert_eq!(counted(&cached, "/secret2").await, (Status::Ok, 0));
+
+    // A rights change through the store clears it: the key rotated, so the
+    // session is gone on the very next request.
+    cached
+        .store
+        .set_links(kegauth::Link::UserPermissions, ann.id, &[])
+        .await
+        .unwrap();
+    assert_eq!(cached.status("/secret2").await, Status::Found);
+    // Log in again; disabling through the store is seen at once too.
+    ann = cached.store.user(ann.id).await.unwrap().unwrap();
+    cached.log_in_as(&ann).await;
+    assert_eq!(counted(&cached, "/secret1").await.0, Status::Ok);
+    assert_eq!(counted(&cached, "/secret1").await, (Status::Ok, 0));
+    cached.store.set_enabled(&mut ann, false).await.unwrap();
+    assert_eq!(cached.status("/secret1").await, Status::Found);
+
+    // Logout (through the view) revokes a copied cookie at once.
+    cached.store.set_enabled(&mut ann, true).await.unwrap();
+    cached.log_in_as(&ann).await;
+    assert_eq!(cached.status("/secret1").await, Status::Ok);
+    let cookie = cached
+        .client
+        .cookies()
+        .get_private("__Host-kegauth")
+        .expect("the session cookie");
+    let csrf = cached.csrf().await;
+    let status = cached
+        .post_form("/logout", &[("csrf_token", &csrf)])
+        .await
+        .status();
+    assert_eq!(status, Status::SeeOther);
+    let replay = cached
+        .client
+        .get("/secret1")
+        .header(rocket::http::Accept::HTML)
+        .private_cookie(cookie)
+        .dispatch()
+        .await;
+    assert_eq!(replay.status(), Status::Found, "the copied cookie is dead");
+    drop(replay);
+    drop(cached);
+
+    // Another instance's writes are not seen until the entry expires (1 s here).
+    let first = app(1).await;
+    let mut bob = first.login_with("bob@example.com", &[]).await;
+    assert_eq!(first.status("/secret1").await, Status::Ok);
+    let pool = sqlx::SqlitePool::connect(&first.url).await.unwrap();
+    let other: kegauth::Store<sqlx::Sqlite, common::User> = kegauth::Store::new(pool);
+    other.rotate_session_key(&mut bob).await.unwrap();
+    assert_eq!(
+        first.status("/secret1").await,
+        Status::Ok,
+        "stale for up to session_cache_secs"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(first.status("/secret1").await, Status::Found);
+}
