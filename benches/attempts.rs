@@ -32,11 +32,7 @@ fn remote() -> SocketAddr {
 }
 
 async fn launch<D: Database + AuthDb>(url: &str) -> Client {
-    let figment = rocket::Config::figment()
-        .merge(("databases.main.url", url))
-        .merge(("log_level", "off"))
-        // A key for this run only (release builds need one).
-        .merge(("secret_key", rand::random::<[u8; 32]>().to_vec()));
+    let figment = common::figment(url);
     let rocket = rocket::build()
         .configure(figment)
         .attach(D::init())

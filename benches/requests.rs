@@ -58,12 +58,9 @@ struct Setup {
 }
 
 async fn setup<D: Database + AuthDb>(url: &str, cache_secs: u32) -> Setup {
-    let figment = rocket::Config::figment()
-        .merge(("databases.main.url", url))
-        .merge(("log_level", "off"))
+    let figment = common::figment(url)
         .merge(("kegauth.session_cache_secs", cache_secs))
-        .merge(("kegauth.cookie_secure", false))
-        .merge(("secret_key", rand::random::<[u8; 32]>().to_vec()));
+        .merge(("kegauth.cookie_secure", false));
     let defs: &'static [kegauth::PermissionDef] = Box::leak(permission_defs().into_boxed_slice());
     let rocket = rocket::build()
         .configure(figment)

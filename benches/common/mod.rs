@@ -22,3 +22,12 @@ pub struct User {
     #[auth(core)]
     pub core: UserCore,
 }
+
+/// A bench app's settings: its database, no log, and a key for this run only
+/// (release builds need one).
+pub fn figment(url: &str) -> rocket::figment::Figment {
+    rocket::Config::figment()
+        .merge(("databases.main.url", url))
+        .merge(("log_level", "off"))
+        .merge(("secret_key", rand::random::<[u8; 32]>().to_vec()))
+}

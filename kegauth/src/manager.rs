@@ -216,12 +216,13 @@ fn app_secret(figment: &rocket::figment::Figment) -> crate::Result<Vec<u8>> {
 
 impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
     /// Set up the registered request loaders.
-    fn loaders(&self, config: &Config, secret: &[u8]) -> crate::Result<Loaders> {
+    fn loaders(
+        &self,
+        config: &Config,
+        secret: &[u8],
+        clock: Arc<dyn Clock>,
+    ) -> crate::Result<Loaders> {
         use crate::entity::AuthEntity;
-        let clock = self
-            .clock
-            .clone()
-            .unwrap_or_else(|| Arc::new(crate::clock::SystemClock));
         let schema = <E::User as AuthEntity>::schema();
         let setup = LoaderSetup::new(config, clock, schema, secret);
         let entries = self
@@ -384,7 +385,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 return Err(rocket);
             }
         };
-        let loaders = match self.loaders(&config, &secret) {
+        let loaders = match self.loaders(&config, &secret, store.shared_clock()) {
             Ok(loaders) => loaders,
             Err(e) => {
                 log::error!("kegauth: {e}");

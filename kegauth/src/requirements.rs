@@ -442,17 +442,12 @@ impl<M: RequirementSpec> Sentinel for Required<M> {
     }
 }
 
-/// The loaders `options` names that are not registered on the AuthManager.
+/// The loaders `options` names that are not registered on the AuthManager
+/// (which is attached: the sentinel checks that first).
 fn unregistered_loaders(rocket: &Rocket<Ignite>, options: &RequireOptions) -> Vec<&'static str> {
-    match rocket.state::<Loaders>() {
-        Some(loaders) => loaders.missing(options.request_loaders),
-        None => options
-            .request_loaders
-            .unwrap_or_default()
-            .iter()
-            .map(|id| id().type_name)
-            .collect(),
-    }
+    rocket
+        .state::<Loaders>()
+        .map_or_else(Vec::new, |loaders| loaders.missing(options.request_loaders))
 }
 
 #[derive(Clone)]

@@ -126,6 +126,13 @@ pub(crate) struct Service<DB: Backend, E: EntitySet> {
 }
 
 impl<DB: Backend, E: EntitySet> Service<DB, E> {
+    /// The user, type-erased, if active now (what a session or a loader may load).
+    fn only_active(&self, user: Option<Arc<E::User>>) -> Option<Arc<AnyUser>> {
+        let now = self.store.now();
+        user.filter(|u| u.is_active_at(now))
+            .map(|u| u as Arc<AnyUser>)
+    }
+
     /// The LDAP login: bind, then find (or create) the local user, who must be
     /// active. No password is stored; an email user is verified by the bind.
     async fn authenticate_ldap(
@@ -302,10 +309,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
     ) -> BoxFuture<'a, Result<Option<Arc<AnyUser>>>> {
         Box::pin(async move {
             let user = self.store.session_user(session_key).await?;
-            let now = self.store.now();
-            Ok(user
-                .filter(|u| u.is_active_at(now))
-                .map(|u| u as Arc<AnyUser>))
+            Ok(self.only_active(user))
         })
     }
 
@@ -319,10 +323,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
                 Credential::SessionKey(key) => self.active_user(key).await,
                 Credential::ApiToken { login_id, token } => {
                     let user = self.store.user_by_api_token(login_id, token).await?;
-                    let now = self.store.now();
-                    Ok(user
-                        .filter(|u| u.is_active_at(now))
-                        .map(|u| Arc::new(u) as Arc<AnyUser>))
+                    Ok(self.only_active(user.map(Arc::new)))
                 }
             }
         })

@@ -256,6 +256,11 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         &*self.clock
     }
 
+    /// The clock, shared (for what kegauth sets up beside the store).
+    pub(crate) fn shared_clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     /// The password hasher.
     pub fn hasher(&self) -> &PasswordHasher {
         &self.hasher
