@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Load test of the demo, built in release mode, with wrk on loopback:
-#   GET /login; /public (unprotected); /secret1 with a session cookie (session
-#   cache off, then on); /api/me with a JWT; POST /login with the right password;
-#   and /secret1's latency while 20 clients POST /login.
-# On the demo's SQLite database (the demo's pool type is SQLite).
+#   GET /login; /public (unprotected) and /secret1 (protected), both sent the
+#   same session cookie, with the session cache off, then on; /api/me with a
+#   JWT; POST /login with the right password; and /secret1's latency while 20
+#   clients POST /login.
+# On SQLite and on PostgreSQL (the demo built with --features demo-postgres,
+# on a database kegauth_bench that this script drops and creates).
 #
-#   benches/load.sh                # DURATION=10s CONNECTIONS=16 CACHES="0 5" by default
-#   ONLY=storm CACHES=5 benches/load.sh   # one measurement (a substring of its name)
+#   benches/load.sh        # DURATION=10s CONNECTIONS=16 CACHES="0 5" BACKENDS="sqlite postgres"
+#   ONLY=storm CACHES=5 BACKENDS=sqlite benches/load.sh   # one measurement (a substring of its name)
+#   PG_ADMIN_URL=postgres://postgres@127.0.0.1:5432/postgres   # where kegauth_bench is made
+#   HASHER="hasher_threads=1,hasher_nice=0"   # more [kegauth] settings for the server
+#   REPEAT=3               # run the /public and /secret1 pair 3 times, alternated
 #
-# Needs wrk (Debian: apt-get install wrk) and curl. Prints one line per run.
+# Needs wrk (Debian: apt-get install wrk), curl, and psql for PostgreSQL.
+# Prints one line per run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
@@ -19,12 +25,17 @@ PORT=${PORT:-18123}
 BASE="http://127.0.0.1:${PORT}"
 PASSWORD="bench-password-123"
 
-cargo build --release --example demo >&2
-BIN="$PWD/target/release/examples/demo"
 WORK=$(mktemp -d)
 SERVER=""
 cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
+
+# The demo for one backend, built in release mode and copied out of target/.
+build_demo() { # backend name, cargo arguments
+  local backend=$1; shift
+  cargo build --release --example demo "$@" >&2
+  cp target/release/examples/demo "$WORK/demo-$backend"
+}
 
 # wrk's summary: requests/s and the latency percentiles.
 summary() {
@@ -41,13 +52,14 @@ bench() { # name, then wrk arguments
 
 run_backend() { # backend name, database URL, session cache seconds
   local backend=$1 url=$2 cache=$3
+  local BIN="$WORK/demo-$backend"
   export ROCKET_CONFIG="$PWD/Rocket.toml"
   export ROCKET_DATABASES="{main={url=\"$url\"}}"
   export ROCKET_SECRET_KEY="$(head -c 32 /dev/urandom | base64)"
   export ROCKET_PORT="$PORT" ROCKET_LOG_LEVEL=critical ROCKET_WORKERS=4
   # Attempt limiting off: every connection comes from 127.0.0.1, and the connections wrk
   # cuts at the end of a run count as failures, so a lockout would make logins look cheap.
-  export ROCKET_KEGAUTH="{mail={dir=\"$WORK/mail\"},cookie_secure=false,attempt_limit_enabled=false,session_cache_secs=$cache}"
+  export ROCKET_KEGAUTH="{mail={dir=\"$WORK/mail\"},cookie_secure=false,attempt_limit_enabled=false,session_cache_secs=$cache${HASHER:+,$HASHER}}"
   (cd "$WORK" && "$BIN" auth create-user bench@example.com --no-mail >/dev/null 2>&1 || true)
   (cd "$WORK" && printf '%s\n%s\n' "$PASSWORD" "$PASSWORD" | "$BIN" auth set-password bench@example.com >/dev/null)
   (cd "$WORK" && exec "$BIN" >/dev/null 2>&1) &
@@ -79,23 +91,40 @@ LUA
 
   echo "== $backend, session_cache_secs = $cache, $CONNECTIONS connections, $DURATION each"
   bench "GET /login" "$BASE/login"
-  bench "GET /public (unprotected)" "$BASE/public"
-  bench "GET /secret1 (session)" -H "Cookie: kegauth=$cookie" "$BASE/secret1"
+  # Alternated REPEAT times: the pair to compare, under the same conditions.
+  for _ in $(seq 1 "${REPEAT:-1}"); do
+    bench "GET /public (unprotected)" -H "Cookie: kegauth=$cookie" "$BASE/public"
+    bench "GET /secret1 (session)" -H "Cookie: kegauth=$cookie" "$BASE/secret1"
+  done
   bench "GET /api/me (JWT)" -H "Authorization: Bearer $jwt" "$BASE/api/me"
   bench "POST /login (argon2id)" -s "$WORK/login.lua" "$BASE/login"
   # /secret1's latency while 20 clients log in.
-  if [ -n "${ONLY:-}" ] && [[ "storm" != *"$ONLY"* ]]; then
+  local storm_name="GET /secret1 during a login storm"
+  if [ -n "${ONLY:-}" ] && [[ "$storm_name" != *"$ONLY"* ]]; then
     kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""; return
   fi
   wrk -t1 -c20 -d"$DURATION" -s "$WORK/login.lua" "$BASE/login" >/dev/null &
   local storm=$!
   sleep 1
-  bench "GET /secret1 during a login storm" -H "Cookie: kegauth=$cookie" "$BASE/secret1"
+  bench "$storm_name" -H "Cookie: kegauth=$cookie" "$BASE/secret1"
   wait "$storm" || true
 
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
 }
 
-for cache in ${CACHES:-0 5}; do
-  run_backend sqlite "sqlite://$WORK/bench.sqlite?mode=rwc" "$cache"
+PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+for backend in ${BACKENDS:-sqlite postgres}; do
+  case $backend in
+    sqlite)
+      build_demo sqlite
+      url="sqlite://$WORK/bench.sqlite?mode=rwc" ;;
+    postgres)
+      build_demo postgres --features demo-postgres
+      psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS kegauth_bench" -c "CREATE DATABASE kegauth_bench" >&2
+      url="${PG_ADMIN_URL%/*}/kegauth_bench" ;;
+    *) echo "unknown backend $backend" >&2; exit 1 ;;
+  esac
+  for cache in ${CACHES:-0 5}; do
+    run_backend "$backend" "$url" "$cache"
+  done
 done

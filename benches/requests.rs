@@ -162,7 +162,8 @@ async fn get(s: &Setup, path: &str, how: &str) -> rocket::http::Status {
 }
 
 const CASES: [(&str, &str, &str); 4] = [
-    ("public", "/public", "none"),
+    // The unprotected page gets the same cookie: only the protection differs.
+    ("public", "/public", "session"),
     ("session", "/session", "session"),
     ("permission", "/permission", "session"),
     ("jwt", "/session", "jwt"),

@@ -9,9 +9,10 @@
 //! `mail-outbox/` next to `Rocket.toml` (`[default.kegauth.mail]`); switch it
 //! to `transport = "smtp"` to send real mail.
 //!
-//! The database URL comes from `Rocket.toml` (`[default.databases.main]`);
-//! point it at PostgreSQL or MySQL by changing the pool type below and the URL
-//! (or set `ROCKET_DATABASES='{main={url="..."}}'`).
+//! The database URL comes from `Rocket.toml` (`[default.databases.main]`).
+//! For PostgreSQL or MySQL, build with `--features demo-postgres` or
+//! `--features demo-mysql` (the pool type below) and set the URL, e.g.
+//! `ROCKET_DATABASES='{main={url="postgres://..."}}'`.
 
 use kegauth::loaders::{api_token_header, ApiTokenOptions};
 use kegauth::mail::AuthMailManager;
@@ -25,7 +26,20 @@ use rocket_db_pools::Database;
 /// The app's database, shared with kegauth.
 #[derive(Database)]
 #[database("main")]
+#[cfg(not(any(feature = "demo-postgres", feature = "demo-mysql")))]
 pub struct Db(sqlx::SqlitePool);
+
+/// The app's database, shared with kegauth.
+#[derive(Database)]
+#[database("main")]
+#[cfg(feature = "demo-postgres")]
+pub struct Db(sqlx::PgPool);
+
+/// The app's database, shared with kegauth.
+#[derive(Database)]
+#[database("main")]
+#[cfg(all(feature = "demo-mysql", not(feature = "demo-postgres")))]
+pub struct Db(sqlx::MySqlPool);
 
 /// The demo's users: keg-auth's `users` table, logging in by email, with a `name`.
 #[derive(Debug, Clone, AuthEntity)]

@@ -99,6 +99,9 @@ async fn bad_kegauth_settings_stop_the_launch() {
         ("kegauth.mail.tls", "ssl".into()),
         ("kegauth.mail.transprt", "smtp".into()),
         ("kegauth.mail.sender", "not an address".into()),
+        ("kegauth.hasher_threads", 0.into()),
+        ("kegauth.hasher_nice", 20.into()),
+        ("kegauth.hasher_nice", (-5).into()),
     ] {
         let err = ignite_with(rocket::Config::figment().merge((key, value)))
             .await

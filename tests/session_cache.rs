@@ -45,6 +45,18 @@ async fn statements_per_request_and_cache_invalidation() {
     assert_eq!(counted(&cached, "/secret1").await, (Status::Ok, 0));
     assert_eq!(counted(&cached, "/secret2").await, (Status::Ok, 0));
 
+    // A write to another user's row (a login's last_login_utc, say) leaves
+    // this session's entry alone; a write to this user's row drops it.
+    let mut cal = cached.user("cal@example.com", None).await;
+    cal.core.last_login_utc = Some(chrono::Utc::now().naive_utc());
+    cached.store.update_user(&mut cal).await.unwrap();
+    assert_eq!(counted(&cached, "/secret2").await, (Status::Ok, 0));
+    ann = cached.store.user(ann.id).await.unwrap().unwrap();
+    ann.core.last_login_utc = Some(chrono::Utc::now().naive_utc());
+    cached.store.update_user(&mut ann).await.unwrap();
+    assert_eq!(counted(&cached, "/secret2").await, (Status::Ok, 2));
+    assert_eq!(counted(&cached, "/secret2").await, (Status::Ok, 0));
+
     // A rights change through the store clears it: the key rotated, so the
     // session is gone on the very next request.
     cached

@@ -94,6 +94,15 @@ pub struct Config {
     /// the cache at once; writes from other instances take effect within this
     /// time. See [`Store::with_session_cache`](crate::Store::with_session_cache).
     pub session_cache_secs: u32,
+    /// Threads that hash and verify passwords, at most one hash each at a time
+    /// (default: one per core but one, at least one). Requests never hash on
+    /// the async executor.
+    pub hasher_threads: Option<usize>,
+    /// The nice value of the hashing threads on Linux (default 10; 0 keeps
+    /// the normal priority, 19 is the most). A higher value lets other
+    /// requests run first while a login storm hashes; at 19 a starved hashing
+    /// thread held shared locks long enough to add 50 ms spikes (measured).
+    pub hasher_nice: u8,
     /// The mail transport (`[kegauth.mail]`), used when the app sets a mail manager.
     pub mail: Option<crate::mail::MailConfig>,
     /// The LDAP server(s) the LDAP authenticator binds to: a URL or a list tried in order.
@@ -145,6 +154,8 @@ impl Default for Config {
             detailed_login_errors: false,
             cookie_secure: true,
             session_cache_secs: 0,
+            hasher_threads: None,
+            hasher_nice: crate::password::DEFAULT_HASHER_NICE,
             mail: None,
             ldap_server_url: None,
             ldap_dn_format: None,
@@ -172,6 +183,12 @@ impl Config {
 
     fn validate(&self) -> crate::Result<()> {
         let bad = |m: String| Err(crate::Error::Config(m));
+        if self.hasher_threads == Some(0) {
+            return bad("hasher_threads must be at least 1".into());
+        }
+        if self.hasher_nice > 19 {
+            return bad(format!("hasher_nice is 0 to 19, not {}", self.hasher_nice));
+        }
         for m in &self.http_methods_excluded {
             if m.parse::<rocket::http::Method>().is_err() {
                 return bad(format!(

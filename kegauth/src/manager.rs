@@ -368,9 +368,15 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         if let Some(clock) = &self.clock {
             store = store.with_clock(clock.clone());
         }
-        if let Some(hasher) = &self.hasher {
-            store = store.with_hasher(hasher.clone());
-        }
+        store = store.with_hasher(match &self.hasher {
+            Some(hasher) => hasher.clone(),
+            None => PasswordHasher::with_threads(
+                config
+                    .hasher_threads
+                    .unwrap_or_else(crate::password::default_concurrency),
+                config.hasher_nice,
+            ),
+        });
         let secret = match app_secret(rocket.figment()) {
             Ok(secret) => secret,
             Err(e) => {
@@ -437,6 +443,11 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             store: store.clone(),
             ldap,
         }));
+        let rocket = if config.session_cache_secs > 0 {
+            rocket.manage(crate::session::DecodedSessions::new())
+        } else {
+            rocket
+        };
         Ok(rocket
             .manage(store)
             .manage(config)

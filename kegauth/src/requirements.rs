@@ -173,7 +173,7 @@ where
 /// The request's user, type-erased, with their permissions loaded on first use.
 pub(crate) struct Principal {
     pub user: Arc<AnyUser>,
-    permissions: tokio::sync::OnceCell<BTreeSet<String>>,
+    permissions: tokio::sync::OnceCell<Arc<BTreeSet<String>>>,
 }
 
 impl Principal {

@@ -102,7 +102,10 @@ pub(crate) trait AuthService: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Option<Arc<AnyUser>>>>;
 
     /// The effective permissions of a user returned by `active_user`.
-    fn permissions_of<'a>(&'a self, user: &'a AnyUser) -> BoxFuture<'a, Result<BTreeSet<String>>>;
+    fn permissions_of<'a>(
+        &'a self,
+        user: &'a AnyUser,
+    ) -> BoxFuture<'a, Result<Arc<BTreeSet<String>>>>;
 }
 
 type AnyUser = dyn std::any::Any + Send + Sync;
@@ -329,11 +332,14 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         })
     }
 
-    fn permissions_of<'a>(&'a self, user: &'a AnyUser) -> BoxFuture<'a, Result<BTreeSet<String>>> {
+    fn permissions_of<'a>(
+        &'a self,
+        user: &'a AnyUser,
+    ) -> BoxFuture<'a, Result<Arc<BTreeSet<String>>>> {
         Box::pin(async move {
             match user.downcast_ref::<E::User>() {
-                Some(u) => Ok(BTreeSet::clone(&*self.store.session_permissions(u).await?)),
-                None => Ok(BTreeSet::new()),
+                Some(u) => self.store.session_permissions(u).await,
+                None => Ok(Arc::default()),
             }
         })
     }

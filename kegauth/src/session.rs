@@ -13,6 +13,7 @@ use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use subtle::ConstantTimeEq;
 
@@ -57,6 +58,44 @@ fn random_token() -> String {
 #[derive(Default)]
 struct SessionCache(Mutex<Option<SessionData>>);
 
+/// Session cookies already decrypted, by their raw (encrypted) value: with
+/// the session cache on (`session_cache_secs`), a repeat request skips the
+/// decryption and the JSON. Only what decrypted and parsed is kept; a raw
+/// value always decrypts to the same data, so entries never go stale. Values
+/// over [`DECODED_MAX_RAW`] bytes are not kept, and past [`DECODED_CAPACITY`]
+/// entries the map starts over.
+pub(crate) struct DecodedSessions(Mutex<HashMap<String, SessionData>>);
+
+/// Entries kept at most in [`DecodedSessions`].
+const DECODED_CAPACITY: usize = 10_000;
+/// Largest raw cookie value kept in [`DecodedSessions`] (a logged-in session's is about 250).
+const DECODED_MAX_RAW: usize = 512;
+
+impl DecodedSessions {
+    pub(crate) fn new() -> Self {
+        DecodedSessions(Mutex::new(HashMap::new()))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SessionData>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, raw: &str) -> Option<SessionData> {
+        self.lock().get(raw).cloned()
+    }
+
+    fn put(&self, raw: &str, data: &SessionData) {
+        if raw.len() > DECODED_MAX_RAW {
+            return;
+        }
+        let mut map = self.lock();
+        if map.len() >= DECODED_CAPACITY {
+            map.clear();
+        }
+        map.insert(raw.to_owned(), data.clone());
+    }
+}
+
 /// The session of the current request: a request guard.
 ///
 /// ```
@@ -71,6 +110,7 @@ pub struct Session<'r> {
     jar: &'r CookieJar<'r>,
     config: &'r Config,
     cache: &'r SessionCache,
+    decoded: Option<&'r DecodedSessions>,
 }
 
 #[rocket::async_trait]
@@ -95,17 +135,32 @@ impl<'r> Session<'r> {
             jar: req.cookies(),
             config: req.rocket().state::<Config>()?,
             cache: req.local_cache(SessionCache::default),
+            decoded: req.rocket().state::<DecodedSessions>(),
         })
     }
 
     fn read_cookie(&self) -> SessionData {
+        let name = self.config.cookie_name();
+        let raw = self.jar.get(name).map(|c| c.value().to_owned());
+        if let (Some(decoded), Some(raw)) = (self.decoded, &raw) {
+            if let Some(data) = decoded.get(raw) {
+                return data;
+            }
+        }
         // Only the authenticated (decrypted) cookie counts: a cookie that fails
         // to decrypt is an empty session, never its raw value.
-        self.jar
-            .get_private(self.config.cookie_name())
+        let data = self
+            .jar
+            .get_private(name)
             .filter(|c| c.value().len() <= MAX_COOKIE_BYTES)
-            .and_then(|c| serde_json::from_str(c.value()).ok())
-            .unwrap_or_default()
+            .and_then(|c| serde_json::from_str::<SessionData>(c.value()).ok());
+        match (data, self.decoded, raw) {
+            (Some(data), Some(decoded), Some(raw)) => {
+                decoded.put(&raw, &data);
+                data
+            }
+            (data, _, _) => data.unwrap_or_default(),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<SessionData>> {
@@ -234,5 +289,89 @@ impl<'r> Session<'r> {
             self.save(&data);
         }
         flashes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rocket::local::asynchronous::Client;
+
+    #[rocket::get("/in")]
+    fn log_in(session: Session<'_>) {
+        session.log_in("the-key", Vec::new());
+    }
+
+    #[rocket::get("/key")]
+    fn key(session: Session<'_>) -> String {
+        session.session_key().unwrap_or_else(|| "none".into())
+    }
+
+    async fn client(decoded: bool) -> Client {
+        let config = Config {
+            cookie_secure: false,
+            ..Config::default()
+        };
+        let figment = rocket::Config::figment()
+            .merge(("secret_key", [7u8; 64].as_slice()))
+            .merge(("log_level", "off"));
+        let mut app = rocket::custom(figment)
+            .manage(config)
+            .mount("/", rocket::routes![log_in, key]);
+        if decoded {
+            app = app.manage(DecodedSessions::new());
+        }
+        Client::untracked(app).await.expect("valid rocket")
+    }
+
+    async fn key_with(client: &Client, raw: &str) -> String {
+        let response = client
+            .get("/key")
+            .cookie(Cookie::new("kegauth", raw.to_owned()))
+            .dispatch()
+            .await;
+        response.into_string().await.unwrap_or_default()
+    }
+
+    #[rocket::async_test]
+    async fn decoded_sessions_keep_only_what_decrypted() {
+        for decoded in [false, true] {
+            let client = client(decoded).await;
+            let response = client.get("/in").dispatch().await;
+            let raw = response
+                .cookies()
+                .get("kegauth")
+                .map(|c| c.value().to_owned())
+                .expect("the session cookie");
+            drop(response);
+            // Twice: the second read comes from the cache when it is on.
+            for _ in 0..2 {
+                assert_eq!(key_with(&client, &raw).await, "the-key");
+            }
+            // One changed character: refused, and refused again (never cached).
+            let mut tampered = raw.clone().into_bytes();
+            let i = tampered.len() / 2;
+            tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+            let tampered = String::from_utf8(tampered).expect("ASCII");
+            for _ in 0..2 {
+                assert_eq!(key_with(&client, &tampered).await, "none");
+            }
+            assert_eq!(key_with(&client, &raw).await, "the-key");
+            if let Some(cache) = client.rocket().state::<DecodedSessions>() {
+                assert_eq!(cache.lock().len(), 1, "only the real cookie is kept");
+            }
+        }
+    }
+
+    #[test]
+    fn decoded_sessions_are_bounded() {
+        let cache = DecodedSessions::new();
+        let data = SessionData::default();
+        cache.put(&"x".repeat(DECODED_MAX_RAW + 1), &data);
+        assert!(cache.lock().is_empty());
+        for i in 0..=DECODED_CAPACITY {
+            cache.put(&i.to_string(), &data);
+        }
+        assert!(cache.lock().len() <= DECODED_CAPACITY);
     }
 }

@@ -1,8 +1,9 @@
 //! A short-lived, in-process cache of session users and their permissions,
 //! keyed by session key (`session_cache_secs`; off by default).
 //!
-//! Every write the store makes to users, memberships or permissions clears it
-//! at once, so on one instance a logout, password or rights change takes
+//! Every write the store makes takes effect at once: a write to one user's
+//! row drops that user's entries (its old and new session key), a write to
+//! memberships or permissions drops everything. So on one instance a logout, password or rights change takes
 //! effect on the next request. Writes made elsewhere (another instance, the
 //! app's own SQL) take effect when the entries expire: that is the price of
 //! the saved queries, and why the cache is opt-in.
@@ -19,7 +20,6 @@ struct Entry<U> {
     user: Arc<U>,
     permissions: Option<Arc<BTreeSet<String>>>,
     at: Instant,
-    generation: u64,
 }
 
 /// The cache (shared by a store's clones).
@@ -51,16 +51,30 @@ impl<U> SessionCache<U> {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Forget everything (after a write that may change a user or their rights).
+    /// Forget everything (after a write that may change any user or their rights).
     pub(crate) fn invalidate(&self) {
         if self.enabled() {
+            let mut entries = self.lock();
             self.generation.fetch_add(1, Ordering::AcqRel);
-            self.lock().clear();
+            entries.clear();
+        }
+    }
+
+    /// Forget the entries of these session keys (after a write to one user's
+    /// row: its old and its new key). Reads in flight still cannot store what
+    /// they read before the write (the generation moves on).
+    pub(crate) fn evict(&self, keys: &[&str]) {
+        if self.enabled() {
+            let mut entries = self.lock();
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            for key in keys {
+                entries.remove(*key);
+            }
         }
     }
 
     fn fresh<'a>(&self, entry: &'a Entry<U>) -> Option<&'a Entry<U>> {
-        (entry.at.elapsed() < self.ttl && entry.generation == self.generation()).then_some(entry)
+        (entry.at.elapsed() < self.ttl).then_some(entry)
     }
 
     /// The cached user for `key`, if fresh.
@@ -87,10 +101,14 @@ impl<U> SessionCache<U> {
 
     /// Keep `user` for `key`, unless a write happened since `generation` was read.
     pub(crate) fn put_user(&self, key: &str, user: Arc<U>, generation: u64) {
-        if !self.enabled() || generation != self.generation() {
+        if !self.enabled() {
             return;
         }
+        // Checked under the lock, which writers hold while they move the generation on.
         let mut entries = self.lock();
+        if generation != self.generation() {
+            return;
+        }
         if entries.len() >= CAPACITY {
             let ttl = self.ttl;
             entries.retain(|_, e| e.at.elapsed() < ttl);
@@ -104,7 +122,6 @@ impl<U> SessionCache<U> {
                 user,
                 permissions: None,
                 at: Instant::now(),
-                generation,
             },
         );
     }
@@ -116,13 +133,15 @@ impl<U> SessionCache<U> {
         permissions: Arc<BTreeSet<String>>,
         generation: u64,
     ) {
-        if !self.enabled() || generation != self.generation() {
+        if !self.enabled() {
             return;
         }
-        if let Some(entry) = self.lock().get_mut(key) {
-            if entry.generation == generation {
-                entry.permissions = Some(permissions);
-            }
+        let mut entries = self.lock();
+        if generation != self.generation() {
+            return;
+        }
+        if let Some(entry) = entries.get_mut(key) {
+            entry.permissions = Some(permissions);
         }
     }
 }
@@ -145,6 +164,22 @@ mod tests {
         assert!(cache.permissions("k").is_some());
         cache.invalidate();
         assert!(cache.user("k").is_none() && cache.permissions("k").is_none());
+    }
+
+    #[test]
+    fn evicting_one_key_keeps_the_others() {
+        let cache = SessionCache::<u8>::new(Duration::from_secs(60));
+        let seen = cache.generation();
+        cache.put_user("a", Arc::new(1), seen);
+        cache.put_user("b", Arc::new(2), seen);
+        cache.evict(&["a", "x"]);
+        assert!(cache.user("a").is_none());
+        assert_eq!(cache.user("b").as_deref(), Some(&2));
+        // A read of "a" that began before the eviction cannot store its result.
+        cache.put_user("a", Arc::new(1), seen);
+        assert!(cache.user("a").is_none());
+        cache.put_permissions("b", Arc::new(BTreeSet::new()), seen);
+        assert!(cache.permissions("b").is_none());
     }
 
     #[test]

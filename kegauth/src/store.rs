@@ -209,13 +209,14 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// Keep session users and their permissions in memory for `ttl` (zero,
     /// the default, turns it off); see `session_cache_secs` in
     /// [`Config`](crate::config::Config). Every write this store (or a clone
-    /// of it) makes to users, memberships or permissions clears the cache.
+    /// of it) makes takes effect at once: a write to one user's row drops
+    /// that user's entries, a write to memberships or permissions drops them all.
     pub fn with_session_cache(mut self, ttl: std::time::Duration) -> Self {
         self.sessions = Arc::new(crate::session_cache::SessionCache::new(ttl));
         self
     }
 
-    /// Commit a write that may change users or their rights, then clear the session cache.
+    /// Commit a write that may change any user's rights, then clear the session cache.
     async fn commit(&self, tx: Transaction<'static, DB>) -> Result<()> {
         tx.commit().await?;
         self.sessions.invalidate();
@@ -677,7 +678,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         let mut tx = self.begin_write().await?;
         self.check_login_free(&mut tx, user).await?;
         self.insert_row(&mut tx, user).await?;
-        self.commit(tx).await?;
+        // A new row changes no cached session (the cache holds only users found by their key).
+        tx.commit().await?;
         Ok(())
     }
 
@@ -732,7 +734,11 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         if !self.update_row_if(&mut tx, user, expected_key).await? {
             return Ok(false);
         }
-        self.commit(tx).await?;
+        // Only this user's row changed: forget its sessions, not everyone's
+        // (a login writes last_login_utc; a login storm must not empty the cache).
+        tx.commit().await?;
+        self.sessions
+            .evict(&[&old.core().session_key, &user.core().session_key]);
         Ok(true)
     }
 
