@@ -96,7 +96,7 @@ impl Slapd {
         let conf = write_config(&dir).expect("write slapd.conf");
         let port = closed_port();
         let url = format!("ldap://127.0.0.1:{port}");
-        let child = Command::new(bin)
+        let child = Command::new(&bin)
             .arg("-f")
             .arg(&conf)
             .arg("-h")
@@ -107,7 +107,12 @@ impl Slapd {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start slapd");
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start slapd at {} (KEGAUTH_TEST_SLAPD names the binary): {e}",
+                    bin.display()
+                )
+            });
         let server = Slapd { child, dir, url };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
