@@ -140,27 +140,30 @@ impl<'r> Session<'r> {
     }
 
     fn read_cookie(&self) -> SessionData {
-        let name = self.config.cookie_name();
-        let raw = self.jar.get(name).map(|c| c.value().to_owned());
-        if let (Some(decoded), Some(raw)) = (self.decoded, &raw) {
-            if let Some(data) = decoded.get(raw) {
-                return data;
-            }
+        let Some(decoded) = self.decoded else {
+            return self.decrypt_cookie().unwrap_or_default();
+        };
+        let Some(raw) = self.jar.get(self.config.cookie_name()) else {
+            return SessionData::default();
+        };
+        if let Some(data) = decoded.get(raw.value()) {
+            return data;
         }
-        // Only the authenticated (decrypted) cookie counts: a cookie that fails
-        // to decrypt is an empty session, never its raw value.
-        let data = self
-            .jar
-            .get_private(name)
+        let data = self.decrypt_cookie();
+        if let Some(data) = &data {
+            decoded.put(raw.value(), data);
+        }
+        data.unwrap_or_default()
+    }
+
+    /// The session cookie's data, if it decrypts and parses. Only the
+    /// authenticated (decrypted) cookie counts: a cookie that fails to
+    /// decrypt is an empty session, never its raw value.
+    fn decrypt_cookie(&self) -> Option<SessionData> {
+        self.jar
+            .get_private(self.config.cookie_name())
             .filter(|c| c.value().len() <= MAX_COOKIE_BYTES)
-            .and_then(|c| serde_json::from_str::<SessionData>(c.value()).ok());
-        match (data, self.decoded, raw) {
-            (Some(data), Some(decoded), Some(raw)) => {
-                decoded.put(&raw, &data);
-                data
-            }
-            (data, _, _) => data.unwrap_or_default(),
-        }
+            .and_then(|c| serde_json::from_str(c.value()).ok())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<SessionData>> {

@@ -73,45 +73,52 @@ impl<U> SessionCache<U> {
         }
     }
 
-    fn fresh<'a>(&self, entry: &'a Entry<U>) -> Option<&'a Entry<U>> {
-        (entry.at.elapsed() < self.ttl).then_some(entry)
+    fn fresh(&self, entry: &Entry<U>) -> bool {
+        entry.at.elapsed() < self.ttl
+    }
+
+    /// What `pick` takes from the fresh entry for `key`.
+    fn lookup<T>(&self, key: &str, pick: impl FnOnce(&Entry<U>) -> Option<T>) -> Option<T> {
+        if !self.enabled() {
+            return None;
+        }
+        self.lock()
+            .get(key)
+            .filter(|e| self.fresh(e))
+            .and_then(pick)
     }
 
     /// The cached user for `key`, if fresh.
     pub(crate) fn user(&self, key: &str) -> Option<Arc<U>> {
-        if !self.enabled() {
-            return None;
-        }
-        self.lock()
-            .get(key)
-            .and_then(|e| self.fresh(e))
-            .map(|e| e.user.clone())
+        self.lookup(key, |e| Some(e.user.clone()))
     }
 
     /// The cached permissions of the user holding `key`, if fresh.
     pub(crate) fn permissions(&self, key: &str) -> Option<Arc<BTreeSet<String>>> {
+        self.lookup(key, |e| e.permissions.clone())
+    }
+
+    /// The entries, locked, unless a write happened since `generation` was
+    /// read (checked under the lock, which writers hold while they move the
+    /// generation on).
+    fn lock_unchanged(
+        &self,
+        generation: u64,
+    ) -> Option<std::sync::MutexGuard<'_, HashMap<String, Entry<U>>>> {
         if !self.enabled() {
             return None;
         }
-        self.lock()
-            .get(key)
-            .and_then(|e| self.fresh(e))
-            .and_then(|e| e.permissions.clone())
+        let entries = self.lock();
+        (generation == self.generation()).then_some(entries)
     }
 
     /// Keep `user` for `key`, unless a write happened since `generation` was read.
     pub(crate) fn put_user(&self, key: &str, user: Arc<U>, generation: u64) {
-        if !self.enabled() {
+        let Some(mut entries) = self.lock_unchanged(generation) else {
             return;
-        }
-        // Checked under the lock, which writers hold while they move the generation on.
-        let mut entries = self.lock();
-        if generation != self.generation() {
-            return;
-        }
+        };
         if entries.len() >= CAPACITY {
-            let ttl = self.ttl;
-            entries.retain(|_, e| e.at.elapsed() < ttl);
+            entries.retain(|_, e| self.fresh(e));
             if entries.len() >= CAPACITY {
                 entries.clear();
             }
@@ -133,13 +140,9 @@ impl<U> SessionCache<U> {
         permissions: Arc<BTreeSet<String>>,
         generation: u64,
     ) {
-        if !self.enabled() {
+        let Some(mut entries) = self.lock_unchanged(generation) else {
             return;
-        }
-        let mut entries = self.lock();
-        if generation != self.generation() {
-            return;
-        }
+        };
         if let Some(entry) = entries.get_mut(key) {
             entry.permissions = Some(permissions);
         }
