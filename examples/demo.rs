@@ -104,7 +104,9 @@ async fn home(
         .collect();
     let who = match &user.0 {
         Some(u) => format!(
-            "<p id=\"who\">Logged in as {}. <a href=\"/logout\">Log out</a></p>",
+            "<p id=\"who\">Logged in as {}. <a href=\"/logout\">Log out</a></p>\
+             <nav id=\"admin\">Admin: <a href=\"/users\">Users</a> | <a href=\"/groups\">Groups</a> | \
+             <a href=\"/bundles\">Bundles</a> | <a href=\"/permissions\">Permissions</a></nav>",
             escape(&u.email)
         ),
         None => "<p id=\"who\">Not logged in. <a href=\"/login\">Log in</a></p>".into(),

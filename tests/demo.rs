@@ -284,3 +284,97 @@ async fn a_table_behind_the_entity_stops_the_launch_with_a_message() {
         "{message}"
     );
 }
+
+/// The demo's superuser manages users, groups, bundles and permissions from the browser.
+#[rocket::async_test]
+async fn the_demo_superuser_manages_everything() {
+    use rocket::http::ContentType;
+    let app = DemoApp::launch(rocket::Config::figment(), |r| {
+        r.mount("/", rocket::routes![test_login])
+    })
+    .await;
+    let mut root = common::User::new("root@example.com");
+    root.core.is_verified = true;
+    root.core.is_superuser = true;
+    app.store.insert_user(&mut root).await.unwrap();
+    let login = format!("/test-login?key={}", root.core.session_key);
+    assert_eq!(app.client.get(login).dispatch().await.status(), Status::Ok);
+    let home = app
+        .client
+        .get("/")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(home.contains("href=\"/users\""), "{home}");
+    for path in [
+        "/users",
+        "/groups",
+        "/bundles",
+        "/permissions",
+        "/users/add",
+        "/groups/add",
+        "/bundles/add",
+    ] {
+        assert_eq!(
+            app.client.get(path).dispatch().await.status(),
+            Status::Ok,
+            "{path}"
+        );
+    }
+    let page = app
+        .client
+        .get("/groups/add")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    let csrf = common::web::csrf_in(&page);
+    let post = |path: &'static str, body: String| {
+        app.client
+            .post(path)
+            .header(ContentType::Form)
+            .body(body)
+            .dispatch()
+    };
+    let r = post(
+        "/groups/add",
+        format!("name=Editors&permission_ids=1&csrf_token={csrf}"),
+    )
+    .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    let editors = app.store.group_by_name("Editors").await.unwrap().unwrap();
+    let r = post(
+        "/users/add",
+        format!(
+            "email=newbie%40example.com&name=Newbie&is_enabled=true&send_welcome=true&group_ids={}&csrf_token={csrf}",
+            editors.id
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    let newbie = app
+        .store
+        .user_by_login("newbie@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        app.store
+            .linked(kegauth::Link::UserGroups, newbie.id)
+            .await
+            .unwrap(),
+        [editors.id]
+    );
+    let users = app
+        .client
+        .get("/users")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(users.contains("newbie@example.com") && users.contains("Resend Verification"));
+}

@@ -341,12 +341,7 @@ async fn new_users_get_a_verification_mail_and_verify<B: TestBackend>() {
 
 async fn a_failed_verification_mail_stores_no_user<B: TestBackend>() {
     // An SMTP port where nothing listens.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let figment = SmtpServer::start()
-        .figment()
-        .merge(("kegauth.mail.port", port));
+    let figment = SmtpServer::unreachable_figment();
     let Some(app) =
         app_configured::<B>(figment, |b| b.mail(AuthMailManager::from_config()), |r| r).await
     else {

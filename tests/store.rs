@@ -27,6 +27,8 @@ on_all_backends!(
     deleting_a_user_removes_its_memberships,
     lookups_ignore_oversized_input,
     extra_columns_round_trip,
+    grids_sort_filter_and_page,
+    a_referenced_user_or_group_is_not_deleted,
 );
 
 fn set(tokens: &[&str]) -> BTreeSet<String> {
@@ -691,3 +693,92 @@ async fn over_long_values_are_invalid_on_every_backend<DB: Backend>(ctx: Ctx<DB>
 }
 
 on_all_backends!(over_long_values_are_invalid_on_every_backend);
+
+async fn grids_sort_filter_and_page<DB: Backend>(ctx: Ctx<DB>) {
+    use kegauth::crud::GridQuery;
+    let s = &ctx.store;
+    for name in ["beta", "Alpha", "gamma", "al%pha", "al_x", "ALPHA two"] {
+        group(s, name).await;
+    }
+    let names = |rows: Vec<Group>| rows.into_iter().map(|g| g.name).collect::<Vec<_>>();
+    let query = |sort: Option<&str>, descending, filter: &str, page, per_page| GridQuery {
+        sort: sort.map(str::to_string),
+        descending,
+        filter: filter.into(),
+        page,
+        per_page,
+    };
+    // Case-insensitive filter; `%` and `_` are plain characters.
+    let (rows, total) = s
+        .grid::<Group>(&query(Some("name"), false, "alpha", 1, 25), &["name"])
+        .await
+        .unwrap();
+    assert_eq!(total, 2);
+    let mut got = names(rows);
+    got.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(got, ["Alpha", "ALPHA two"]);
+    for (filter, expect) in [("%", "al%pha"), ("_", "al_x")] {
+        let (rows, total) = s
+            .grid::<Group>(&query(None, false, filter, 1, 25), &["name"])
+            .await
+            .unwrap();
+        assert_eq!(
+            (names(rows), total),
+            (vec![expect.to_string()], 1),
+            "{filter}"
+        );
+    }
+    // Pages of 4 in id order, then descending by name.
+    let (rows, total) = s
+        .grid::<Group>(&query(None, false, "", 2, 4), &["name"])
+        .await
+        .unwrap();
+    assert_eq!(
+        (names(rows), total),
+        (vec!["al_x".into(), "ALPHA two".into()], 6)
+    );
+    let (rows, _) = s
+        .grid::<Group>(&query(Some("name"), true, "", 1, 2), &["name"])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].name, "gamma");
+    // A name that is not a column sorts by id and is never sent as SQL.
+    let (rows, _) = s
+        .grid::<Group>(
+            &query(Some("name; DROP TABLE groups"), false, "", 1, 1),
+            &["name"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(names(rows), ["beta"]);
+}
+
+async fn a_referenced_user_or_group_is_not_deleted<DB: Backend>(ctx: Ctx<DB>) {
+    let s = &ctx.store;
+    let ann = user(s, "ann@example.com").await;
+    let staff = group(s, "staff").await;
+    s.add_link(Link::UserGroups, ann.id, staff).await.unwrap();
+    let mut conn = s.pool().acquire().await.unwrap();
+    for sql in [
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id), \
+         group_id INTEGER REFERENCES groups(id))"
+            .to_string(),
+        format!(
+            "INSERT INTO notes (id, user_id, group_id) VALUES (1, {}, {staff})",
+            ann.id
+        ),
+    ] {
+        DB::execute(&mut conn, &sql, Vec::new()).await.unwrap();
+    }
+    drop(conn);
+    let err = s.delete_user(ann.id).await.unwrap_err();
+    assert!(matches!(err, Error::Referenced(_)), "{err}");
+    assert_eq!(err.status(), rocket::http::Status::Conflict);
+    let err = s.delete_group(staff).await.unwrap_err();
+    assert!(matches!(err, Error::Referenced(_)), "{err}");
+    // Nothing was removed: not the rows, not the membership.
+    assert!(s.user(ann.id).await.unwrap().is_some());
+    assert!(s.group(staff).await.unwrap().is_some());
+    assert_eq!(s.linked(Link::UserGroups, ann.id).await.unwrap(), [staff]);
+}

@@ -205,6 +205,16 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         Ok(url)
     }
 
+    /// Mail `user` a new verify-account link (the admin pages' "resend
+    /// verification"). [`Error::Config`] without a mailer.
+    pub async fn send_verification_mail(&self, user: &U<E>) -> Result<()> {
+        let mailer = self
+            .mailer()
+            .ok_or_else(|| Error::Config("no mail manager is configured".into()))?;
+        let url = self.verify_account_url(user)?;
+        mailer.send(MailKind::NewUser, user.login_id(), &url).await
+    }
+
     /// Mail `user` a reset-password link.
     pub async fn send_reset_mail(&self, user: &U<E>) -> Result<()> {
         let mailer = self

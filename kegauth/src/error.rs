@@ -40,6 +40,10 @@ pub enum Error {
     /// A unique value (login id, name, token) is already taken.
     #[error("{0} already exists")]
     Conflict(String),
+    /// A row cannot be deleted because other rows refer to it (a foreign key
+    /// of the app's own tables); nothing was removed.
+    #[error("{0} is referred to by other records")]
+    Referenced(String),
     /// Input that cannot be accepted, with a message for the person who typed it.
     #[error("{0}")]
     Invalid(String),
@@ -61,7 +65,7 @@ impl Error {
             Error::Database(e) if is_unavailable(e) => Status::ServiceUnavailable,
             Error::Mail(_) | Error::Unavailable(_) => Status::ServiceUnavailable,
             Error::NotFound(_) => Status::NotFound,
-            Error::Conflict(_) => Status::Conflict,
+            Error::Conflict(_) | Error::Referenced(_) => Status::Conflict,
             Error::Invalid(_) => Status::BadRequest,
             _ => Status::InternalServerError,
         }
@@ -72,6 +76,16 @@ impl Error {
         match err {
             sqlx::Error::Database(db) => {
                 matches!(db.kind(), sqlx::error::ErrorKind::UniqueViolation)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the database reported a foreign-key violation.
+    pub(crate) fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+        match err {
+            sqlx::Error::Database(db) => {
+                matches!(db.kind(), sqlx::error::ErrorKind::ForeignKeyViolation)
             }
             _ => false,
         }

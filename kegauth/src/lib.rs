@@ -16,6 +16,8 @@
 //! - [`loaders`]: JWT bearer and API-token request loaders, for requests
 //!   without a session;
 //! - [`ldap`]: the LDAP authenticator (simple bind, escaped DNs, server lists);
+//! - [`admin`], [`crud`]: the admin pages for users, groups, bundles and
+//!   permissions, and the CRUD building block they share with the app;
 //! - [`AuthManager`]: the Rocket fairing;
 //! - [`cli`]: the `auth` commands (create-user, set-password, purge-attempts, schema).
 //!
@@ -31,6 +33,7 @@ extern crate self as kegauth;
 
 mod account_views;
 pub mod accounts;
+pub mod admin;
 pub mod attempts;
 pub mod backend;
 mod catchers;
@@ -38,6 +41,7 @@ pub mod cli;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
+pub mod crud;
 pub mod ddl;
 pub mod endpoints;
 pub mod entity;

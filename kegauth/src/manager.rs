@@ -96,6 +96,10 @@ pub struct AuthManager<D, E> {
     mail: Option<AuthMailManager>,
     policy: Option<Arc<dyn PasswordPolicy>>,
     loaders: Vec<LoaderFactory>,
+    admin_rules: std::collections::BTreeMap<
+        (crate::admin::Section, crate::crud::Action),
+        crate::requirements::Requirement,
+    >,
     _types: PhantomData<fn() -> (D, E)>,
 }
 
@@ -118,6 +122,7 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
                 mail: None,
                 policy: None,
                 loaders: Vec::new(),
+                admin_rules: Default::default(),
                 _types: PhantomData,
             },
         }
@@ -186,6 +191,21 @@ impl<D: AuthDb, E: EntitySet> AuthManagerBuilder<D, E> {
     /// see [`crate::loaders`]. Adding the same loader type twice stops the launch.
     pub fn request_loader<L: RequestLoader + Clone>(mut self, loader: L) -> Self {
         self.inner.loaders.push(crate::loaders::factory(loader));
+        self
+    }
+
+    /// Require `requirement` instead of `auth-manage` for one action of one
+    /// admin section (see [`crate::admin`]). Its tokens must be declared, or
+    /// the launch stops.
+    pub fn admin_requirement(
+        mut self,
+        section: crate::admin::Section,
+        action: crate::crud::Action,
+        requirement: impl Into<crate::requirements::Requirement>,
+    ) -> Self {
+        self.inner
+            .admin_rules
+            .insert((section, action), requirement.into());
         self
     }
 
@@ -432,6 +452,25 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 .map(|p| p.token.to_string())
                 .collect(),
         );
+        let mut admin_ok = true;
+        for ((section, action), requirement) in &self.admin_rules {
+            for token in declared.missing(requirement) {
+                log::error!(
+                    "kegauth: the admin requirement for {section:?} {action:?} names \
+                     permission `{token}`, which is not declared"
+                );
+                admin_ok = false;
+            }
+        }
+        if !admin_ok {
+            return Err(rocket);
+        }
+        if !declared.0.contains(crate::crud::view::AUTH_MANAGE) {
+            log::warn!(
+                "kegauth: permission `auth-manage` is not declared, so only superusers can \
+                 open the admin pages (/users, /groups, /bundles, /permissions)"
+            );
+        }
         let undeclared = undeclared_in_routes(rocket.routes(), &declared, &loaders);
         if !undeclared.is_empty() {
             for (route, problem) in undeclared {
@@ -448,7 +487,9 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         } else {
             rocket
         };
+        let admin = crate::admin::AdminState::new(store.clone(), self.admin_rules.clone());
         Ok(rocket
+            .manage(admin)
             .manage(store)
             .manage(config)
             .manage(proxies)

@@ -502,7 +502,13 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .ident(schema.id_column())
             .push(" = ")
             .bind_int(id);
-        Ok(DB::execute(conn, &sql.text, sql.args).await?)
+        DB::execute(conn, &sql.text, sql.args).await.map_err(|e| {
+            if Error::is_foreign_key_violation(&e) {
+                Error::Referenced(format!("{:?} {id}", schema.kind).to_lowercase())
+            } else {
+                Error::Database(e)
+            }
+        })
     }
 
     async fn ids(conn: &mut DB::Connection, sql: Sql<DB>) -> Result<Vec<i64>> {
@@ -742,7 +748,9 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         Ok(true)
     }
 
-    /// Delete a user and its memberships.
+    /// Delete a user and its memberships. When a row of the app's own tables
+    /// still refers to the user, nothing is removed and the error is
+    /// [`Error::Referenced`].
     pub async fn delete_user(&self, id: i64) -> Result<()> {
         let mut tx = self.begin_write().await?;
         for link in [Link::UserPermissions, Link::UserBundles, Link::UserGroups] {
@@ -793,6 +801,127 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// keg-auth's `is_active` with the store's clock.
     pub fn is_active(&self, user: &U<E>) -> bool {
         user.is_active_at(self.now())
+    }
+
+    // ----- grids (the admin pages) --------------------------------------------------------
+
+    /// One page of `T`'s rows for a grid, and how many rows match the
+    /// filter: sorted by the column named `query.sort` (unknown names sort by
+    /// id), NULLs last, ties by id; filtered to rows where one of
+    /// `filter_columns` contains `query.filter` (case-insensitive, `%` and `_`
+    /// taken literally).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> kegauth::Result<()> {
+    /// use kegauth::{crud::GridQuery, entity::Group, Store};
+    /// # #[derive(kegauth::AuthEntity)] #[auth(user)]
+    /// # struct User { id: i64, email: String, #[auth(core)] core: kegauth::UserCore }
+    /// let store: Store<sqlx::Sqlite, User> = Store::new(sqlx::SqlitePool::connect("sqlite::memory:").await?);
+    /// store.create_schema().await?;
+    /// for name in ["alpha", "beta", "al_pha"] {
+    ///     store.insert_group(&mut Group { id: 0, name: name.into() }).await?;
+    /// }
+    /// let query = GridQuery { sort: Some("name".into()), descending: true, filter: "AL".into(), page: 1, per_page: 25 };
+    /// let (rows, total) = store.grid::<Group>(&query, &["name"]).await?;
+    /// assert_eq!(total, 2);
+    /// assert_eq!(rows.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["alpha", "al_pha"]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn grid<T: AuthEntity>(
+        &self,
+        query: &crate::crud::GridQuery,
+        filter_columns: &[&str],
+    ) -> Result<(Vec<T>, u64)> {
+        let schema = schema_of::<T>();
+        let filter_cols: Vec<&'static str> = schema
+            .columns
+            .iter()
+            .filter(|c| filter_columns.contains(&c.name) && c.kind == Kind::Text)
+            .map(|c| c.name)
+            .collect();
+        let pattern = (!query.filter.is_empty() && !filter_cols.is_empty()).then(|| {
+            let mut p = String::from("%");
+            for ch in query.filter.to_lowercase().chars() {
+                if matches!(ch, '!' | '%' | '_') {
+                    p.push('!');
+                }
+                p.push(ch);
+            }
+            p.push('%');
+            p
+        });
+        let push_where = |sql: &mut Sql<DB>| {
+            if let Some(pattern) = &pattern {
+                sql.push(" WHERE (");
+                for (i, col) in filter_cols.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(" OR ");
+                    }
+                    sql.push("LOWER(").qualified("t", col).push(") LIKE ");
+                    sql.bind_text(pattern).push(" ESCAPE '!'");
+                }
+                sql.push(")");
+            }
+        };
+        let mut conn = self.conn().await?;
+        let mut count = Sql::<DB>::new("SELECT COUNT(*) FROM ");
+        count.ident(schema.table).push(" t");
+        push_where(&mut count);
+        let rows = DB::fetch(
+            &mut conn,
+            &count.text,
+            count.args,
+            &[OutCol { kind: Kind::Int }],
+        )
+        .await?;
+        let total = match rows.first().and_then(|r| r.first()) {
+            Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
+            _ => 0,
+        };
+        let mut sql = Self::select::<T>();
+        push_where(&mut sql);
+        sql.push(" ORDER BY ");
+        let sort = query
+            .sort
+            .as_deref()
+            .and_then(|s| schema.columns.iter().find(|c| c.name == s));
+        if let Some(col) = sort {
+            let dir = if query.descending { " DESC" } else { " ASC" };
+            sql.push("CASE WHEN ")
+                .qualified("t", col.name)
+                .push(" IS NULL THEN 1 ELSE 0 END, ");
+            sql.qualified("t", col.name).push(dir).push(", ");
+        }
+        sql.qualified("t", schema.id_column());
+        sql.push(&format!(
+            " LIMIT {} OFFSET {}",
+            query.per_page.max(1),
+            query.offset()
+        ));
+        let rows = Self::fetch_all(&mut conn, sql).await?;
+        Ok((rows, total))
+    }
+
+    /// Insert a group or bundle (by kind); a taken name is [`Error::Conflict`].
+    pub(crate) async fn insert_entity<T: AuthEntity>(&self, entity: &mut T) -> Result<()> {
+        self.insert_row(&mut *self.conn().await?, entity).await
+    }
+
+    /// Save a group's or bundle's columns.
+    pub(crate) async fn update_entity<T: AuthEntity>(&self, entity: &T) -> Result<()> {
+        self.update_row(&mut *self.conn().await?, entity).await
+    }
+
+    /// A row of `T` by id.
+    pub(crate) async fn entity<T: AuthEntity>(&self, id: i64) -> Result<Option<T>> {
+        Self::by_id(&mut *self.conn().await?, id).await
+    }
+
+    /// Delete a group or bundle (by kind), rotating the affected users' keys.
+    pub(crate) async fn delete_entity(&self, kind: EntityKind, id: i64) -> Result<()> {
+        self.delete_with_links(kind, Self::subject(kind, id), id)
+            .await
+            .map(drop)
     }
 
     // ----- launch checks --------------------------------------------------------------------

@@ -47,6 +47,18 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/kegauth/set-password.html"),
     ),
     (
+        "kegauth/crud-list.html",
+        include_str!("../../templates/kegauth/crud-list.html"),
+    ),
+    (
+        "kegauth/crud-form.html",
+        include_str!("../../templates/kegauth/crud-form.html"),
+    ),
+    (
+        "kegauth/crud-delete.html",
+        include_str!("../../templates/kegauth/crud-delete.html"),
+    ),
+    (
         "kegauth/mail/reset-password.md",
         include_str!("../../templates/kegauth/mail/reset-password.md"),
     ),

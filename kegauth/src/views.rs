@@ -36,6 +36,8 @@ pub enum Page {
     Status(Status),
     /// An error.
     Error(crate::Error),
+    /// A CSV download (a CRUD grid's export).
+    Csv(crate::crud::view::CsvFile),
 }
 
 impl Page {
@@ -383,9 +385,12 @@ async fn logout_post(
 /// `GET/POST /login`, `HEAD /login` (405), `GET /logout` (a confirm form),
 /// `POST /logout` (CSRF-checked), and, when a mail manager is configured,
 /// `GET/POST /forgot-password`, `GET/POST /reset-password/<user_id>/<token>`
-/// and `GET/POST /verify-account/<user_id>/<token>` (404 without one).
+/// and `GET/POST /verify-account/<user_id>/<token>` (404 without one); and
+/// the admin pages ([`crate::admin`]): `/users`, `/groups`, `/bundles` with
+/// their `add`, `<id>/edit` and `<id>/delete` pages, and `/permissions`.
 pub fn routes() -> Vec<Route> {
     let mut all = routes![login_get, login_head, login_post, logout_get, logout_post];
     all.extend(crate::account_views::routes());
+    all.extend(crate::admin::routes());
     all
 }

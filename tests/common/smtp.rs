@@ -163,6 +163,14 @@ impl SmtpServer {
         panic!("expected {n} message(s), got {}", self.received().len());
     }
 
+    /// Mail settings like [`figment`](Self::figment) but for an SMTP port
+    /// where nothing listens (sending fails).
+    pub fn unreachable_figment() -> rocket::figment::Figment {
+        Self::start()
+            .figment()
+            .merge(("kegauth.mail.port", super::ldap::closed_port()))
+    }
+
     /// `[kegauth]` settings that send through this server, with links on
     /// `https://app.example.com`.
     pub fn figment(&self) -> rocket::figment::Figment {

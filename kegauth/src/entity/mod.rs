@@ -265,7 +265,14 @@ pub(crate) fn from_row<E: AuthEntity>(values: Vec<Value>) -> Result<E, Error> {
 /// assert!(u.core.is_enabled && !u.core.session_key.is_empty());
 /// ```
 pub fn blank_user<U: UserEntity>() -> Result<U, Error> {
-    let schema = U::schema();
+    let mut user: U = blank()?;
+    *user.core_mut() = UserCore::new();
+    Ok(user)
+}
+
+/// A new, unsaved entity with every column empty (see [`blank_user`]).
+pub(crate) fn blank<T: AuthEntity>() -> Result<T, Error> {
+    let schema = T::schema();
     let values = schema
         .columns
         .iter()
@@ -280,7 +287,5 @@ pub fn blank_user<U: UserEntity>() -> Result<U, Error> {
             Kind::Date => Value::Date(chrono::NaiveDate::default()),
         })
         .collect();
-    let mut user = U::from_values(&mut ValueReader::new(schema, values))?;
-    *user.core_mut() = UserCore::new();
-    Ok(user)
+    T::from_values(&mut ValueReader::new(schema, values))
 }

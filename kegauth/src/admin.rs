@@ -1,0 +1,990 @@
+//! The admin pages: users, groups, bundles and permissions, on [`crate::crud`].
+//!
+//! `kegauth::routes()` mounts them at keg-auth's URLs (`/users`,
+//! `/users/add`, `/users/<id>/edit`, `/users/<id>/delete`, the same for
+//! `/groups` and `/bundles`, and the `/permissions` list). Every action needs
+//! the `auth-manage` permission (declare it with
+//! [`permissions!`](crate::permissions!); superusers have it anyway) unless the
+//! app sets another requirement per section and action:
+//!
+//! ```
+//! # use kegauth::prelude::*;
+//! # use kegauth::admin::Section;
+//! # use kegauth::crud::Action;
+//! # #[derive(rocket_db_pools::Database)] #[database("main")] struct Db(sqlx::SqlitePool);
+//! # #[derive(kegauth::AuthEntity)] #[auth(user)]
+//! # struct User { id: i64, email: String, #[auth(core)] core: UserCore }
+//! kegauth::permissions! {
+//!     AUTH_MANAGE = "auth-manage": "manage users, groups, bundles, and view permissions";
+//!     USER_DELETE = "user-delete": "delete users";
+//! }
+//! let manager = AuthManager::<Db, User>::builder()
+//!     .permissions(PERMISSIONS)
+//!     .admin_requirement(Section::Users, Action::Delete, USER_DELETE)
+//!     .build();
+//! ```
+//!
+//! What the pages enforce beyond the requirement: nobody deletes their own
+//! account; only a superuser sees the superuser switch, and only a superuser
+//! edits or deletes a superuser; changing anyone's rights rotates their
+//! session key (they are logged out), except that a viewer who edits their
+//! own rights stays logged in with the new key.
+
+use crate::backend::Backend;
+use crate::crud::view::{CrudView, SourceRef, AUTH_MANAGE};
+use crate::crud::{
+    Action, BoxFuture, CrudCx, CrudSource, Deleted, FieldErrors, FieldKind, FormField, FormInput,
+    Found, GridColumn, GridPage, GridQuery, GridRow, RowAction, Saved,
+};
+use crate::entity::{
+    AuthEntity, BundleEntity, CoreField, EntityKind, EntitySet, GroupEntity, Kind, LoginKind,
+    PermissionEntity, Role, UserEntity, Value,
+};
+use crate::links::Link;
+use crate::requirements::Requirement;
+use crate::session::Flash;
+use crate::store::Store;
+use crate::{Error, Result};
+use rocket::Route;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// One of the admin sections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Section {
+    /// `/users`
+    Users,
+    /// `/groups`
+    Groups,
+    /// `/bundles`
+    Bundles,
+    /// `/permissions` (a list only: permissions are declared in code)
+    Permissions,
+}
+
+impl Section {
+    /// Every section.
+    pub const ALL: [Section; 4] = [
+        Section::Users,
+        Section::Groups,
+        Section::Bundles,
+        Section::Permissions,
+    ];
+
+    /// The section's path.
+    ///
+    /// ```
+    /// assert_eq!(kegauth::admin::Section::Users.path(), "/users");
+    /// ```
+    pub fn path(self) -> &'static str {
+        match self {
+            Section::Users => "/users",
+            Section::Groups => "/groups",
+            Section::Bundles => "/bundles",
+            Section::Permissions => "/permissions",
+        }
+    }
+
+    pub(crate) fn row_actions(self) -> Vec<&'static str> {
+        match self {
+            Section::Users => vec![RESEND_VERIFICATION],
+            _ => Vec::new(),
+        }
+    }
+}
+
+const RESEND_VERIFICATION: &str = "resend-verification";
+
+/// The admin routes (part of [`crate::routes`]).
+pub(crate) fn routes() -> Vec<Route> {
+    Section::ALL
+        .iter()
+        .flat_map(|s| {
+            let view = CrudView::with_source(s.path(), SourceRef::Builtin(*s));
+            match s {
+                Section::Permissions => view.actions(&[Action::List]),
+                _ => view,
+            }
+            .routes()
+        })
+        .collect()
+}
+
+/// The admin sources and requirements, managed from launch on.
+pub(crate) struct AdminState {
+    sources: HashMap<Section, Arc<dyn CrudSource>>,
+    rules: BTreeMap<(Section, Action), Requirement>,
+    /// `auth-manage`, or a superuser (who passes even when the app did not
+    /// declare `auth-manage`).
+    default: Requirement,
+}
+
+impl AdminState {
+    pub(crate) fn new<DB: Backend, E: EntitySet>(
+        store: Store<DB, E>,
+        rules: BTreeMap<(Section, Action), Requirement>,
+    ) -> Self {
+        let mail = store.mailer().is_some();
+        let mut sources: HashMap<Section, Arc<dyn CrudSource>> = HashMap::new();
+        sources.insert(
+            Section::Users,
+            Arc::new(Users {
+                store: store.clone(),
+                mail,
+            }),
+        );
+        sources.insert(
+            Section::Groups,
+            Arc::new(Named::<DB, E, E::Group> {
+                store: store.clone(),
+                names: ("Group", "Groups"),
+                links: &[
+                    (Link::GroupPermissions, "permission_ids", "Permissions"),
+                    (Link::GroupBundles, "bundle_ids", "Bundles"),
+                ],
+                name: <E::Group as GroupEntity>::name,
+                set_name: <E::Group as GroupEntity>::set_name,
+            }),
+        );
+        sources.insert(
+            Section::Bundles,
+            Arc::new(Named::<DB, E, E::Bundle> {
+                store: store.clone(),
+                names: ("Bundle", "Bundles"),
+                links: &[(Link::BundlePermissions, "permission_ids", "Permissions")],
+                name: <E::Bundle as BundleEntity>::name,
+                set_name: <E::Bundle as BundleEntity>::set_name,
+            }),
+        );
+        sources.insert(Section::Permissions, Arc::new(Permissions { store }));
+        let default = crate::requirements::has_any([
+            Requirement::from(AUTH_MANAGE),
+            Requirement::check(|u: &E::User| u.core().is_superuser),
+        ]);
+        AdminState {
+            sources,
+            rules,
+            default,
+        }
+    }
+
+    pub(crate) fn source(&self, section: Section) -> Option<&dyn CrudSource> {
+        self.sources.get(&section).map(|s| &**s)
+    }
+
+    pub(crate) fn requirement(&self, section: Section, action: Action) -> Requirement {
+        self.rules
+            .get(&(section, action))
+            .cloned()
+            .unwrap_or_else(|| self.default.clone())
+    }
+}
+
+// ----- shared pieces -------------------------------------------------------------------------
+
+/// A column value as a grid cell.
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Null | Value::Bytes(_) => String::new(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => if *b { "Yes" } else { "No" }.into(),
+        Value::Text(t) => t.clone(),
+        Value::DateTime(d) => d.format("%Y-%m-%d %H:%M").to_string(),
+        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+    }
+}
+
+/// A column value as a form field's value.
+fn input_value(value: &Value) -> String {
+    match value {
+        Value::Bool(true) => "true".into(),
+        Value::Bool(false) => String::new(),
+        Value::DateTime(d) => d.format("%Y-%m-%dT%H:%M").to_string(),
+        other => cell(other),
+    }
+}
+
+/// `first_name` -> `First Name`.
+fn title(field: &str) -> String {
+    field
+        .split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The app's own columns an admin form shows (not bytes, not read-only).
+fn extra_columns<T: AuthEntity>() -> impl Iterator<Item = &'static crate::entity::Column> {
+    T::schema()
+        .extra_columns()
+        .filter(|c| c.writable() && c.kind != Kind::Bytes)
+}
+
+fn extra_grid_columns<T: AuthEntity>() -> Vec<GridColumn> {
+    extra_columns::<T>()
+        .map(|c| GridColumn::new(c.name, &title(c.field)))
+        .collect()
+}
+
+fn extra_fields<T: AuthEntity>(entity: &T) -> Vec<FormField> {
+    let schema = T::schema();
+    let values = entity.to_values();
+    extra_columns::<T>()
+        .map(|c| {
+            let value = schema
+                .columns
+                .iter()
+                .position(|x| x.name == c.name)
+                .and_then(|i| values.get(i))
+                .map(input_value)
+                .unwrap_or_default();
+            let kind = match c.kind {
+                Kind::Bool => FieldKind::Checkbox,
+                Kind::Int | Kind::Float => FieldKind::Number,
+                Kind::Date => FieldKind::Date,
+                Kind::DateTime => FieldKind::DateTime,
+                _ => FieldKind::Text,
+            };
+            FormField::new(c.field, &title(c.field), kind, value)
+        })
+        .collect()
+}
+
+fn add_error(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
+    errors
+        .entry(field.to_string())
+        .or_default()
+        .push(message.into());
+}
+
+const REQUIRED: &str = "This field is required.";
+
+/// Set the app's own columns from the form.
+fn apply_extras<T: AuthEntity>(entity: &mut T, input: &FormInput, errors: &mut FieldErrors) {
+    for c in extra_columns::<T>() {
+        let text = if c.kind == Kind::Bool {
+            if input.checked(c.field) {
+                "true"
+            } else {
+                "false"
+            }
+        } else {
+            input.get(c.field).unwrap_or_default()
+        };
+        if let Err(e) = entity.set_from_input(c.field, text) {
+            add_error(errors, c.field, e.0);
+        }
+    }
+}
+
+/// The grid cells of an entity for the given column keys (column names).
+fn cells<T: AuthEntity>(entity: &T, columns: &[GridColumn]) -> Vec<String> {
+    let schema = T::schema();
+    let values = entity.to_values();
+    columns
+        .iter()
+        .map(|col| {
+            schema
+                .columns
+                .iter()
+                .position(|c| c.name == col.key)
+                .and_then(|i| values.get(i))
+                .map(cell)
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The text columns among a grid's columns (what the filter searches).
+fn text_keys<T: AuthEntity>(columns: &[GridColumn]) -> Vec<&str> {
+    columns
+        .iter()
+        .map(|c| c.key.as_str())
+        .filter(|k| {
+            T::schema()
+                .columns
+                .iter()
+                .any(|c| c.name == *k && c.kind == Kind::Text)
+        })
+        .collect()
+}
+
+async fn page_of<DB: Backend, E: EntitySet, T: AuthEntity>(
+    store: &Store<DB, E>,
+    columns: &[GridColumn],
+    query: &GridQuery,
+) -> Result<(Vec<T>, u64)> {
+    store.grid::<T>(query, &text_keys::<T>(columns)).await
+}
+
+type Choices = Vec<(String, String)>;
+
+/// `(id, label)` pairs for a multi-select.
+fn pairs<T: AuthEntity>(items: Vec<T>, label: fn(&T) -> &str) -> Choices {
+    items
+        .iter()
+        .map(|t| (t.id().to_string(), label(t).to_string()))
+        .collect()
+}
+
+/// The choices of a multi-select linking to `kind`.
+async fn choices<DB: Backend, E: EntitySet>(
+    store: &Store<DB, E>,
+    kind: EntityKind,
+) -> Result<Choices> {
+    Ok(match kind {
+        EntityKind::Permission => pairs(store.permissions().await?, |p| p.token()),
+        EntityKind::Bundle => pairs(store.bundles().await?, |b| b.name()),
+        EntityKind::Group => pairs(store.groups().await?, |g| g.name()),
+        _ => Vec::new(),
+    })
+}
+
+/// A multi-select for `link`, with the current choices of `id`.
+async fn link_field<DB: Backend, E: EntitySet>(
+    store: &Store<DB, E>,
+    link: Link,
+    id: Option<i64>,
+    name: &str,
+    label: &str,
+) -> Result<FormField> {
+    let options = choices(store, link.kinds().1).await?;
+    let selected = match id {
+        Some(id) => store
+            .linked(link, id)
+            .await?
+            .iter()
+            .map(i64::to_string)
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(FormField::multi(name, label, options, selected))
+}
+
+/// The chosen ids of a multi-select; ids that are not among the choices are errors.
+async fn chosen<DB: Backend, E: EntitySet>(
+    store: &Store<DB, E>,
+    link: Link,
+    input: &FormInput,
+    name: &str,
+    errors: &mut FieldErrors,
+) -> Result<Vec<i64>> {
+    let options = choices(store, link.kinds().1).await?;
+    let mut ids = Vec::new();
+    for value in input.all(name) {
+        match value.parse::<i64>() {
+            Ok(id) if options.iter().any(|(v, _)| v == value) => ids.push(id),
+            _ => add_error(errors, name, format!("`{value}` is not a valid choice.")),
+        }
+    }
+    Ok(ids)
+}
+
+fn refused(label: &str) -> Deleted {
+    Deleted::Refused(format!(
+        "Unable to delete {label}. It may be referenced by other items."
+    ))
+}
+
+// ----- users ---------------------------------------------------------------------------------
+
+struct Users<DB: Backend, E: EntitySet> {
+    store: Store<DB, E>,
+    mail: bool,
+}
+
+fn core_name<U: AuthEntity>(field: CoreField) -> Option<&'static str> {
+    U::schema().column(Role::Core(field)).map(|c| c.name)
+}
+
+impl<DB: Backend, E: EntitySet> Users<DB, E> {
+    fn email_login() -> bool {
+        <E::User as UserEntity>::LOGIN == LoginKind::Email
+    }
+
+    fn login_field() -> (&'static str, &'static str) {
+        let schema = <E::User as AuthEntity>::schema();
+        let field = schema.column(Role::Login).map_or("login_id", |c| c.field);
+        let label = if Self::email_login() {
+            "Email"
+        } else {
+            "User Name"
+        };
+        (field, label)
+    }
+
+    /// The viewer's id and superuser flag.
+    fn viewer(cx: &CrudCx<'_>) -> (Option<i64>, bool) {
+        match cx.viewer.user::<E::User>() {
+            Some(u) => (Some(u.id()), u.core().is_superuser),
+            None => (None, false),
+        }
+    }
+
+    /// The user, unless the viewer may not touch them (a superuser, for
+    /// someone who is not one).
+    async fn existing(&self, cx: &CrudCx<'_>, id: i64) -> Result<Found<E::User>> {
+        let Some(user) = self.store.user(id).await? else {
+            return Ok(Found::NotFound);
+        };
+        if user.core().is_superuser && !Self::viewer(cx).1 {
+            return Ok(Found::Forbidden);
+        }
+        Ok(Found::Yes(user))
+    }
+
+    const LINKS: [(Link, &'static str, &'static str); 3] = [
+        (Link::UserPermissions, "permission_ids", "Permissions"),
+        (Link::UserBundles, "bundle_ids", "Bundles"),
+        (Link::UserGroups, "group_ids", "Groups"),
+    ];
+
+    async fn fields(
+        &self,
+        cx: &CrudCx<'_>,
+        user: &E::User,
+        id: Option<i64>,
+    ) -> Result<Vec<FormField>> {
+        let (login_field, login_label) = Self::login_field();
+        let kind = if Self::email_login() {
+            FieldKind::Email
+        } else {
+            FieldKind::Text
+        };
+        let core = user.core();
+        let mut fields =
+            vec![FormField::new(login_field, login_label, kind, user.login_id()).required()];
+        fields.extend(extra_fields(user));
+        fields.push(FormField::checkbox(
+            "is_enabled",
+            "Enabled",
+            core.is_enabled,
+        ));
+        fields.push(
+            FormField::new(
+                "disabled_utc",
+                "Disable On",
+                FieldKind::DateTime,
+                core.disabled_utc
+                    .map(|d| d.format("%Y-%m-%dT%H:%M").to_string())
+                    .unwrap_or_default(),
+            )
+            .help("UTC. The account stops working from this moment on."),
+        );
+        if Self::viewer(cx).1 {
+            fields.push(FormField::checkbox(
+                "is_superuser",
+                "Superuser",
+                core.is_superuser,
+            ));
+        }
+        for (link, name, label) in Self::LINKS {
+            fields.push(link_field(&self.store, link, id, name, label).await?);
+        }
+        if self.mail {
+            if id.is_none() && Self::email_login() {
+                fields.push(
+                    FormField::checkbox("send_welcome", "Send Welcome Email", true)
+                        .help("Mail the user a link to verify the address and set a password."),
+                );
+            }
+        } else {
+            let label = if id.is_some() {
+                "Reset Password"
+            } else {
+                "Password"
+            };
+            fields.push(
+                FormField::new("password", label, FieldKind::Password, "")
+                    .help("Leave empty to keep the current password."),
+            );
+            fields.push(FormField::new(
+                "confirm",
+                "Confirm Password",
+                FieldKind::Password,
+                "",
+            ));
+        }
+        Ok(fields)
+    }
+
+    async fn save_user(
+        &self,
+        cx: &CrudCx<'_>,
+        id: Option<i64>,
+        input: &FormInput,
+    ) -> Result<Found<Saved>> {
+        let store = &self.store;
+        let mut user = match id {
+            Some(id) => match self.existing(cx, id).await? {
+                Found::Yes(user) => user,
+                Found::NotFound => return Ok(Found::NotFound),
+                Found::Forbidden => return Ok(Found::Forbidden),
+            },
+            None => crate::entity::blank_user::<E::User>()?,
+        };
+        let (viewer_id, viewer_super) = Self::viewer(cx);
+        let mut errors = FieldErrors::new();
+        let (login_field, _) = Self::login_field();
+        let login = input
+            .get(login_field)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        if login.is_empty() {
+            add_error(&mut errors, login_field, REQUIRED);
+        } else if Self::email_login() && login.parse::<lettre::Address>().is_err() {
+            add_error(&mut errors, login_field, "Invalid email address.");
+        }
+        user.set_login_id(login);
+        apply_extras(&mut user, input, &mut errors);
+        let now = store.now();
+        let was_enabled = user.core().is_enabled;
+        let disabled = input.get("disabled_utc").unwrap_or_default();
+        match <Option<chrono::NaiveDateTime> as crate::entity::FieldValue>::parse_input(disabled) {
+            Ok(date) => user.core_mut().disabled_utc = date,
+            Err(e) => add_error(&mut errors, "disabled_utc", e.0),
+        }
+        let enabled = input.checked("is_enabled");
+        if enabled && !was_enabled {
+            // Re-enabling clears a date that has passed.
+            user.core_mut().set_enabled(true, now);
+        } else {
+            user.core_mut().is_enabled = enabled;
+        }
+        if viewer_super {
+            user.core_mut().is_superuser = input.checked("is_superuser");
+        }
+        let mut links = Vec::new();
+        for (link, name, _) in Self::LINKS {
+            links.push((link, chosen(store, link, input, name, &mut errors).await?));
+        }
+        let password = input.get("password").unwrap_or_default();
+        if !self.mail && !password.is_empty() {
+            if input.get("confirm") != Some(password) {
+                add_error(&mut errors, "confirm", "Passwords must match.");
+            } else {
+                for e in store.password_errors(password, &user) {
+                    add_error(&mut errors, "password", e);
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Ok(Found::Yes(Saved::Invalid(errors)));
+        }
+        if !self.mail && !password.is_empty() {
+            user.core_mut().password = Some(store.hasher().hash(password).await?);
+        }
+        let result = match id {
+            Some(_) => store.update_user(&mut user).await,
+            None => {
+                if !self.mail {
+                    // Nobody can verify an address without mail: the admin vouches for it.
+                    user.core_mut().is_verified = true;
+                }
+                let send = self.mail && input.checked("send_welcome");
+                store.create_user(&mut user, send).await.map(drop)
+            }
+        };
+        match result {
+            Ok(()) => {}
+            Err(Error::Conflict(_)) => {
+                add_error(&mut errors, login_field, "This value is already in use.");
+                return Ok(Found::Yes(Saved::Invalid(errors)));
+            }
+            Err(Error::Invalid(message)) => {
+                add_error(&mut errors, "_form", message);
+                return Ok(Found::Yes(Saved::Invalid(errors)));
+            }
+            Err(Error::Mail(e)) => {
+                log::error!("kegauth: the welcome mail could not be sent: {e}");
+                add_error(
+                    &mut errors,
+                    "_form",
+                    "The welcome email could not be sent, so the user was not created. \
+                     Try again later, or create the user without the email.",
+                );
+                return Ok(Found::Yes(Saved::Invalid(errors)));
+            }
+            Err(e) => return Err(e),
+        }
+        for (link, ids) in links {
+            store.set_links(link, user.id(), &ids).await?;
+        }
+        let relogin = if viewer_id == Some(user.id()) {
+            store
+                .user(user.id())
+                .await?
+                .map(|u| u.core().session_key.clone())
+        } else {
+            None
+        };
+        Ok(Found::Yes(Saved::Done {
+            id: user.id(),
+            relogin,
+        }))
+    }
+}
+
+impl<DB: Backend, E: EntitySet> CrudSource for Users<DB, E> {
+    fn names(&self) -> (&str, &str) {
+        ("User", "Users")
+    }
+
+    fn columns(&self) -> Vec<GridColumn> {
+        type U<E> = <E as EntitySet>::User;
+        let schema = <U<E> as AuthEntity>::schema();
+        let mut cols = Vec::new();
+        if let Some(c) = schema.column(Role::Login) {
+            cols.push(GridColumn::new(c.name, Self::login_field().1));
+        }
+        cols.extend(extra_grid_columns::<U<E>>());
+        let mut core = vec![
+            (CoreField::IsEnabled, "Enabled"),
+            (CoreField::IsSuperuser, "Superuser"),
+        ];
+        if Self::email_login() {
+            core.push((CoreField::IsVerified, "Verified"));
+        }
+        core.push((CoreField::LastLoginUtc, "Last Login"));
+        for (field, label) in core {
+            if let Some(name) = core_name::<U<E>>(field) {
+                cols.push(GridColumn::new(name, label));
+            }
+        }
+        cols
+    }
+
+    fn list<'a>(
+        &'a self,
+        _cx: &'a CrudCx<'a>,
+        query: &'a GridQuery,
+    ) -> BoxFuture<'a, Result<GridPage>> {
+        Box::pin(async move {
+            let columns = self.columns();
+            let (users, total) = page_of::<DB, E, E::User>(&self.store, &columns, query).await?;
+            let resend = self.mail && Self::email_login();
+            let rows = users
+                .iter()
+                .map(|u| {
+                    let mut row = GridRow::new(u.id(), cells(u, &columns));
+                    if resend && !u.core().is_verified {
+                        row.actions.push(RowAction {
+                            name: RESEND_VERIFICATION.into(),
+                            label: "Resend Verification".into(),
+                        });
+                    }
+                    row
+                })
+                .collect();
+            Ok(GridPage { rows, total })
+        })
+    }
+
+    fn form<'a>(
+        &'a self,
+        cx: &'a CrudCx<'a>,
+        id: Option<i64>,
+    ) -> BoxFuture<'a, Result<Found<Vec<FormField>>>> {
+        Box::pin(async move {
+            let user = match id {
+                Some(id) => match self.existing(cx, id).await? {
+                    Found::Yes(u) => u,
+                    Found::NotFound => return Ok(Found::NotFound),
+                    Found::Forbidden => return Ok(Found::Forbidden),
+                },
+                None => crate::entity::blank_user::<E::User>()?,
+            };
+            Ok(Found::Yes(self.fields(cx, &user, id).await?))
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        cx: &'a CrudCx<'a>,
+        id: Option<i64>,
+        input: &'a FormInput,
+    ) -> BoxFuture<'a, Result<Found<Saved>>> {
+        Box::pin(self.save_user(cx, id, input))
+    }
+
+    fn label<'a>(&'a self, cx: &'a CrudCx<'a>, id: i64) -> BoxFuture<'a, Result<Found<String>>> {
+        Box::pin(async move {
+            Ok(match self.existing(cx, id).await? {
+                Found::Yes(u) => Found::Yes(u.login_id().to_string()),
+                Found::NotFound => Found::NotFound,
+                Found::Forbidden => Found::Forbidden,
+            })
+        })
+    }
+
+    fn delete<'a>(&'a self, cx: &'a CrudCx<'a>, id: i64) -> BoxFuture<'a, Result<Found<Deleted>>> {
+        Box::pin(async move {
+            let user = match self.existing(cx, id).await? {
+                Found::Yes(u) => u,
+                Found::NotFound => return Ok(Found::NotFound),
+                Found::Forbidden => return Ok(Found::Forbidden),
+            };
+            if Self::viewer(cx).0 == Some(id) {
+                return Ok(Found::Yes(Deleted::Refused(
+                    "You cannot delete your own user account.".into(),
+                )));
+            }
+            match self.store.delete_user(id).await {
+                Ok(()) => Ok(Found::Yes(Deleted::Done)),
+                Err(Error::Referenced(_)) => Ok(Found::Yes(refused(user.login_id()))),
+                Err(Error::NotFound(_)) => Ok(Found::NotFound),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn row_actions(&self) -> Vec<&'static str> {
+        Section::Users.row_actions()
+    }
+
+    fn row_action<'a>(
+        &'a self,
+        cx: &'a CrudCx<'a>,
+        name: &'a str,
+        id: i64,
+    ) -> BoxFuture<'a, Result<Found<Flash>>> {
+        Box::pin(async move {
+            if name != RESEND_VERIFICATION || !self.mail || !Self::email_login() {
+                return Ok(Found::NotFound);
+            }
+            let user = match self.existing(cx, id).await? {
+                Found::Yes(u) => u,
+                Found::NotFound => return Ok(Found::NotFound),
+                Found::Forbidden => return Ok(Found::Forbidden),
+            };
+            let flash = |category: &str, message: &str| Flash {
+                category: category.into(),
+                message: message.into(),
+            };
+            if user.core().is_verified {
+                return Ok(Found::Yes(flash("info", "This user is already verified.")));
+            }
+            Ok(Found::Yes(
+                match self.store.send_verification_mail(&user).await {
+                    Ok(()) => flash("success", "Verification email has been sent"),
+                    Err(e) => {
+                        log::error!("kegauth: verification mail to user {id} failed: {e}");
+                        flash(
+                            "error",
+                            "The verification email could not be sent. Please try again later.",
+                        )
+                    }
+                },
+            ))
+        })
+    }
+}
+
+// ----- groups and bundles --------------------------------------------------------------------
+
+type LinkSpec = (Link, &'static str, &'static str);
+
+struct Named<DB: Backend, E: EntitySet, T: AuthEntity> {
+    store: Store<DB, E>,
+    names: (&'static str, &'static str),
+    links: &'static [LinkSpec],
+    name: fn(&T) -> &str,
+    set_name: fn(&mut T, String),
+}
+
+impl<DB: Backend, E: EntitySet, T: AuthEntity> Named<DB, E, T> {
+    async fn entity(&self, id: i64) -> Result<Option<T>> {
+        self.store.entity::<T>(id).await
+    }
+
+    async fn save_named(&self, id: Option<i64>, input: &FormInput) -> Result<Found<Saved>> {
+        let store = &self.store;
+        let mut entity = match id {
+            Some(id) => match self.entity(id).await? {
+                Some(e) => e,
+                None => return Ok(Found::NotFound),
+            },
+            None => crate::entity::blank::<T>()?,
+        };
+        let mut errors = FieldErrors::new();
+        let name = input.get("name").unwrap_or_default().trim().to_string();
+        if name.is_empty() {
+            add_error(&mut errors, "name", REQUIRED);
+        } else if name.chars().count() > 1024 {
+            add_error(&mut errors, "name", "At most 1024 characters.");
+        }
+        (self.set_name)(&mut entity, name);
+        apply_extras(&mut entity, input, &mut errors);
+        let mut links = Vec::new();
+        for (link, field, _) in self.links {
+            links.push((
+                *link,
+                chosen(store, *link, input, field, &mut errors).await?,
+            ));
+        }
+        if !errors.is_empty() {
+            return Ok(Found::Yes(Saved::Invalid(errors)));
+        }
+        let result = match id {
+            Some(_) => store.update_entity(&entity).await,
+            None => store.insert_entity(&mut entity).await,
+        };
+        match result {
+            Ok(()) => {}
+            Err(Error::Conflict(_)) => {
+                add_error(&mut errors, "name", "This value is already in use.");
+                return Ok(Found::Yes(Saved::Invalid(errors)));
+            }
+            Err(Error::Invalid(message)) => {
+                add_error(&mut errors, "_form", message);
+                return Ok(Found::Yes(Saved::Invalid(errors)));
+            }
+            Err(e) => return Err(e),
+        }
+        for (link, ids) in links {
+            store.set_links(link, entity.id(), &ids).await?;
+        }
+        Ok(Found::Yes(Saved::Done {
+            id: entity.id(),
+            relogin: None,
+        }))
+    }
+}
+
+impl<DB: Backend, E: EntitySet, T: AuthEntity> CrudSource for Named<DB, E, T> {
+    fn names(&self) -> (&str, &str) {
+        self.names
+    }
+
+    fn columns(&self) -> Vec<GridColumn> {
+        let schema = T::schema();
+        let mut cols = Vec::new();
+        if let Some(c) = schema.column(Role::Name) {
+            cols.push(GridColumn::new(c.name, "Name"));
+        }
+        cols.extend(extra_grid_columns::<T>());
+        cols
+    }
+
+    fn list<'a>(
+        &'a self,
+        _cx: &'a CrudCx<'a>,
+        query: &'a GridQuery,
+    ) -> BoxFuture<'a, Result<GridPage>> {
+        Box::pin(async move {
+            let columns = self.columns();
+            let (items, total) = page_of::<DB, E, T>(&self.store, &columns, query).await?;
+            let rows = items
+                .iter()
+                .map(|e| GridRow::new(e.id(), cells(e, &columns)))
+                .collect();
+            Ok(GridPage { rows, total })
+        })
+    }
+
+    fn form<'a>(
+        &'a self,
+        _cx: &'a CrudCx<'a>,
+        id: Option<i64>,
+    ) -> BoxFuture<'a, Result<Found<Vec<FormField>>>> {
+        Box::pin(async move {
+            let entity = match id {
+                Some(id) => match self.entity(id).await? {
+                    Some(e) => e,
+                    None => return Ok(Found::NotFound),
+                },
+                None => crate::entity::blank::<T>()?,
+            };
+            let mut fields =
+                vec![
+                    FormField::new("name", "Name", FieldKind::Text, (self.name)(&entity))
+                        .required(),
+                ];
+            fields.extend(extra_fields(&entity));
+            for (link, field, label) in self.links {
+                fields.push(link_field(&self.store, *link, id, field, label).await?);
+            }
+            Ok(Found::Yes(fields))
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        _cx: &'a CrudCx<'a>,
+        id: Option<i64>,
+        input: &'a FormInput,
+    ) -> BoxFuture<'a, Result<Found<Saved>>> {
+        Box::pin(self.save_named(id, input))
+    }
+
+    fn label<'a>(&'a self, _cx: &'a CrudCx<'a>, id: i64) -> BoxFuture<'a, Result<Found<String>>> {
+        Box::pin(async move {
+            Ok(match self.entity(id).await? {
+                Some(e) => Found::Yes((self.name)(&e).to_string()),
+                None => Found::NotFound,
+            })
+        })
+    }
+
+    fn delete<'a>(&'a self, _cx: &'a CrudCx<'a>, id: i64) -> BoxFuture<'a, Result<Found<Deleted>>> {
+        Box::pin(async move {
+            let Some(entity) = self.entity(id).await? else {
+                return Ok(Found::NotFound);
+            };
+            match self.store.delete_entity(T::KIND, id).await {
+                Ok(()) => Ok(Found::Yes(Deleted::Done)),
+                Err(Error::Referenced(_)) => Ok(Found::Yes(refused((self.name)(&entity)))),
+                Err(Error::NotFound(_)) => Ok(Found::NotFound),
+                Err(e) => Err(e),
+            }
+        })
+    }
+}
+
+// ----- permissions ---------------------------------------------------------------------------
+
+struct Permissions<DB: Backend, E: EntitySet> {
+    store: Store<DB, E>,
+}
+
+impl<DB: Backend, E: EntitySet> CrudSource for Permissions<DB, E> {
+    fn names(&self) -> (&str, &str) {
+        ("Permission", "Permissions")
+    }
+
+    fn columns(&self) -> Vec<GridColumn> {
+        let schema = <E::Permission as AuthEntity>::schema();
+        [(Role::Token, "Name"), (Role::Description, "Description")]
+            .iter()
+            .filter_map(|(role, label)| {
+                schema.column(*role).map(|c| GridColumn::new(c.name, label))
+            })
+            .collect()
+    }
+
+    fn list<'a>(
+        &'a self,
+        _cx: &'a CrudCx<'a>,
+        query: &'a GridQuery,
+    ) -> BoxFuture<'a, Result<GridPage>> {
+        Box::pin(async move {
+            let columns = self.columns();
+            let (items, total) =
+                page_of::<DB, E, E::Permission>(&self.store, &columns, query).await?;
+            let rows = items
+                .iter()
+                .map(|p| GridRow::new(p.id(), cells(p, &columns)))
+                .collect();
+            Ok(GridPage { rows, total })
+        })
+    }
+}
