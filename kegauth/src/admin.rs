@@ -182,6 +182,18 @@ impl AdminState {
 
 // ----- shared pieces -------------------------------------------------------------------------
 
+/// The record inside a [`Found`], or return the same not-found or forbidden
+/// answer from the enclosing source method (what `?` is to `Result`).
+macro_rules! found {
+    ($e:expr) => {
+        match $e {
+            Found::Yes(value) => value,
+            Found::NotFound => return Ok(Found::NotFound),
+            Found::Forbidden => return Ok(Found::Forbidden),
+        }
+    };
+}
+
 /// A column value as a grid cell.
 fn cell(value: &Value) -> String {
     match value {
@@ -234,16 +246,17 @@ fn extra_grid_columns<T: AuthEntity>() -> Vec<GridColumn> {
         .collect()
 }
 
+/// The value of the column named `name` among an entity's `values` (schema order).
+fn value_of<'v, T: AuthEntity>(values: &'v [Value], name: &str) -> Option<&'v Value> {
+    let i = T::schema().columns.iter().position(|c| c.name == name)?;
+    values.get(i)
+}
+
 fn extra_fields<T: AuthEntity>(entity: &T) -> Vec<FormField> {
-    let schema = T::schema();
     let values = entity.to_values();
     extra_columns::<T>()
         .map(|c| {
-            let value = schema
-                .columns
-                .iter()
-                .position(|x| x.name == c.name)
-                .and_then(|i| values.get(i))
+            let value = value_of::<T>(&values, c.name)
                 .map(input_value)
                 .unwrap_or_default();
             let kind = match c.kind {
@@ -287,42 +300,36 @@ fn apply_extras<T: AuthEntity>(entity: &mut T, input: &FormInput, errors: &mut F
 
 /// The grid cells of an entity for the given column keys (column names).
 fn cells<T: AuthEntity>(entity: &T, columns: &[GridColumn]) -> Vec<String> {
-    let schema = T::schema();
     let values = entity.to_values();
     columns
         .iter()
         .map(|col| {
-            schema
-                .columns
-                .iter()
-                .position(|c| c.name == col.key)
-                .and_then(|i| values.get(i))
+            value_of::<T>(&values, &col.key)
                 .map(cell)
                 .unwrap_or_default()
         })
         .collect()
 }
 
-/// The text columns among a grid's columns (what the filter searches).
-fn text_keys<T: AuthEntity>(columns: &[GridColumn]) -> Vec<&str> {
-    columns
-        .iter()
-        .map(|c| c.key.as_str())
-        .filter(|k| {
-            T::schema()
-                .columns
-                .iter()
-                .any(|c| c.name == *k && c.kind == Kind::Text)
-        })
-        .collect()
-}
-
-async fn page_of<DB: Backend, E: EntitySet, T: AuthEntity>(
+/// One grid page of `T`: the filter searches the grid's text columns
+/// ([`Store::grid`] keeps only those); `decorate` adds row actions.
+async fn grid_page<DB: Backend, E: EntitySet, T: AuthEntity>(
     store: &Store<DB, E>,
     columns: &[GridColumn],
     query: &GridQuery,
-) -> Result<(Vec<T>, u64)> {
-    store.grid::<T>(query, &text_keys::<T>(columns)).await
+    decorate: impl Fn(&T, &mut GridRow),
+) -> Result<GridPage> {
+    let keys: Vec<&str> = columns.iter().map(|c| c.key.as_str()).collect();
+    let (items, total) = store.grid::<T>(query, &keys).await?;
+    let rows = items
+        .iter()
+        .map(|e| {
+            let mut row = GridRow::new(e.id(), cells(e, columns));
+            decorate(e, &mut row);
+            row
+        })
+        .collect();
+    Ok(GridPage { rows, total })
 }
 
 type Choices = Vec<(String, String)>;
@@ -524,11 +531,7 @@ impl<DB: Backend, E: EntitySet> Users<DB, E> {
     ) -> Result<Found<Saved>> {
         let store = &self.store;
         let mut user = match id {
-            Some(id) => match self.existing(cx, id).await? {
-                Found::Yes(user) => user,
-                Found::NotFound => return Ok(Found::NotFound),
-                Found::Forbidden => return Ok(Found::Forbidden),
-            },
+            Some(id) => found!(self.existing(cx, id).await?),
             None => crate::entity::blank_user::<E::User>()?,
         };
         let (viewer_id, viewer_super) = Self::viewer(cx);
@@ -670,22 +673,16 @@ impl<DB: Backend, E: EntitySet> CrudSource for Users<DB, E> {
     ) -> BoxFuture<'a, Result<GridPage>> {
         Box::pin(async move {
             let columns = self.columns();
-            let (users, total) = page_of::<DB, E, E::User>(&self.store, &columns, query).await?;
             let resend = self.mail && Self::email_login();
-            let rows = users
-                .iter()
-                .map(|u| {
-                    let mut row = GridRow::new(u.id(), cells(u, &columns));
-                    if resend && !u.core().is_verified {
-                        row.actions.push(RowAction {
-                            name: RESEND_VERIFICATION.into(),
-                            label: "Resend Verification".into(),
-                        });
-                    }
-                    row
-                })
-                .collect();
-            Ok(GridPage { rows, total })
+            grid_page(&self.store, &columns, query, |u: &E::User, row| {
+                if resend && !u.core().is_verified {
+                    row.actions.push(RowAction {
+                        name: RESEND_VERIFICATION.into(),
+                        label: "Resend Verification".into(),
+                    });
+                }
+            })
+            .await
         })
     }
 
@@ -696,11 +693,7 @@ impl<DB: Backend, E: EntitySet> CrudSource for Users<DB, E> {
     ) -> BoxFuture<'a, Result<Found<Vec<FormField>>>> {
         Box::pin(async move {
             let user = match id {
-                Some(id) => match self.existing(cx, id).await? {
-                    Found::Yes(u) => u,
-                    Found::NotFound => return Ok(Found::NotFound),
-                    Found::Forbidden => return Ok(Found::Forbidden),
-                },
+                Some(id) => found!(self.existing(cx, id).await?),
                 None => crate::entity::blank_user::<E::User>()?,
             };
             Ok(Found::Yes(self.fields(cx, &user, id).await?))
@@ -728,11 +721,7 @@ impl<DB: Backend, E: EntitySet> CrudSource for Users<DB, E> {
 
     fn delete<'a>(&'a self, cx: &'a CrudCx<'a>, id: i64) -> BoxFuture<'a, Result<Found<Deleted>>> {
         Box::pin(async move {
-            let user = match self.existing(cx, id).await? {
-                Found::Yes(u) => u,
-                Found::NotFound => return Ok(Found::NotFound),
-                Found::Forbidden => return Ok(Found::Forbidden),
-            };
+            let user = found!(self.existing(cx, id).await?);
             if Self::viewer(cx).0 == Some(id) {
                 return Ok(Found::Yes(Deleted::Refused(
                     "You cannot delete your own user account.".into(),
@@ -761,11 +750,7 @@ impl<DB: Backend, E: EntitySet> CrudSource for Users<DB, E> {
             if name != RESEND_VERIFICATION || !self.mail || !Self::email_login() {
                 return Ok(Found::NotFound);
             }
-            let user = match self.existing(cx, id).await? {
-                Found::Yes(u) => u,
-                Found::NotFound => return Ok(Found::NotFound),
-                Found::Forbidden => return Ok(Found::Forbidden),
-            };
+            let user = found!(self.existing(cx, id).await?);
             let flash = |category: &str, message: &str| Flash {
                 category: category.into(),
                 message: message.into(),
@@ -882,12 +867,7 @@ impl<DB: Backend, E: EntitySet, T: AuthEntity> CrudSource for Named<DB, E, T> {
     ) -> BoxFuture<'a, Result<GridPage>> {
         Box::pin(async move {
             let columns = self.columns();
-            let (items, total) = page_of::<DB, E, T>(&self.store, &columns, query).await?;
-            let rows = items
-                .iter()
-                .map(|e| GridRow::new(e.id(), cells(e, &columns)))
-                .collect();
-            Ok(GridPage { rows, total })
+            grid_page(&self.store, &columns, query, |_: &T, _| {}).await
         })
     }
 
@@ -978,13 +958,7 @@ impl<DB: Backend, E: EntitySet> CrudSource for Permissions<DB, E> {
     ) -> BoxFuture<'a, Result<GridPage>> {
         Box::pin(async move {
             let columns = self.columns();
-            let (items, total) =
-                page_of::<DB, E, E::Permission>(&self.store, &columns, query).await?;
-            let rows = items
-                .iter()
-                .map(|p| GridRow::new(p.id(), cells(p, &columns)))
-                .collect();
-            Ok(GridPage { rows, total })
+            grid_page(&self.store, &columns, query, |_: &E::Permission, _| {}).await
         })
     }
 }

@@ -104,12 +104,24 @@ impl CrudView {
             add(Method::Get, base.clone(), Op::List);
         }
         if has(Action::Add) {
-            add(Method::Get, format!("{base}/add"), Op::Form);
-            add(Method::Post, format!("{base}/add"), Op::Save);
+            add(Method::Get, format!("{base}/add"), Op::Form { edit: false });
+            add(
+                Method::Post,
+                format!("{base}/add"),
+                Op::Save { edit: false },
+            );
         }
         if has(Action::Edit) {
-            add(Method::Get, format!("{base}/<id>/edit"), Op::Form);
-            add(Method::Post, format!("{base}/<id>/edit"), Op::Save);
+            add(
+                Method::Get,
+                format!("{base}/<id>/edit"),
+                Op::Form { edit: true },
+            );
+            add(
+                Method::Post,
+                format!("{base}/<id>/edit"),
+                Op::Save { edit: true },
+            );
             for name in row_actions {
                 add(
                     Method::Post,
@@ -158,8 +170,14 @@ impl CrudView {
 #[derive(Clone, Copy, Debug)]
 enum Op {
     List,
-    Form,
-    Save,
+    /// The add (false) or edit (true) form.
+    Form {
+        edit: bool,
+    },
+    /// Saving the add (false) or edit (true) form.
+    Save {
+        edit: bool,
+    },
     DeletePage,
     Delete,
     RowAction(&'static str),
@@ -503,14 +521,14 @@ impl CrudHandler {
     async fn run(&self, r: &Request2<'_, '_>, data: Data<'_>) -> crate::Result<Page> {
         let view = &*self.view;
         let id = match self.op {
-            Op::List | Op::Form | Op::Save if !r.req.uri().path().ends_with("/edit") => None,
+            Op::List | Op::Form { edit: false } | Op::Save { edit: false } => None,
             _ => match r.id(view) {
                 Some(id) => Some(id),
                 None => return Ok(Page::Status(Status::NotFound)),
             },
         };
         let input = match self.op {
-            Op::Save | Op::Delete | Op::RowAction(_) => {
+            Op::Save { .. } | Op::Delete | Op::RowAction(_) => {
                 let limit = r.req.limits().get("form").unwrap_or(32.kibibytes());
                 let body = match data.open(limit).into_bytes().await {
                     Ok(body) if body.is_complete() => body.into_inner(),
@@ -530,8 +548,8 @@ impl CrudHandler {
         };
         match (self.op, id) {
             (Op::List, _) => self.list(r).await,
-            (Op::Form, id) => self.form(r, id).await,
-            (Op::Save, id) => self.save(r, id, &input).await,
+            (Op::Form { .. }, id) => self.form(r, id).await,
+            (Op::Save { .. }, id) => self.save(r, id, &input).await,
             (Op::DeletePage, Some(id)) => self.delete_page(r, id).await,
             (Op::Delete, Some(id)) => self.delete(r, id).await,
             (Op::RowAction(name), Some(id)) => {
@@ -547,12 +565,11 @@ impl CrudHandler {
 }
 
 impl Op {
-    fn action(self, req: &Request<'_>) -> Action {
+    fn action(self) -> Action {
         match self {
             Op::List => Action::List,
-            Op::Form | Op::Save if req.uri().path().ends_with("/edit") => Action::Edit,
-            Op::Form | Op::Save => Action::Add,
-            Op::RowAction(_) => Action::Edit,
+            Op::Form { edit: true } | Op::Save { edit: true } | Op::RowAction(_) => Action::Edit,
+            Op::Form { edit: false } | Op::Save { edit: false } => Action::Add,
             Op::DeletePage | Op::Delete => Action::Delete,
         }
     }
@@ -562,7 +579,7 @@ impl Op {
 impl Handler for CrudHandler {
     async fn handle<'r>(&self, req: &'r Request<'_>, data: Data<'r>) -> route::Outcome<'r> {
         let view = &*self.view;
-        let Some((source, requirement)) = view.resolve(req, self.op.action(req)) else {
+        let Some((source, requirement)) = view.resolve(req, self.op.action()) else {
             log::error!(
                 "kegauth: the CRUD view at {} has no source: attach the AuthManager",
                 view.base
