@@ -16,6 +16,7 @@
 
 use kegauth::loaders::{api_token_header, ApiTokenOptions};
 use kegauth::mail::AuthMailManager;
+use kegauth::nav::{Nav, NavItem, NavUrl};
 use kegauth::prelude::*;
 use kegauth::session::Session;
 use rocket::response::content::RawHtml;
@@ -57,7 +58,7 @@ pub struct User {
 }
 
 kegauth::permissions! {
-    AUTH_MANAGE as AuthManage = "auth-manage": "manage users, groups, bundles, and view permissions";
+    AUTH_MANAGE = "auth-manage": "manage users, groups, bundles, and view permissions";
     PERMISSION1 = "permission1": "access view Foo";
     PERMISSION2 = "permission2": "access the Bar area";
     PERMISSION3 = "permission3": "access the Baz area";
@@ -73,11 +74,41 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The demo's main menu: each link shows only to users who may open it
+/// (read from the target route), and kegauth's own pages show it too.
+pub fn main_menu() -> Vec<NavItem> {
+    vec![
+        NavItem::link("Home", NavUrl::new(rocket::uri!(home))),
+        NavItem::group(
+            "Secrets",
+            [
+                NavItem::link("Secret 1", NavUrl::new(rocket::uri!(secret1))),
+                NavItem::link("Secret 2", NavUrl::new(rocket::uri!(secret2))),
+                NavItem::link("Nested", NavUrl::new(rocket::uri!(secret_nested))),
+            ],
+        )
+        .nav_group("secrets"),
+        NavItem::group(
+            "Admin",
+            [
+                NavItem::link("Users", NavUrl::new("/users")),
+                NavItem::link("Groups", NavUrl::new("/groups")),
+                NavItem::link("Bundles", NavUrl::new("/bundles")),
+                NavItem::link("Permissions", NavUrl::new("/permissions")),
+            ],
+        )
+        .nav_group("admin"),
+        NavItem::link("Log in", NavUrl::new("/login").requires_anonymous()),
+        NavItem::link("Log out", NavUrl::new("/logout").requires_user()),
+    ]
+}
+
 #[get("/")]
 async fn home(
     store: &State<DemoStore>,
     user: OptionalUser<User>,
     session: Session<'_>,
+    nav: Nav<'_>,
 ) -> Result<RawHtml<String>, kegauth::Error> {
     let permissions = store.permissions().await?;
     let users = store.users().await?.len();
@@ -103,17 +134,13 @@ async fn home(
         })
         .collect();
     let who = match &user.0 {
-        Some(u) => format!(
-            "<p id=\"who\">Logged in as {}. <a href=\"/logout\">Log out</a></p>\
-             <nav id=\"admin\">Admin: <a href=\"/users\">Users</a> | <a href=\"/groups\">Groups</a> | \
-             <a href=\"/bundles\">Bundles</a> | <a href=\"/permissions\">Permissions</a></nav>",
-            escape(&u.email)
-        ),
-        None => "<p id=\"who\">Not logged in. <a href=\"/login\">Log in</a></p>".into(),
+        Some(u) => format!("<p id=\"who\">Logged in as {}.</p>", escape(&u.email)),
+        None => "<p id=\"who\">Not logged in.</p>".into(),
     };
+    let menu = nav.render("main")?;
     Ok(RawHtml(format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>kegauth demo</title></head>\
-         <body>{flashes}<h1>kegauth demo</h1>{who}<p>{users} user(s).</p>\
+         <body><nav id=\"menu\">{menu}</nav>{flashes}<h1>kegauth demo</h1>{who}<p>{users} user(s).</p>\
          <h2>Permissions</h2><ul id=\"permissions\">{items}</ul></body></html>"
     )))
 }
@@ -131,9 +158,10 @@ pub fn secret1(user: AuthUser<User>) -> String {
     format!("secret1 for {}", user.email)
 }
 
-/// Users with auth-manage (the `Permission` guard).
+/// Users with auth-manage.
+#[requires_permissions(AUTH_MANAGE)]
 #[get("/manage")]
-pub fn manage(_manager: Permission<AuthManage>) -> &'static str {
+pub fn manage() -> &'static str {
     "manage"
 }
 
@@ -154,6 +182,7 @@ pub fn secret_nested() -> &'static str {
 /// An access token (JWT) for the user logged in through the browser session,
 /// to send as `Authorization: Bearer <token>`. A token cannot mint another
 /// (`SessionUser`), so a stolen one dies when it expires.
+#[requires_user]
 #[post("/api/token")]
 pub fn api_token(jwt: &JwtRequestLoader, user: SessionUser<User>) -> kegauth::Result<Value> {
     let token = jwt.create_access_token(&*user)?;
@@ -162,6 +191,7 @@ pub fn api_token(jwt: &JwtRequestLoader, user: SessionUser<User>) -> kegauth::Re
 }
 
 /// A new API token for the session user, replacing the previous one; shown once.
+#[requires_user]
 #[post("/api/api-token")]
 pub async fn api_api_token(
     store: &State<DemoStore>,
@@ -204,6 +234,7 @@ pub fn rocket() -> Rocket<Build> {
                 .request_loader(JwtRequestLoader::default())
                 .request_loader(TokenRequestLoader::default())
                 .create_schema(true)
+                .menu("main", main_menu())
                 .build(),
         )
         .mount(

@@ -940,3 +940,20 @@ async fn every_grid_filters_sorts_and_exports<B: TestBackend>() {
         assert!(lines[1].starts_with(first), "{path}: {csv}");
     }
 }
+
+#[rocket::async_test]
+async fn an_undeclared_token_in_an_apps_crud_view_stops_the_launch() {
+    let (url, _cleanup) = <common::web::OnSqlite as TestBackend>::database()
+        .await
+        .unwrap();
+    let view = kegauth::crud::CrudView::new("/colours", Colours)
+        .actions(&[Action::List])
+        .require(Action::List, "no-such-permission");
+    let rocket = rocket_for::<common::web::SqliteDb>(&url, rocket::Config::figment(), |b| b)
+        .mount("/app", view.routes());
+    let err = rocket.ignite().await.expect_err("the launch stops");
+    assert!(
+        matches!(err.kind(), rocket::error::ErrorKind::FailedFairings(f) if f.iter().any(|i| i.name == "kegauth")),
+        "{err}"
+    );
+}

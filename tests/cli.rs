@@ -349,7 +349,13 @@ fn help_lists_the_commands() {
     let out = cli.run(&["--help"], "");
     assert_ok(&out);
     let help = text(&out.stdout);
-    for command in ["create-user", "set-password", "purge-attempts", "schema"] {
+    for command in [
+        "create-user",
+        "set-password",
+        "purge-attempts",
+        "routes",
+        "schema",
+    ] {
         assert!(help.contains(command), "{help}");
     }
 }
@@ -407,4 +413,48 @@ async fn api_token_prints_a_new_token_once_and_revokes() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn routes_lists_every_route_with_its_requirement() {
+    let cli = Cli::new();
+    let out = cli.run(&["routes"], "");
+    assert_ok(&out);
+    let report = text(&out.stdout);
+    let row = |method: &str, path: &str| -> String {
+        report
+            .lines()
+            .find(|l| {
+                let mut cells = l.split_whitespace();
+                cells.next() == Some(method) && cells.next() == Some(path)
+            })
+            .unwrap_or_else(|| panic!("no {method} {path} row in\n{report}"))
+            .to_string()
+    };
+    assert!(report.starts_with("METHOD"), "{report}");
+    assert!(row("GET", "/secret1").contains(" login "));
+    assert!(row("GET", "/secret2").contains(r#"has_any("permission1", "permission2")"#));
+    assert!(row("GET", "/manage").contains(r#""auth-manage""#));
+    assert!(row("GET", "/users").contains(r#"has_any("auth-manage", check)"#));
+    assert!(row("GET", "/api/me").contains("login via JwtRequestLoader, TokenRequestLoader"));
+    assert!(row("GET", "/").contains("NONE"));
+    assert!(row("POST", "/api/token").contains(" login "));
+    assert!(row("GET", "/login?<next>").contains("none (kegauth page)"));
+    // The routes that require nothing are listed again at the end.
+    let (_, open) = report
+        .split_once("routes require nothing")
+        .expect("a summary of open routes");
+    assert!(open.contains("\n  GET /\n"), "{open}");
+    assert!(!open.contains("/secret1"), "{open}");
+    assert!(
+        !open.contains("/login"),
+        "kegauth's pages are counted apart: {open}"
+    );
+    assert!(report.contains("of kegauth's own pages"), "{report}");
+
+    let only_open = cli.run(&["routes", "--open"], "");
+    assert_ok(&only_open);
+    let only_open = text(&only_open.stdout);
+    assert!(!only_open.contains("/secret1"), "{only_open}");
+    assert!(only_open.contains("GET     /public"), "{only_open}");
 }

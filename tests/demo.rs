@@ -307,7 +307,20 @@ async fn the_demo_superuser_manages_everything() {
         .into_string()
         .await
         .unwrap();
-    assert!(home.contains("href=\"/users\""), "{home}");
+    assert_eq!(
+        menu_links(&home),
+        [
+            "/",
+            "/secret1",
+            "/secret2",
+            "/secret-nested",
+            "/users",
+            "/groups",
+            "/bundles",
+            "/permissions",
+            "/logout"
+        ]
+    );
     for path in [
         "/users",
         "/groups",
@@ -377,4 +390,60 @@ async fn the_demo_superuser_manages_everything() {
         .await
         .unwrap();
     assert!(users.contains("newbie@example.com") && users.contains("Resend Verification"));
+}
+
+/// The targets of the links in a page's menu, in order.
+fn menu_links(page: &str) -> Vec<String> {
+    let page = page.replace("&#x2f;", "/");
+    let Some(start) = page.find("<ul class=\"kegauth-menu\"") else {
+        return Vec::new();
+    };
+    let end = page[start..]
+        .find("</nav>")
+        .map_or(page.len(), |e| start + e);
+    page[start..end]
+        .split("<a href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+async fn home_page(app: &DemoApp) -> String {
+    let r = app.client.get("/").dispatch().await;
+    r.into_string().await.unwrap_or_default()
+}
+
+#[rocket::async_test]
+async fn the_demo_menu_shows_each_visitor_their_pages() {
+    let app = DemoApp::launch(rocket::Config::figment(), |r| {
+        r.mount("/", rocket::routes![test_login])
+    })
+    .await;
+    assert_eq!(menu_links(&home_page(&app).await), ["/", "/login"]);
+    // kegauth's own login page shows the same menu.
+    let login = app
+        .client
+        .get("/login")
+        .dispatch()
+        .await
+        .into_string()
+        .await;
+    assert_eq!(menu_links(&login.unwrap_or_default()), ["/", "/login"]);
+
+    let mut ann = common::User::new("ann@example.com");
+    ann.core.is_verified = true;
+    app.store.insert_user(&mut ann).await.unwrap();
+    let ids = app.store.permission_ids(&["permission1"]).await.unwrap();
+    app.store
+        .set_links(kegauth::Link::UserPermissions, ann.id, &ids)
+        .await
+        .unwrap();
+    let ann = app.store.user(ann.id).await.unwrap().unwrap();
+    let login = format!("/test-login?key={}", ann.core.session_key);
+    assert_eq!(app.client.get(login).dispatch().await.status(), Status::Ok);
+    assert_eq!(
+        menu_links(&home_page(&app).await),
+        ["/", "/secret1", "/secret2", "/logout"]
+    );
 }

@@ -68,7 +68,7 @@ fn forgot_get(ctx: Ctx<'_>) -> Page {
     if !ctx.mail_views() {
         return Page::Status(Status::NotFound);
     }
-    render_forgot(ctx.templates, &ctx.session, "", BTreeMap::new())
+    render_forgot(&ctx.templates, &ctx.session, "", BTreeMap::new())
 }
 
 /// The fields of the forgot-password form.
@@ -229,7 +229,7 @@ async fn token_get(which: TokenPage, user_id: i64, token: &str, ctx: Ctx<'_>) ->
     match ctx.auth.0.check_token(user_id, token).await {
         Ok(TokenCheck::Valid(login_id)) => render_set_password(
             which,
-            ctx.templates,
+            &ctx.templates,
             session,
             user_id,
             token,

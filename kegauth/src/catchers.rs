@@ -114,7 +114,7 @@ fn unauthorized(req: &Request<'_>) -> Caught {
 }
 
 #[catch(403)]
-fn forbidden(req: &Request<'_>) -> Caught {
+async fn forbidden(req: &Request<'_>) -> Caught {
     if let Some(handler) = custom_handler(req) {
         return Caught::Custom(handler);
     }
@@ -126,16 +126,17 @@ fn forbidden(req: &Request<'_>) -> Caught {
     if !wants_html(req) || crate::loaders::api_failure(req).api {
         return api();
     }
-    let page = req.rocket().state::<Templates>().map(|t| {
-        t.render(
-            "kegauth/forbidden.html",
-            "Forbidden",
-            serde_json::json!({ "message": "You do not have permission to see this page." }),
-        )
-    });
+    let Some(templates) = req.rocket().state::<Templates>() else {
+        return api();
+    };
+    let page = crate::views::page_templates(req, templates).await.render(
+        "kegauth/forbidden.html",
+        "Forbidden",
+        serde_json::json!({ "message": "You do not have permission to see this page." }),
+    );
     match page {
-        Some(Ok(html)) => Caught::Page(Status::Forbidden, RawHtml(html)),
-        _ => api(),
+        Ok(html) => Caught::Page(Status::Forbidden, RawHtml(html)),
+        Err(_) => api(),
     }
 }
 

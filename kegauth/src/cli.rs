@@ -1,5 +1,5 @@
 //! The `auth` command group an app binary embeds: `myapp auth create-user`,
-//! `set-password`, `api-token`, `purge-attempts` and `schema`, on the app's own
+//! `set-password`, `api-token`, `purge-attempts`, `routes` and `schema`, on the app's own
 //! configuration and database.
 //!
 //! The quickest way in is [`run_from_args`]: it runs the command when the
@@ -94,6 +94,13 @@ pub enum AuthCommand {
         /// Only the attempts of this kind.
         #[arg(long, visible_alias = "type", value_enum)]
         attempt_type: Option<KindArg>,
+    },
+    /// List every mounted route with what it requires (login, permissions),
+    /// ending with the routes that require nothing.
+    Routes {
+        /// Only the routes that require nothing.
+        #[arg(long)]
+        open: bool,
     },
     /// Print kegauth's DDL for a backend, or apply it to the app's database.
     Schema {
@@ -273,6 +280,14 @@ async fn execute<D: AuthDb, E: EntitySet>(
                     )
                 })?;
             say(&mut out, &format!("Deleted {count} attempts."))
+        }
+        AuthCommand::Routes { open } => {
+            let mut report = crate::access::route_report(&rocket);
+            if open {
+                report.retain(crate::access::RouteAccess::is_open);
+            }
+            write!(out, "{}", crate::access::render_report(&report))
+                .map_err(|e| Failure(format!("cannot write output: {e}"), 1))
         }
         AuthCommand::Schema { .. } => Ok(()),
     }

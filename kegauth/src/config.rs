@@ -94,6 +94,11 @@ pub struct Config {
     /// the cache at once; writes from other instances take effect within this
     /// time. See [`Store::with_session_cache`](crate::Store::with_session_cache).
     pub session_cache_secs: u32,
+    /// Seconds a session's menu (which entries it may see) is kept (default
+    /// 300; 0: worked out on every page). Logging in or out and the store's
+    /// own writes clear it at once; menus only hide links, the routes still
+    /// check every request.
+    pub nav_cache_secs: u32,
     /// Threads that hash and verify passwords, at most one hash each at a time
     /// (default: one per core but one, at least one). Requests never hash on
     /// the async executor.
@@ -154,6 +159,7 @@ impl Default for Config {
             detailed_login_errors: false,
             cookie_secure: true,
             session_cache_secs: 0,
+            nav_cache_secs: 300,
             hasher_threads: None,
             hasher_nice: crate::password::DEFAULT_HASHER_NICE,
             mail: None,

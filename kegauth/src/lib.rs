@@ -18,8 +18,11 @@
 //! - [`ldap`]: the LDAP authenticator (simple bind, escaped DNs, server lists);
 //! - [`admin`], [`crud`]: the admin pages for users, groups, bundles and
 //!   permissions, and the CRUD building block they share with the app;
+//! - [`nav`]: navigation menus whose links show only to users who may open
+//!   them; [`access`]: what every mounted route requires (the route report);
 //! - [`AuthManager`]: the Rocket fairing;
-//! - [`cli`]: the `auth` commands (create-user, set-password, purge-attempts, schema).
+//! - [`cli`]: the `auth` commands (create-user, set-password, api-token,
+//!   purge-attempts, routes, schema).
 //!
 //! ## Security notes
 //! sqlx 0.7 (pinned by rocket_db_pools 0.2) mis-encodes values over 4 GiB
@@ -31,6 +34,7 @@
 
 extern crate self as kegauth;
 
+pub mod access;
 mod account_views;
 pub mod accounts;
 pub mod admin;
@@ -52,6 +56,7 @@ mod links;
 pub mod loaders;
 pub mod mail;
 mod manager;
+pub mod nav;
 pub mod next;
 pub mod password;
 pub mod permissions;

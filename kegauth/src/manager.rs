@@ -100,6 +100,7 @@ pub struct AuthManager<D, E> {
         (crate::admin::Section, crate::crud::Action),
         crate::requirements::Requirement,
     >,
+    menus: Vec<(String, Vec<crate::nav::NavItem>)>,
     _types: PhantomData<fn() -> (D, E)>,
 }
 
@@ -123,6 +124,7 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
                 policy: None,
                 loaders: Vec::new(),
                 admin_rules: Default::default(),
+                menus: Vec::new(),
                 _types: PhantomData,
             },
         }
@@ -206,6 +208,20 @@ impl<D: AuthDb, E: EntitySet> AuthManagerBuilder<D, E> {
         self.inner
             .admin_rules
             .insert((section, action), requirement.into());
+        self
+    }
+
+    /// Register a navigation menu by name (see [`crate::nav`]); kegauth's
+    /// own pages show the one named `main`. A link that no mounted GET route
+    /// serves, or an undeclared token, stops the launch.
+    pub fn menu(
+        mut self,
+        name: &str,
+        items: impl IntoIterator<Item = crate::nav::NavItem>,
+    ) -> Self {
+        self.inner
+            .menus
+            .push((name.to_string(), items.into_iter().collect()));
         self
     }
 
@@ -488,6 +504,31 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             rocket
         };
         let admin = crate::admin::AdminState::new(store.clone(), self.admin_rules.clone());
+        // Menus are checked against the routes once every other fairing has
+        // mounted its own: this one runs after them.
+        let menus = self.menus.clone();
+        let ttl = std::time::Duration::from_secs(u64::from(config.nav_cache_secs));
+        let rocket = rocket.attach(rocket::fairing::AdHoc::try_on_ignite(
+            "kegauth menus",
+            move |rocket| async move {
+                let built = match rocket.state::<Declared>() {
+                    Some(declared) => {
+                        let routes: Vec<&rocket::Route> = rocket.routes().collect();
+                        crate::nav::Menus::build(&menus, &routes, declared, ttl)
+                    }
+                    None => Err(vec!["the AuthManager did not start".to_string()]),
+                };
+                match built {
+                    Ok(menus) => Ok(rocket.manage(menus)),
+                    Err(problems) => {
+                        for problem in problems {
+                            log::error!("kegauth: {problem}");
+                        }
+                        Err(rocket)
+                    }
+                }
+            },
+        ));
         Ok(rocket
             .manage(admin)
             .manage(store)

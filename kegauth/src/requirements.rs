@@ -61,6 +61,36 @@ impl std::fmt::Debug for Requirement {
     }
 }
 
+/// Written the way the macros take it: `login` (any logged-in user),
+/// `"token"`, `has_all(..)`, `has_any(..)`, and `check` for a check on the user.
+///
+/// ```
+/// use kegauth::requirements::{has_all, has_any, Requirement};
+/// let r = has_any([has_all(["a".into(), "b".into()]), Requirement::User]);
+/// assert_eq!(r.to_string(), r#"has_any(has_all("a", "b"), login)"#);
+/// ```
+impl std::fmt::Display for Requirement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |f: &mut std::fmt::Formatter<'_>, name: &str, items: &[Requirement]| {
+            write!(f, "{name}(")?;
+            for (i, r) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{r}")?;
+            }
+            f.write_str(")")
+        };
+        match self {
+            Requirement::User => f.write_str("login"),
+            Requirement::Token(t) => write!(f, "{t:?}"),
+            Requirement::All(v) => list(f, "has_all", v),
+            Requirement::Any(v) => list(f, "has_any", v),
+            Requirement::Check(_) => f.write_str("check"),
+        }
+    }
+}
+
 /// All of the requirements.
 pub fn has_all(items: impl IntoIterator<Item = Requirement>) -> Requirement {
     Requirement::All(items.into_iter().collect())
@@ -97,7 +127,7 @@ impl Requirement {
 
     /// Whether any permission token appears (without collecting them: this
     /// runs on every checked request).
-    fn needs_permissions(&self) -> bool {
+    pub(crate) fn needs_permissions(&self) -> bool {
         match self {
             Requirement::Token(_) => true,
             Requirement::All(v) | Requirement::Any(v) => {
@@ -107,7 +137,7 @@ impl Requirement {
         }
     }
 
-    fn eval(&self, user: &AnyUser, permissions: &BTreeSet<String>) -> bool {
+    pub(crate) fn eval(&self, user: &AnyUser, permissions: &BTreeSet<String>) -> bool {
         match self {
             Requirement::User => true,
             Requirement::Token(t) => permissions.contains(t),
@@ -181,6 +211,25 @@ impl Principal {
         Principal {
             user,
             permissions: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The user's permission tokens, loaded on first use (the status to fail
+    /// with when kegauth is not attached or the database fails).
+    pub async fn permissions(&self, req: &Request<'_>) -> Result<&BTreeSet<String>, Status> {
+        let Some(auth) = req.rocket().state::<crate::service::Auth>() else {
+            return Err(Status::InternalServerError);
+        };
+        match self
+            .permissions
+            .get_or_try_init(|| auth.0.permissions_of(&*self.user))
+            .await
+        {
+            Ok(p) => Ok(p),
+            Err(e) => {
+                log::error!("kegauth: loading permissions failed: {e}");
+                Err(e.status())
+            }
         }
     }
 }
@@ -276,20 +325,10 @@ async fn evaluate_with(
     };
     let empty = BTreeSet::new();
     let permissions = if requirement.needs_permissions() {
-        let Some(auth) = req.rocket().state::<crate::service::Auth>() else {
-            return Err(Denied::Unavailable(Status::InternalServerError));
-        };
-        match principal
-            .permissions
-            .get_or_try_init(|| auth.0.permissions_of(&*principal.user))
+        principal
+            .permissions(req)
             .await
-        {
-            Ok(p) => p,
-            Err(e) => {
-                log::error!("kegauth: loading permissions failed: {e}");
-                return Err(Denied::Unavailable(e.status()));
-            }
-        }
+            .map_err(Denied::Unavailable)?
     } else {
         &empty
     };
@@ -371,6 +410,9 @@ async fn check(
 pub trait RequirementSpec: Send + Sync + 'static {
     /// The handler's name, for messages.
     const HANDLER: &'static str;
+    /// The method and path of the handler's route attribute (empty when
+    /// they could not be read), for the route report and menus.
+    const ROUTE: (&'static str, &'static str) = ("", "");
     /// The requirement.
     fn requirement() -> &'static Requirement;
     /// Its options.
@@ -418,6 +460,7 @@ fn undeclared<'a>(rocket: &Rocket<Ignite>, requirement: &'a Requirement) -> Opti
 
 impl<M: RequirementSpec> Sentinel for Required<M> {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
+        record_handler(M::HANDLER, M::ROUTE, M::requirement(), M::options());
         let Some(missing) = undeclared(rocket, M::requirement()) else {
             log::error!(
                 "kegauth: handler `{}` has a requirement but the AuthManager is not attached",
@@ -491,12 +534,11 @@ pub fn require_with(
     options: RequireOptions,
 ) -> Vec<Route> {
     let requirement = Arc::new(requirement.into());
-    let id = register_route_set(requirement.clone(), options);
+    let id = register_rule(RouteRule::Fixed(requirement.clone(), options));
     routes
         .into_iter()
         .map(|mut route| {
-            let name = route.name.as_deref().unwrap_or("route").to_string();
-            route.name = Some(format!("{name} [kegauth #{id}]").into());
+            tag_route(&mut route, id);
             route.handler = Box::new(RequireHandler {
                 inner: route.handler,
                 requirement: requirement.clone(),
@@ -507,53 +549,140 @@ pub fn require_with(
         .collect()
 }
 
-/// Requirements (and options) of route sets built in this process, by id.
-static ROUTE_SETS: std::sync::Mutex<Vec<(Arc<Requirement>, RequireOptions)>> =
-    std::sync::Mutex::new(Vec::new());
-
-fn register_route_set(requirement: Arc<Requirement>, options: RequireOptions) -> usize {
-    let mut sets = ROUTE_SETS.lock().unwrap_or_else(|p| p.into_inner());
-    sets.push((requirement, options));
-    sets.len() - 1
+/// What a route set (or a CRUD view's route) requires, kept for launch
+/// checks, the route report and menus.
+#[derive(Clone)]
+pub(crate) enum RouteRule {
+    /// A requirement fixed when the routes were built.
+    Fixed(Arc<Requirement>, RequireOptions),
+    /// An admin section's action: what the AuthManager was told, read from
+    /// its managed state.
+    Admin(crate::admin::Section, crate::crud::Action),
+    /// One of kegauth's own pages that must be open (login, logout, the
+    /// password and verification pages).
+    KegauthPage,
 }
 
-/// `(route, problem)` for every mounted route whose route-set requirement
-/// names a permission token not in `declared` or a request loader not in `loaders`.
+/// Route rules made in this process, by id (the tag in the route's name).
+static ROUTE_RULES: std::sync::Mutex<Vec<RouteRule>> = std::sync::Mutex::new(Vec::new());
+
+fn lock_rules() -> std::sync::MutexGuard<'static, Vec<RouteRule>> {
+    ROUTE_RULES.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Keep `rule`; the id to tag routes with.
+pub(crate) fn register_rule(rule: RouteRule) -> usize {
+    let mut rules = lock_rules();
+    rules.push(rule);
+    rules.len() - 1
+}
+
+/// Tag `route`'s name with rule `id` (`name [kegauth #id]`).
+pub(crate) fn tag_route(route: &mut Route, id: usize) {
+    let name = route.name.as_deref().unwrap_or("route").to_string();
+    route.name = Some(format!("{name} [kegauth #{id}]").into());
+}
+
+/// The name of `route` without kegauth's tag.
+pub(crate) fn untagged_name(route: &Route) -> Option<&str> {
+    let name = route.name.as_deref()?;
+    Some(name.rsplit_once(" [kegauth #").map_or(name, |(n, _)| n))
+}
+
+/// The rule a route was tagged with.
+pub(crate) fn route_rule(route: &Route) -> Option<RouteRule> {
+    let id = route
+        .name
+        .as_deref()?
+        .rsplit_once(" [kegauth #")
+        .and_then(|(_, rest)| rest.strip_suffix(']'))
+        .and_then(|id| id.parse::<usize>().ok())?;
+    lock_rules().get(id).cloned()
+}
+
+/// `(route, problem)` for every mounted route whose rule names a permission
+/// token not in `declared` or a request loader not in `loaders`.
 pub(crate) fn undeclared_in_routes<'a>(
     routes: impl Iterator<Item = &'a Route>,
     declared: &Declared,
     loaders: &Loaders,
 ) -> Vec<(String, String)> {
-    let sets = ROUTE_SETS.lock().unwrap_or_else(|p| p.into_inner());
     let mut out = Vec::new();
     for route in routes {
-        let Some(name) = route.name.as_deref() else {
+        let Some(RouteRule::Fixed(req, options)) = route_rule(route) else {
             continue;
         };
-        let Some(id) = name
-            .rsplit_once(" [kegauth #")
-            .and_then(|(_, rest)| rest.strip_suffix(']'))
-            .and_then(|id| id.parse::<usize>().ok())
-        else {
-            continue;
-        };
-        if let Some((req, options)) = sets.get(id) {
-            let here = || format!("{} {}", route.method, route.uri);
-            for t in declared.missing(req) {
-                out.push((
-                    here(),
-                    format!("requires permission `{t}`, which is not declared"),
-                ));
-            }
-            for name in loaders.missing(options.request_loaders) {
-                out.push((
-                    here(),
-                    format!("accepts request loader {name}, which is not registered"),
-                ));
-            }
+        let here = || format!("{} {}", route.method, route.uri);
+        for t in declared.missing(&req) {
+            out.push((
+                here(),
+                format!("requires permission `{t}`, which is not declared"),
+            ));
+        }
+        for name in loaders.missing(options.request_loaders) {
+            out.push((
+                here(),
+                format!("accepts request loader {name}, which is not registered"),
+            ));
         }
     }
     out
+}
+
+/// A handler's route: its name, method and path without the mount point.
+type HandlerKey = (&'static str, String, String);
+
+/// What `#[requires_*]` handlers require, by route. Each records itself when
+/// Rocket queries its guard as a sentinel at ignition, so an ignited app
+/// knows every mounted annotated handler. (Rocket keeps a route's sentinels
+/// to itself, so other guards in a signature, such as `AuthUser` or
+/// `Permission`, cannot be tied to their route this way.)
+static HANDLERS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<HandlerKey, (Requirement, RequireOptions)>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// A route path without its query, without a trailing slash (but for `/`).
+pub(crate) fn normal_path(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or_default();
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        "/".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+fn record_handler(
+    name: &'static str,
+    (method, path): (&'static str, &'static str),
+    requirement: &Requirement,
+    options: RequireOptions,
+) {
+    if method.is_empty() {
+        return;
+    }
+    let key = (name, method.to_ascii_uppercase(), normal_path(path));
+    HANDLERS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(key)
+        .or_insert_with(|| (requirement.clone(), options));
+}
+
+/// What the `#[requires_*]` handler of `route` requires, if it has one (and
+/// the app was ignited).
+pub(crate) fn handler_rule(route: &Route) -> Option<(Requirement, RequireOptions)> {
+    let name = untagged_name(route)?;
+    let key: (&str, String, String) = (
+        name,
+        route.method.as_str().to_string(),
+        normal_path(route.uri.unmounted_origin.path().as_str()),
+    );
+    let handlers = HANDLERS.lock().unwrap_or_else(|p| p.into_inner());
+    handlers
+        .iter()
+        .find(|(k, _)| k.0 == key.0 && k.1 == key.1 && k.2 == key.2)
+        .map(|(_, v)| v.clone())
 }
 
 /// The URI a client asked for, kept when a global requirement reroutes the request.
@@ -561,7 +690,7 @@ pub(crate) struct OriginalUri(pub Option<String>);
 
 struct GlobalDenied(Status);
 
-const DENIED_PATH: &str = "/__kegauth/denied";
+pub(crate) const DENIED_PATH: &str = "/__kegauth/denied";
 
 #[derive(Clone)]
 struct DeniedHandler;
@@ -599,6 +728,42 @@ pub struct RequireEverywhere {
     options: RequireOptions,
 }
 
+/// A global requirement as the route report and menus see it.
+#[derive(Clone)]
+pub(crate) struct GlobalRule {
+    pub requirement: Arc<Requirement>,
+    except: Vec<String>,
+    pub options: RequireOptions,
+}
+
+impl GlobalRule {
+    /// Whether a request for `path` is left unchecked.
+    pub fn is_excepted(&self, path: &str) -> bool {
+        excepted(&self.except, path)
+    }
+}
+
+/// Whether `path` is one of the `except` prefixes or below one.
+fn excepted(except: &[String], path: &str) -> bool {
+    except.iter().any(|prefix| {
+        prefix.is_empty()
+            || path == prefix
+            || path
+                .strip_prefix(prefix.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
+/// The global requirements of an app (managed state).
+#[derive(Default)]
+pub(crate) struct GlobalRules(pub std::sync::Mutex<Vec<GlobalRule>>);
+
+impl GlobalRules {
+    pub fn list(&self) -> Vec<GlobalRule> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
 impl RequireEverywhere {
     /// Require `requirement` on every request.
     pub fn new(requirement: impl Into<Requirement>) -> Self {
@@ -624,14 +789,16 @@ impl RequireEverywhere {
         self
     }
 
+    fn rule(&self) -> GlobalRule {
+        GlobalRule {
+            requirement: self.requirement.clone(),
+            except: self.except.clone(),
+            options: self.options,
+        }
+    }
+
     fn is_excepted(&self, path: &str) -> bool {
-        self.except.iter().any(|prefix| {
-            prefix.is_empty()
-                || path == prefix
-                || path
-                    .strip_prefix(prefix.as_str())
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
+        excepted(&self.except, path)
     }
 }
 
@@ -660,8 +827,17 @@ impl rocket::fairing::Fairing for RequireEverywhere {
             }
             return Err(rocket);
         }
+        if let Some(rules) = rocket.state::<GlobalRules>() {
+            rules
+                .0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(self.rule());
+            return Ok(rocket);
+        }
         let route = Route::new(rocket::http::Method::Get, DENIED_PATH, DeniedHandler);
-        Ok(rocket.mount("/", vec![route]))
+        let rules = GlobalRules(std::sync::Mutex::new(vec![self.rule()]));
+        Ok(rocket.manage(rules).mount("/", vec![route]))
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _data: &mut Data<'_>) {

@@ -89,6 +89,9 @@ pub(crate) trait AuthService: Send + Sync + 'static {
     /// Rotate the key of the user holding `session_key` (logout: a copied cookie stops working).
     fn revoke<'a>(&'a self, session_key: &'a str) -> BoxFuture<'a, Result<()>>;
 
+    /// The store's write generation (see `Store::write_generation`).
+    fn write_generation(&self) -> u64;
+
     /// The active user holding `session_key`, type-erased.
     fn active_user<'a>(
         &'a self,
@@ -342,6 +345,10 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
                 None => Ok(Arc::default()),
             }
         })
+    }
+
+    fn write_generation(&self) -> u64 {
+        self.store.write_generation()
     }
 
     fn revoke<'a>(&'a self, session_key: &'a str) -> BoxFuture<'a, Result<()>> {

@@ -111,6 +111,7 @@ pub struct Session<'r> {
     config: &'r Config,
     cache: &'r SessionCache,
     decoded: Option<&'r DecodedSessions>,
+    menus: Option<&'r crate::nav::Menus>,
 }
 
 #[rocket::async_trait]
@@ -136,6 +137,7 @@ impl<'r> Session<'r> {
             config: req.rocket().state::<Config>()?,
             cache: req.local_cache(SessionCache::default),
             decoded: req.rocket().state::<DecodedSessions>(),
+            menus: req.rocket().state::<crate::nav::Menus>(),
         })
     }
 
@@ -209,6 +211,9 @@ impl<'r> Session<'r> {
     /// Log a user in: a fresh session holding only their key, a new CSRF token
     /// and the messages given (nothing from before login survives).
     pub fn log_in(&self, session_key: &str, flashes: Vec<Flash>) {
+        if let Some(menus) = self.menus {
+            menus.forget(session_key);
+        }
         self.save(&SessionData {
             session_key: Some(session_key.to_string()),
             csrf: Some(random_token()),
@@ -220,6 +225,9 @@ impl<'r> Session<'r> {
     /// Log out: clear the whole session (`logout_clear_session`, the default)
     /// or only the user, keeping the rest.
     pub fn log_out(&self) {
+        if let (Some(menus), Some(key)) = (self.menus, self.session_key()) {
+            menus.forget(&key);
+        }
         if self.config.logout_clear_session {
             self.save(&SessionData::default());
         } else {

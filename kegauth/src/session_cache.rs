@@ -52,11 +52,14 @@ impl<U> SessionCache<U> {
     }
 
     /// Forget everything (after a write that may change any user or their rights).
+    /// The generation moves on even with the cache off: menus read it too.
     pub(crate) fn invalidate(&self) {
         if self.enabled() {
             let mut entries = self.lock();
             self.generation.fetch_add(1, Ordering::AcqRel);
             entries.clear();
+        } else {
+            self.generation.fetch_add(1, Ordering::AcqRel);
         }
     }
 
@@ -70,6 +73,8 @@ impl<U> SessionCache<U> {
             for key in keys {
                 entries.remove(*key);
             }
+        } else {
+            self.generation.fetch_add(1, Ordering::AcqRel);
         }
     }
 

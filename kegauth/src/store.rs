@@ -216,6 +216,13 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         self
     }
 
+    /// A number that moves on with every write this store makes to users,
+    /// memberships or permissions (what is derived from them, such as a
+    /// menu, is stale when it changed).
+    pub(crate) fn write_generation(&self) -> u64 {
+        self.sessions.generation()
+    }
+
     /// Commit a write that may change any user's rights, then clear the session cache.
     async fn commit(&self, tx: Transaction<'static, DB>) -> Result<()> {
         tx.commit().await?;

@@ -47,6 +47,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/kegauth/set-password.html"),
     ),
     (
+        "kegauth/nav.html",
+        include_str!("../../templates/kegauth/nav.html"),
+    ),
+    (
         "kegauth/crud-list.html",
         include_str!("../../templates/kegauth/crud-list.html"),
     ),
@@ -74,6 +78,9 @@ pub struct Templates {
     env: Arc<Environment<'static>>,
     title_var: String,
     use_select2: bool,
+    /// The menus as the current request's user sees them (kegauth's pages
+    /// get them as `menus`).
+    menus: Option<Arc<serde_json::Value>>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -114,7 +121,32 @@ impl Templates {
             env: Arc::new(env),
             title_var: config.template_title_var.clone(),
             use_select2: config.use_select2,
+            menus: None,
         })
+    }
+
+    /// These templates, rendering pages with `menus` (by name) as the
+    /// request's user sees them.
+    pub(crate) fn with_menus(&self, menus: serde_json::Value) -> Self {
+        Templates {
+            menus: Some(Arc::new(menus)),
+            ..self.clone()
+        }
+    }
+
+    /// The HTML of menu `name` with `entries`, by the `render_menu` macro of
+    /// `kegauth/nav.html`.
+    pub fn render_menu<C: Serialize>(&self, name: &str, entries: &C) -> Result<String> {
+        let err = |e: minijinja::Error| Error::Config(format!("rendering menu {name}: {e}"));
+        let template = self.env.get_template("kegauth/nav.html").map_err(err)?;
+        let mut captured = template
+            .render_captured(minijinja::Value::UNDEFINED)
+            .map_err(err)?;
+        let args = [
+            minijinja::Value::from(minijinja::value::Serde(entries)),
+            minijinja::Value::from(name),
+        ];
+        captured.with_state_mut(|state| state.call_macro("render_menu", &args).map_err(err))
     }
 
     /// Render `name` with `context` plus the page title and shared settings.
@@ -127,6 +159,9 @@ impl Templates {
         ctx.insert("page_title".into(), title.into());
         ctx.insert(self.title_var.clone(), title.into());
         ctx.insert("use_select2".into(), self.use_select2.into());
+        if let Some(menus) = &self.menus {
+            ctx.entry("menus").or_insert_with(|| (**menus).clone());
+        }
         let ctx = minijinja::Value::from(minijinja::value::Serde(ctx));
         self.env
             .get_template(name)

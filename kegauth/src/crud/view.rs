@@ -5,7 +5,7 @@ use super::{
     csv_export, Action, CrudCx, CrudSource, Deleted, FieldKind, FormField, FormInput, Found,
     GridPage, GridQuery, Saved, Viewer,
 };
-use crate::requirements::{evaluate, principal, Requirement};
+use crate::requirements::{evaluate, principal, register_rule, tag_route, Requirement, RouteRule};
 use crate::session::{Flash, Session};
 use crate::templates::Templates;
 use crate::views::{csrf_failure, html, Ctx, Page};
@@ -85,6 +85,19 @@ impl CrudView {
         };
         let view = Arc::new(self);
         let base = view.base.trim_end_matches('/').to_string();
+        // One rule per action, so that launch checks, the route report and
+        // menus know what each route requires.
+        let mut rules = BTreeMap::new();
+        let mut rule_of = |action: Action| {
+            *rules.entry(action).or_insert_with(|| {
+                register_rule(match &view.source {
+                    SourceRef::Custom(_) => {
+                        RouteRule::Fixed(Arc::new(view.requirement(action)), Default::default())
+                    }
+                    SourceRef::Builtin(section) => RouteRule::Admin(*section, action),
+                })
+            })
+        };
         let mut routes = Vec::new();
         let mut add = |method: Method, path: String, op: Op| {
             let mut route = Route::new(
@@ -95,7 +108,9 @@ impl CrudView {
                     op,
                 },
             );
-            route.name = Some(format!("kegauth crud {method} {path}").into());
+            let action = format!("{:?}", op.action()).to_lowercase();
+            route.name = Some(format!("crud {action} {base}").into());
+            tag_route(&mut route, rule_of(op.action()));
             routes.push(route);
         };
         let has = |a: Action| view.actions.contains(&a);
@@ -146,20 +161,21 @@ impl CrudView {
         action: Action,
     ) -> Option<(&'r dyn CrudSource, Requirement)> {
         match &self.source {
-            SourceRef::Custom(source) => {
-                let requirement = self
-                    .requirements
-                    .get(&action)
-                    .cloned()
-                    .unwrap_or_else(|| Requirement::from(AUTH_MANAGE));
-                Some((&**source, requirement))
-            }
+            SourceRef::Custom(source) => Some((&**source, self.requirement(action))),
             SourceRef::Builtin(section) => {
                 let admin = req.rocket().state::<crate::admin::AdminState>()?;
                 let source = admin.source(*section)?;
                 Some((source, admin.requirement(*section, action)))
             }
         }
+    }
+
+    /// The requirement of `action` of an app's view.
+    fn requirement(&self, action: Action) -> Requirement {
+        self.requirements
+            .get(&action)
+            .cloned()
+            .unwrap_or_else(|| Requirement::from(AUTH_MANAGE))
     }
 
     fn segments(&self) -> usize {
@@ -263,7 +279,7 @@ struct Request2<'a, 'r> {
 
 impl Request2<'_, '_> {
     fn templates(&self) -> &Templates {
-        self.ctx.templates
+        &self.ctx.templates
     }
 
     fn session(&self) -> &Session<'_> {
