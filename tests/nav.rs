@@ -404,3 +404,72 @@ async fn bad_menus_stop_the_launch() {
         "launched"
     );
 }
+
+mod first {
+    #[kegauth::requires_permissions("permission1")]
+    #[rocket::get("/")]
+    pub fn index() -> &'static str {
+        "first"
+    }
+}
+
+mod second {
+    #[kegauth::requires_permissions("permission2")]
+    #[rocket::get("/")]
+    pub fn index() -> &'static str {
+        "second"
+    }
+}
+
+#[rocket::async_test]
+async fn handlers_sharing_a_name_and_path_are_flagged() {
+    let Some((url, _cleanup)) = OnSqlite::database().await else {
+        return;
+    };
+    let rocket =
+        rocket_for::<<OnSqlite as TestBackend>::Db>(&url, rocket::Config::figment(), |b| {
+            b.menu(
+                "main",
+                [
+                    NavItem::link("First", NavUrl::new("/first")),
+                    NavItem::link("Secret 2", NavUrl::new("/secret2")),
+                ],
+            )
+        })
+        .mount("/first", routes![first::index])
+        .mount("/second", routes![second::index])
+        .mount("/", routes![menu]);
+    let client = Client::tracked(rocket).await.expect("launch");
+    let report = route_report(client.rocket());
+    for base in ["/first", "/second"] {
+        let row = report.iter().find(|r| r.uri == base).expect("a row");
+        assert!(row.ambiguous, "{base}");
+        assert_eq!(
+            row.requirement.as_ref().map(|r| r.to_string()).as_deref(),
+            Some(r#"has_all("permission1", "permission2")"#)
+        );
+    }
+    let secret2 = report.iter().find(|r| r.uri == "/secret2").expect("a row");
+    assert!(!secret2.ambiguous);
+    assert!(render_report(&report).contains("AMBIGUOUS"));
+    // Each route still checks its own requirement.
+    let store = client
+        .rocket()
+        .state::<kegauth::Store<sqlx::Sqlite, common::User>>()
+        .expect("store");
+    let mut u = common::User::new("one@example.com");
+    u.core.is_verified = true;
+    store.insert_user(&mut u).await.unwrap();
+    let ids = store.permission_ids(&["permission1"]).await.unwrap();
+    store
+        .set_links(Link::UserPermissions, u.id, &ids)
+        .await
+        .unwrap();
+    let u = store.user(u.id).await.unwrap().unwrap();
+    let login = format!("/test-login?key={}", u.core.session_key);
+    assert_eq!(client.get(login).dispatch().await.status(), Status::Ok);
+    assert_eq!(client.get("/first").dispatch().await.status(), Status::Ok);
+    // The menu hides the ambiguous link from users who do not meet all.
+    let r = client.get("/menu").dispatch().await;
+    assert_eq!(body(r).await, "Secret 2");
+}

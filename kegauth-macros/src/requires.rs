@@ -415,6 +415,7 @@ fn expand(
         impl ::kegauth::requirements::RequirementSpec for #spec {
             const HANDLER: &'static str = #handler;
             const ROUTE: (&'static str, &'static str) = (#method, #path);
+            const MODULE: &'static str = ::core::module_path!();
             fn requirement() -> &'static ::kegauth::Requirement {
                 static REQUIREMENT: ::std::sync::OnceLock<::kegauth::Requirement> =
                     ::std::sync::OnceLock::new();

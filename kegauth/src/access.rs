@@ -66,6 +66,10 @@ pub struct RouteAccess {
     /// One of kegauth's own pages that are open by design (login, logout,
     /// forgot, reset and verify).
     pub kegauth_page: bool,
+    /// Annotated handlers of this name, method and path exist in more than
+    /// one module, so which one runs here is unknown: `requirement` holds all
+    /// of theirs (menus then show the link only to users who meet them all).
+    pub ambiguous: bool,
 }
 
 impl RouteAccess {
@@ -140,7 +144,9 @@ pub fn route_access<P: Phase>(rocket: &Rocket<P>, route: &Route) -> RouteAccess 
         }
         Some(RouteRule::KegauthPage) | None => {}
     }
-    if let Some((requirement, options)) = handler_rule(route) {
+    let mut ambiguous = false;
+    if let Some((requirement, options, several)) = handler_rule(route) {
+        ambiguous = several;
         add(requirement, options);
     }
     RouteAccess {
@@ -150,6 +156,7 @@ pub fn route_access<P: Phase>(rocket: &Rocket<P>, route: &Route) -> RouteAccess 
         requirement: combine(layers),
         loaders,
         kegauth_page,
+        ambiguous,
     }
 }
 
@@ -169,16 +176,12 @@ pub fn route_report<P: Phase>(rocket: &Rocket<P>) -> Vec<RouteAccess> {
 
 /// The report as a table, ending with the routes that require nothing.
 pub fn render_report(report: &[RouteAccess]) -> String {
-    let requires = |r: &RouteAccess| match (&r.requirement, &r.loaders) {
-        (None, _) if r.kegauth_page => "none (kegauth page)".to_string(),
-        (None, _) => "NONE".to_string(),
-        (Some(req), None) => req.to_string(),
-        (Some(req), Some(loaders)) => {
-            let short: Vec<&str> = loaders
-                .iter()
-                .map(|n| n.rsplit("::").next().unwrap_or(n))
-                .collect();
-            format!("{req} via {}", short.join(", "))
+    let requires = |r: &RouteAccess| {
+        let text = requirement_text(r);
+        if r.ambiguous {
+            format!("{text} (AMBIGUOUS: rename one of the handlers)")
+        } else {
+            text
         }
     };
     let rows: Vec<[String; 4]> = report
@@ -192,6 +195,26 @@ pub fn render_report(report: &[RouteAccess]) -> String {
             ]
         })
         .collect();
+    table(rows, report)
+}
+
+fn requirement_text(r: &RouteAccess) -> String {
+    match (&r.requirement, &r.loaders) {
+        (None, _) if r.kegauth_page => "none (kegauth page)".to_string(),
+        (None, _) => "NONE".to_string(),
+        (Some(req), None) => req.to_string(),
+        (Some(req), Some(loaders)) => {
+            let short: Vec<&str> = loaders
+                .iter()
+                .map(|n| n.rsplit("::").next().unwrap_or(n))
+                .collect();
+            format!("{req} via {}", short.join(", "))
+        }
+    }
+}
+
+/// `rows` under a header, columns aligned, then the summary of open routes.
+fn table(rows: Vec<[String; 4]>, report: &[RouteAccess]) -> String {
     let header = [
         "METHOD".to_string(),
         "PATH".into(),

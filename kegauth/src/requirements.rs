@@ -413,6 +413,8 @@ pub trait RequirementSpec: Send + Sync + 'static {
     /// The method and path of the handler's route attribute (empty when
     /// they could not be read), for the route report and menus.
     const ROUTE: (&'static str, &'static str) = ("", "");
+    /// The module the handler is in.
+    const MODULE: &'static str = "";
     /// The requirement.
     fn requirement() -> &'static Requirement;
     /// Its options.
@@ -460,7 +462,7 @@ fn undeclared<'a>(rocket: &Rocket<Ignite>, requirement: &'a Requirement) -> Opti
 
 impl<M: RequirementSpec> Sentinel for Required<M> {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
-        record_handler(M::HANDLER, M::ROUTE, M::requirement(), M::options());
+        record_handler::<M>();
         let Some(missing) = undeclared(rocket, M::requirement()) else {
             log::error!(
                 "kegauth: handler `{}` has a requirement but the AuthManager is not attached",
@@ -632,13 +634,17 @@ pub(crate) fn undeclared_in_routes<'a>(
 /// A handler's route: its name, method and path without the mount point.
 type HandlerKey = (&'static str, String, String);
 
+/// What one annotated handler requires, with the module it is in.
+type HandlerRule = (&'static str, Requirement, RequireOptions);
+
 /// What `#[requires_*]` handlers require, by route. Each records itself when
 /// Rocket queries its guard as a sentinel at ignition, so an ignited app
 /// knows every mounted annotated handler. (Rocket keeps a route's sentinels
 /// to itself, so other guards in a signature, such as `AuthUser` or
-/// `Permission`, cannot be tied to their route this way.)
+/// `Permission`, cannot be tied to their route this way.) Handlers of the
+/// same name and path in different modules share a key.
 static HANDLERS: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashMap<HandlerKey, (Requirement, RequireOptions)>>,
+    std::sync::Mutex<std::collections::HashMap<HandlerKey, Vec<HandlerRule>>>,
 > = std::sync::LazyLock::new(Default::default);
 
 /// A route path without its query, without a trailing slash (but for `/`).
@@ -652,37 +658,40 @@ pub(crate) fn normal_path(path: &str) -> String {
     }
 }
 
-fn record_handler(
-    name: &'static str,
-    (method, path): (&'static str, &'static str),
-    requirement: &Requirement,
-    options: RequireOptions,
-) {
+fn record_handler<M: RequirementSpec>() {
+    let (method, path) = M::ROUTE;
     if method.is_empty() {
         return;
     }
-    let key = (name, method.to_ascii_uppercase(), normal_path(path));
-    HANDLERS
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .entry(key)
-        .or_insert_with(|| (requirement.clone(), options));
+    let key = (M::HANDLER, method.to_ascii_uppercase(), normal_path(path));
+    let mut handlers = HANDLERS.lock().unwrap_or_else(|p| p.into_inner());
+    let rules = handlers.entry(key).or_default();
+    if !rules.iter().any(|(module, ..)| *module == M::MODULE) {
+        rules.push((M::MODULE, M::requirement().clone(), M::options()));
+    }
 }
 
-/// What the `#[requires_*]` handler of `route` requires, if it has one (and
-/// the app was ignited).
-pub(crate) fn handler_rule(route: &Route) -> Option<(Requirement, RequireOptions)> {
+/// What the `#[requires_*]` handler of `route` requires (once the app was
+/// ignited). When handlers in several modules share the route's name,
+/// method and path, which one this route runs is unknown: the answer is all
+/// of their requirements, flagged as ambiguous.
+pub(crate) fn handler_rule(route: &Route) -> Option<(Requirement, RequireOptions, bool)> {
     let name = untagged_name(route)?;
-    let key: (&str, String, String) = (
-        name,
-        route.method.as_str().to_string(),
-        normal_path(route.uri.unmounted_origin.path().as_str()),
-    );
+    let method = route.method.as_str();
+    let path = normal_path(route.uri.unmounted_origin.path().as_str());
     let handlers = HANDLERS.lock().unwrap_or_else(|p| p.into_inner());
-    handlers
+    let (_, rules) = handlers
         .iter()
-        .find(|(k, _)| k.0 == key.0 && k.1 == key.1 && k.2 == key.2)
-        .map(|(_, v)| v.clone())
+        .find(|(k, _)| k.0 == name && k.1 == method && k.2 == path)?;
+    match rules.as_slice() {
+        [] => None,
+        [(_, requirement, options)] => Some((requirement.clone(), *options, false)),
+        several => Some((
+            Requirement::All(several.iter().map(|(_, r, _)| r.clone()).collect()),
+            several[0].2,
+            true,
+        )),
+    }
 }
 
 /// The URI a client asked for, kept when a global requirement reroutes the request.
