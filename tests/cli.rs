@@ -7,25 +7,7 @@ mod common;
 
 use common::TempDb;
 use kegauth::AttemptType;
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-
-/// The demo binary `cargo test` built next to this test.
-fn demo_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary");
-    let debug = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let bin = debug.join("examples").join("demo");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build --example demo` (plain `cargo test` builds it)",
-        bin.display()
-    );
-    bin
-}
+use std::process::Output;
 
 struct Cli {
     db: TempDb,
@@ -36,10 +18,9 @@ struct Cli {
 
 impl Cli {
     fn new() -> Self {
-        use base64::Engine as _;
         Cli {
             db: TempDb::new(),
-            secret: base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>()),
+            secret: common::random_secret(),
             settings: String::new(),
         }
     }
@@ -51,31 +32,7 @@ impl Cli {
 
     /// Run `demo auth <args>` with `stdin` piped in.
     fn run(&self, args: &[&str], stdin: &str) -> Output {
-        // One table: the outbox plus the test's settings.
-        let kegauth = format!(
-            "{{mail={{dir=\"{}\"}},{}}}",
-            self.db.mail_dir().display(),
-            self.settings
-        );
-        let mut child = Command::new(demo_bin())
-            .arg("auth")
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env(
-                "ROCKET_DATABASES",
-                format!("{{main={{url=\"{}\"}}}}", self.db.url()),
-            )
-            .env("ROCKET_KEGAUTH", kegauth)
-            .env("ROCKET_SECRET_KEY", &self.secret)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run the demo binary (built by cargo test)");
-        let mut input = child.stdin.take().expect("stdin");
-        input.write_all(stdin.as_bytes()).expect("write stdin");
-        drop(input);
-        child.wait_with_output().expect("the demo exits")
+        common::demo_auth(&self.db, &self.secret, &self.settings, args, stdin)
     }
 
     async fn store(&self) -> kegauth::Store<sqlx::Sqlite, User> {

@@ -118,6 +118,71 @@ impl Drop for TempDb {
     }
 }
 
+/// The demo binary `cargo test` built next to the running test.
+pub fn demo_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary");
+    let debug = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    let bin = debug.join("examples").join("demo");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --example demo` (plain `cargo test` builds it)",
+        bin.display()
+    );
+    bin
+}
+
+/// The demo binary as a command on `db`, its mail written to `db`'s outbox,
+/// with `secret` as Rocket's secret key and more `[kegauth]` settings in
+/// Rocket's env syntax (`key=value, ...`).
+pub fn demo_command(db: &TempDb, secret: &str, settings: &str) -> std::process::Command {
+    let kegauth = format!(
+        "{{mail={{dir=\"{}\"}},{settings}}}",
+        db.mail_dir().display()
+    );
+    let mut command = std::process::Command::new(demo_bin());
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env(
+            "ROCKET_DATABASES",
+            format!("{{main={{url=\"{}\"}}}}", db.url()),
+        )
+        .env("ROCKET_KEGAUTH", kegauth)
+        .env("ROCKET_SECRET_KEY", secret);
+    command
+}
+
+/// Run `demo auth <args>` (see [`demo_command`]) with `stdin` piped in.
+pub fn demo_auth(
+    db: &TempDb,
+    secret: &str,
+    settings: &str,
+    args: &[&str],
+    stdin: &str,
+) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = demo_command(db, secret, settings)
+        .arg("auth")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the demo binary (built by cargo test)");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin.as_bytes()).expect("write stdin");
+    drop(input);
+    child.wait_with_output().expect("the demo exits")
+}
+
+/// A random secret key for Rocket, base64.
+pub fn random_secret() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
+}
+
 /// The demo app, built by `build` on a fresh SQLite file, launched on a tracked client.
 pub struct DemoApp {
     pub client: rocket::local::asynchronous::Client,

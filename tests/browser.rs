@@ -1,0 +1,494 @@
+//! End to end in a real browser: the demo binary on a loopback port with a
+//! fresh SQLite file, driven through headless Chromium by ChromeDriver.
+//!
+//! The first superuser comes from the CLI; everything else is done the way a
+//! person would do it: log in, open the admin menu, create a group with a
+//! permission and a user in it, log out, follow the verification link from
+//! the mail the demo wrote to its outbox, set a password, log in as the new
+//! user, open a permitted page and get 403 on an admin page.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them;
+//! `KEGAUTH_CHROMIUM` and `KEGAUTH_CHROMEDRIVER` name other binaries). Without
+//! them the test passes with a notice, except under `CI=true`. Screenshots
+//! (and, on a failure, the page source and the server's log) are written to
+//! `target/e2e-artifacts/`.
+
+mod common;
+
+use common::smtp::Received;
+use common::{demo_auth, demo_command, random_secret, TempDb};
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ADMIN: &str = "admin@example.com";
+const ADMIN_PASSWORD: &str = "the admin's long password";
+const ANN: &str = "ann@example.com";
+const ANN_PASSWORD: &str = "ann's brand new password";
+
+/// `var`, or the first of `candidates` that exists (absolute, or on `PATH`).
+fn program(var: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(var) {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    candidates.iter().find_map(|c| {
+        let c = Path::new(c);
+        if c.is_absolute() {
+            return c.exists().then(|| c.to_path_buf());
+        }
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(c))
+            .find(|p| p.exists())
+    })
+}
+
+/// Where screenshots go: `target/e2e-artifacts`.
+fn artifacts() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary");
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .expect("target/<profile>/deps/<test>");
+    let dir = target.join("e2e-artifacts");
+    std::fs::create_dir_all(&dir).expect("create target/e2e-artifacts");
+    dir
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A child process, killed when dropped (so a failing test leaves none behind).
+struct Running {
+    child: Child,
+    name: &'static str,
+    log: PathBuf,
+}
+
+impl Running {
+    fn spawn(name: &'static str, mut command: Command, log: PathBuf) -> Running {
+        let file = std::fs::File::create(&log).expect("create a log file");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        Running { child, name, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Wait until the process accepts connections on `port`.
+    async fn until_listening(&mut self, port: u16) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "{} exited ({status}) before listening:\n{}",
+                    self.name,
+                    self.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} is not listening on {port} after 60s:\n{}",
+                self.name,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A failed step: what was expected.
+type Step<T = ()> = Result<T, String>;
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+/// The browser on the demo at `base`.
+struct Browser {
+    client: Client,
+    base: String,
+    artifacts: PathBuf,
+}
+
+impl Browser {
+    async fn open(&self, path: &str) -> Step {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        self.client
+            .goto(&url)
+            .await
+            .map_err(|e| format!("open {url}: {e}"))
+    }
+
+    async fn path(&self) -> Step<String> {
+        let url = self.client.current_url().await.map_err(|e| e.to_string())?;
+        Ok(url.path().to_string())
+    }
+
+    /// Wait (up to 10s) until the browser is on `path`.
+    async fn until_on(&self, path: &str) -> Step {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = self.path().await?;
+            if now == path {
+                return Ok(());
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "expected to be on {path}, still on {now}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn find(&self, css: &str) -> Step<fantoccini::elements::Element> {
+        match self.client.find(Locator::Css(css)).await {
+            Ok(e) => Ok(e),
+            Err(e) => Err(format!("no `{css}` on {}: {e}", self.path().await?)),
+        }
+    }
+
+    async fn fill(&self, css: &str, value: &str) -> Step {
+        let field = self.find(css).await?;
+        field.clear().await.map_err(|e| e.to_string())?;
+        field
+            .send_keys(value)
+            .await
+            .map_err(|e| format!("type into `{css}`: {e}"))
+    }
+
+    async fn click(&self, css: &str) -> Step {
+        self.find(css)
+            .await?
+            .click()
+            .await
+            .map_err(|e| format!("click `{css}`: {e}"))
+    }
+
+    /// Pick `label` in the multi-select `css`.
+    async fn choose(&self, css: &str, label: &str) -> Step {
+        self.find(css)
+            .await?
+            .select_by_label(label)
+            .await
+            .map_err(|e| format!("choose {label} in `{css}`: {e}"))
+    }
+
+    /// The visible text of the page.
+    async fn text(&self) -> Step<String> {
+        self.find("body")
+            .await?
+            .text()
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The texts of the elements matching `css`.
+    async fn texts(&self, css: &str) -> Step<Vec<String>> {
+        let mut out = Vec::new();
+        for e in self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            out.push(e.text().await.map_err(|e| e.to_string())?);
+        }
+        Ok(out)
+    }
+
+    /// The status of a GET of `path` made by the page, with its cookies.
+    async fn status_of(&self, path: &str) -> Step<u64> {
+        let status = self
+            .client
+            .execute(
+                "return fetch(arguments[0], {redirect: 'manual'}).then(r => r.status);",
+                vec![serde_json::json!(path)],
+            )
+            .await
+            .map_err(|e| format!("fetch {path}: {e}"))?;
+        status
+            .as_u64()
+            .ok_or_else(|| format!("fetch {path}: {status}"))
+    }
+
+    async fn screenshot(&self, name: &str) -> Step {
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .map_err(|e| format!("screenshot: {e}"))?;
+        std::fs::write(self.artifacts.join(name), png).map_err(|e| e.to_string())
+    }
+
+    async fn log_in(&self, login: &str, password: &str) -> Step {
+        self.open("/login").await?;
+        self.fill("#login_id", login).await?;
+        self.fill("#password", password).await?;
+        self.click("#login-form button[type=submit]").await?;
+        self.until_on("/").await?;
+        let who = self
+            .find("#who")
+            .await?
+            .text()
+            .await
+            .map_err(|e| e.to_string())?;
+        ensure!(
+            who == format!("Logged in as {login}."),
+            "after login: {who}"
+        );
+        Ok(())
+    }
+}
+
+/// The verification link in the mail the demo wrote for `to`.
+fn mailed_link(outbox: &Path, to: &str) -> Step<String> {
+    let dir = std::fs::read_dir(outbox).map_err(|e| format!("{}: {e}", outbox.display()))?;
+    let mails: Vec<Received> = dir
+        .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+        .map(|raw| Received {
+            from: String::new(),
+            to: Vec::new(),
+            raw,
+        })
+        .filter(|m| String::from_utf8_lossy(&m.raw).contains(&format!("To: {to}")))
+        .collect();
+    ensure!(mails.len() == 1, "{} mails to {to}", mails.len());
+    Ok(mails[0].link())
+}
+
+async fn superuser_creates_a_user_who_verifies_and_logs_in(b: &Browser, outbox: &Path) -> Step {
+    // The login page, then the superuser logs in and sees the admin menu.
+    b.open("/login").await?;
+    b.find("#login-form").await?;
+    b.screenshot("login.png").await?;
+    b.log_in(ADMIN, ADMIN_PASSWORD).await?;
+    // The admin group is closed until clicked (its links are hidden).
+    ensure!(
+        b.texts("#nav-group-admin a").await? == ["", "", "", ""],
+        "closed"
+    );
+    b.click("#nav-group-admin summary").await?;
+    let admin = b.texts("#nav-group-admin a").await?;
+    ensure!(
+        admin == ["Users", "Groups", "Bundles", "Permissions"],
+        "admin menu: {admin:?}"
+    );
+
+    // The group, through the menu.
+    b.click("#nav-group-admin a[href='/groups']").await?;
+    b.until_on("/groups").await?;
+    b.click("a.add-link").await?;
+    b.until_on("/groups/add").await?;
+    b.fill("#name", "Analysts").await?;
+    b.choose("#permission_ids", "permission1").await?;
+    b.click("#crud-form button[type=submit]").await?;
+    b.until_on("/groups").await?;
+    let flashes = b.texts(".flash-success").await?;
+    ensure!(
+        flashes == ["Successfully created Group"],
+        "after adding the group: {flashes:?}"
+    );
+    ensure!(b.text().await?.contains("Analysts"), "the group is listed");
+
+    // The user in that group: no password field, the demo mails a link.
+    b.open("/users/add").await?;
+    b.fill("#email", ANN).await?;
+    b.fill("#name", "Ann").await?;
+    b.choose("#group_ids", "Analysts").await?;
+    b.click("#crud-form button[type=submit]").await?;
+    b.until_on("/users").await?;
+    let flashes = b.texts(".flash-success").await?;
+    ensure!(
+        flashes == ["Successfully created User"],
+        "after adding the user: {flashes:?}"
+    );
+    ensure!(b.text().await?.contains(ANN), "ann is listed");
+    b.screenshot("users.png").await?;
+
+    // Log out through the menu's link and the confirmation form.
+    b.click("a[href='/logout']").await?;
+    b.until_on("/logout").await?;
+    b.click("#logout-form button[type=submit]").await?;
+    b.open("/secret1").await?;
+    b.until_on("/login").await?;
+
+    // The emailed link, a password, and a login as ann.
+    let link = mailed_link(outbox, ANN)?;
+    ensure!(
+        link.starts_with(&format!("{}/verify-account/", b.base)),
+        "link: {link}"
+    );
+    b.open(&link).await?;
+    b.fill("#password", ANN_PASSWORD).await?;
+    b.fill("#confirm", ANN_PASSWORD).await?;
+    b.click("#set-password-form button[type=submit]").await?;
+    b.until_on("/login").await?;
+    let flashes = b.texts(".flash-success").await?;
+    ensure!(
+        flashes == ["Account activated. Please login below."],
+        "after setting the password: {flashes:?}"
+    );
+    b.log_in(ANN, ANN_PASSWORD).await?;
+
+    // Her menu: her secret, no admin group; the server agrees.
+    b.click("#nav-group-secrets summary").await?;
+    let menu = b.texts("#menu a").await?;
+    ensure!(
+        menu.iter().any(|l| l == "Secret 2") && !menu.iter().any(|l| l == "Users"),
+        "ann's menu: {menu:?}"
+    );
+    ensure!(b.find("#nav-group-admin").await.is_err(), "no admin group");
+    b.open("/secret2").await?;
+    ensure!(b.text().await? == "secret2", "/secret2 shows its page");
+    ensure!(b.status_of("/secret2").await? == 200, "/secret2 is 200");
+    ensure!(b.status_of("/users").await? == 403, "/users is 403");
+    b.open("/users").await?;
+    ensure!(
+        b.text().await?.contains("You do not have permission"),
+        "/users shows the forbidden page: {}",
+        b.text().await?
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn in_a_browser_a_superuser_adds_a_user_who_verifies_and_logs_in() {
+    let (Some(chromium), Some(driver)) = (
+        program(
+            "KEGAUTH_CHROMIUM",
+            &["/usr/lib/chromium/chromium", "chromium", "google-chrome"],
+        ),
+        program("KEGAUTH_CHROMEDRIVER", &["chromedriver"]),
+    ) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "Chromium or ChromeDriver is missing (apt-get install chromium chromium-driver)"
+        );
+        eprintln!(
+            "notice: chromium/chromedriver are not installed; skipping the browser test \
+             (apt-get install chromium chromium-driver)"
+        );
+        return;
+    };
+    let artifacts = artifacts();
+    let db = TempDb::new();
+    let secret = random_secret();
+    let port = free_port();
+    let settings = format!("server_name=\"127.0.0.1:{port}\"");
+
+    // The first superuser, from the CLI.
+    let cli = |args: &[&str], stdin: &str| {
+        let out = demo_auth(&db, &secret, &settings, args, stdin);
+        assert!(
+            out.status.success(),
+            "auth {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    cli(&["create-user", ADMIN, "--as-superuser", "--no-mail"], "");
+    let typed = format!("{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n");
+    cli(&["set-password", ADMIN], &typed);
+
+    let mut server = demo_command(&db, &secret, &settings);
+    server
+        .env("ROCKET_ADDRESS", "127.0.0.1")
+        .env("ROCKET_PORT", port.to_string())
+        .env("ROCKET_CLI_COLORS", "false");
+    let mut server = Running::spawn("the demo", server, artifacts.join("demo.log"));
+    let driver_port = free_port();
+    let mut chromedriver = Command::new(driver);
+    chromedriver.arg(format!("--port={driver_port}"));
+    let mut chromedriver = Running::spawn(
+        "chromedriver",
+        chromedriver,
+        artifacts.join("chromedriver.log"),
+    );
+    server.until_listening(port).await;
+    chromedriver.until_listening(driver_port).await;
+
+    let profile = std::env::temp_dir().join(format!("kegauth-chromium-{}", rand::random::<u64>()));
+    let capabilities = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        unreachable!("an object literal")
+    };
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .unwrap_or_else(|e| panic!("a browser session: {e}\n{}", chromedriver.log()));
+    let browser = Browser {
+        client,
+        base: format!("http://127.0.0.1:{port}"),
+        artifacts: artifacts.clone(),
+    };
+    let result = superuser_creates_a_user_who_verifies_and_logs_in(&browser, &db.mail_dir()).await;
+    if result.is_err() {
+        let _ = browser.screenshot("failure.png").await;
+        if let Ok(html) = browser.client.source().await {
+            let _ = std::fs::write(artifacts.join("failure.html"), html);
+        }
+    }
+    let _ = browser.client.close().await;
+    drop(chromedriver);
+    let _ = std::fs::remove_dir_all(&profile);
+    if let Err(step) = result {
+        panic!(
+            "{step}\n(screenshot and page in {})\nthe demo's log:\n{}",
+            artifacts.display(),
+            server.log()
+        );
+    }
+    for shot in ["login.png", "users.png"] {
+        let size = std::fs::metadata(artifacts.join(shot))
+            .map(|m| m.len())
+            .ok();
+        assert!(size.is_some_and(|n| n > 1000), "{shot}: {size:?}");
+    }
+}
