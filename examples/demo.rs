@@ -225,12 +225,18 @@ pub fn api_routes() -> Vec<rocket::Route> {
 
 /// The demo app, unlaunched (the tests build it with their own configuration).
 pub fn rocket() -> Rocket<Build> {
+    rocket_with_mail(AuthMailManager::from_config())
+}
+
+/// The demo app sending its mail through `mail` (its tests keep mail in
+/// memory with `kegauth::testing::CapturedMail`).
+pub fn rocket_with_mail(mail: AuthMailManager) -> Rocket<Build> {
     rocket::build()
         .attach(Db::init())
         .attach(
             AuthManager::<Db, User>::builder()
                 .permissions(PERMISSIONS)
-                .mail(AuthMailManager::from_config())
+                .mail(mail)
                 .request_loader(JwtRequestLoader::default())
                 .request_loader(TokenRequestLoader::default())
                 .create_schema(true)

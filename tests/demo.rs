@@ -3,7 +3,6 @@
 mod common;
 
 use common::{demo, demo_rocket, DemoApp, TempDb};
-use kegauth::session::Session;
 
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
@@ -191,23 +190,20 @@ async fn forgot_password_on_the_demo_writes_the_mail_to_the_outbox() {
     assert!(mail.contains(&link), "{mail}");
 }
 
-/// Log in as the user holding `key`, without the login form.
-#[rocket::get("/test-login?<key>")]
-fn test_login(key: &str, session: Session<'_>) {
-    session.log_in(key, Vec::new());
-}
-
 #[rocket::async_test]
 async fn the_demo_issues_tokens_to_its_session_user_only() {
     use rocket::http::Header;
     let app = DemoApp::launch(rocket::Config::figment(), |r| {
-        r.mount("/", rocket::routes![test_login])
+        r.mount(
+            kegauth::testing::TEST_ROUTES,
+            kegauth::testing::test_routes(),
+        )
     })
     .await;
     let mut ann = common::User::new("ann@example.com");
     ann.core.is_verified = true;
     app.store.insert_user(&mut ann).await.unwrap();
-    let login = format!("/test-login?key={}", ann.core.session_key);
+    let login = common::web::login_path(&ann.core.session_key);
     assert_eq!(app.client.get(login).dispatch().await.status(), Status::Ok);
 
     let json = |s: String| serde_json::from_str::<serde_json::Value>(&s).unwrap();
@@ -228,7 +224,11 @@ async fn the_demo_issues_tokens_to_its_session_user_only() {
     assert_eq!(stored, Some(sha2::Sha256::digest(raw.as_bytes()).to_vec()));
 
     // Without the session (not logged out: that would revoke the JWT).
-    let r = app.client.get("/test-login?key=none").dispatch().await;
+    let r = app
+        .client
+        .get(common::web::login_path("none"))
+        .dispatch()
+        .await;
     assert_eq!(r.status(), Status::Ok);
     for (name, credential) in [
         ("Authorization", format!("Bearer {jwt}")),
@@ -290,14 +290,17 @@ async fn a_table_behind_the_entity_stops_the_launch_with_a_message() {
 async fn the_demo_superuser_manages_everything() {
     use rocket::http::ContentType;
     let app = DemoApp::launch(rocket::Config::figment(), |r| {
-        r.mount("/", rocket::routes![test_login])
+        r.mount(
+            kegauth::testing::TEST_ROUTES,
+            kegauth::testing::test_routes(),
+        )
     })
     .await;
     let mut root = common::User::new("root@example.com");
     root.core.is_verified = true;
     root.core.is_superuser = true;
     app.store.insert_user(&mut root).await.unwrap();
-    let login = format!("/test-login?key={}", root.core.session_key);
+    let login = common::web::login_path(&root.core.session_key);
     assert_eq!(app.client.get(login).dispatch().await.status(), Status::Ok);
     let home = app
         .client
@@ -417,7 +420,10 @@ async fn home_page(app: &DemoApp) -> String {
 #[rocket::async_test]
 async fn the_demo_menu_shows_each_visitor_their_pages() {
     let app = DemoApp::launch(rocket::Config::figment(), |r| {
-        r.mount("/", rocket::routes![test_login])
+        r.mount(
+            kegauth::testing::TEST_ROUTES,
+            kegauth::testing::test_routes(),
+        )
     })
     .await;
     assert_eq!(menu_links(&home_page(&app).await), ["/", "/login"]);
@@ -440,7 +446,7 @@ async fn the_demo_menu_shows_each_visitor_their_pages() {
         .await
         .unwrap();
     let ann = app.store.user(ann.id).await.unwrap().unwrap();
-    let login = format!("/test-login?key={}", ann.core.session_key);
+    let login = common::web::login_path(&ann.core.session_key);
     assert_eq!(app.client.get(login).dispatch().await.status(), Status::Ok);
     assert_eq!(
         menu_links(&home_page(&app).await),

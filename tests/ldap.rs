@@ -54,7 +54,10 @@ fn refused(page: &str) -> bool {
 
 /// Drop the client's session user (the web helpers' test route).
 async fn forget_session(app: &SqliteApp) {
-    app.client.get("/test-login?key=none").dispatch().await;
+    app.client
+        .get(common::web::login_path("none"))
+        .dispatch()
+        .await;
     assert_eq!(app.who().await, "Not logged in");
 }
 
@@ -243,13 +246,9 @@ async fn ldap_settings_are_checked_at_launch() {
                 .merge(("kegauth.ldap_server_url", "ldap://127.0.0.1:389"))
                 .merge(("kegauth.ldap_dn_format", "uid=x,dc=example,dc=org")),
         ),
-        (
-            "test mode in a build without the testing feature",
-            base()
-                .merge(("kegauth.ldap_server_url", "ldap://127.0.0.1:389"))
-                .merge(("kegauth.ldap_dn_format", DN_FORMAT))
-                .merge(("kegauth.ldap_test_mode", true)),
-        ),
+        // `ldap_test_mode` without the `testing` feature is refused too; these
+        // tests build kegauth with that feature (kegauth::testing), so kegauth's
+        // unit test `test_mode_is_refused_without_the_testing_feature` checks it.
     ] {
         let err = launch(figment).await.err();
         assert!(

@@ -116,7 +116,11 @@ async fn api_app<B: TestBackend>(
 /// Drop the client's session user without logging out (which would rotate
 /// the user's key and so revoke their tokens).
 async fn forget_session<DB: Backend>(app: &App<DB>) {
-    let r = app.client.get("/test-login?key=none").dispatch().await;
+    let r = app
+        .client
+        .get(common::web::login_path("none"))
+        .dispatch()
+        .await;
     assert_eq!(r.status(), Status::Ok);
     assert_eq!(app.who().await, "Not logged in");
 }

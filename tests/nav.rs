@@ -466,7 +466,7 @@ async fn handlers_sharing_a_name_and_path_are_flagged() {
         .await
         .unwrap();
     let u = store.user(u.id).await.unwrap().unwrap();
-    let login = format!("/test-login?key={}", u.core.session_key);
+    let login = common::web::login_path(&u.core.session_key);
     assert_eq!(client.get(login).dispatch().await.status(), Status::Ok);
     assert_eq!(client.get("/first").dispatch().await.status(), Status::Ok);
     // The menu hides the ambiguous link from users who do not meet all.

@@ -67,6 +67,8 @@ pub mod session;
 mod session_cache;
 pub mod store;
 pub mod templates;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod token;
 pub(crate) mod views;
 

@@ -781,6 +781,8 @@ impl RequireEverywhere {
             except: vec![
                 crate::catchers::LOGIN_PATH.to_string(),
                 crate::views::LOGOUT_PATH.to_string(),
+                #[cfg(feature = "testing")]
+                crate::testing::TEST_ROUTES.to_string(),
             ],
             options: RequireOptions::default(),
         }

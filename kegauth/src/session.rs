@@ -46,7 +46,7 @@ pub struct SessionData {
 /// Largest session cookie value accepted (browsers keep 4 KiB per cookie).
 const MAX_COOKIE_BYTES: usize = 4096;
 
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)

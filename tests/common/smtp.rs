@@ -55,15 +55,12 @@ impl Received {
             })
     }
 
-    /// The first `https://`/`http://` link in the text part.
+    /// The first `https://`/`http://` link in the text part (read by
+    /// `kegauth::testing::SentMail`, as an app's tests would).
     pub fn link(&self) -> String {
-        let text = self.text();
-        let start = text.find("http").expect("a link in the mail");
-        text[start..]
-            .split(|c: char| c.is_whitespace() || c == '>')
-            .next()
-            .unwrap_or_default()
-            .to_string()
+        kegauth::testing::SentMail::parse(&self.raw)
+            .and_then(|m| m.link())
+            .expect("a link in the mail")
     }
 
     /// The link's path, to request on a local client.

@@ -32,12 +32,6 @@ fn flashes(session: Session<'_>) -> String {
         .join("\n")
 }
 
-/// Log in as the user holding `key`, without the login form.
-#[get("/test-login?<key>")]
-fn test_login(key: &str, session: Session<'_>) {
-    session.log_in(key, Vec::new());
-}
-
 #[derive(Database)]
 #[database("main")]
 pub struct SqliteDb(sqlx::SqlitePool);
@@ -139,7 +133,11 @@ pub fn rocket_for<D: Database + AuthDb>(
         .attach(D::init())
         .attach(manager.build())
         .mount("/", kegauth::routes())
-        .mount("/", routes![set_next, whoami, flashes, test_login])
+        .mount("/", routes![set_next, whoami, flashes])
+        .mount(
+            kegauth::testing::TEST_ROUTES,
+            kegauth::testing::test_routes(),
+        )
         .mount(
             "/",
             routes![
@@ -206,6 +204,12 @@ macro_rules! on_sqlite_and_postgres {
     )*};
 }
 
+/// The path of kegauth's test route that logs in the user holding `key`
+/// (`kegauth::testing::test_routes`, mounted by every test app).
+pub fn login_path(key: &str) -> String {
+    format!("{}/login?key={key}", kegauth::testing::TEST_ROUTES)
+}
+
 /// The page as a browser reads it: HTML character references decoded
 /// (MiniJinja escapes `/` as `&#x2f;` in attribute values, for example).
 pub async fn body(r: LocalResponse<'_>) -> String {
@@ -253,20 +257,22 @@ pub fn csrf_in(page: &str) -> String {
 impl<DB: Backend> App<DB> {
     /// A verified user, with a password if given.
     pub async fn user(&self, email: &str, password: Option<&str>) -> User {
-        let mut u = User::new(email);
-        u.core.is_verified = true;
-        self.store.insert_user(&mut u).await.unwrap();
-        if let Some(p) = password {
-            self.store.set_password(&mut u, p).await.unwrap();
+        let factory = kegauth::testing::Factory::new(self.store.clone());
+        let user = factory.user(email);
+        match password {
+            Some(p) => user.password(p),
+            None => user,
         }
-        u
+        .create()
+        .await
+        .expect("a user")
     }
 
     /// Log `user` in on the client, without the login form.
     pub async fn log_in_as(&self, user: &User) {
         let r = self
             .client
-            .get(format!("/test-login?key={}", user.core.session_key))
+            .get(login_path(&user.core.session_key))
             .dispatch()
             .await;
         assert_eq!(r.status(), rocket::http::Status::Ok);
@@ -274,13 +280,12 @@ impl<DB: Backend> App<DB> {
 
     /// A verified user holding `tokens` directly, logged in on the client.
     pub async fn login_with(&self, email: &str, tokens: &[&str]) -> User {
-        let u = self.user(email, None).await;
-        let ids = self.store.permission_ids(tokens).await.unwrap();
-        self.store
-            .set_links(kegauth::Link::UserPermissions, u.id, &ids)
+        let u = kegauth::testing::Factory::new(self.store.clone())
+            .user(email)
+            .permissions(tokens)
+            .create()
             .await
-            .unwrap();
-        let u = self.store.user(u.id).await.unwrap().unwrap();
+            .expect("a user");
         self.log_in_as(&u).await;
         u
     }
