@@ -35,6 +35,13 @@ impl Cli {
         common::demo_auth(&self.db, &self.secret, &self.settings, args, stdin)
     }
 
+    /// Run `demo auth <args>` in a Spanish terminal (`LANG=es_ES.UTF-8`).
+    fn run_in_spanish(&self, args: &[&str], stdin: &str) -> Output {
+        let mut command = common::demo_command(&self.db, &self.secret, &self.settings);
+        command.env("LANG", "es_ES.UTF-8");
+        common::run_auth(command, args, stdin)
+    }
+
     async fn store(&self) -> kegauth::Store<sqlx::Sqlite, User> {
         let pool = sqlx::SqlitePool::connect(&self.db.url()).await.unwrap();
         kegauth::Store::new(pool)
@@ -414,4 +421,51 @@ fn routes_lists_every_route_with_its_requirement() {
     let only_open = text(&only_open.stdout);
     assert!(!only_open.contains("/secret1"), "{only_open}");
     assert!(only_open.contains("GET     /public"), "{only_open}");
+}
+
+#[test]
+fn the_cli_speaks_the_terminals_language() {
+    let cli = Cli::new();
+    let out = cli.run_in_spanish(&["create-user", "ann@example.com"], "");
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("Usuario creado.\nCorreo enviado con el enlace de verificación.\n"),
+        "{stdout}"
+    );
+    // The verification mail too.
+    let outbox = cli.outbox();
+    assert_eq!(outbox.len(), 1);
+    let mail = kegauth::testing::SentMail::parse(outbox[0].as_bytes()).expect("a mail");
+    assert!(
+        mail.subject
+            .ends_with("] Bienvenida y verificación de usuario"),
+        "{}",
+        mail.subject
+    );
+    assert!(
+        mail.text.contains("Para verificar su correo electrónico"),
+        "{}",
+        mail.text
+    );
+
+    let out = cli.run_in_spanish(&["set-password", "ann@example.com"], "corta\ncorta\n");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("La contraseña no cumple estas reglas:")
+            && stderr.contains("\u{2022} La contraseña debe tener al menos 8 caracteres."),
+        "{stderr}"
+    );
+    let out = cli.run_in_spanish(
+        &["set-password", "ann@example.com"],
+        "bastante larga\nbastante larga\n",
+    );
+    assert_ok(&out);
+    assert_eq!(text(&out.stdout), "Contraseña establecida.\n");
+    let out = cli.run_in_spanish(&["set-password", "nadie@example.com"], "");
+    assert!(text(&out.stderr).contains("Usuario desconocido: nadie@example.com"));
+    // LANG=C: English.
+    let out = cli.run(&["set-password", "nadie@example.com"], "");
+    assert!(text(&out.stderr).contains("Unknown user: nadie@example.com"));
 }

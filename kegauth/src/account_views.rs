@@ -44,13 +44,13 @@ fn render_forgot(
     templates: &Templates,
     session: &Session<'_>,
     email: &str,
-    errors: BTreeMap<&'static str, Vec<&'static str>>,
+    errors: BTreeMap<&'static str, Vec<String>>,
 ) -> Page {
     html(
         Status::Ok,
         templates.render(
             "kegauth/forgot-password.html",
-            "Initiate Password Reset",
+            &templates.t("forgot-title"),
             json!({
                 "forgot_url": FORGOT_PASSWORD_PATH,
                 "login_url": LOGIN_PATH,
@@ -101,19 +101,19 @@ async fn forgot_post(form: Form<ForgotForm<'_>>, ctx: Ctx<'_>) -> Page {
     }
     let mut errors = BTreeMap::new();
     if email.is_empty() {
-        errors.insert("email", vec!["This field is required."]);
+        errors.insert("email", vec![templates.t("field-required")]);
     } else if email.len() > MAX_EMAIL_BYTES || email.parse::<lettre::Address>().is_err() {
-        errors.insert("email", vec!["Invalid email address."]);
+        errors.insert("email", vec![templates.t("invalid-email")]);
     }
     if !errors.is_empty() {
-        session.flash("error", "The form has errors, please see below.");
+        session.flash("error", &templates.t("form-has-errors"));
         return render_forgot(templates, session, email, errors);
     }
     if gate.is_locked() {
-        session.flash("error", "Too many failed attempts.");
+        session.flash("error", &templates.t("forgot-too-many"));
         return render_forgot(templates, session, email, errors);
     }
-    match auth.0.forgot(email).await {
+    match auth.0.forgot(email, templates.tr().lang()).await {
         // A success (a mail went out) starts the count again.
         Ok(true) => {
             if let Err(e) = auth.0.attempt_succeeded(gate).await {
@@ -124,10 +124,7 @@ async fn forgot_post(form: Form<ForgotForm<'_>>, ctx: Ctx<'_>) -> Page {
         Err(e) => return Page::Error(e),
     }
     // The same answer whether or not the address belongs to an account.
-    session.flash(
-        "success",
-        "Please check your email for the link to change your password.",
-    );
+    session.flash("success", &templates.t("forgot-sent"));
     Page::redirect(endpoints.after_forgot.clone())
 }
 
@@ -157,24 +154,24 @@ impl TokenPage {
         }
     }
 
-    fn title(self) -> &'static str {
+    fn title(self, templates: &Templates) -> String {
         match self {
-            TokenPage::Reset => "Complete Password Reset",
-            TokenPage::Verify => "Verify Account & Set Password",
+            TokenPage::Reset => templates.t("reset-title"),
+            TokenPage::Verify => templates.t("verify-title"),
         }
     }
 
-    fn submit_label(self) -> &'static str {
+    fn submit_label(self, templates: &Templates) -> String {
         match self {
-            TokenPage::Reset => "Change Password",
-            TokenPage::Verify => "Verify & Set Password",
+            TokenPage::Reset => templates.t("reset-button"),
+            TokenPage::Verify => templates.t("verify-button"),
         }
     }
 
-    fn done_message(self) -> &'static str {
+    fn done_message(self, templates: &Templates) -> String {
         match self {
-            TokenPage::Reset => "Password changed.  Please use the new password to login below.",
-            TokenPage::Verify => "Account activated.  Please login below.",
+            TokenPage::Reset => templates.t("reset-done"),
+            TokenPage::Verify => templates.t("verify-done"),
         }
     }
 
@@ -186,12 +183,8 @@ impl TokenPage {
     }
 }
 
-fn invalid_token(session: &Session<'_>) -> Page {
-    session.flash(
-        "error",
-        "Authentication token was invalid or expired.  Please fill out the form below to get a \
-         new token.",
-    );
+fn invalid_token(templates: &Templates, session: &Session<'_>) -> Page {
+    session.flash("error", &templates.t("token-invalid"));
     Page::redirect(FORGOT_PASSWORD_PATH.to_string())
 }
 
@@ -208,12 +201,12 @@ fn render_set_password(
         Status::Ok,
         templates.render(
             "kegauth/set-password.html",
-            which.title(),
+            &which.title(templates),
             json!({
                 "action_url": format!("{}/{user_id}/{token}", which.path()),
                 "csrf_token": session.csrf_token(),
                 "login_id": login_id,
-                "submit_label": which.submit_label(),
+                "submit_label": which.submit_label(templates),
                 "errors": errors,
                 "flashes": session.take_flashes(),
             }),
@@ -237,7 +230,7 @@ async fn token_get(which: TokenPage, user_id: i64, token: &str, ctx: Ctx<'_>) ->
             BTreeMap::new(),
         ),
         Ok(TokenCheck::NoUser) => Page::Status(Status::NotFound),
-        Ok(_) => invalid_token(session),
+        Ok(_) => invalid_token(&ctx.templates, session),
         Err(e) => Page::Error(e),
     }
 }
@@ -272,7 +265,7 @@ async fn token_post(
     let login_id = match auth.0.check_token(user_id, token).await {
         Ok(TokenCheck::Valid(login_id)) => login_id,
         Ok(TokenCheck::NoUser) => return Page::Status(Status::NotFound),
-        Ok(_) => return invalid_token(session),
+        Ok(_) => return invalid_token(templates, session),
         Err(e) => return Page::Error(e),
     };
     // keg-auth limits resets (every try counts), not account verification.
@@ -290,35 +283,39 @@ async fn token_post(
     let confirm = form.confirm.unwrap_or_default();
     let mut errors: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     if password.is_empty() {
-        errors.insert("password", vec!["This field is required.".into()]);
+        errors.insert("password", vec![templates.t("field-required")]);
     }
     if confirm.is_empty() {
-        errors.insert("confirm", vec!["This field is required.".into()]);
+        errors.insert("confirm", vec![templates.t("field-required")]);
     } else if confirm != password {
-        errors.insert("confirm", vec!["Passwords must match.".into()]);
+        errors.insert("confirm", vec![templates.t("passwords-must-match")]);
     }
     if errors.is_empty() && gate.is_locked() {
-        session.flash("error", "Too many password reset attempts.");
+        session.flash("error", &templates.t("reset-too-many"));
         return render_set_password(which, templates, session, user_id, token, &login_id, errors);
     }
     if errors.is_empty() {
-        match auth.0.use_token(user_id, token, password).await {
+        match auth
+            .0
+            .use_token(user_id, token, password, templates.tr().lang())
+            .await
+        {
             Ok(TokenCheck::Done) => {
                 if let Err(e) = auth.0.attempt_succeeded(gate).await {
                     return Page::Error(e);
                 }
-                session.flash("success", which.done_message());
+                session.flash("success", &which.done_message(templates));
                 return Page::redirect(which.after(endpoints));
             }
             Ok(TokenCheck::Rejected(_, problems)) => {
                 errors.insert("password", problems);
             }
             Ok(TokenCheck::NoUser) => return Page::Status(Status::NotFound),
-            Ok(_) => return invalid_token(session),
+            Ok(_) => return invalid_token(templates, session),
             Err(e) => return Page::Error(e),
         }
     }
-    session.flash("error", "The form has errors, please see below.");
+    session.flash("error", &templates.t("form-has-errors"));
     render_set_password(which, templates, session, user_id, token, &login_id, errors)
 }
 

@@ -3,6 +3,7 @@
 
 use crate::backend::Backend;
 use crate::entity::{AuthEntity, EntitySet, LoginKind, UserEntity};
+use crate::i18n::Translator;
 use crate::mail::{MailKind, Mailer};
 use crate::policy::{DefaultPolicy, PasswordPolicy};
 use crate::store::Store;
@@ -26,6 +27,8 @@ pub(crate) struct Flows {
     link_origin: Option<String>,
     mailer: Option<Mailer>,
     policy: Arc<dyn PasswordPolicy>,
+    /// The language of mail and password-policy messages.
+    tr: Translator,
 }
 
 impl Default for Flows {
@@ -35,6 +38,7 @@ impl Default for Flows {
             link_origin: None,
             mailer: None,
             policy: Arc::new(DefaultPolicy::default()),
+            tr: Translator::english(),
         }
     }
 }
@@ -42,6 +46,10 @@ impl Default for Flows {
 impl Flows {
     pub(crate) fn set_policy(&mut self, policy: Arc<dyn PasswordPolicy>) {
         self.policy = policy;
+    }
+
+    pub(crate) fn set_translator(&mut self, tr: Translator) {
+        self.tr = tr;
     }
 }
 
@@ -72,6 +80,37 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         self
     }
 
+    /// This store, sending mail and saying password-policy problems in
+    /// `lang` (English by default; the app's translations apply once the
+    /// fairing has launched it). kegauth's views use the request's language.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> kegauth::Result<()> {
+    /// # use kegauth::{entity::UserCore, Store};
+    /// # #[derive(kegauth::AuthEntity)] #[auth(user)]
+    /// # struct User { id: i64, email: String, #[auth(core)] core: UserCore }
+    /// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+    /// let store: Store<sqlx::Sqlite, User> = Store::new(pool);
+    /// let ann = User { id: 0, email: "ann@example.com".into(), core: UserCore::default() };
+    /// let spanish = store.in_language("es");
+    /// assert_eq!(spanish.language(), "es");
+    /// assert_eq!(
+    ///     spanish.password_errors("corta", &ann),
+    ///     ["La contraseña debe tener al menos 8 caracteres."]
+    /// );
+    /// # Ok(()) }
+    /// ```
+    pub fn in_language(&self, lang: &str) -> Self {
+        let mut store = self.clone();
+        store.flows.tr = self.flows.tr.with_lang(lang);
+        store
+    }
+
+    /// The language of this store's mail and messages.
+    pub fn language(&self) -> &str {
+        self.flows.tr.lang()
+    }
+
     /// The mailer, when mail is configured.
     pub fn mailer(&self) -> Option<&Mailer> {
         self.flows.mailer.as_ref()
@@ -79,7 +118,9 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
 
     /// The problems the password policy finds with `password` for `user`.
     pub fn password_errors(&self, password: &str, user: &U<E>) -> Vec<String> {
-        self.flows.policy.check(password, user.login_id())
+        self.flows
+            .policy
+            .check_in(password, user.login_id(), &self.flows.tr)
     }
 
     fn signer(&self) -> Result<&TokenSigner> {
@@ -190,7 +231,10 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             _ => None,
         };
         if let (true, Some(mailer), Some(url)) = (send_mail, self.mailer(), &url) {
-            if let Err(e) = mailer.send(MailKind::NewUser, user.login_id(), url).await {
+            if let Err(e) = mailer
+                .send(MailKind::NewUser, user.login_id(), url, self.language())
+                .await
+            {
                 log::error!(
                     "kegauth: verification mail to user {} failed: {e}",
                     user.id()
@@ -212,7 +256,9 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .mailer()
             .ok_or_else(|| Error::Config("no mail manager is configured".into()))?;
         let url = self.verify_account_url(user)?;
-        mailer.send(MailKind::NewUser, user.login_id(), &url).await
+        mailer
+            .send(MailKind::NewUser, user.login_id(), &url, self.language())
+            .await
     }
 
     /// Mail `user` a reset-password link.
@@ -222,7 +268,12 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .ok_or_else(|| Error::Config("no mail manager is configured".into()))?;
         let url = self.reset_password_url(user)?;
         mailer
-            .send(MailKind::ResetPassword, user.login_id(), &url)
+            .send(
+                MailKind::ResetPassword,
+                user.login_id(),
+                &url,
+                self.language(),
+            )
             .await
     }
 }

@@ -40,6 +40,7 @@ use crate::entity::{
     AuthEntity, BundleEntity, CoreField, EntityKind, EntitySet, GroupEntity, Kind, LoginKind,
     PermissionEntity, Role, UserEntity, Value,
 };
+use crate::i18n::Translator;
 use crate::links::Link;
 use crate::requirements::Requirement;
 use crate::session::Flash;
@@ -137,10 +138,14 @@ impl AdminState {
             Section::Groups,
             Arc::new(Named::<DB, E, E::Group> {
                 store: store.clone(),
-                names: ("Group", "Groups"),
+                names: ("admin-group", "admin-groups"),
                 links: &[
-                    (Link::GroupPermissions, "permission_ids", "Permissions"),
-                    (Link::GroupBundles, "bundle_ids", "Bundles"),
+                    (
+                        Link::GroupPermissions,
+                        "permission_ids",
+                        "admin-permissions",
+                    ),
+                    (Link::GroupBundles, "bundle_ids", "admin-bundles"),
                 ],
                 name: <E::Group as GroupEntity>::name,
                 set_name: <E::Group as GroupEntity>::set_name,
@@ -150,8 +155,12 @@ impl AdminState {
             Section::Bundles,
             Arc::new(Named::<DB, E, E::Bundle> {
                 store: store.clone(),
-                names: ("Bundle", "Bundles"),
-                links: &[(Link::BundlePermissions, "permission_ids", "Permissions")],
+                names: ("admin-bundle", "admin-bundles"),
+                links: &[(
+                    Link::BundlePermissions,
+                    "permission_ids",
+                    "admin-permissions",
+                )],
                 name: <E::Bundle as BundleEntity>::name,
                 set_name: <E::Bundle as BundleEntity>::set_name,
             }),
@@ -194,27 +203,37 @@ macro_rules! found {
     };
 }
 
-/// A column value as a grid cell.
-fn cell(value: &Value) -> String {
+/// A column value as a grid cell (yes and no in the viewer's language).
+fn cell(value: &Value, tr: &Translator) -> String {
     match value {
-        Value::Null | Value::Bytes(_) => String::new(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => f.to_string(),
-        Value::Bool(b) => if *b { "Yes" } else { "No" }.into(),
-        Value::Text(t) => t.clone(),
-        Value::DateTime(d) => d.format("%Y-%m-%d %H:%M").to_string(),
-        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+        Value::Bool(b) => tr.t(if *b { "admin-yes" } else { "admin-no" }),
+        other => input_value(other),
     }
 }
 
 /// A column value as a form field's value.
 fn input_value(value: &Value) -> String {
     match value {
+        Value::Null | Value::Bytes(_) | Value::Bool(false) => String::new(),
         Value::Bool(true) => "true".into(),
-        Value::Bool(false) => String::new(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Text(t) => t.clone(),
         Value::DateTime(d) => d.format("%Y-%m-%dT%H:%M").to_string(),
-        other => cell(other),
+        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
     }
+}
+
+/// The message for `input` that does not parse as a value of `kind`.
+fn input_error(tr: &Translator, kind: Kind, input: &str) -> String {
+    let key = match kind {
+        Kind::Int => "field-not-whole-number",
+        Kind::Float => "field-not-number",
+        Kind::Date => "field-not-date",
+        Kind::DateTime => "field-not-date-time",
+        _ => "field-not-valid",
+    };
+    tr.t_args(key, &[("value", input.to_string())])
 }
 
 /// `first_name` -> `First Name`.
@@ -278,10 +297,13 @@ fn add_error(errors: &mut FieldErrors, field: &str, message: impl Into<String>) 
         .push(message.into());
 }
 
-const REQUIRED: &str = "This field is required.";
-
 /// Set the app's own columns from the form.
-fn apply_extras<T: AuthEntity>(entity: &mut T, input: &FormInput, errors: &mut FieldErrors) {
+fn apply_extras<T: AuthEntity>(
+    entity: &mut T,
+    input: &FormInput,
+    errors: &mut FieldErrors,
+    tr: &Translator,
+) {
     for c in extra_columns::<T>() {
         let text = if c.kind == Kind::Bool {
             if input.checked(c.field) {
@@ -292,20 +314,20 @@ fn apply_extras<T: AuthEntity>(entity: &mut T, input: &FormInput, errors: &mut F
         } else {
             input.get(c.field).unwrap_or_default()
         };
-        if let Err(e) = entity.set_from_input(c.field, text) {
-            add_error(errors, c.field, e.0);
+        if entity.set_from_input(c.field, text).is_err() {
+            add_error(errors, c.field, input_error(tr, c.kind, text));
         }
     }
 }
 
 /// The grid cells of an entity for the given column keys (column names).
-fn cells<T: AuthEntity>(entity: &T, columns: &[GridColumn]) -> Vec<String> {
+fn cells<T: AuthEntity>(entity: &T, columns: &[GridColumn], tr: &Translator) -> Vec<String> {
     let values = entity.to_values();
     columns
         .iter()
         .map(|col| {
             value_of::<T>(&values, &col.key)
-                .map(cell)
+                .map(|v| cell(v, tr))
                 .unwrap_or_default()
         })
         .collect()
@@ -315,6 +337,7 @@ fn cells<T: AuthEntity>(entity: &T, columns: &[GridColumn]) -> Vec<String> {
 /// ([`Store::grid`] keeps only those); `decorate` adds row actions.
 async fn grid_page<DB: Backend, E: EntitySet, T: AuthEntity>(
     store: &Store<DB, E>,
+    cx: &CrudCx<'_>,
     columns: &[GridColumn],
     query: &GridQuery,
     decorate: impl Fn(&T, &mut GridRow),
@@ -324,7 +347,7 @@ async fn grid_page<DB: Backend, E: EntitySet, T: AuthEntity>(
     let rows = items
         .iter()
         .map(|e| {
-            let mut row = GridRow::new(e.id(), cells(e, columns));
+            let mut row = GridRow::new(e.id(), cells(e, columns, &cx.tr));
             decorate(e, &mut row);
             row
         })
@@ -383,22 +406,25 @@ async fn chosen<DB: Backend, E: EntitySet>(
     input: &FormInput,
     name: &str,
     errors: &mut FieldErrors,
+    tr: &Translator,
 ) -> Result<Vec<i64>> {
     let options = choices(store, link.kinds().1).await?;
     let mut ids = Vec::new();
     for value in input.all(name) {
         match value.parse::<i64>() {
             Ok(id) if options.iter().any(|(v, _)| v == value) => ids.push(id),
-            _ => add_error(errors, name, format!("`{value}` is not a valid choice.")),
+            _ => add_error(
+                errors,
+                name,
+                tr.t_args("field-not-a-choice", &[("value", value.clone())]),
+            ),
         }
     }
     Ok(ids)
 }
 
-fn refused(label: &str) -> Deleted {
-    Deleted::Refused(format!(
-        "Unable to delete {label}. It may be referenced by other items."
-    ))
+fn refused(tr: &Translator, label: &str) -> Deleted {
+    Deleted::Refused(tr.t_args("admin-delete-referenced", &[("label", label.to_string())]))
 }
 
 // ----- users ---------------------------------------------------------------------------------
@@ -421,9 +447,9 @@ impl<DB: Backend, E: EntitySet> Users<DB, E> {
         let schema = <E::User as AuthEntity>::schema();
         let field = schema.column(Role::Login).map_or("login_id", |c| c.field);
         let label = if Self::email_login() {
-            "Email"
+            "login-email"
         } else {
-            "User Name"
+            "login-username"
         };
         (field, label)
     }
@@ -449,9 +475,9 @@ impl<DB: Backend, E: EntitySet> Users<DB, E> {
     }
 
     const LINKS: [(Link, &'static str, &'static str); 3] = [
-        (Link::UserPermissions, "permission_ids", "Permissions"),
-        (Link::UserBundles, "bundle_ids", "Bundles"),
-        (Link::UserGroups, "group_ids", "Groups"),
+        (Link::UserPermissions, "permission_ids", "admin-permissions"),
+        (Link::UserBundles, "bundle_ids", "admin-bundles"),
+        (Link::UserGroups, "group_ids", "admin-groups"),
     ];
 
     async fn fields(
@@ -472,24 +498,24 @@ impl<DB: Backend, E: EntitySet> Users<DB, E> {
         fields.extend(extra_fields(user));
         fields.push(FormField::checkbox(
             "is_enabled",
-            "Enabled",
+            "admin-enabled",
             core.is_enabled,
         ));
         fields.push(
             FormField::new(
                 "disabled_utc",
-                "Disable On",
+                "admin-disable-on",
                 FieldKind::DateTime,
                 core.disabled_utc
                     .map(|d| d.format("%Y-%m-%dT%H:%M").to_string())
                     .unwrap_or_default(),
             )
-            .help("UTC. The account stops working from this moment on."),
+            .help("admin-disable-on-help"),
         );
         if Self::viewer(cx).1 {
             fields.push(FormField::checkbox(
                 "is_superuser",
-                "Superuser",
+                "admin-superuser",
                 core.is_superuser,
             ));
         }
@@ -499,23 +525,23 @@ impl<DB: Backend, E: EntitySet> Users<DB, E> {
         if self.mail {
             if id.is_none() && Self::email_login() {
                 fields.push(
-                    FormField::checkbox("send_welcome", "Send Welcome Email", true)
-                        .help("Mail the user a link to verify the address and set a password."),
+                    FormField::checkbox("send_welcome", "admin-send-welcome", true)
+                        .help("admin-send-welcome-help"),
                 );
             }
         } else {
             let label = if id.is_some() {
-                "Reset Password"
+                "admin-reset-password"
             } else {
-                "Password"
+                "admin-password"
             };
             fields.push(
                 FormField::new("password", label, FieldKind::Password, "")
-                    .help("Leave empty to keep the current password."),
+                    .help("admin-password-help"),
             );
             fields.push(FormField::new(
                 "confirm",
-                "Confirm Password",
+                "admin-confirm-password",
                 FieldKind::Password,
                 "",
             ));
@@ -529,7 +555,8 @@ impl<DB: Backend, E: EntitySet> Users<DB, E> {
         id: Option<i64>,
         input: &FormInput,
     ) -> Result<Found<Saved>> {
-        let store = &self.store;
+        let store = &self.store.in_language(cx.tr.lang());
+        let tr = &cx.tr;
         let mut user = match id {
             Some(id) => found!(self.existing(cx, id).await?),
             None => crate::entity::blank_user::<E::User>()?,
@@ -543,18 +570,22 @@ impl<DB: Backend, E: EntitySet> Users<DB, E> {
             .trim()
             .to_string();
         if login.is_empty() {
-            add_error(&mut errors, login_field, REQUIRED);
+            add_error(&mut errors, login_field, tr.t("field-required"));
         } else if Self::email_login() && login.parse::<lettre::Address>().is_err() {
-            add_error(&mut errors, login_field, "Invalid email address.");
+            add_error(&mut errors, login_field, tr.t("invalid-email"));
         }
         user.set_login_id(login);
-        apply_extras(&mut user, input, &mut errors);
+        apply_extras(&mut user, input, &mut errors, tr);
         let now = store.now();
         let was_enabled = user.core().is_enabled;
         let disabled = input.get("disabled_utc").unwrap_or_default();
         match <Option<chrono::NaiveDateTime> as crate::entity::FieldValue>::parse_input(disabled) {
             Ok(date) => user.core_mut().disabled_utc = date,
-            Err(e) => add_error(&mut errors, "disabled_utc", e.0),
+            Err(_) => add_error(
+                &mut errors,
+                "disabled_utc",
+                input_error(tr, Kind::DateTime, disabled),
+            ),
         }
         let enabled = input.checked("is_enabled");
         if enabled && !was_enabled {
@@ -568,12 +599,15 @@ impl<DB: Backend, E: EntitySet> Users<DB, E> {
         }
         let mut links = Vec::new();
         for (link, name, _) in Self::LINKS {
-            links.push((link, chosen(store, link, input, name, &mut errors).await?));
+            links.push((
+                link,
+                chosen(store, link, input, name, &mut errors, tr).await?,
+            ));
         }
         let password = input.get("password").unwrap_or_default();
         if !self.mail && !password.is_empty() {
             if input.get("confirm") != Some(password) {
-                add_error(&mut errors, "confirm", "Passwords must match.");
+                add_error(&mut errors, "confirm", tr.t("passwords-must-match"));
             } else {
                 for e in store.password_errors(password, &user) {
                     add_error(&mut errors, "password", e);
@@ -600,7 +634,7 @@ impl<DB: Backend, E: EntitySet> Users<DB, E> {
         match result {
             Ok(()) => {}
             Err(Error::Conflict(_)) => {
-                add_error(&mut errors, login_field, "This value is already in use.");
+                add_error(&mut errors, login_field, tr.t("field-in-use"));
                 return Ok(Found::Yes(Saved::Invalid(errors)));
             }
             Err(Error::Invalid(message)) => {
@@ -609,12 +643,7 @@ impl<DB: Backend, E: EntitySet> Users<DB, E> {
             }
             Err(Error::Mail(e)) => {
                 log::error!("kegauth: the welcome mail could not be sent: {e}");
-                add_error(
-                    &mut errors,
-                    "_form",
-                    "The welcome email could not be sent, so the user was not created. \
-                     Try again later, or create the user without the email.",
-                );
+                add_error(&mut errors, "_form", tr.t("admin-welcome-failed"));
                 return Ok(Found::Yes(Saved::Invalid(errors)));
             }
             Err(e) => return Err(e),
@@ -639,7 +668,7 @@ impl<DB: Backend, E: EntitySet> Users<DB, E> {
 
 impl<DB: Backend, E: EntitySet> CrudSource for Users<DB, E> {
     fn names(&self) -> (&str, &str) {
-        ("User", "Users")
+        ("admin-user", "admin-users")
     }
 
     fn columns(&self) -> Vec<GridColumn> {
@@ -651,13 +680,13 @@ impl<DB: Backend, E: EntitySet> CrudSource for Users<DB, E> {
         }
         cols.extend(extra_grid_columns::<U<E>>());
         let mut core = vec![
-            (CoreField::IsEnabled, "Enabled"),
-            (CoreField::IsSuperuser, "Superuser"),
+            (CoreField::IsEnabled, "admin-enabled"),
+            (CoreField::IsSuperuser, "admin-superuser"),
         ];
         if Self::email_login() {
-            core.push((CoreField::IsVerified, "Verified"));
+            core.push((CoreField::IsVerified, "admin-verified"));
         }
-        core.push((CoreField::LastLoginUtc, "Last Login"));
+        core.push((CoreField::LastLoginUtc, "admin-last-login"));
         for (field, label) in core {
             if let Some(name) = core_name::<U<E>>(field) {
                 cols.push(GridColumn::new(name, label));
@@ -668,17 +697,17 @@ impl<DB: Backend, E: EntitySet> CrudSource for Users<DB, E> {
 
     fn list<'a>(
         &'a self,
-        _cx: &'a CrudCx<'a>,
+        cx: &'a CrudCx<'a>,
         query: &'a GridQuery,
     ) -> BoxFuture<'a, Result<GridPage>> {
         Box::pin(async move {
             let columns = self.columns();
             let resend = self.mail && Self::email_login();
-            grid_page(&self.store, &columns, query, |u: &E::User, row| {
+            grid_page(&self.store, cx, &columns, query, |u: &E::User, row| {
                 if resend && !u.core().is_verified {
                     row.actions.push(RowAction {
                         name: RESEND_VERIFICATION.into(),
-                        label: "Resend Verification".into(),
+                        label: "admin-resend-verification".into(),
                     });
                 }
             })
@@ -723,13 +752,11 @@ impl<DB: Backend, E: EntitySet> CrudSource for Users<DB, E> {
         Box::pin(async move {
             let user = found!(self.existing(cx, id).await?);
             if Self::viewer(cx).0 == Some(id) {
-                return Ok(Found::Yes(Deleted::Refused(
-                    "You cannot delete your own user account.".into(),
-                )));
+                return Ok(Found::Yes(Deleted::Refused(cx.tr.t("admin-delete-self"))));
             }
             match self.store.delete_user(id).await {
                 Ok(()) => Ok(Found::Yes(Deleted::Done)),
-                Err(Error::Referenced(_)) => Ok(Found::Yes(refused(user.login_id()))),
+                Err(Error::Referenced(_)) => Ok(Found::Yes(refused(&cx.tr, user.login_id()))),
                 Err(Error::NotFound(_)) => Ok(Found::NotFound),
                 Err(e) => Err(e),
             }
@@ -751,22 +778,20 @@ impl<DB: Backend, E: EntitySet> CrudSource for Users<DB, E> {
                 return Ok(Found::NotFound);
             }
             let user = found!(self.existing(cx, id).await?);
-            let flash = |category: &str, message: &str| Flash {
+            let flash = |category: &str, key: &str| Flash {
                 category: category.into(),
-                message: message.into(),
+                message: cx.tr.t(key),
             };
             if user.core().is_verified {
-                return Ok(Found::Yes(flash("info", "This user is already verified.")));
+                return Ok(Found::Yes(flash("info", "admin-already-verified")));
             }
+            let store = self.store.in_language(cx.tr.lang());
             Ok(Found::Yes(
-                match self.store.send_verification_mail(&user).await {
-                    Ok(()) => flash("success", "Verification email has been sent"),
+                match store.send_verification_mail(&user).await {
+                    Ok(()) => flash("success", "admin-verification-sent"),
                     Err(e) => {
                         log::error!("kegauth: verification mail to user {id} failed: {e}");
-                        flash(
-                            "error",
-                            "The verification email could not be sent. Please try again later.",
-                        )
+                        flash("error", "admin-verification-failed")
                     }
                 },
             ))
@@ -791,7 +816,12 @@ impl<DB: Backend, E: EntitySet, T: AuthEntity> Named<DB, E, T> {
         self.store.entity::<T>(id).await
     }
 
-    async fn save_named(&self, id: Option<i64>, input: &FormInput) -> Result<Found<Saved>> {
+    async fn save_named(
+        &self,
+        tr: &Translator,
+        id: Option<i64>,
+        input: &FormInput,
+    ) -> Result<Found<Saved>> {
         let store = &self.store;
         let mut entity = match id {
             Some(id) => match self.entity(id).await? {
@@ -803,17 +833,21 @@ impl<DB: Backend, E: EntitySet, T: AuthEntity> Named<DB, E, T> {
         let mut errors = FieldErrors::new();
         let name = input.get("name").unwrap_or_default().trim().to_string();
         if name.is_empty() {
-            add_error(&mut errors, "name", REQUIRED);
+            add_error(&mut errors, "name", tr.t("field-required"));
         } else if name.chars().count() > 1024 {
-            add_error(&mut errors, "name", "At most 1024 characters.");
+            add_error(
+                &mut errors,
+                "name",
+                tr.t_args("field-too-long", &[("max", "1024".into())]),
+            );
         }
         (self.set_name)(&mut entity, name);
-        apply_extras(&mut entity, input, &mut errors);
+        apply_extras(&mut entity, input, &mut errors, tr);
         let mut links = Vec::new();
         for (link, field, _) in self.links {
             links.push((
                 *link,
-                chosen(store, *link, input, field, &mut errors).await?,
+                chosen(store, *link, input, field, &mut errors, tr).await?,
             ));
         }
         if !errors.is_empty() {
@@ -826,7 +860,7 @@ impl<DB: Backend, E: EntitySet, T: AuthEntity> Named<DB, E, T> {
         match result {
             Ok(()) => {}
             Err(Error::Conflict(_)) => {
-                add_error(&mut errors, "name", "This value is already in use.");
+                add_error(&mut errors, "name", tr.t("field-in-use"));
                 return Ok(Found::Yes(Saved::Invalid(errors)));
             }
             Err(Error::Invalid(message)) => {
@@ -854,7 +888,7 @@ impl<DB: Backend, E: EntitySet, T: AuthEntity> CrudSource for Named<DB, E, T> {
         let schema = T::schema();
         let mut cols = Vec::new();
         if let Some(c) = schema.column(Role::Name) {
-            cols.push(GridColumn::new(c.name, "Name"));
+            cols.push(GridColumn::new(c.name, "admin-name"));
         }
         cols.extend(extra_grid_columns::<T>());
         cols
@@ -862,12 +896,12 @@ impl<DB: Backend, E: EntitySet, T: AuthEntity> CrudSource for Named<DB, E, T> {
 
     fn list<'a>(
         &'a self,
-        _cx: &'a CrudCx<'a>,
+        cx: &'a CrudCx<'a>,
         query: &'a GridQuery,
     ) -> BoxFuture<'a, Result<GridPage>> {
         Box::pin(async move {
             let columns = self.columns();
-            grid_page(&self.store, &columns, query, |_: &T, _| {}).await
+            grid_page(&self.store, cx, &columns, query, |_: &T, _| {}).await
         })
     }
 
@@ -886,7 +920,7 @@ impl<DB: Backend, E: EntitySet, T: AuthEntity> CrudSource for Named<DB, E, T> {
             };
             let mut fields =
                 vec![
-                    FormField::new("name", "Name", FieldKind::Text, (self.name)(&entity))
+                    FormField::new("name", "admin-name", FieldKind::Text, (self.name)(&entity))
                         .required(),
                 ];
             fields.extend(extra_fields(&entity));
@@ -899,11 +933,11 @@ impl<DB: Backend, E: EntitySet, T: AuthEntity> CrudSource for Named<DB, E, T> {
 
     fn save<'a>(
         &'a self,
-        _cx: &'a CrudCx<'a>,
+        cx: &'a CrudCx<'a>,
         id: Option<i64>,
         input: &'a FormInput,
     ) -> BoxFuture<'a, Result<Found<Saved>>> {
-        Box::pin(self.save_named(id, input))
+        Box::pin(self.save_named(&cx.tr, id, input))
     }
 
     fn label<'a>(&'a self, _cx: &'a CrudCx<'a>, id: i64) -> BoxFuture<'a, Result<Found<String>>> {
@@ -915,14 +949,14 @@ impl<DB: Backend, E: EntitySet, T: AuthEntity> CrudSource for Named<DB, E, T> {
         })
     }
 
-    fn delete<'a>(&'a self, _cx: &'a CrudCx<'a>, id: i64) -> BoxFuture<'a, Result<Found<Deleted>>> {
+    fn delete<'a>(&'a self, cx: &'a CrudCx<'a>, id: i64) -> BoxFuture<'a, Result<Found<Deleted>>> {
         Box::pin(async move {
             let Some(entity) = self.entity(id).await? else {
                 return Ok(Found::NotFound);
             };
             match self.store.delete_entity(T::KIND, id).await {
                 Ok(()) => Ok(Found::Yes(Deleted::Done)),
-                Err(Error::Referenced(_)) => Ok(Found::Yes(refused((self.name)(&entity)))),
+                Err(Error::Referenced(_)) => Ok(Found::Yes(refused(&cx.tr, (self.name)(&entity)))),
                 Err(Error::NotFound(_)) => Ok(Found::NotFound),
                 Err(e) => Err(e),
             }
@@ -938,27 +972,28 @@ struct Permissions<DB: Backend, E: EntitySet> {
 
 impl<DB: Backend, E: EntitySet> CrudSource for Permissions<DB, E> {
     fn names(&self) -> (&str, &str) {
-        ("Permission", "Permissions")
+        ("admin-permission", "admin-permissions")
     }
 
     fn columns(&self) -> Vec<GridColumn> {
         let schema = <E::Permission as AuthEntity>::schema();
-        [(Role::Token, "Name"), (Role::Description, "Description")]
-            .iter()
-            .filter_map(|(role, label)| {
-                schema.column(*role).map(|c| GridColumn::new(c.name, label))
-            })
-            .collect()
+        [
+            (Role::Token, "admin-name"),
+            (Role::Description, "admin-description"),
+        ]
+        .iter()
+        .filter_map(|(role, label)| schema.column(*role).map(|c| GridColumn::new(c.name, label)))
+        .collect()
     }
 
     fn list<'a>(
         &'a self,
-        _cx: &'a CrudCx<'a>,
+        cx: &'a CrudCx<'a>,
         query: &'a GridQuery,
     ) -> BoxFuture<'a, Result<GridPage>> {
         Box::pin(async move {
             let columns = self.columns();
-            grid_page(&self.store, &columns, query, |_: &E::Permission, _| {}).await
+            grid_page(&self.store, cx, &columns, query, |_: &E::Permission, _| {}).await
         })
     }
 }

@@ -129,10 +129,11 @@ async fn forbidden(req: &Request<'_>) -> Caught {
     let Some(templates) = req.rocket().state::<Templates>() else {
         return api();
     };
-    let page = crate::views::page_templates(req, templates).await.render(
+    let templates = crate::views::page_templates(req, templates).await;
+    let page = templates.render(
         "kegauth/forbidden.html",
-        "Forbidden",
-        serde_json::json!({ "message": "You do not have permission to see this page." }),
+        &templates.t("forbidden-title"),
+        serde_json::json!({ "message": templates.t("forbidden-message") }),
     );
     match page {
         Ok(html) => Caught::Page(Status::Forbidden, RawHtml(html)),

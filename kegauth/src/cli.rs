@@ -36,6 +36,7 @@
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::entity::{blank_user, AttemptType, AuthEntity, EntitySet, Role, UserEntity};
+use crate::i18n::Translator;
 use crate::manager::{AuthDb, StoreOf};
 use crate::store::Store;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -246,20 +247,31 @@ async fn execute<D: AuthDb, E: EntitySet>(
         Ok(rocket) => rocket,
         Err(e) => return fail(format!("the app did not start: {e}")),
     };
-    let (Some(store), Some(config)) = (rocket.state::<StoreOf<D, E>>(), rocket.state::<Config>())
-    else {
+    let (Some(store), Some(config), Some(i18n)) = (
+        rocket.state::<StoreOf<D, E>>(),
+        rocket.state::<Config>(),
+        rocket.state::<crate::i18n::I18n>(),
+    ) else {
         return fail("the kegauth AuthManager fairing is not attached to this app");
     };
+    // Messages, mail and password rules in the terminal's language.
+    let tr = Translator::new(
+        i18n.catalogs.clone(),
+        &crate::i18n::language_of_env(&i18n.catalogs),
+    );
+    let store = &store.in_language(tr.lang());
     let mut out = std::io::stdout();
     match command {
         AuthCommand::CreateUser {
             args,
             as_superuser,
             no_mail,
-        } => create_user(store, config, &args, as_superuser, no_mail, &mut out).await,
-        AuthCommand::SetPassword { username } => set_password(store, &username, &mut out).await,
+        } => create_user(store, config, &tr, &args, as_superuser, no_mail, &mut out).await,
+        AuthCommand::SetPassword { username } => {
+            set_password(store, &tr, &username, &mut out).await
+        }
         AuthCommand::ApiToken { username, revoke } => {
-            api_token(store, &username, revoke, &mut out).await
+            api_token(store, &tr, &username, revoke, &mut out).await
         }
         AuthCommand::PurgeAttempts {
             username,
@@ -279,7 +291,10 @@ async fn execute<D: AuthDb, E: EntitySet>(
                         1,
                     )
                 })?;
-            say(&mut out, &format!("Deleted {count} attempts."))
+            say(
+                &mut out,
+                &tr.t_args("cli-attempts-deleted", &[("count", count.to_string())]),
+            )
         }
         AuthCommand::Routes { open } => {
             let mut report = crate::access::route_report(&rocket);
@@ -295,16 +310,17 @@ async fn execute<D: AuthDb, E: EntitySet>(
 
 async fn api_token<DB: Backend, E: EntitySet>(
     store: &Store<DB, E>,
+    tr: &Translator,
     username: &str,
     revoke: bool,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let Some(mut user) = store.user_by_login(username).await? else {
-        return fail(format!("Error: no user has login id `{username}`"));
+        return fail(tr.t_args("cli-no-such-login", &[("login", username.to_string())]));
     };
     if revoke {
         store.clear_auth_token(&mut user).await?;
-        return say(out, "API token revoked.");
+        return say(out, &tr.t("cli-token-revoked"));
     }
     let options = crate::loaders::ApiTokenOptions::default();
     let raw = store.reset_auth_token(&mut user, &options).await?;
@@ -319,6 +335,7 @@ fn say(out: &mut impl Write, line: &str) -> Result<(), Failure> {
 async fn create_user<DB: Backend, E: EntitySet>(
     store: &Store<DB, E>,
     config: &Config,
+    tr: &Translator,
     args: &[String],
     as_superuser: bool,
     no_mail: bool,
@@ -361,27 +378,28 @@ async fn create_user<DB: Backend, E: EntitySet>(
         Err(e @ (crate::Error::Conflict(_) | crate::Error::Invalid(_))) => {
             return fail(format!("Error: {e}"))
         }
-        Err(e) => return fail(format!("The user was not created: {e}")),
+        Err(e) => return fail(tr.t_args("cli-user-not-created", &[("error", e.to_string())])),
     };
-    say(out, "User created.")?;
+    say(out, &tr.t("cli-user-created"))?;
     if let Some(url) = url {
         if store.mailer().is_some() {
             if !no_mail {
-                say(out, "Email sent with verification URL.")?;
+                say(out, &tr.t("cli-mail-sent"))?;
             }
-            say(out, &format!("Verification URL: {url}"))?;
+            say(out, &tr.t_args("cli-verification-url", &[("url", url)]))?;
         }
     }
     Ok(())
 }
 
 /// Read the password twice: hidden from a terminal, else two lines of stdin.
-fn read_password_twice() -> Result<(String, String), Failure> {
+fn read_password_twice(tr: &Translator) -> Result<(String, String), Failure> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        let first = rpassword::prompt_password("Password: ");
-        let second = first
-            .and_then(|p| rpassword::prompt_password("Repeat for confirmation: ").map(|c| (p, c)));
+        let first = rpassword::prompt_password(tr.t("cli-password-prompt") + " ");
+        let second = first.and_then(|p| {
+            rpassword::prompt_password(tr.t("cli-password-repeat") + " ").map(|c| (p, c))
+        });
         return second.map_err(|e| Failure(format!("cannot read the password: {e}"), 1));
     }
     let mut lines = stdin.lock().lines();
@@ -395,28 +413,30 @@ fn read_password_twice() -> Result<(String, String), Failure> {
 
 async fn set_password<DB: Backend, E: EntitySet>(
     store: &Store<DB, E>,
+    tr: &Translator,
     username: &str,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let Some(mut user) = store.user_by_login(username).await? else {
-        return fail(format!("Unknown user: {username}"));
+        return fail(tr.t_args("cli-unknown-user", &[("login", username.to_string())]));
     };
-    let (password, confirm) = read_password_twice()?;
+    let (password, confirm) = read_password_twice(tr)?;
     if password != confirm {
-        return fail("Error: the two entered values do not match.");
+        return fail(tr.t("cli-passwords-differ"));
     }
     let errors = store.password_errors(&password, &user);
     if !errors.is_empty() {
         let list: Vec<String> = errors.iter().map(|e| format!("\t\u{2022} {e}")).collect();
         return fail(format!(
-            "Password does not meet the following restrictions:\n{}",
+            "{}\n{}",
+            tr.t("cli-password-rejected"),
             list.join("\n")
         ));
     }
     // As keg-auth does: setting a password also verifies the account.
     user.core_mut().is_verified = true;
     store.set_password(&mut user, &password).await?;
-    say(out, "Password set.")
+    say(out, &tr.t("cli-password-set"))
 }
 
 async fn schema<D: AuthDb, E: EntitySet>(

@@ -106,14 +106,15 @@ pub(crate) fn is_unavailable(err: &sqlx::Error) -> bool {
 impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
         let status = self.status();
+        let tr = crate::i18n::translator_of(request);
         let body = match status {
             Status::ServiceUnavailable => {
                 log::error!("kegauth: unavailable: {self}");
-                "The service is temporarily unavailable. Please try again shortly.".to_string()
+                tr.t("error-unavailable")
             }
             Status::InternalServerError => {
                 log::error!("kegauth: {self}");
-                "An internal error occurred.".to_string()
+                tr.t("error-internal")
             }
             _ => self.to_string(),
         };

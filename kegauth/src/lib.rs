@@ -20,6 +20,7 @@
 //!   permissions, and the CRUD building block they share with the app;
 //! - [`nav`]: navigation menus whose links show only to users who may open
 //!   them; [`access`]: what every mounted route requires (the route report);
+//! - [`i18n`]: English and Spanish (Fluent catalogs), more by the app;
 //! - [`AuthManager`]: the Rocket fairing;
 //! - [`cli`]: the `auth` commands (create-user, set-password, api-token,
 //!   purge-attempts, routes, schema).
@@ -51,6 +52,7 @@ pub mod endpoints;
 pub mod entity;
 mod error;
 pub mod guards;
+pub mod i18n;
 pub mod ldap;
 mod links;
 pub mod loaders;

@@ -330,13 +330,13 @@ impl std::fmt::Debug for Mailer {
 }
 
 impl Mailer {
-    /// Compose a message of `kind` to `to` carrying `url`.
-    pub fn compose(&self, kind: MailKind, to: &str, url: &str) -> Result<Message> {
+    /// Compose a message of `kind` to `to` carrying `url`, in language `lang`.
+    pub fn compose(&self, kind: MailKind, to: &str, url: &str, lang: &str) -> Result<Message> {
         let to: Mailbox = to
             .parse()
             .map_err(|_| Error::Invalid(format!("`{to}` is not a valid email address")))?;
         let inner = &self.0;
-        let (subject, body) = inner.templates.render_mail(
+        let (subject, body) = inner.templates.with_lang(lang).render_mail(
             kind.template(),
             serde_json::json!({
                 "url": url,
@@ -366,9 +366,10 @@ impl Mailer {
             .map_err(|e| Error::Mail(format!("cannot build the message: {e}")))
     }
 
-    /// Compose and send a message of `kind` to `to` carrying `url`.
-    pub async fn send(&self, kind: MailKind, to: &str, url: &str) -> Result<()> {
-        let message = self.compose(kind, to, url)?;
+    /// Compose and send a message of `kind` to `to` carrying `url`, in
+    /// language `lang`.
+    pub async fn send(&self, kind: MailKind, to: &str, url: &str, lang: &str) -> Result<()> {
+        let message = self.compose(kind, to, url, lang)?;
         self.0.transport.send(message).await
     }
 }

@@ -101,6 +101,8 @@ pub struct AuthManager<D, E> {
         crate::requirements::Requirement,
     >,
     menus: Vec<(String, Vec<crate::nav::NavItem>)>,
+    translations: Vec<(String, String)>,
+    language: Option<crate::i18n::LanguageHook>,
     _types: PhantomData<fn() -> (D, E)>,
 }
 
@@ -125,6 +127,8 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
                 loaders: Vec::new(),
                 admin_rules: Default::default(),
                 menus: Vec::new(),
+                translations: Vec::new(),
+                language: None,
                 _types: PhantomData,
             },
         }
@@ -208,6 +212,46 @@ impl<D: AuthDb, E: EntitySet> AuthManagerBuilder<D, E> {
         self.inner
             .admin_rules
             .insert((section, action), requirement.into());
+        self
+    }
+
+    /// Add translations in Fluent syntax to language `lang`: a new language
+    /// (its missing strings fall back to English) or replacements for some
+    /// of kegauth's strings. A source that does not parse stops the launch.
+    ///
+    /// ```no_run
+    /// # use rocket_db_pools::Database;
+    /// # #[derive(kegauth::AuthEntity)] #[auth(user)]
+    /// # struct User { id: i64, email: String, #[auth(core)] core: kegauth::UserCore }
+    /// # #[derive(Database)] #[database("main")] struct Db(sqlx::SqlitePool);
+    /// let manager = kegauth::AuthManager::<Db, User>::builder()
+    ///     .translations("fr", "login-button = Se connecter")
+    ///     .translations("es", "login-button = Entrar")
+    ///     .build();
+    /// ```
+    pub fn translations(mut self, lang: &str, source: &str) -> Self {
+        self.inner
+            .translations
+            .push((lang.to_string(), source.to_string()));
+        self
+    }
+
+    /// Choose the language of a request (a user setting, a cookie, a path
+    /// prefix); `None`, or a language without catalog, falls back to
+    /// `Accept-Language`.
+    ///
+    /// ```no_run
+    /// # use rocket_db_pools::Database;
+    /// # #[derive(kegauth::AuthEntity)] #[auth(user)]
+    /// # struct User { id: i64, email: String, #[auth(core)] core: kegauth::UserCore }
+    /// # #[derive(Database)] #[database("main")] struct Db(sqlx::SqlitePool);
+    /// fn from_cookie(req: &rocket::Request<'_>) -> Option<String> {
+    ///     req.cookies().get("lang").map(|c| c.value().to_string())
+    /// }
+    /// let manager = kegauth::AuthManager::<Db, User>::builder().language(from_cookie).build();
+    /// ```
+    pub fn language(mut self, hook: crate::i18n::LanguageHook) -> Self {
+        self.inner.language = Some(hook);
         self
     }
 
@@ -321,6 +365,7 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
         if let Some(policy) = &self.policy {
             store.flows.set_policy(policy.clone());
         }
+        store.flows.set_translator(templates.tr().clone());
         Ok(store)
     }
 }
@@ -373,7 +418,19 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             .extract_inner::<rocket::figment::value::magic::RelativePathBuf>("template_dir")
             .map(|p| p.relative())
             .unwrap_or_else(|_| "templates".into());
-        let templates = match Templates::load(Some(&template_dir), &config) {
+        let mut catalogs = crate::i18n::Catalogs::builtin();
+        for (lang, source) in &self.translations {
+            if let Err(e) = catalogs.add(lang, source) {
+                log::error!("kegauth: {e}");
+                return Err(rocket);
+            }
+        }
+        let catalogs = Arc::new(catalogs);
+        let i18n = crate::i18n::I18n {
+            catalogs: catalogs.clone(),
+            hook: self.language,
+        };
+        let templates = match Templates::load_with(Some(&template_dir), &config, catalogs) {
             Ok(t) => t,
             Err(e) => {
                 log::error!("kegauth: {e}");
@@ -539,6 +596,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             .manage(self.authenticator)
             .manage(endpoints)
             .manage(templates)
+            .manage(i18n)
             .manage(auth))
     }
 }

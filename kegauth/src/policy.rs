@@ -3,6 +3,7 @@
 //! admin forms. One policy serves them all: set it with
 //! `AuthManager::builder().password_policy(..)`.
 
+use crate::i18n::Translator;
 use crate::password::MAX_PASSWORD_BYTES;
 
 /// Checks a new password. Return one message per failed check; none means the
@@ -18,6 +19,22 @@ use crate::password::MAX_PASSWORD_BYTES;
 pub trait PasswordPolicy: Send + Sync + 'static {
     /// The problems with `password` for the user whose login id is `login_id`.
     fn check(&self, password: &str, login_id: &str) -> Vec<String>;
+
+    /// The problems in the language of `tr` (kegauth calls this one, with
+    /// the request's language). By default [`check`](Self::check)'s
+    /// messages, as they are; kegauth's policies translate theirs.
+    ///
+    /// ```
+    /// use kegauth::i18n::Translator;
+    /// use kegauth::policy::{DefaultPolicy, PasswordPolicy};
+    /// let es = Translator::english().with_lang("es");
+    /// assert_eq!(DefaultPolicy::default().check_in("corta", "ann", &es),
+    ///            vec!["La contraseña debe tener al menos 8 caracteres.".to_string()]);
+    /// ```
+    fn check_in(&self, password: &str, login_id: &str, tr: &Translator) -> Vec<String> {
+        let _ = tr;
+        self.check(password, login_id)
+    }
 
     /// This policy's checks, then `other`'s (an app's own checks on top of
     /// kegauth's).
@@ -47,8 +64,12 @@ pub struct Both<A, B>(pub A, pub B);
 
 impl<A: PasswordPolicy, B: PasswordPolicy> PasswordPolicy for Both<A, B> {
     fn check(&self, password: &str, login_id: &str) -> Vec<String> {
-        let mut errors = self.0.check(password, login_id);
-        errors.extend(self.1.check(password, login_id));
+        self.check_in(password, login_id, &Translator::english())
+    }
+
+    fn check_in(&self, password: &str, login_id: &str, tr: &Translator) -> Vec<String> {
+        let mut errors = self.0.check_in(password, login_id, tr);
+        errors.extend(self.1.check_in(password, login_id, tr));
         errors
     }
 }
@@ -78,7 +99,11 @@ pub struct ExtendedPolicy {
 
 impl PasswordPolicy for ExtendedPolicy {
     fn check(&self, password: &str, login_id: &str) -> Vec<String> {
-        let mut errors = self.base.check(password, login_id);
+        self.check_in(password, login_id, &Translator::english())
+    }
+
+    fn check_in(&self, password: &str, login_id: &str, tr: &Translator) -> Vec<String> {
+        let mut errors = self.base.check_in(password, login_id, tr);
         let classes = [
             password.chars().any(char::is_lowercase),
             password.chars().any(char::is_uppercase),
@@ -88,11 +113,7 @@ impl PasswordPolicy for ExtendedPolicy {
                 .any(|c| !c.is_lowercase() && !c.is_uppercase() && !c.is_numeric()),
         ];
         if classes.iter().filter(|c| **c).count() < 3 {
-            errors.push(
-                "Password must include at least 3 of lowercase letter, uppercase letter, \
-                 number and/or symbol."
-                    .into(),
-            );
+            errors.push(tr.t("policy-classes"));
         }
         let name = login_id
             .split('@')
@@ -101,7 +122,7 @@ impl PasswordPolicy for ExtendedPolicy {
             .trim()
             .to_lowercase();
         if !name.is_empty() && password.to_lowercase().contains(&name) {
-            errors.push("Password may not contain username.".into());
+            errors.push(tr.t("policy-no-username"));
         }
         errors
     }
@@ -123,17 +144,19 @@ impl Default for DefaultPolicy {
 }
 
 impl PasswordPolicy for DefaultPolicy {
-    fn check(&self, password: &str, _login_id: &str) -> Vec<String> {
+    fn check(&self, password: &str, login_id: &str) -> Vec<String> {
+        self.check_in(password, login_id, &Translator::english())
+    }
+
+    fn check_in(&self, password: &str, _login_id: &str, tr: &Translator) -> Vec<String> {
         let mut errors = Vec::new();
         if password.chars().count() < self.min_length {
-            errors.push(format!(
-                "Password must be at least {} characters long.",
-                self.min_length
-            ));
+            errors.push(tr.t_args("policy-too-short", &[("min", self.min_length.to_string())]));
         }
         if password.len() > MAX_PASSWORD_BYTES {
-            errors.push(format!(
-                "Password must be at most {MAX_PASSWORD_BYTES} bytes long."
+            errors.push(tr.t_args(
+                "policy-too-long",
+                &[("max", MAX_PASSWORD_BYTES.to_string())],
             ));
         }
         errors

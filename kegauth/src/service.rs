@@ -53,7 +53,8 @@ pub(crate) trait AuthService: Send + Sync + 'static {
     /// Forgot password: when `email` belongs to a user who may log in, mail a
     /// reset link in the background. True when it did (for attempt limiting
     /// only: the page says the same either way).
-    fn forgot<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<bool>>;
+    /// The mail is in language `lang`.
+    fn forgot<'a>(&'a self, email: &'a str, lang: &'a str) -> BoxFuture<'a, Result<bool>>;
 
     /// [`Store::open_attempt`].
     fn open_attempt<'a>(
@@ -70,12 +71,14 @@ pub(crate) trait AuthService: Send + Sync + 'static {
     fn check_token<'a>(&'a self, user_id: i64, token: &'a str)
         -> BoxFuture<'a, Result<TokenCheck>>;
 
-    /// Set a password through a reset or verify link.
+    /// Set a password through a reset or verify link (policy problems in
+    /// language `lang`).
     fn use_token<'a>(
         &'a self,
         user_id: i64,
         token: &'a str,
         password: &'a str,
+        lang: &'a str,
     ) -> BoxFuture<'a, Result<TokenCheck>>;
 
     /// Check credentials; on success record the login (and upgrade a legacy
@@ -190,7 +193,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         self.store.mailer().is_some()
     }
 
-    fn forgot<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<bool>> {
+    fn forgot<'a>(&'a self, email: &'a str, lang: &'a str) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
             let store = &self.store;
             let Some(user) = store.user_by_login(email).await? else {
@@ -202,7 +205,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
             }
             // Off the request path: the answer takes as long for an unknown
             // address as for a known one, and a slow mail server delays nobody.
-            let store = store.clone();
+            let store = store.in_language(lang);
             tokio::spawn(async move {
                 if let Err(e) = store.send_reset_mail(&user).await {
                     log::error!("kegauth: reset mail to user {} failed: {e}", user.id());
@@ -247,9 +250,10 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         user_id: i64,
         token: &'a str,
         password: &'a str,
+        lang: &'a str,
     ) -> BoxFuture<'a, Result<TokenCheck>> {
         Box::pin(async move {
-            let store = &self.store;
+            let store = &self.store.in_language(lang);
             let Some(mut user) = store.user(user_id).await? else {
                 return Ok(TokenCheck::NoUser);
             };

@@ -11,6 +11,7 @@
 //! for the login page.
 
 use crate::config::Config;
+use crate::i18n::{Catalogs, Translator};
 use crate::{Error, Result};
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
@@ -81,6 +82,9 @@ pub struct Templates {
     /// The menus as the current request's user sees them (kegauth's pages
     /// get them as `menus`).
     menus: Option<Arc<serde_json::Value>>,
+    /// The translations behind `t(..)`, in the language pages and mail are
+    /// rendered in (`lang` in templates).
+    tr: Translator,
 }
 
 impl std::fmt::Debug for Templates {
@@ -96,9 +100,39 @@ fn override_for(dir: &Path, name: &str) -> Option<PathBuf> {
 }
 
 impl Templates {
-    /// Load the embedded templates, replaced by files in `template_dir` where present.
+    /// Load the embedded templates, replaced by files in `template_dir` where
+    /// present, translating with kegauth's built-in catalogs.
     pub fn load(template_dir: Option<&Path>, config: &Config) -> Result<Self> {
+        Self::load_with(template_dir, config, Arc::new(Catalogs::builtin()))
+    }
+
+    /// [`load`](Self::load), translating with `catalogs`.
+    pub fn load_with(
+        template_dir: Option<&Path>,
+        config: &Config,
+        catalogs: Arc<Catalogs>,
+    ) -> Result<Self> {
         let mut env = Environment::new();
+        let for_t = catalogs.clone();
+        // `t("key", name=value, ...)` in the page's or mail's `lang`.
+        env.add_function(
+            "t",
+            move |state: &minijinja::State<'_, '_>,
+                  key: String,
+                  kwargs: minijinja::value::Kwargs|
+                  -> std::result::Result<String, minijinja::Error> {
+                let lang = state
+                    .lookup("lang")
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_else(|| crate::i18n::FALLBACK.to_string());
+                let mut args = Vec::new();
+                for name in kwargs.args() {
+                    let value: minijinja::Value = kwargs.get(name)?;
+                    args.push((name, value.to_string()));
+                }
+                Ok(for_t.translate(&lang, &key, &args))
+            },
+        );
         // HTML pages are escaped; mail templates are Markdown (escaped when rendered to HTML).
         env.set_auto_escape_callback(|name| {
             if name.ends_with(".md") {
@@ -122,7 +156,47 @@ impl Templates {
             title_var: config.template_title_var.clone(),
             use_select2: config.use_select2,
             menus: None,
+            tr: Translator::new(catalogs, crate::i18n::FALLBACK),
         })
+    }
+
+    /// These templates, rendering in `lang`.
+    pub fn with_lang(&self, lang: &str) -> Self {
+        Templates {
+            tr: self.tr.with_lang(lang),
+            ..self.clone()
+        }
+    }
+
+    /// Their translator (catalogs and language).
+    pub fn tr(&self) -> &Translator {
+        &self.tr
+    }
+
+    /// `key` translated into their language.
+    pub fn t(&self, key: &str) -> String {
+        self.tr.t(key)
+    }
+
+    /// `key` translated into their language, with arguments.
+    pub fn t_args(&self, key: &str, args: &[(&str, String)]) -> String {
+        self.tr.t_args(key, args)
+    }
+
+    /// `context` as a map, with the language (`lang`) added.
+    fn context_map<C: Serialize>(
+        &self,
+        name: &str,
+        context: C,
+    ) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let mut ctx = match serde_json::to_value(context) {
+            Ok(serde_json::Value::Object(map)) => map,
+            Ok(_) => serde_json::Map::new(),
+            Err(e) => return Err(Error::Config(format!("template context for {name}: {e}"))),
+        };
+        ctx.entry("lang")
+            .or_insert_with(|| self.tr.lang().to_string().into());
+        Ok(ctx)
     }
 
     /// These templates, rendering pages with `menus` (by name) as the
@@ -151,11 +225,7 @@ impl Templates {
 
     /// Render `name` with `context` plus the page title and shared settings.
     pub fn render<C: Serialize>(&self, name: &str, title: &str, context: C) -> Result<String> {
-        let mut ctx = match serde_json::to_value(context) {
-            Ok(serde_json::Value::Object(map)) => map,
-            Ok(_) => serde_json::Map::new(),
-            Err(e) => return Err(Error::Config(format!("template context for {name}: {e}"))),
-        };
+        let mut ctx = self.context_map(name, context)?;
         ctx.insert("page_title".into(), title.into());
         ctx.insert(self.title_var.clone(), title.into());
         ctx.insert("use_select2".into(), self.use_select2.into());
@@ -172,7 +242,8 @@ impl Templates {
     /// Render a mail template's `subject` and `body` blocks.
     pub fn render_mail<C: Serialize>(&self, name: &str, context: C) -> Result<(String, String)> {
         let err = |e: minijinja::Error| Error::Config(format!("rendering {name}: {e}"));
-        let ctx = minijinja::Value::from(minijinja::value::Serde(context));
+        let ctx = self.context_map(name, context)?;
+        let ctx = minijinja::Value::from(minijinja::value::Serde(ctx));
         let template = self.env.get_template(name).map_err(err)?;
         let mut captured = template.render_captured(ctx).map_err(err)?;
         captured.with_state_mut(|state| {

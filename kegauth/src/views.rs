@@ -65,15 +65,16 @@ pub(crate) fn csrf_failure(templates: &Templates) -> Page {
         Status::Forbidden,
         templates.render(
             "kegauth/forbidden.html",
-            "Forbidden",
-            json!({ "message": "The form has expired or was not sent by this site. \
-                                Please go back, reload the page and try again." }),
+            &templates.t("forbidden-title"),
+            json!({ "message": templates.t("form-expired") }),
         ),
     )
 }
 
-/// kegauth's templates for a page of `req`: with its user's menus.
+/// kegauth's templates for a page of `req`: in its language, with its
+/// user's menus.
 pub(crate) async fn page_templates(req: &Request<'_>, templates: &Templates) -> Templates {
+    let templates = &templates.with_lang(&crate::i18n::language_of(req));
     match crate::nav::nav_of(req).await {
         Some(nav) => match serde_json::to_value(nav.all()) {
             Ok(menus) => templates.with_menus(menus),
@@ -160,18 +161,11 @@ pub struct LoginForm<'r> {
     next: Option<&'r str>,
 }
 
-fn login_label(kind: LoginKind) -> &'static str {
-    match kind {
-        LoginKind::Email => "Email",
-        LoginKind::Username => "User Name",
-    }
-}
-
 struct LoginPage<'a> {
     login_id: &'a str,
     next: Option<String>,
     flashes: Vec<Flash>,
-    errors: BTreeMap<&'static str, Vec<&'static str>>,
+    errors: BTreeMap<&'static str, Vec<String>>,
     /// 200, or 503 when the authenticator's service did not answer.
     status: Status,
 }
@@ -187,14 +181,17 @@ fn render_login(
         page.status,
         templates.render(
             "kegauth/login.html",
-            "Log In",
+            &templates.t("login-title"),
             json!({
                 "login_url": LOGIN_PATH,
                 "csrf_token": session.csrf_token(),
                 "next": page.next,
                 "login_id": page.login_id,
                 "login_kind": match kind { LoginKind::Email => "email", LoginKind::Username => "username" },
-                "login_label": login_label(kind),
+                "login_label": templates.t(match kind {
+                    LoginKind::Email => "login-email",
+                    LoginKind::Username => "login-username",
+                }),
                 "errors": page.errors,
                 "flashes": page.flashes,
                 "forgot_url": auth.0.mail_enabled().then_some(crate::accounts::FORGOT_PASSWORD_PATH),
@@ -238,20 +235,22 @@ fn login_head() -> Status {
     Status::MethodNotAllowed
 }
 
-fn failure_message(config: &Config, failure: LoginFailure, login_id: &str) -> String {
+fn failure_message(
+    templates: &Templates,
+    config: &Config,
+    failure: LoginFailure,
+    login_id: &str,
+) -> String {
     if !config.detailed_login_errors {
-        return "Invalid login or password.".into();
+        return templates.t("login-failed");
     }
     match failure {
-        LoginFailure::UnknownUser => format!("No user account matches: {login_id}"),
-        LoginFailure::WrongPassword => "Invalid password.".into(),
-        LoginFailure::Disabled | LoginFailure::DisabledByDate => {
-            "This user account is disabled.".into()
+        LoginFailure::UnknownUser => {
+            templates.t_args("login-no-account", &[("login", login_id.to_string())])
         }
-        LoginFailure::Unverified => {
-            "The account has not been verified. Please check your email for a verification link."
-                .into()
-        }
+        LoginFailure::WrongPassword => templates.t("login-wrong-password"),
+        LoginFailure::Disabled | LoginFailure::DisabledByDate => templates.t("login-disabled"),
+        LoginFailure::Unverified => templates.t("login-unverified"),
     }
 }
 
@@ -281,10 +280,10 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
     let password = form.password.unwrap_or_default();
     let mut errors = BTreeMap::new();
     if login_id.is_empty() {
-        errors.insert("login_id", vec!["This field is required."]);
+        errors.insert("login_id", vec![templates.t("field-required")]);
     }
     if password.is_empty() {
-        errors.insert("password", vec!["This field is required."]);
+        errors.insert("password", vec![templates.t("field-required")]);
     }
     let mut flashes = session.take_flashes();
     let mut status = Status::Ok;
@@ -293,14 +292,14 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
         message,
     };
     if !errors.is_empty() {
-        flashes.push(error("The form has errors, please see below.".into()));
+        flashes.push(error(templates.t("form-has-errors")));
     } else if gate.is_locked() {
         // Refused without checking the password, and (unless the app asked
         // for detailed errors) answered exactly like a wrong password.
         flashes.push(error(if config.detailed_login_errors {
-            "Too many failed login attempts.".into()
+            templates.t("login-too-many")
         } else {
-            failure_message(config, LoginFailure::WrongPassword, login_id)
+            failure_message(templates, config, LoginFailure::WrongPassword, login_id)
         }));
     } else {
         match auth.0.authenticate(login_id, password).await {
@@ -313,19 +312,19 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
                     .unwrap_or_else(|| endpoints.after_login.clone());
                 let welcome = Flash {
                     category: "success".into(),
-                    message: "Login successful.".into(),
+                    message: templates.t("login-success"),
                 };
                 session.log_in(&session_key, vec![welcome]);
                 return Page::redirect(target);
             }
-            Ok(Err(failure)) => flashes.push(error(failure_message(config, failure, login_id))),
+            Ok(Err(failure)) => {
+                flashes.push(error(failure_message(templates, config, failure, login_id)))
+            }
             Err(e) if e.status() == Status::ServiceUnavailable => {
                 // The database or the directory did not answer: say so on the
                 // login page (503), keeping what was typed.
                 log::error!("kegauth: login unavailable: {e}");
-                flashes.push(error(
-                    "The login service is unavailable. Please try again shortly.".into(),
-                ));
+                flashes.push(error(templates.t("login-unavailable")));
                 status = Status::ServiceUnavailable;
             }
             Err(e) => return Page::Error(e),
@@ -356,7 +355,7 @@ fn logout_get(ctx: Ctx<'_>) -> Page {
         Status::Ok,
         templates.render(
             "kegauth/logout.html",
-            "Log Out",
+            &templates.t("logout-title"),
             json!({
                 "logout_url": LOGOUT_PATH,
                 "csrf_token": session.csrf_token(),
@@ -379,7 +378,9 @@ async fn logout_post(
     templates: &State<Templates>,
     auth: &State<Auth>,
     endpoints: &State<Endpoints>,
+    tr: crate::i18n::Translator,
 ) -> Page {
+    let templates = &templates.with_lang(tr.lang());
     if !session.csrf_matches(form.csrf_token.unwrap_or_default()) {
         return csrf_failure(templates);
     }
@@ -390,7 +391,7 @@ async fn logout_post(
         }
     }
     session.log_out();
-    session.flash("success", "You have been logged out.");
+    session.flash("success", &tr.t("logout-done"));
     Page::redirect(endpoints.after_logout.clone())
 }
 

@@ -150,7 +150,11 @@ pub fn demo_command(db: &TempDb, secret: &str, settings: &str) -> std::process::
             format!("{{main={{url=\"{}\"}}}}", db.url()),
         )
         .env("ROCKET_KEGAUTH", kegauth)
-        .env("ROCKET_SECRET_KEY", secret);
+        .env("ROCKET_SECRET_KEY", secret)
+        // The CLI speaks the terminal's language: English unless a test says otherwise.
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C");
     command
 }
 
@@ -162,8 +166,17 @@ pub fn demo_auth(
     args: &[&str],
     stdin: &str,
 ) -> std::process::Output {
+    run_auth(demo_command(db, secret, settings), args, stdin)
+}
+
+/// Run `command auth <args>` with `stdin` piped in.
+pub fn run_auth(
+    mut command: std::process::Command,
+    args: &[&str],
+    stdin: &str,
+) -> std::process::Output {
     use std::process::Stdio;
-    let mut child = demo_command(db, secret, settings)
+    let mut child = command
         .arg("auth")
         .args(args)
         .stdin(Stdio::piped())

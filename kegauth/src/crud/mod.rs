@@ -109,6 +109,9 @@ pub struct CrudCx<'a> {
     pub rocket: &'a Rocket<Orbit>,
     /// Who is looking.
     pub viewer: Viewer,
+    /// The app's catalogs in the request's language (for messages and
+    /// labels a source makes).
+    pub tr: crate::i18n::Translator,
 }
 
 /// A record was found, or not, or the viewer may not touch it.

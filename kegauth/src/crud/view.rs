@@ -286,6 +286,21 @@ impl Request2<'_, '_> {
         &self.ctx.session
     }
 
+    fn tr(&self) -> &crate::i18n::Translator {
+        self.ctx.templates.tr()
+    }
+
+    /// The source's singular and plural names, translated when they are keys.
+    fn names(&self) -> (String, String) {
+        let (singular, plural) = self.source.names();
+        (self.tr().label(singular), self.tr().label(plural))
+    }
+
+    /// `key` with the singular name as `$name`.
+    fn t_name(&self, key: &str) -> String {
+        self.tr().t_args(key, &[("name", self.names().0)])
+    }
+
     fn id(&self, view: &CrudView) -> Option<i64> {
         self.req.param::<i64>(view.segments()).and_then(Result::ok)
     }
@@ -321,7 +336,14 @@ impl CrudHandler {
     async fn list(&self, r: &Request2<'_, '_>) -> crate::Result<Page> {
         let view = &*self.view;
         let source = r.source;
-        let columns = source.columns();
+        let columns: Vec<_> = source
+            .columns()
+            .into_iter()
+            .map(|mut c| {
+                c.label = r.tr().label(&c.label);
+                c
+            })
+            .collect();
         let mut query = GridQuery::from_params(
             &columns,
             r.query("sort"),
@@ -333,7 +355,7 @@ impl CrudHandler {
             query.per_page = MAX_EXPORT_ROWS;
             let page = source.list(&r.cx, &query).await?;
             return Ok(Page::Csv(CsvFile {
-                name: source.names().1.to_lowercase().replace(' ', "-"),
+                name: r.names().1.to_lowercase().replace(' ', "-"),
                 body: csv_export(&columns, &page.rows)?,
             }));
         }
@@ -366,7 +388,7 @@ impl CrudHandler {
                     .actions
                     .iter()
                     .filter(|_| can_edit)
-                    .map(|a| json!({ "label": a.label, "url": format!("{root}/{}/{}", row.id, a.name) }))
+                    .map(|a| json!({ "label": r.tr().label(&a.label), "url": format!("{root}/{}/{}", row.id, a.name) }))
                     .collect();
                 json!({
                     "id": row.id,
@@ -381,10 +403,10 @@ impl CrudHandler {
         let mut export = list_url(root, sort, &query.filter, 1);
         export.push(if export.contains('?') { '&' } else { '?' });
         export.push_str("export_to=csv");
-        let (singular, plural) = source.names();
+        let (singular, plural) = r.names();
         let body = r.templates().render(
             "kegauth/crud-list.html",
-            plural,
+            &plural,
             json!({
                 "singular": singular,
                 "plural": plural,
@@ -415,11 +437,19 @@ impl CrudHandler {
         errors: &super::FieldErrors,
         flashes: Vec<Flash>,
     ) -> Page {
-        let (singular, _) = r.source.names();
+        let (singular, _) = r.names();
         let (title, action) = match id {
-            Some(id) => (format!("Edit {singular}"), format!("{}/{id}/edit", r.root)),
-            None => (format!("Create {singular}"), format!("{}/add", r.root)),
+            Some(id) => (r.t_name("crud-edit-title"), format!("{}/{id}/edit", r.root)),
+            None => (r.t_name("crud-create"), format!("{}/add", r.root)),
         };
+        let fields: Vec<_> = fields
+            .into_iter()
+            .map(|mut f| {
+                f.label = r.tr().label(&f.label);
+                f.help = f.help.map(|h| r.tr().label(&h));
+                f
+            })
+            .collect();
         html(
             Status::Ok,
             r.templates().render(
@@ -460,11 +490,13 @@ impl CrudHandler {
         if let Some(status) = found_status(&saved) {
             return Ok(Page::Status(status));
         }
-        let (singular, _) = r.source.names();
         match saved {
             Found::Yes(Saved::Done { relogin, .. }) => {
-                let verb = if id.is_some() { "modified" } else { "created" };
-                let flash = success(format!("Successfully {verb} {singular}"));
+                let flash = success(r.t_name(if id.is_some() {
+                    "crud-modified"
+                } else {
+                    "crud-created"
+                }));
                 match relogin {
                     // The viewer changed their own rights: keep them logged in
                     // with their new key (other sessions of theirs end).
@@ -484,7 +516,7 @@ impl CrudHandler {
                 };
                 refill(&mut fields, input);
                 let mut flashes = r.session().take_flashes();
-                flashes.push(error_flash("The form has errors, please see below."));
+                flashes.push(error_flash(&r.tr().t("form-has-errors")));
                 for message in errors.get("_form").into_iter().flatten() {
                     flashes.push(error_flash(message));
                 }
@@ -501,12 +533,12 @@ impl CrudHandler {
                 found_status(&found).unwrap_or(Status::NotFound),
             ));
         };
-        let (singular, _) = r.source.names();
+        let (singular, _) = r.names();
         Ok(html(
             Status::Ok,
             r.templates().render(
                 "kegauth/crud-delete.html",
-                &format!("Delete {singular}"),
+                &r.t_name("crud-delete-title"),
                 json!({
                     "singular": singular,
                     "label": label,
@@ -521,11 +553,8 @@ impl CrudHandler {
 
     async fn delete(&self, r: &Request2<'_, '_>, id: i64) -> crate::Result<Page> {
         let deleted = r.source.delete(&r.cx, id).await?;
-        let (singular, _) = r.source.names();
         Ok(match deleted {
-            Found::Yes(Deleted::Done) => {
-                r.redirect_to_list(success(format!("Successfully removed {singular}")))
-            }
+            Found::Yes(Deleted::Done) => r.redirect_to_list(success(r.t_name("crud-removed"))),
             Found::Yes(Deleted::Refused(message)) => r.redirect_to_list(Flash {
                 category: "warning".into(),
                 message,
@@ -614,12 +643,14 @@ impl Handler for CrudHandler {
             Outcome::Success(ctx) => ctx,
             _ => return Outcome::Error(Status::InternalServerError),
         };
+        let tr = ctx.templates.tr().clone();
         let r = Request2 {
             req,
             ctx,
             cx: CrudCx {
                 rocket: req.rocket(),
                 viewer,
+                tr,
             },
             source,
             root: root(req, &view.base),

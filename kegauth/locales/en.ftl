@@ -1,0 +1,148 @@
+# kegauth's English strings, the fallback for every other language.
+# Every catalog has the same keys; the tests in src/i18n.rs check that, and
+# that the templates and the code use only keys that are here (and all of them).
+
+## Login and logout
+login-title = Log In
+login-email = Email
+login-username = User Name
+login-password = Password
+login-button = Log In
+login-forgot-link = I forgot my password
+login-success = Login successful.
+login-failed = Invalid login or password.
+login-no-account = No user account matches: { $login }
+login-wrong-password = Invalid password.
+login-disabled = This user account is disabled.
+login-unverified = The account has not been verified. Please check your email for a verification link.
+login-too-many = Too many failed login attempts.
+login-unavailable = The login service is unavailable. Please try again shortly.
+logout-title = Log Out
+logout-question = Log out of this site?
+logout-button = Log Out
+logout-done = You have been logged out.
+
+## Forms and errors
+form-has-errors = The form has errors, please see below.
+form-expired = The form has expired or was not sent by this site. Please go back, reload the page and try again.
+field-required = This field is required.
+field-in-use = This value is already in use.
+field-too-long = At most { $max } characters.
+field-not-a-choice = `{ $value }` is not a valid choice.
+field-not-whole-number = `{ $value }` is not a whole number.
+field-not-number = `{ $value }` is not a number.
+field-not-date = `{ $value }` is not a date (YYYY-MM-DD).
+field-not-date-time = `{ $value }` is not a date and time (YYYY-MM-DD HH:MM).
+field-not-valid = `{ $value }` is not a valid value.
+invalid-email = Invalid email address.
+passwords-must-match = Passwords must match.
+forbidden-title = Forbidden
+forbidden-message = You do not have permission to see this page.
+error-unavailable = The service is temporarily unavailable. Please try again shortly.
+error-internal = An internal error occurred.
+
+## Password policy
+policy-too-short = Password must be at least { $min } characters long.
+policy-too-long = Password must be at most { $max } bytes long.
+policy-classes = Password must include at least 3 of lowercase letter, uppercase letter, number and/or symbol.
+policy-no-username = Password may not contain username.
+
+## Forgot, reset and verify
+forgot-title = Initiate Password Reset
+forgot-intro = Enter the email address of your account and we will send you a link to set a new password.
+forgot-button = Send Reset Email
+forgot-back = Back to the login page
+forgot-sent = Please check your email for the link to change your password.
+forgot-too-many = Too many failed attempts.
+token-invalid = Authentication token was invalid or expired.  Please fill out the form below to get a new token.
+set-password-intro = Choose a password for { $login }.
+set-password-new = New Password
+set-password-confirm = Confirm Password
+reset-title = Complete Password Reset
+reset-button = Change Password
+reset-done = Password changed.  Please use the new password to login below.
+reset-too-many = Too many password reset attempts.
+verify-title = Verify Account & Set Password
+verify-button = Verify & Set Password
+verify-done = Account activated.  Please login below.
+
+## Mail
+mail-reset-subject = [{ $site_abbr }] Password Reset Link
+mail-reset-intro = Somebody asked to reset your password on { $site_name }.
+mail-reset-ignore = If this was not you, you can safely ignore this message: your password stays as it is.
+mail-reset-open = To set a new password, open this link:
+mail-reset-expiry = The link works once, and only for a few hours.
+mail-new-user-subject = [{ $site_abbr }] User Welcome & Verification
+mail-new-user-intro = An account on { $site_name } was created for { $email }.
+mail-new-user-open = To verify your email address and choose a password, open this link:
+mail-new-user-expiry = The link works once, and only for a few hours. If it has expired, use "I forgot my password" on the login page to get a new one.
+
+## CRUD pages
+crud-create = Create { $name }
+crud-edit-title = Edit { $name }
+crud-delete-title = Delete { $name }
+crud-filter = Filter
+crud-export = Export CSV
+crud-actions = Actions
+crud-edit = Edit
+crud-delete = Delete
+crud-cancel = Cancel
+crud-save = Save Changes
+crud-none = No records found.
+crud-no-choices = None defined.
+crud-pages = Pages
+crud-previous = Previous
+crud-next = Next
+crud-page = Page { $page } of { $pages } ({ $total } total)
+crud-delete-question = Delete { $name } { $label }? This cannot be undone.
+crud-created = Successfully created { $name }
+crud-modified = Successfully modified { $name }
+crud-removed = Successfully removed { $name }
+
+## Admin pages
+admin-user = User
+admin-users = Users
+admin-group = Group
+admin-groups = Groups
+admin-bundle = Bundle
+admin-bundles = Bundles
+admin-permission = Permission
+admin-permissions = Permissions
+admin-name = Name
+admin-description = Description
+admin-enabled = Enabled
+admin-superuser = Superuser
+admin-verified = Verified
+admin-last-login = Last Login
+admin-disable-on = Disable On
+admin-disable-on-help = UTC. The account stops working from this moment on.
+admin-send-welcome = Send Welcome Email
+admin-send-welcome-help = Mail the user a link to verify the address and set a password.
+admin-password = Password
+admin-reset-password = Reset Password
+admin-password-help = Leave empty to keep the current password.
+admin-confirm-password = Confirm Password
+admin-resend-verification = Resend Verification
+admin-yes = Yes
+admin-no = No
+admin-delete-referenced = Unable to delete { $label }. It may be referenced by other items.
+admin-delete-self = You cannot delete your own user account.
+admin-already-verified = This user is already verified.
+admin-verification-sent = Verification email has been sent
+admin-verification-failed = The verification email could not be sent. Please try again later.
+admin-welcome-failed = The welcome email could not be sent, so the user was not created. Try again later, or create the user without the email.
+
+## Command line
+cli-user-created = User created.
+cli-user-not-created = The user was not created: { $error }
+cli-mail-sent = Email sent with verification URL.
+cli-verification-url = Verification URL: { $url }
+cli-unknown-user = Unknown user: { $login }
+cli-password-prompt = Password:
+cli-password-repeat = Repeat for confirmation:
+cli-no-such-login = Error: no user has login id `{ $login }`
+cli-passwords-differ = Error: the two entered values do not match.
+cli-password-rejected = Password does not meet the following restrictions:
+cli-password-set = Password set.
+cli-token-revoked = API token revoked.
+cli-attempts-deleted = Deleted { $count } attempts.

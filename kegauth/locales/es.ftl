@@ -1,0 +1,146 @@
+# Las cadenas de kegauth en español. Las mismas claves que en en.ftl.
+
+## Inicio y cierre de sesión
+login-title = Iniciar sesión
+login-email = Correo electrónico
+login-username = Nombre de usuario
+login-password = Contraseña
+login-button = Iniciar sesión
+login-forgot-link = Olvidé mi contraseña
+login-success = Sesión iniciada.
+login-failed = Usuario o contraseña incorrectos.
+login-no-account = Ninguna cuenta coincide con: { $login }
+login-wrong-password = Contraseña incorrecta.
+login-disabled = Esta cuenta de usuario está desactivada.
+login-unverified = La cuenta no ha sido verificada. Busque en su correo el enlace de verificación.
+login-too-many = Demasiados intentos fallidos de inicio de sesión.
+login-unavailable = El servicio de inicio de sesión no está disponible. Inténtelo de nuevo en unos momentos.
+logout-title = Cerrar sesión
+logout-question = ¿Cerrar la sesión en este sitio?
+logout-button = Cerrar sesión
+logout-done = Ha cerrado la sesión.
+
+## Formularios y errores
+form-has-errors = El formulario tiene errores; revíselos abajo.
+form-expired = El formulario ha caducado o no fue enviado por este sitio. Vuelva atrás, recargue la página e inténtelo de nuevo.
+field-required = Este campo es obligatorio.
+field-in-use = Este valor ya está en uso.
+field-too-long = Como máximo { $max } caracteres.
+field-not-a-choice = `{ $value }` no es una opción válida.
+field-not-whole-number = `{ $value }` no es un número entero.
+field-not-number = `{ $value }` no es un número.
+field-not-date = `{ $value }` no es una fecha (AAAA-MM-DD).
+field-not-date-time = `{ $value }` no es una fecha y hora (AAAA-MM-DD HH:MM).
+field-not-valid = `{ $value }` no es un valor válido.
+invalid-email = Dirección de correo no válida.
+passwords-must-match = Las contraseñas deben coincidir.
+forbidden-title = Prohibido
+forbidden-message = No tiene permiso para ver esta página.
+error-unavailable = El servicio no está disponible temporalmente. Inténtelo de nuevo en unos momentos.
+error-internal = Se produjo un error interno.
+
+## Política de contraseñas
+policy-too-short = La contraseña debe tener al menos { $min } caracteres.
+policy-too-long = La contraseña debe tener como máximo { $max } bytes.
+policy-classes = La contraseña debe incluir al menos 3 de: minúscula, mayúscula, número o símbolo.
+policy-no-username = La contraseña no puede contener el nombre de usuario.
+
+## Contraseña olvidada, restablecimiento y verificación
+forgot-title = Restablecer la contraseña
+forgot-intro = Escriba el correo electrónico de su cuenta y le enviaremos un enlace para elegir una contraseña nueva.
+forgot-button = Enviar correo de restablecimiento
+forgot-back = Volver a la página de inicio de sesión
+forgot-sent = Busque en su correo el enlace para cambiar su contraseña.
+forgot-too-many = Demasiados intentos fallidos.
+token-invalid = El enlace de autenticación no es válido o ha caducado. Rellene el formulario de abajo para recibir uno nuevo.
+set-password-intro = Elija una contraseña para { $login }.
+set-password-new = Contraseña nueva
+set-password-confirm = Confirme la contraseña
+reset-title = Completar el restablecimiento de la contraseña
+reset-button = Cambiar la contraseña
+reset-done = Contraseña cambiada. Inicie sesión abajo con la contraseña nueva.
+reset-too-many = Demasiados intentos de restablecer la contraseña.
+verify-title = Verificar la cuenta y elegir contraseña
+verify-button = Verificar y guardar la contraseña
+verify-done = Cuenta activada. Inicie sesión abajo.
+
+## Correo
+mail-reset-subject = [{ $site_abbr }] Enlace para restablecer la contraseña
+mail-reset-intro = Alguien ha pedido restablecer su contraseña en { $site_name }.
+mail-reset-ignore = Si no fue usted, puede ignorar este mensaje: su contraseña no cambia.
+mail-reset-open = Para elegir una contraseña nueva, abra este enlace:
+mail-reset-expiry = El enlace funciona una sola vez y solo durante unas horas.
+mail-new-user-subject = [{ $site_abbr }] Bienvenida y verificación de usuario
+mail-new-user-intro = Se ha creado una cuenta en { $site_name } para { $email }.
+mail-new-user-open = Para verificar su correo electrónico y elegir una contraseña, abra este enlace:
+mail-new-user-expiry = El enlace funciona una sola vez y solo durante unas horas. Si ha caducado, use «Olvidé mi contraseña» en la página de inicio de sesión para recibir uno nuevo.
+
+## Páginas CRUD
+crud-create = Crear { $name }
+crud-edit-title = Editar { $name }
+crud-delete-title = Eliminar { $name }
+crud-filter = Filtrar
+crud-export = Exportar CSV
+crud-actions = Acciones
+crud-edit = Editar
+crud-delete = Eliminar
+crud-cancel = Cancelar
+crud-save = Guardar cambios
+crud-none = No se encontraron registros.
+crud-no-choices = No hay ninguno definido.
+crud-pages = Páginas
+crud-previous = Anterior
+crud-next = Siguiente
+crud-page = Página { $page } de { $pages } ({ $total } en total)
+crud-delete-question = ¿Eliminar { $name } { $label }? No se puede deshacer.
+crud-created = Se ha creado correctamente: { $name }
+crud-modified = Se ha modificado correctamente: { $name }
+crud-removed = Se ha eliminado correctamente: { $name }
+
+## Páginas de administración
+admin-user = Usuario
+admin-users = Usuarios
+admin-group = Grupo
+admin-groups = Grupos
+admin-bundle = Paquete
+admin-bundles = Paquetes
+admin-permission = Permiso
+admin-permissions = Permisos
+admin-name = Nombre
+admin-description = Descripción
+admin-enabled = Activo
+admin-superuser = Superusuario
+admin-verified = Verificado
+admin-last-login = Último inicio de sesión
+admin-disable-on = Desactivar el
+admin-disable-on-help = UTC. La cuenta deja de funcionar a partir de este momento.
+admin-send-welcome = Enviar correo de bienvenida
+admin-send-welcome-help = Enviar al usuario un enlace para verificar la dirección y elegir una contraseña.
+admin-password = Contraseña
+admin-reset-password = Restablecer la contraseña
+admin-password-help = Déjelo vacío para conservar la contraseña actual.
+admin-confirm-password = Confirme la contraseña
+admin-resend-verification = Reenviar verificación
+admin-yes = Sí
+admin-no = No
+admin-delete-referenced = No se puede eliminar { $label }. Puede que otros elementos hagan referencia a él.
+admin-delete-self = No puede eliminar su propia cuenta de usuario.
+admin-already-verified = Este usuario ya está verificado.
+admin-verification-sent = Se ha enviado el correo de verificación
+admin-verification-failed = No se pudo enviar el correo de verificación. Inténtelo de nuevo más tarde.
+admin-welcome-failed = No se pudo enviar el correo de bienvenida, así que el usuario no se creó. Inténtelo más tarde o cree el usuario sin el correo.
+
+## Línea de órdenes
+cli-user-created = Usuario creado.
+cli-user-not-created = El usuario no se creó: { $error }
+cli-mail-sent = Correo enviado con el enlace de verificación.
+cli-verification-url = Enlace de verificación: { $url }
+cli-unknown-user = Usuario desconocido: { $login }
+cli-password-prompt = Contraseña:
+cli-password-repeat = Repítala para confirmar:
+cli-no-such-login = Error: ningún usuario tiene el identificador `{ $login }`
+cli-passwords-differ = Error: los dos valores escritos no coinciden.
+cli-password-rejected = La contraseña no cumple estas reglas:
+cli-password-set = Contraseña establecida.
+cli-token-revoked = Token de API revocado.
+cli-attempts-deleted = Se eliminaron { $count } intentos.
