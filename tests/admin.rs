@@ -5,12 +5,13 @@
 mod common;
 
 use common::smtp::SmtpServer;
-use common::web::{app, app_configured, body, location, rocket_for, App, TestBackend};
+use common::web::{
+    app, app_configured, body, location, mail_app_with, rocket_for, App, TestBackend,
+};
 use common::User;
 use kegauth::admin::Section;
 use kegauth::crud::Action;
 use kegauth::entity::Group;
-use kegauth::mail::AuthMailManager;
 use kegauth::{Backend, Link};
 use rocket::http::{ContentType, Cookie, Status};
 use rocket::local::asynchronous::Client;
@@ -669,13 +670,7 @@ async fn only_superusers_touch_superusers<B: TestBackend>() {
 
 async fn welcome_and_resend_verification_mail<B: TestBackend>() {
     let smtp = SmtpServer::start();
-    let Some(app) = app_configured::<B>(
-        smtp.figment(),
-        |b| b.mail(AuthMailManager::from_config()),
-        |r| r,
-    )
-    .await
-    else {
+    let Some(app) = mail_app_with::<B>(smtp.figment()).await else {
         return;
     };
     admin(&app).await;
@@ -727,9 +722,7 @@ async fn welcome_and_resend_verification_mail<B: TestBackend>() {
 
 async fn a_failed_welcome_mail_stores_no_user<B: TestBackend>() {
     let figment = SmtpServer::unreachable_figment();
-    let Some(app) =
-        app_configured::<B>(figment, |b| b.mail(AuthMailManager::from_config()), |r| r).await
-    else {
+    let Some(app) = mail_app_with::<B>(figment).await else {
         return;
     };
     admin(&app).await;

@@ -8,8 +8,7 @@
 mod common;
 
 use common::smtp::{SmtpServer, ORIGIN};
-use common::web::{app_configured, body, csrf_in, OnSqlite, SqliteDb, TestBackend};
-use kegauth::mail::AuthMailManager;
+use common::web::{app_configured, body, csrf_in, mail_app_with, OnSqlite, SqliteDb, TestBackend};
 use rocket::http::{Accept, Header, Status};
 use rocket::local::asynchronous::LocalResponse;
 
@@ -31,13 +30,7 @@ async fn get_es<'c, DB: kegauth::Backend>(
 #[rocket::async_test]
 async fn spanish_pages_flashes_mail_and_crud() {
     let smtp = SmtpServer::start();
-    let Some(app) = app_configured::<OnSqlite>(
-        smtp.figment(),
-        |b| b.mail(AuthMailManager::from_config()),
-        |r| r,
-    )
-    .await
-    else {
+    let Some(app) = mail_app_with::<OnSqlite>(smtp.figment()).await else {
         return;
     };
     let ann = app

@@ -5,7 +5,7 @@
 mod common;
 
 use common::smtp::{SmtpServer, ORIGIN};
-use common::web::{app_configured, body, location, App, TestBackend};
+use common::web::{app_configured, body, location, mail_app_with, App, TestBackend};
 use kegauth::mail::{AuthMailManager, MailTransport};
 use kegauth::Backend;
 use rocket::http::Status;
@@ -30,12 +30,7 @@ on_sqlite_and_postgres!(
 async fn mail_app<B: TestBackend>(
     smtp: &SmtpServer,
 ) -> Option<App<<B::Db as kegauth::AuthDb>::Backend>> {
-    app_configured::<B>(
-        smtp.figment(),
-        |b| b.mail(AuthMailManager::from_config()),
-        |r| r,
-    )
-    .await
+    mail_app_with::<B>(smtp.figment()).await
 }
 
 /// POST `email` to the forgot page (with a hostile Host header).
@@ -342,9 +337,7 @@ async fn new_users_get_a_verification_mail_and_verify<B: TestBackend>() {
 async fn a_failed_verification_mail_stores_no_user<B: TestBackend>() {
     // An SMTP port where nothing listens.
     let figment = SmtpServer::unreachable_figment();
-    let Some(app) =
-        app_configured::<B>(figment, |b| b.mail(AuthMailManager::from_config()), |r| r).await
-    else {
+    let Some(app) = mail_app_with::<B>(figment).await else {
         return;
     };
     let mut ann = common::User::new("ann@example.com");
@@ -478,9 +471,7 @@ async fn apps_override_the_mail_templates<B: TestBackend>() {
     let figment = smtp
         .figment()
         .merge(("template_dir", dir.display().to_string()));
-    let Some(app) =
-        app_configured::<B>(figment, |b| b.mail(AuthMailManager::from_config()), |r| r).await
-    else {
+    let Some(app) = mail_app_with::<B>(figment).await else {
         return;
     };
     app.user("ann@example.com", Some(OLD)).await;

@@ -179,6 +179,19 @@ pub async fn app_configured<B: TestBackend>(
     })
 }
 
+/// An app with kegauth's mail manager, configured by `figment` (an SMTP
+/// server's settings, say).
+pub async fn mail_app_with<B: TestBackend>(
+    figment: Figment,
+) -> Option<App<<B::Db as AuthDb>::Backend>> {
+    app_configured::<B>(
+        figment,
+        |b| b.mail(kegauth::mail::AuthMailManager::from_config()),
+        |r| r,
+    )
+    .await
+}
+
 pub async fn app_with<B: TestBackend>(figment: Figment) -> Option<App<<B::Db as AuthDb>::Backend>> {
     app_configured::<B>(figment, |b| b, |r| r).await
 }
