@@ -570,6 +570,7 @@ async fn the_redirect_authenticator_sends_login_to_its_target<B: TestBackend>() 
 }
 
 on_sqlite_and_postgres!(
+    kegauth_pages_refuse_framing_and_sniffing,
     the_login_page_has_the_form_and_head_is_405,
     form_errors_rerender_with_messages,
     success_flashes_and_redirects_to_after_login,
@@ -586,3 +587,47 @@ on_sqlite_and_postgres!(
     templates_are_overridable_from_template_dir,
     the_redirect_authenticator_sends_login_to_its_target,
 );
+
+/// Row 41: kegauth's HTML pages (forms, grids, the 403 page) say
+/// `nosniff` and may not be framed by any site (clickjacking).
+async fn kegauth_pages_refuse_framing_and_sniffing<B: TestBackend>() {
+    let Some(app) = app::<B>().await else {
+        return;
+    };
+    let check = |r: &rocket::local::asynchronous::LocalResponse<'_>, what: &str| {
+        assert_eq!(
+            r.headers().get_one("X-Content-Type-Options"),
+            Some("nosniff"),
+            "{what}"
+        );
+        assert_eq!(
+            r.headers().get_one("Content-Security-Policy"),
+            Some("frame-ancestors 'none'"),
+            "{what}"
+        );
+        assert_eq!(
+            r.headers().get_one("X-Frame-Options"),
+            Some("DENY"),
+            "{what}"
+        );
+    };
+    let r = app.client.get("/login").dispatch().await;
+    assert_eq!(r.status(), Status::Ok);
+    check(&r, "the login page");
+    app.login_with("ann@example.com", &[]).await;
+    let r = app.client.get("/logout").dispatch().await;
+    assert_eq!(r.status(), Status::Ok);
+    check(&r, "the logout page");
+    let r = app
+        .client
+        .get("/users")
+        .header(rocket::http::Accept::HTML)
+        .dispatch()
+        .await;
+    assert_eq!(r.status(), Status::Forbidden);
+    check(&r, "the 403 page");
+    app.login_with("admin@example.com", &["auth-manage"]).await;
+    let r = app.client.get("/users").dispatch().await;
+    assert_eq!(r.status(), Status::Ok);
+    check(&r, "the users grid");
+}

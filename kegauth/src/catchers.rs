@@ -78,7 +78,9 @@ impl<'r> Responder<'r, 'static> for Caught {
                 }
                 Ok(response)
             }
-            Caught::Page(status, html) => (status, html).respond_to(req),
+            Caught::Page(status, html) => {
+                crate::views::HtmlPage::new(status, html.0).respond_to(req)
+            }
             Caught::Custom(handler) => handler(req),
         }
     }

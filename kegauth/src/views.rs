@@ -13,7 +13,7 @@ use crate::service::{Auth, LoginFailure};
 use crate::session::{Flash, Session};
 use crate::templates::Templates;
 use rocket::form::{Form, FromForm};
-use rocket::http::Status;
+use rocket::http::{Header, Status};
 use rocket::request::{self, FromRequest, Request};
 use rocket::response::content::RawHtml;
 use rocket::response::{Redirect, Responder};
@@ -25,11 +25,35 @@ use std::net::IpAddr;
 /// The logout page's path.
 pub const LOGOUT_PATH: &str = "/logout";
 
+/// A rendered kegauth page, with the headers every one of them carries:
+/// `X-Content-Type-Options: nosniff`, and no framing by other sites
+/// (`Content-Security-Policy: frame-ancestors 'none'` and, for older
+/// browsers, `X-Frame-Options: DENY`) against clickjacking of the login and
+/// admin forms.
+#[derive(Responder)]
+pub struct HtmlPage {
+    page: (Status, RawHtml<String>),
+    nosniff: Header<'static>,
+    frame_ancestors: Header<'static>,
+    frame_options: Header<'static>,
+}
+
+impl HtmlPage {
+    pub(crate) fn new(status: Status, body: String) -> Self {
+        HtmlPage {
+            page: (status, RawHtml(body)),
+            nosniff: Header::new("X-Content-Type-Options", "nosniff"),
+            frame_ancestors: Header::new("Content-Security-Policy", "frame-ancestors 'none'"),
+            frame_options: Header::new("X-Frame-Options", "DENY"),
+        }
+    }
+}
+
 /// A kegauth page, a redirect, or an error.
 #[derive(Responder)]
 pub enum Page {
     /// A rendered page.
-    Html((Status, RawHtml<String>)),
+    Html(Box<HtmlPage>),
     /// A redirect (303 See Other).
     Redirect(Box<Redirect>),
     /// A bare status (404 for the password views under the redirect authenticator).
@@ -54,7 +78,7 @@ impl From<crate::Error> for Page {
 
 pub(crate) fn html(status: Status, body: crate::Result<String>) -> Page {
     match body {
-        Ok(body) => Page::Html((status, RawHtml(body))),
+        Ok(body) => Page::Html(Box::new(HtmlPage::new(status, body))),
         Err(e) => Page::Error(e),
     }
 }
