@@ -106,15 +106,16 @@ pub(crate) fn is_unavailable(err: &sqlx::Error) -> bool {
 impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
         let status = self.status();
-        let tr = crate::i18n::translator_of(request);
+        // Only these two bodies are kegauth's words; the rest is the error's own text.
+        let t = |key| crate::i18n::translator_of(request).t(key);
         let body = match status {
             Status::ServiceUnavailable => {
                 log::error!("kegauth: unavailable: {self}");
-                tr.t("error-unavailable")
+                t("error-unavailable")
             }
             Status::InternalServerError => {
                 log::error!("kegauth: {self}");
-                tr.t("error-internal")
+                t("error-internal")
             }
             _ => self.to_string(),
         };

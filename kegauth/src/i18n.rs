@@ -53,23 +53,6 @@ impl std::fmt::Debug for Catalogs {
     }
 }
 
-/// The message ids a Fluent source defines (`key = ...` at the start of a line).
-pub fn keys_of(source: &str) -> BTreeSet<String> {
-    source
-        .lines()
-        .filter_map(|line| {
-            let (id, _) = line.split_once('=')?;
-            let id = id.trim_end();
-            let first = id.chars().next()?;
-            (first.is_ascii_alphabetic()
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-            .then(|| id.to_string())
-        })
-        .collect()
-}
-
 impl Catalogs {
     /// kegauth's English and Spanish catalogs.
     pub fn builtin() -> Self {
@@ -113,7 +96,12 @@ impl Catalogs {
                     keys: BTreeSet::new(),
                 }
             });
-        catalog.keys.extend(keys_of(source));
+        catalog
+            .keys
+            .extend(resource.entries().filter_map(|entry| match entry {
+                fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_string()),
+                _ => None,
+            }));
         catalog.bundle.add_resource_overriding(resource);
         Ok(())
     }
@@ -198,7 +186,7 @@ impl Catalogs {
 }
 
 /// kegauth's built-in catalogs, parsed once.
-fn builtin_shared() -> Arc<Catalogs> {
+pub(crate) fn builtin_shared() -> Arc<Catalogs> {
     static BUILTIN_CATALOGS: OnceLock<Arc<Catalogs>> = OnceLock::new();
     BUILTIN_CATALOGS
         .get_or_init(|| Arc::new(Catalogs::builtin()))

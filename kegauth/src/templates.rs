@@ -103,7 +103,7 @@ impl Templates {
     /// Load the embedded templates, replaced by files in `template_dir` where
     /// present, translating with kegauth's built-in catalogs.
     pub fn load(template_dir: Option<&Path>, config: &Config) -> Result<Self> {
-        Self::load_with(template_dir, config, Arc::new(Catalogs::builtin()))
+        Self::load_with(template_dir, config, crate::i18n::builtin_shared())
     }
 
     /// [`load`](Self::load), translating with `catalogs`.

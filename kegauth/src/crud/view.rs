@@ -296,9 +296,10 @@ impl Request2<'_, '_> {
         (self.tr().label(singular), self.tr().label(plural))
     }
 
-    /// `key` with the singular name as `$name`.
+    /// `key` with the (translated) singular name as `$name`.
     fn t_name(&self, key: &str) -> String {
-        self.tr().t_args(key, &[("name", self.names().0)])
+        let singular = self.tr().label(self.source.names().0);
+        self.tr().t_args(key, &[("name", singular)])
     }
 
     fn id(&self, view: &CrudView) -> Option<i64> {
