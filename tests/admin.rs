@@ -41,12 +41,7 @@ async fn admin<DB: Backend>(app: &App<DB>) -> User {
 }
 
 async fn page<DB: Backend>(app: &App<DB>, path: &str) -> (Status, String) {
-    let r = app
-        .client
-        .get(path.to_string())
-        .header(rocket::http::Accept::HTML)
-        .dispatch()
-        .await;
+    let r = app.browse(path).await;
     (r.status(), body(r).await)
 }
 
@@ -431,12 +426,7 @@ async fn each_action_has_its_own_requirement<B: TestBackend>() {
         return;
     };
     // Anonymous: to the login page.
-    let r = app
-        .client
-        .get("/users")
-        .header(rocket::http::Accept::HTML)
-        .dispatch()
-        .await;
+    let r = app.browse("/users").await;
     assert_eq!(r.status(), Status::Found);
     assert_eq!(location(&r), "/login?next=%2Fusers");
     // Without auth-manage: 403 everywhere.

@@ -9,23 +9,9 @@ mod common;
 
 use common::smtp::{SmtpServer, ORIGIN};
 use common::web::{app_configured, body, csrf_in, mail_app_with, OnSqlite, SqliteDb, TestBackend};
-use rocket::http::{Accept, Header, Status};
-use rocket::local::asynchronous::LocalResponse;
+use rocket::http::{Header, Status};
 
 const ES: (&str, &str) = ("Accept-Language", "es-ES,es;q=0.9,en;q=0.5");
-
-/// A browser GET of `path` asking for Spanish.
-async fn get_es<'c, DB: kegauth::Backend>(
-    app: &'c common::web::App<DB>,
-    path: &str,
-) -> LocalResponse<'c> {
-    app.client
-        .get(path.to_string())
-        .header(Accept::HTML)
-        .header(Header::new(ES.0, ES.1))
-        .dispatch()
-        .await
-}
 
 #[rocket::async_test]
 async fn spanish_pages_flashes_mail_and_crud() {
@@ -43,7 +29,7 @@ async fn spanish_pages_flashes_mail_and_crud() {
     assert!(page.contains(">Log In</button>"), "{page}");
 
     // The login page in Spanish.
-    let r = get_es(&app, "/login").await;
+    let r = app.browse_with("/login", &[ES]).await;
     assert_eq!(r.status(), Status::Ok);
     let page = body(r).await;
     assert!(page.contains(r#"<html lang="es">"#), "{page}");
@@ -84,7 +70,7 @@ async fn spanish_pages_flashes_mail_and_crud() {
     );
 
     // Forgot password: the flash and the mail.
-    let page = body(get_es(&app, "/forgot-password").await).await;
+    let page = body(app.browse_with("/forgot-password", &[ES]).await).await;
     assert!(
         page.contains("<title>Restablecer la contraseña</title>"),
         "{page}"
@@ -115,7 +101,7 @@ async fn spanish_pages_flashes_mail_and_crud() {
 
     // The reset page, and the password policy in Spanish.
     let path = mail.link_path(ORIGIN);
-    let page = body(get_es(&app, &path).await).await;
+    let page = body(app.browse_with(&path, &[ES]).await).await;
     assert!(
         page.contains("<title>Completar el restablecimiento de la contraseña</title>"),
         "{page}"
@@ -141,7 +127,7 @@ async fn spanish_pages_flashes_mail_and_crud() {
 
     // A page ann may not see: the 403 page.
     app.log_in_as(&ann).await;
-    let r = get_es(&app, "/groups").await;
+    let r = app.browse_with("/groups", &[ES]).await;
     assert_eq!(r.status(), Status::Forbidden);
     let page = body(r).await;
     assert!(
@@ -151,7 +137,7 @@ async fn spanish_pages_flashes_mail_and_crud() {
 
     // The CRUD pages for an admin.
     app.login_with("admin@example.com", &["auth-manage"]).await;
-    let r = get_es(&app, "/groups").await;
+    let r = app.browse_with("/groups", &[ES]).await;
     assert_eq!(r.status(), Status::Ok);
     let page = body(r).await;
     assert!(page.contains("<title>Grupos</title>"), "{page}");
@@ -160,7 +146,7 @@ async fn spanish_pages_flashes_mail_and_crud() {
     assert!(page.contains(">Exportar CSV</a>"), "{page}");
     assert!(page.contains("No se encontraron registros."), "{page}");
     assert!(page.contains("Página 1 de 1 (0 en total)"), "{page}");
-    let page = body(get_es(&app, "/groups/add").await).await;
+    let page = body(app.browse_with("/groups/add", &[ES]).await).await;
     assert!(page.contains("<title>Crear Grupo</title>"), "{page}");
     assert!(page.contains(">Nombre</label>"), "{page}");
     assert!(
@@ -186,7 +172,7 @@ async fn spanish_pages_flashes_mail_and_crud() {
         app.flashes().await,
         "success: Se ha creado correctamente: Grupo"
     );
-    let page = body(get_es(&app, "/users").await).await;
+    let page = body(app.browse_with("/users", &[ES]).await).await;
     assert!(page.contains("<title>Usuarios</title>"), "{page}");
     assert!(page.contains("Superusuario"), "{page}");
     // Booleans in the grid.

@@ -618,12 +618,7 @@ async fn kegauth_pages_refuse_framing_and_sniffing<B: TestBackend>() {
     let r = app.client.get("/logout").dispatch().await;
     assert_eq!(r.status(), Status::Ok);
     check(&r, "the logout page");
-    let r = app
-        .client
-        .get("/users")
-        .header(rocket::http::Accept::HTML)
-        .dispatch()
-        .await;
+    let r = app.browse("/users").await;
     assert_eq!(r.status(), Status::Forbidden);
     check(&r, "the 403 page");
     app.login_with("admin@example.com", &["auth-manage"]).await;

@@ -186,12 +186,7 @@ async fn kegauth_pages_show_the_main_menu_and_mark_the_current_page<B: TestBacke
 
     let admin = app.login_with("admin@example.com", &["auth-manage"]).await;
     let (status, users) = {
-        let r = app
-            .client
-            .get("/users")
-            .header(rocket::http::Accept::HTML)
-            .dispatch()
-            .await;
+        let r = app.browse("/users").await;
         (r.status(), body(r).await.replace('\n', ""))
     };
     assert_eq!(status, Status::Ok);
@@ -217,12 +212,7 @@ async fn kegauth_pages_show_the_main_menu_and_mark_the_current_page<B: TestBacke
     assert!(edit.contains(r#"<details id="nav-group-admin" open>"#));
 
     // The forbidden page (kegauth's catcher) shows the menu too.
-    let r = app
-        .client
-        .get("/secret2")
-        .header(rocket::http::Accept::HTML)
-        .dispatch()
-        .await;
+    let r = app.browse("/secret2").await;
     assert_eq!(r.status(), Status::Forbidden);
     assert!(body(r).await.contains(r#"<a href="/users">Users</a>"#));
 

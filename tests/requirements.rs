@@ -139,12 +139,7 @@ async fn forbidden_is_a_page_for_browsers_and_json_for_apis<B: TestBackend>() {
         return;
     };
     app.login_with("ann@example.com", &[]).await;
-    let r = app
-        .client
-        .get("/secret2")
-        .header(Accept::HTML)
-        .dispatch()
-        .await;
+    let r = app.browse("/secret2").await;
     assert_eq!(r.status(), Status::Forbidden);
     assert!(r
         .into_string()

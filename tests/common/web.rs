@@ -303,14 +303,30 @@ impl<DB: Backend> App<DB> {
         u
     }
 
+    /// A browser GET (`Accept: text/html`) of `path`.
+    pub async fn browse(&self, path: &str) -> LocalResponse<'_> {
+        self.browse_with(path, &[]).await
+    }
+
+    /// A browser GET of `path` with extra request headers.
+    pub async fn browse_with(
+        &self,
+        path: &str,
+        headers: &[(&'static str, &'static str)],
+    ) -> LocalResponse<'_> {
+        let mut request = self
+            .client
+            .get(path.to_string())
+            .header(rocket::http::Accept::HTML);
+        for (name, value) in headers {
+            request = request.header(rocket::http::Header::new(*name, *value));
+        }
+        request.dispatch().await
+    }
+
     /// The status of a browser GET.
     pub async fn status(&self, path: &str) -> rocket::http::Status {
-        self.client
-            .get(path)
-            .header(rocket::http::Accept::HTML)
-            .dispatch()
-            .await
-            .status()
+        self.browse(path).await.status()
     }
 
     /// The status of an API GET.
