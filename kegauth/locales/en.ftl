@@ -38,6 +38,7 @@ invalid-email = Invalid email address.
 passwords-must-match = Passwords must match.
 forbidden-title = Forbidden
 forbidden-message = You do not have permission to see this page.
+error-unavailable-title = Service unavailable
 error-unavailable = The service is temporarily unavailable. Please try again shortly.
 error-internal = An internal error occurred.
 

@@ -36,6 +36,7 @@ invalid-email = Dirección de correo no válida.
 passwords-must-match = Las contraseñas deben coincidir.
 forbidden-title = Prohibido
 forbidden-message = No tiene permiso para ver esta página.
+error-unavailable-title = Servicio no disponible
 error-unavailable = El servicio no está disponible temporalmente. Inténtelo de nuevo en unos momentos.
 error-internal = Se produjo un error interno.
 

@@ -143,12 +143,39 @@ async fn forbidden(req: &Request<'_>) -> Caught {
     }
 }
 
+#[catch(503)]
+fn unavailable(req: &Request<'_>) -> Caught {
+    let api = Caught::Api {
+        status: Status::ServiceUnavailable,
+        message: "service unavailable",
+        challenges: Vec::new(),
+    };
+    if !wants_html(req) || crate::loaders::api_failure(req).api {
+        return api;
+    }
+    let Some(templates) = req.rocket().state::<Templates>() else {
+        return api;
+    };
+    // No menus: building them needs the database, which is what failed.
+    let templates = templates.with_lang(&crate::i18n::language_of(req));
+    let page = templates.render(
+        "kegauth/error.html",
+        &templates.t("error-unavailable-title"),
+        serde_json::json!({ "message": templates.t("error-unavailable") }),
+    );
+    match page {
+        Ok(html) => Caught::Page(Status::ServiceUnavailable, RawHtml(html)),
+        Err(_) => api,
+    }
+}
+
 /// kegauth's catchers; register them with `.register("/", kegauth::catchers())`.
 /// A 401 becomes a redirect to the login page (with `next`) for browsers and a
 /// 401 for API clients (a JSON body when they accept JSON, and a
 /// `WWW-Authenticate` challenge per request loader that has one); a 403 is a
-/// "forbidden" page (or JSON). A request that presented a loader's credential
+/// "forbidden" page (or JSON); a 503 (the database or a directory did not
+/// answer) is a "temporarily unavailable" page (or JSON). A request that presented a loader's credential
 /// (valid or not), or whose route accepts only some loaders, is an API request.
 pub fn catchers() -> Vec<Catcher> {
-    catchers![unauthorized, forbidden]
+    catchers![unauthorized, forbidden, unavailable]
 }

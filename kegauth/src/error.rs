@@ -93,35 +93,58 @@ impl Error {
 }
 
 pub(crate) fn is_unavailable(err: &sqlx::Error) -> bool {
-    matches!(
-        err,
+    match err {
         sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed
-    )
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // The server dropped the connection or is going away (SQLSTATE class
+        // 08, connection exception; 57P01-57P03, an administrator or a crash
+        // shut the backend down): an outage, not a bug.
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| is_unavailable_sqlstate(&code)),
+        _ => false,
+    }
+}
+
+fn is_unavailable_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
 }
 
 impl<'r> Responder<'r, 'static> for Error {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        let status = self.status();
-        // Only these two bodies are kegauth's words; the rest is the error's own text.
-        let t = |key| crate::i18n::translator_of(request).t(key);
-        let body = match status {
+        match self.status() {
+            // Rendered by the 503 catcher (kegauth's "temporarily unavailable"
+            // page or JSON, with `kegauth::catchers()` registered).
             Status::ServiceUnavailable => {
                 log::error!("kegauth: unavailable: {self}");
-                t("error-unavailable")
+                Err(Status::ServiceUnavailable)
             }
+            // Never the error's own text: it may hold database details.
             Status::InternalServerError => {
                 log::error!("kegauth: {self}");
-                t("error-internal")
+                let body = crate::i18n::translator_of(request).t("error-internal");
+                response::status::Custom(Status::InternalServerError, body).respond_to(request)
             }
-            _ => self.to_string(),
-        };
-        response::status::Custom(status, body).respond_to(request)
+            status => response::status::Custom(status, self.to_string()).respond_to(request),
+        }
     }
 }
 
 /// kegauth's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn connection_sqlstates_are_outages() {
+        for code in [
+            "08000", "08003", "08006", "08S01", "57P01", "57P02", "57P03",
+        ] {
+            assert!(super::is_unavailable_sqlstate(code), "{code}");
+        }
+        for code in ["23505", "42P01", "57014", "40001"] {
+            assert!(!super::is_unavailable_sqlstate(code), "{code}");
+        }
+    }
+}

@@ -398,6 +398,21 @@ mod tests {
         }
     }
 
+    /// SECURITY-CHECKLIST row 4: long Unicode passwords are neither
+    /// truncated nor mangled.
+    #[test]
+    fn long_unicode_passwords_round_trip_untruncated() {
+        let h = PasswordHasher::with_concurrency(1);
+        let password = "🔑🐢é中".repeat(32); // 128 characters, 352 bytes
+        let hash = h.hash_blocking(&password).expect("hashed");
+        assert!(h.verify_blocking(&password, &hash).ok);
+        let prefix: String = password.chars().take(127).collect();
+        assert!(!h.verify_blocking(&prefix, &hash).ok, "no truncation");
+        let first_72_bytes = &password.as_bytes()[..72];
+        let first_72 = String::from_utf8_lossy(first_72_bytes);
+        assert!(!h.verify_blocking(&first_72, &hash).ok, "no 72-byte limit");
+    }
+
     #[test]
     fn empty_and_oversized_passwords_never_verify() {
         let h = PasswordHasher::with_concurrency(1);

@@ -205,6 +205,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
             }
             // Off the request path: the answer takes as long for an unknown
             // address as for a known one, and a slow mail server delays nobody.
+            log::info!(target: crate::views::AUDIT, "password reset mail requested for user {}", user.id());
             let store = store.in_language(lang);
             tokio::spawn(async move {
                 if let Err(e) = store.send_reset_mail(&user).await {
@@ -266,6 +267,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
             }
             Ok(
                 if store.change_password(&mut user, token, password).await? {
+                    log::info!(target: crate::views::AUDIT, "user {user_id} set a password through a link");
                     TokenCheck::Done
                 } else {
                     TokenCheck::Invalid

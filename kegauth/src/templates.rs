@@ -40,6 +40,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/kegauth/forbidden.html"),
     ),
     (
+        "kegauth/error.html",
+        include_str!("../../templates/kegauth/error.html"),
+    ),
+    (
         "kegauth/forgot-password.html",
         include_str!("../../templates/kegauth/forgot-password.html"),
     ),

@@ -84,7 +84,17 @@ pub(crate) fn html(status: Status, body: crate::Result<String>) -> Page {
 }
 
 /// The 403 page for a missing or wrong CSRF token.
+/// The log target of authentication events (logins, lockouts, CSRF failures,
+/// password links): never with a password, token or session key in them.
+pub(crate) const AUDIT: &str = "kegauth::audit";
+
+/// A client address for the audit log.
+pub(crate) fn ip_text(ip: Option<IpAddr>) -> String {
+    ip.map_or_else(|| "an unknown address".to_string(), |ip| ip.to_string())
+}
+
 pub(crate) fn csrf_failure(templates: &Templates) -> Page {
+    log::info!(target: AUDIT, "a form was posted without its CSRF token");
     html(
         Status::Forbidden,
         templates.render(
@@ -293,14 +303,32 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
     }
     let login_id = form.login_id.unwrap_or_default().trim();
     // Every try is logged, CSRF failures and form errors included.
+    let next = form.next.or(next).and_then(safe_next);
+    let unavailable = |e: crate::Error, next| {
+        // The database or the directory did not answer: say so on the login
+        // page (503), keeping what was typed.
+        log::error!("kegauth: login unavailable: {e}");
+        let flashes = vec![Flash {
+            category: "error".into(),
+            message: templates.t("login-unavailable"),
+        }];
+        let page = LoginPage {
+            login_id,
+            next,
+            flashes,
+            errors: BTreeMap::new(),
+            status: Status::ServiceUnavailable,
+        };
+        render_login(templates, auth, session, page)
+    };
     let gate = match ctx.open_attempt(AttemptType::Login, login_id).await {
         Ok(gate) => gate,
+        Err(e) if e.status() == Status::ServiceUnavailable => return unavailable(e, next),
         Err(e) => return Page::Error(e),
     };
     if !session.csrf_matches(form.csrf_token.unwrap_or_default()) {
         return csrf_failure(templates);
     }
-    let next = form.next.or(next).and_then(safe_next);
     let password = form.password.unwrap_or_default();
     let mut errors = BTreeMap::new();
     if login_id.is_empty() {
@@ -310,7 +338,6 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
         errors.insert("password", vec![templates.t("field-required")]);
     }
     let mut flashes = session.take_flashes();
-    let mut status = Status::Ok;
     let error = |message: String| Flash {
         category: "error".into(),
         message,
@@ -318,6 +345,7 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
     if !errors.is_empty() {
         flashes.push(error(templates.t("form-has-errors")));
     } else if gate.is_locked() {
+        log::info!(target: AUDIT, "login refused (locked out) from {}", ip_text(ctx.ip));
         // Refused without checking the password, and (unless the app asked
         // for detailed errors) answered exactly like a wrong password.
         flashes.push(error(if config.detailed_login_errors {
@@ -331,6 +359,11 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
                 if let Err(e) = auth.0.attempt_succeeded(gate).await {
                     return Page::Error(e);
                 }
+                log::info!(
+                    target: AUDIT,
+                    "login of {login_id:?} succeeded from {}",
+                    ip_text(ctx.ip)
+                );
                 let target = next
                     .or_else(|| session.take_next())
                     .unwrap_or_else(|| endpoints.after_login.clone());
@@ -342,15 +375,11 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
                 return Page::redirect(target);
             }
             Ok(Err(failure)) => {
+                // Not the typed login id: people type passwords into it.
+                log::info!(target: AUDIT, "login failed ({failure:?}) from {}", ip_text(ctx.ip));
                 flashes.push(error(failure_message(templates, config, failure, login_id)))
             }
-            Err(e) if e.status() == Status::ServiceUnavailable => {
-                // The database or the directory did not answer: say so on the
-                // login page (503), keeping what was typed.
-                log::error!("kegauth: login unavailable: {e}");
-                flashes.push(error(templates.t("login-unavailable")));
-                status = Status::ServiceUnavailable;
-            }
+            Err(e) if e.status() == Status::ServiceUnavailable => return unavailable(e, next),
             Err(e) => return Page::Error(e),
         }
     }
@@ -359,7 +388,7 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
         next,
         flashes,
         errors,
-        status,
+        status: Status::Ok,
     };
     render_login(templates, auth, session, page)
 }

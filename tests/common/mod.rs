@@ -34,6 +34,7 @@ pub mod demo;
 pub use demo::User;
 
 pub mod ldap;
+pub mod logs;
 pub mod smtp;
 
 /// keg-auth's `users` table (its test app's `User`: email login plus `name`).

@@ -163,20 +163,31 @@ pub async fn app_configured<B: TestBackend>(
     extend: fn(Rocket<Build>) -> Rocket<Build>,
 ) -> Option<App<<B::Db as AuthDb>::Backend>> {
     let (url, cleanup) = B::database().await?;
-    let client = Client::tracked(extend(rocket_for::<B::Db>(&url, figment, configure)))
+    Some(app_at::<B::Db>(url, cleanup, figment, configure, extend).await)
+}
+
+/// An app on the database at `url` (`cleanup` removes it after the test).
+pub async fn app_at<D: Database + AuthDb>(
+    url: String,
+    cleanup: Cleanup,
+    figment: Figment,
+    configure: impl FnOnce(AuthManagerBuilder<D, User>) -> AuthManagerBuilder<D, User>,
+    extend: fn(Rocket<Build>) -> Rocket<Build>,
+) -> App<D::Backend> {
+    let client = Client::tracked(extend(rocket_for::<D>(&url, figment, configure)))
         .await
         .expect("launch");
     let store = client
         .rocket()
-        .state::<Store<<B::Db as AuthDb>::Backend, User>>()
+        .state::<Store<D::Backend, User>>()
         .expect("store")
         .clone();
-    Some(App {
+    App {
         client,
         store,
         url,
         _cleanup: cleanup,
-    })
+    }
 }
 
 /// An app with kegauth's mail manager, configured by `figment` (an SMTP
