@@ -10,7 +10,7 @@ mod common;
 
 use common::smtp::SmtpServer;
 use common::web::{app_at, body, location, mail_app_with, OnPostgres, PgDb, TestBackend};
-use rocket::http::{Accept, Status};
+use rocket::http::Status;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -162,12 +162,7 @@ async fn an_unreachable_database_is_a_503_page_and_the_app_recovers() {
         );
         assert!(page.contains("temporarily unavailable"), "{path}: {page}");
     }
-    let r = app
-        .client
-        .get("/whoami")
-        .header(Accept::JSON)
-        .dispatch()
-        .await;
+    let r = app.api_get("/whoami").await;
     assert_eq!(r.status(), Status::ServiceUnavailable);
     assert_eq!(body(r).await, r#"{"error":"service unavailable"}"#);
     let r = app

@@ -115,58 +115,68 @@ fn unauthorized(req: &Request<'_>) -> Caught {
     }
 }
 
+/// A status page for browsers, JSON (or text) for API clients: the page is
+/// `template` with the translated `title` and `message`, in the request's
+/// language, with the user's menus when `menus` (they need the database).
+async fn message_page(
+    req: &Request<'_>,
+    status: Status,
+    api_message: &'static str,
+    (template, title, message): (&str, &str, &str),
+    menus: bool,
+) -> Caught {
+    let api = || Caught::Api {
+        status,
+        message: api_message,
+        challenges: Vec::new(),
+    };
+    if !wants_html(req) || crate::loaders::api_failure(req).api {
+        return api();
+    }
+    let Some(templates) = req.rocket().state::<Templates>() else {
+        return api();
+    };
+    let templates = if menus {
+        crate::views::page_templates(req, templates).await
+    } else {
+        templates.with_lang(&crate::i18n::language_of(req))
+    };
+    let context = serde_json::json!({ "message": templates.t(message) });
+    match templates.render(template, &templates.t(title), context) {
+        Ok(html) => Caught::Page(status, RawHtml(html)),
+        Err(_) => api(),
+    }
+}
+
 #[catch(403)]
 async fn forbidden(req: &Request<'_>) -> Caught {
     if let Some(handler) = custom_handler(req) {
         return Caught::Custom(handler);
     }
-    let api = || Caught::Api {
-        status: Status::Forbidden,
-        message: "permission denied",
-        challenges: Vec::new(),
-    };
-    if !wants_html(req) || crate::loaders::api_failure(req).api {
-        return api();
-    }
-    let Some(templates) = req.rocket().state::<Templates>() else {
-        return api();
-    };
-    let templates = crate::views::page_templates(req, templates).await;
-    let page = templates.render(
+    let page = (
         "kegauth/forbidden.html",
-        &templates.t("forbidden-title"),
-        serde_json::json!({ "message": templates.t("forbidden-message") }),
+        "forbidden-title",
+        "forbidden-message",
     );
-    match page {
-        Ok(html) => Caught::Page(Status::Forbidden, RawHtml(html)),
-        Err(_) => api(),
-    }
+    message_page(req, Status::Forbidden, "permission denied", page, true).await
 }
 
 #[catch(503)]
-fn unavailable(req: &Request<'_>) -> Caught {
-    let api = Caught::Api {
-        status: Status::ServiceUnavailable,
-        message: "service unavailable",
-        challenges: Vec::new(),
-    };
-    if !wants_html(req) || crate::loaders::api_failure(req).api {
-        return api;
-    }
-    let Some(templates) = req.rocket().state::<Templates>() else {
-        return api;
-    };
+async fn unavailable(req: &Request<'_>) -> Caught {
     // No menus: building them needs the database, which is what failed.
-    let templates = templates.with_lang(&crate::i18n::language_of(req));
-    let page = templates.render(
+    let page = (
         "kegauth/error.html",
-        &templates.t("error-unavailable-title"),
-        serde_json::json!({ "message": templates.t("error-unavailable") }),
+        "error-unavailable-title",
+        "error-unavailable",
     );
-    match page {
-        Ok(html) => Caught::Page(Status::ServiceUnavailable, RawHtml(html)),
-        Err(_) => api,
-    }
+    message_page(
+        req,
+        Status::ServiceUnavailable,
+        "service unavailable",
+        page,
+        false,
+    )
+    .await
 }
 
 /// kegauth's catchers; register them with `.register("/", kegauth::catchers())`.

@@ -342,12 +342,16 @@ impl<DB: Backend> App<DB> {
 
     /// The status of an API GET.
     pub async fn api_status(&self, path: &str) -> rocket::http::Status {
+        self.api_get(path).await.status()
+    }
+
+    /// An API client's GET (`Accept: application/json`).
+    pub async fn api_get(&self, path: &str) -> LocalResponse<'_> {
         self.client
-            .get(path)
+            .get(path.to_string())
             .header(rocket::http::Accept::JSON)
             .dispatch()
             .await
-            .status()
     }
 
     /// The CSRF token of the login page's form.
