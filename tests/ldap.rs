@@ -201,6 +201,36 @@ async fn ldap_no_server_answering_is_a_clear_503_page() {
     assert!(err.to_string().contains("no LDAP server answered"), "{err}");
 }
 
+/// Puts a flash in the session, as a page before the login would.
+#[rocket::get("/test-flash")]
+fn test_flash(session: kegauth::session::Session<'_>) {
+    session.flash("info", "A flash waiting for the next page");
+}
+
+#[rocket::async_test]
+async fn ldap_an_outage_keeps_the_flashes_waiting_in_the_session() {
+    let down = format!("ldap://127.0.0.1:{}", closed_port());
+    let app = app_configured::<OnSqlite>(
+        ldap_figment(&[down.as_str()]),
+        |b| b.authenticator(Authenticator::Ldap),
+        |r| r.mount("/", rocket::routes![test_flash]),
+    )
+    .await
+    .expect("SQLite always runs");
+    let csrf = app.csrf().await;
+    app.client.get("/test-flash").dispatch().await;
+    let form = [
+        ("login_id", SAM.0),
+        ("password", SAM.1),
+        ("csrf_token", csrf.as_str()),
+    ];
+    let r = app.post_form("/login", &form).await;
+    assert_eq!(r.status(), Status::ServiceUnavailable);
+    let page = body(r).await;
+    assert!(page.contains("The login service is unavailable."), "{page}");
+    assert!(page.contains("A flash waiting for the next page"), "{page}");
+}
+
 #[rocket::async_test]
 async fn ldap_a_disabled_local_user_is_refused() {
     let Some(slapd) = Slapd::start().await else {

@@ -83,7 +83,6 @@ pub(crate) fn html(status: Status, body: crate::Result<String>) -> Page {
     }
 }
 
-/// The 403 page for a missing or wrong CSRF token.
 /// The log target of authentication events (logins, lockouts, CSRF failures,
 /// password links): never with a password, token or session key in them.
 pub(crate) const AUDIT: &str = "kegauth::audit";
@@ -93,6 +92,7 @@ pub(crate) fn ip_text(ip: Option<IpAddr>) -> String {
     ip.map_or_else(|| "an unknown address".to_string(), |ip| ip.to_string())
 }
 
+/// The 403 page for a missing or wrong CSRF token.
 pub(crate) fn csrf_failure(templates: &Templates) -> Page {
     log::info!(target: AUDIT, "a form was posted without its CSRF token");
     html(
@@ -302,16 +302,16 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
         return Page::Status(Status::NotFound);
     }
     let login_id = form.login_id.unwrap_or_default().trim();
-    // Every try is logged, CSRF failures and form errors included.
     let next = form.next.or(next).and_then(safe_next);
-    let unavailable = |e: crate::Error, next| {
-        // The database or the directory did not answer: say so on the login
-        // page (503), keeping what was typed.
+    let error = |message: String| Flash {
+        category: "error".into(),
+        message,
+    };
+    // The database or the directory did not answer: say so on the login page
+    // (503), keeping what was typed and the flashes already taken.
+    let unavailable = |e: crate::Error, next, mut flashes: Vec<Flash>| {
         log::error!("kegauth: login unavailable: {e}");
-        let flashes = vec![Flash {
-            category: "error".into(),
-            message: templates.t("login-unavailable"),
-        }];
+        flashes.push(error(templates.t("login-unavailable")));
         let page = LoginPage {
             login_id,
             next,
@@ -321,9 +321,12 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
         };
         render_login(templates, auth, session, page)
     };
+    // Every try is logged, CSRF failures and form errors included.
     let gate = match ctx.open_attempt(AttemptType::Login, login_id).await {
         Ok(gate) => gate,
-        Err(e) if e.status() == Status::ServiceUnavailable => return unavailable(e, next),
+        Err(e) if e.status() == Status::ServiceUnavailable => {
+            return unavailable(e, next, Vec::new())
+        }
         Err(e) => return Page::Error(e),
     };
     if !session.csrf_matches(form.csrf_token.unwrap_or_default()) {
@@ -338,10 +341,6 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
         errors.insert("password", vec![templates.t("field-required")]);
     }
     let mut flashes = session.take_flashes();
-    let error = |message: String| Flash {
-        category: "error".into(),
-        message,
-    };
     if !errors.is_empty() {
         flashes.push(error(templates.t("form-has-errors")));
     } else if gate.is_locked() {
@@ -379,7 +378,9 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
                 log::info!(target: AUDIT, "login failed ({failure:?}) from {}", ip_text(ctx.ip));
                 flashes.push(error(failure_message(templates, config, failure, login_id)))
             }
-            Err(e) if e.status() == Status::ServiceUnavailable => return unavailable(e, next),
+            Err(e) if e.status() == Status::ServiceUnavailable => {
+                return unavailable(e, next, flashes)
+            }
             Err(e) => return Page::Error(e),
         }
     }
