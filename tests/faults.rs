@@ -71,16 +71,20 @@ impl Proxy {
     }
 }
 
-/// The `host[:port]` of a database URL, as written.
-fn host_port(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
-    authority.rsplit('@').next().unwrap_or_default()
+/// A database URL cut around its `host[:port]`: what comes before
+/// (`scheme://user@`), the host and port as written, and what follows.
+fn split_url(url: &str) -> (&str, &str, &str) {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| start + i);
+    let host_at = url[start..end].rfind('@').map_or(start, |i| start + i + 1);
+    (&url[..host_at], &url[host_at..end], &url[end..])
 }
 
 /// `host:port` of a database URL.
 fn authority(url: &str) -> String {
-    let host_port = host_port(url);
+    let (_, host_port, _) = split_url(url);
     if host_port.contains(':') {
         host_port.to_string()
     } else {
@@ -90,13 +94,8 @@ fn authority(url: &str) -> String {
 
 /// `url` pointed at `addr` instead of its own host and port.
 fn through(url: &str, addr: SocketAddr) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
-    let path = &rest[authority.len()..];
-    match authority.rsplit_once('@') {
-        Some((user, _)) => format!("{scheme}://{user}@{addr}{path}"),
-        None => format!("{scheme}://{addr}{path}"),
-    }
+    let (before, _, after) = split_url(url);
+    format!("{before}{addr}{after}")
 }
 
 fn settings() -> rocket::figment::Figment {
