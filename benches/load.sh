@@ -23,7 +23,7 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-16}
 PORT=${PORT:-18123}
 BASE="http://127.0.0.1:${PORT}"
-PASSWORD="bench-password-123"
+PASSWORD="staple-horse-battery-correct"
 
 WORK=$(mktemp -d)
 SERVER=""
@@ -74,9 +74,21 @@ run_backend() { # backend name, database URL, session cache seconds
   local form="login_id=bench%40example.com&password=${PASSWORD}&csrf_token=${csrf}"
   local pre_login
   pre_login=$(awk '$6 == "kegauth" {print $7}' "$jar")
-  curl -s -b "$jar" -c "$jar" -o /dev/null -d "$form" "$BASE/login"
+  # A fresh login before each run: wrk sends the same cookie for the whole
+  # run and never takes the one the app sends back, so an old cookie would
+  # have its last-seen time rewritten on every request (a browser's is
+  # rewritten once a minute at most).
   local cookie
-  cookie=$(awk '$6 == "kegauth" {print $7}' "$jar")
+  fresh_session() {
+    rm -f "$jar.s"
+    curl -s -c "$jar.s" "$BASE/login" >"$WORK/login.html"
+    local token
+    token=$(sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' "$WORK/login.html" | head -n1)
+    curl -s -b "$jar.s" -c "$jar.s" -o /dev/null \
+      -d "login_id=bench%40example.com&password=${PASSWORD}&csrf_token=${token}" "$BASE/login"
+    cookie=$(awk '$6 == "kegauth" {print $7}' "$jar.s")
+  }
+  curl -s -b "$jar" -c "$jar" -o /dev/null -d "$form" "$BASE/login"
   local jwt
   jwt=$(curl -s -b "$jar" -X POST "$BASE/api/token" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
   [ -n "$jwt" ] || { echo "could not get a JWT" >&2; exit 1; }
@@ -93,6 +105,7 @@ LUA
   bench "GET /login" "$BASE/login"
   # Alternated REPEAT times: the pair to compare, under the same conditions.
   for _ in $(seq 1 "${REPEAT:-1}"); do
+    fresh_session
     bench "GET /public (unprotected)" -H "Cookie: kegauth=$cookie" "$BASE/public"
     bench "GET /secret1 (session)" -H "Cookie: kegauth=$cookie" "$BASE/secret1"
   done
@@ -106,6 +119,7 @@ LUA
   wrk -t1 -c20 -d"$DURATION" -s "$WORK/login.lua" "$BASE/login" >/dev/null &
   local storm=$!
   sleep 1
+  fresh_session
   bench "$storm_name" -H "Cookie: kegauth=$cookie" "$BASE/secret1"
   wait "$storm" || true
 

@@ -28,6 +28,7 @@ on_sqlite_and_postgres!(
     names_are_escaped,
     editing_a_users_groups_logs_them_out,
     only_superusers_touch_superusers,
+    admins_grant_only_what_they_hold,
     welcome_and_resend_verification_mail,
     a_failed_welcome_mail_stores_no_user,
     posts_need_the_csrf_token,
@@ -38,6 +39,13 @@ on_sqlite_and_postgres!(
 /// A user with `auth-manage`, logged in.
 async fn admin<DB: Backend>(app: &App<DB>) -> User {
     app.login_with("admin@example.com", &["auth-manage"]).await
+}
+
+/// A user with `auth-manage` and `tokens`, logged in.
+async fn admin_holding<DB: Backend>(app: &App<DB>, tokens: &[&str]) -> User {
+    let mut all = vec!["auth-manage"];
+    all.extend_from_slice(tokens);
+    app.login_with("admin@example.com", &all).await
 }
 
 async fn page<DB: Backend>(app: &App<DB>, path: &str) -> (Status, String) {
@@ -141,7 +149,8 @@ async fn the_users_grid_sorts_filters_pages_and_exports<B: TestBackend>() {
 
 async fn users_are_added_edited_and_deleted<B: TestBackend>() {
     let Some(app) = app::<B>().await else { return };
-    admin(&app).await;
+    // An admin grants only what they hold (admins_grant_only_what_they_hold).
+    admin_holding(&app, &["permission1"]).await;
     let staff = group_named(&app, "staff").await;
     let p1 = app.store.permission_ids(&["permission1"]).await.unwrap()[0];
     let (status, html) = page(&app, "/users/add").await;
@@ -256,7 +265,7 @@ async fn bad_user_forms_show_field_errors_and_store_nothing<B: TestBackend>() {
     app.user("taken@example.com", None).await;
     let count = || async { app.store.users().await.unwrap().len() };
     let before = count().await;
-    let cases: [(&[(&str, &str)], &str); 5] = [
+    let cases: [(&[(&str, &str)], &str); 7] = [
         (
             &[("email", "  "), ("name", "Kept")],
             "This field is required.",
@@ -277,6 +286,23 @@ async fn bad_user_forms_show_field_errors_and_store_nothing<B: TestBackend>() {
                 ("confirm", "other"),
             ],
             "Passwords must match.",
+        ),
+        // Row 5: common passwords and ones holding the login name.
+        (
+            &[
+                ("email", "new@example.com"),
+                ("password", "password1234"),
+                ("confirm", "password1234"),
+            ],
+            "Password is too easy to guess.",
+        ),
+        (
+            &[
+                ("email", "victoria@example.com"),
+                ("password", "Victoria in the rain"),
+                ("confirm", "Victoria in the rain"),
+            ],
+            "Password may not contain username.",
         ),
     ];
     for (fields, message) in cases {
@@ -318,7 +344,7 @@ async fn bad_user_forms_show_field_errors_and_store_nothing<B: TestBackend>() {
 
 async fn groups_and_bundles_are_managed_and_permissions_listed<B: TestBackend>() {
     let Some(app) = app::<B>().await else { return };
-    admin(&app).await;
+    admin_holding(&app, &["permission1", "permission2"]).await;
     let ids = app
         .store
         .permission_ids(&["permission1", "permission2"])
@@ -595,6 +621,173 @@ async fn editing_a_users_groups_logs_them_out<B: TestBackend>() {
         app.store.linked(Link::UserGroups, me.id).await.unwrap(),
         [staff.id]
     );
+}
+
+/// The error shown on a re-rendered form, if any.
+fn cannot_grant(html: &str) -> bool {
+    html.contains("You cannot grant permissions you do not hold")
+}
+
+/// An admin holding `auth-manage` and `permission1` (not `permission2`)
+/// grants, directly or through a bundle or group, only what they hold: any
+/// other addition is a form error and nothing is stored. What a record
+/// already has stays when they edit it. SECURITY-CHECKLIST row 40.
+async fn admins_grant_only_what_they_hold<B: TestBackend>() {
+    let Some(app) = app::<B>().await else { return };
+    let f = kegauth::testing::Factory::new(app.store.clone());
+    let ids = app
+        .store
+        .permission_ids(&["permission1", "permission2"])
+        .await
+        .unwrap();
+    let (p1, p2) = (ids[0].to_string(), ids[1].to_string());
+    let held_bundle = f
+        .bundle("held")
+        .permissions(&["permission1"])
+        .create()
+        .await
+        .unwrap();
+    let strong = f
+        .bundle("strong")
+        .permissions(&["permission2"])
+        .create()
+        .await
+        .unwrap();
+    let strong_group = f
+        .group("strong")
+        .bundles(&[strong.id])
+        .create()
+        .await
+        .unwrap();
+    let dora = f
+        .user("dora@example.com")
+        .permissions(&["permission2"])
+        .create()
+        .await
+        .unwrap();
+    app.login_with("admin@example.com", &["auth-manage", "permission1"])
+        .await;
+    let dora_edit = format!("/users/{}/edit", dora.id);
+    let dora_fields = |extra: &[(&'static str, &str)]| {
+        let mut all = vec![
+            ("email", "dora@example.com".to_string()),
+            ("is_enabled", "true".into()),
+        ];
+        all.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        all
+    };
+    let strong_id = strong.id.to_string();
+    let group_id = strong_group.id.to_string();
+    let refusals: Vec<(String, Vec<(&str, String)>)> = vec![
+        // A permission they lack, to a new user and to an existing one.
+        (
+            "/users/add".into(),
+            vec![
+                ("email", "new@example.com".into()),
+                ("is_enabled", "true".into()),
+                ("permission_ids", p2.clone()),
+            ],
+        ),
+        (
+            dora_edit.clone(),
+            dora_fields(&[("permission_ids", &p1), ("bundle_ids", &strong_id)]),
+        ),
+        (dora_edit.clone(), dora_fields(&[("group_ids", &group_id)])),
+        // The same through a group's and a bundle's links.
+        (
+            "/groups/add".into(),
+            vec![("name", "sneaky".into()), ("permission_ids", p2.clone())],
+        ),
+        (
+            "/groups/add".into(),
+            vec![("name", "sneaky".into()), ("bundle_ids", strong_id.clone())],
+        ),
+        (
+            format!("/bundles/{}/edit", held_bundle.id),
+            vec![
+                ("name", "held".into()),
+                ("permission_ids", p1.clone()),
+                ("permission_ids", p2.clone()),
+            ],
+        ),
+    ];
+    for (path, fields) in &refusals {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = submit(&app, path, &fields).await;
+        assert_eq!(r.status(), Status::Ok, "{path} {fields:?} is re-rendered");
+        assert!(cannot_grant(&body(r).await), "{path} {fields:?}");
+    }
+    assert!(app
+        .store
+        .user_by_login("new@example.com")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(app.store.group_by_name("sneaky").await.unwrap().is_none());
+    assert_eq!(
+        app.store
+            .bundle_permissions(held_bundle.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let dora_now = app.store.user(dora.id).await.unwrap().unwrap();
+    assert_eq!(
+        app.store
+            .user_permissions(&dora_now)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["permission2"]
+    );
+    // Edits within their own rights are saved, and dora keeps permission2,
+    // which the admin could not have granted.
+    let r = submit(
+        &app,
+        &dora_edit,
+        &dora_fields(&[
+            ("permission_ids", &p1),
+            ("permission_ids", &p2),
+            ("bundle_ids", &held_bundle.id.to_string()),
+        ])
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    let dora_now = app.store.user(dora.id).await.unwrap().unwrap();
+    assert_eq!(
+        app.store
+            .user_permissions(&dora_now)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["permission1", "permission2"]
+    );
+    // A superuser grants anything.
+    let root = f
+        .user("root@example.com")
+        .superuser()
+        .create()
+        .await
+        .unwrap();
+    app.log_in_as(&root).await;
+    let r = submit(
+        &app,
+        "/groups/add",
+        &[
+            ("name", "sneaky"),
+            ("permission_ids", &p2),
+            ("bundle_ids", &strong_id),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    assert!(app.store.group_by_name("sneaky").await.unwrap().is_some());
 }
 
 async fn only_superusers_touch_superusers<B: TestBackend>() {

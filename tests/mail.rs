@@ -109,6 +109,15 @@ async fn forgot_mail_resets_the_password_once<B: TestBackend>() {
         .contains("Password must be at least 8 characters long."));
     let r = app.set_password_at(&path, NEW, "something else").await;
     assert!(body(r).await.contains("Passwords must match."));
+    // Row 5: common passwords are refused (no composition rules: NEW is
+    // lowercase words).
+    for common in ["password1234", "iloveyou2024", "qwertyuiop"] {
+        let r = app.set_password_at(&path, common, common).await;
+        assert!(
+            body(r).await.contains("Password is too easy to guess."),
+            "{common}"
+        );
+    }
     let unchanged = app.store.user(ann.id).await.unwrap().unwrap();
     assert_eq!(
         unchanged.core.password, ann.core.password,
@@ -298,7 +307,7 @@ async fn new_users_get_a_verification_mail_and_verify<B: TestBackend>() {
         page.contains("Verify &amp; Set Password") || page.contains("Verify & Set Password"),
         "{page}"
     );
-    let r = app.set_password_at(&path, "12345678", "12345678").await;
+    let r = app.set_password_at(&path, "kX9#vT2q", "kX9#vT2q").await;
     assert_eq!(
         r.status(),
         Status::SeeOther,
@@ -312,7 +321,7 @@ async fn new_users_get_a_verification_mail_and_verify<B: TestBackend>() {
     let after = app.store.user(ann.id).await.unwrap().unwrap();
     assert!(after.core.is_verified);
     assert_eq!(
-        location(&app.login("ann@example.com", "12345678").await),
+        location(&app.login("ann@example.com", "kX9#vT2q").await),
         "/"
     );
 

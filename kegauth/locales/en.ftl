@@ -10,6 +10,7 @@ login-password = Password
 login-button = Log In
 login-forgot-link = I forgot my password
 login-success = Login successful.
+session-expired = Your session has expired. Please log in again.
 login-failed = Invalid login or password.
 login-no-account = No user account matches: { $login }
 login-wrong-password = Invalid password.
@@ -45,6 +46,7 @@ error-internal = An internal error occurred.
 ## Password policy
 policy-too-short = Password must be at least { $min } characters long.
 policy-too-long = Password must be at most { $max } bytes long.
+policy-too-common = Password is too easy to guess. Try a few uncommon words together.
 policy-classes = Password must include at least 3 of lowercase letter, uppercase letter, number and/or symbol.
 policy-no-username = Password may not contain username.
 
@@ -126,6 +128,7 @@ admin-confirm-password = Confirm Password
 admin-resend-verification = Resend Verification
 admin-yes = Yes
 admin-no = No
+admin-cannot-grant = You cannot grant permissions you do not hold: { $permissions }
 admin-delete-referenced = Unable to delete { $label }. It may be referenced by other items.
 admin-delete-self = You cannot delete your own user account.
 admin-already-verified = This user is already verified.

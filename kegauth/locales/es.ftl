@@ -8,6 +8,7 @@ login-password = Contraseña
 login-button = Iniciar sesión
 login-forgot-link = Olvidé mi contraseña
 login-success = Sesión iniciada.
+session-expired = Su sesión ha caducado. Inicie sesión de nuevo.
 login-failed = Usuario o contraseña incorrectos.
 login-no-account = Ninguna cuenta coincide con: { $login }
 login-wrong-password = Contraseña incorrecta.
@@ -43,6 +44,7 @@ error-internal = Se produjo un error interno.
 ## Política de contraseñas
 policy-too-short = La contraseña debe tener al menos { $min } caracteres.
 policy-too-long = La contraseña debe tener como máximo { $max } bytes.
+policy-too-common = La contraseña es demasiado fácil de adivinar. Pruebe con varias palabras poco comunes juntas.
 policy-classes = La contraseña debe incluir al menos 3 de: minúscula, mayúscula, número o símbolo.
 policy-no-username = La contraseña no puede contener el nombre de usuario.
 
@@ -124,6 +126,7 @@ admin-confirm-password = Confirme la contraseña
 admin-resend-verification = Reenviar verificación
 admin-yes = Sí
 admin-no = No
+admin-cannot-grant = No puede conceder permisos que usted no tiene: { $permissions }
 admin-delete-referenced = No se puede eliminar { $label }. Puede que otros elementos hagan referencia a él.
 admin-delete-self = No puede eliminar su propia cuenta de usuario.
 admin-already-verified = Este usuario ya está verificado.

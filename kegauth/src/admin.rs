@@ -26,7 +26,9 @@
 //!
 //! What the pages enforce beyond the requirement: nobody deletes their own
 //! account; only a superuser sees the superuser switch, and only a superuser
-//! edits or deletes a superuser; changing anyone's rights rotates their
+//! edits or deletes a superuser; a viewer who is not a superuser can only add
+//! a permission, bundle or group (to a user, group or bundle) when it grants
+//! nothing they do not hold themselves; changing anyone's rights rotates their
 //! session key (they are logged out), except that a viewer who edits their
 //! own rights stays logged in with the new key.
 
@@ -47,7 +49,7 @@ use crate::session::Flash;
 use crate::store::Store;
 use crate::{Error, Result};
 use rocket::Route;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// One of the admin sections.
@@ -423,6 +425,85 @@ async fn chosen<DB: Backend, E: EntitySet>(
     Ok(ids)
 }
 
+/// The chosen ids of every multi-select in `links` for record `id` (`None`
+/// when new). A viewer who is not a superuser may only add links that grant
+/// permissions they hold themselves (links the record already has stay,
+/// whoever edits it); anything else is an error on the field.
+async fn chosen_links<DB: Backend, E: EntitySet>(
+    store: &Store<DB, E>,
+    cx: &CrudCx<'_>,
+    links: &[LinkSpec],
+    id: Option<i64>,
+    input: &FormInput,
+    errors: &mut FieldErrors,
+) -> Result<Vec<(Link, Vec<i64>)>> {
+    let viewer = cx.viewer.user::<E::User>();
+    let held = match viewer {
+        Some(v) if v.core().is_superuser => None,
+        Some(v) => Some(store.user_permissions(v).await?),
+        None => Some(BTreeSet::new()),
+    };
+    let mut all = Vec::new();
+    for &(link, field, _) in links {
+        let ids = chosen(store, link, input, field, errors, &cx.tr).await?;
+        if let Some(held) = &held {
+            let lacking = ungrantable(store, link, id, &ids, held).await?;
+            if !lacking.is_empty() {
+                let list = lacking.into_iter().collect::<Vec<_>>().join(", ");
+                add_error(
+                    errors,
+                    field,
+                    cx.tr.t_args("admin-cannot-grant", &[("permissions", list)]),
+                );
+            }
+        }
+        all.push((link, ids));
+    }
+    Ok(all)
+}
+
+/// The permissions outside `held` that linking record `id` to `ids` would
+/// newly grant (through a permission, a bundle or a group).
+async fn ungrantable<DB: Backend, E: EntitySet>(
+    store: &Store<DB, E>,
+    link: Link,
+    id: Option<i64>,
+    ids: &[i64],
+    held: &BTreeSet<String>,
+) -> Result<BTreeSet<String>> {
+    let existing = match id {
+        Some(id) => store.linked(link, id).await?,
+        None => Vec::new(),
+    };
+    let added: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|t| !existing.contains(t))
+        .collect();
+    let mut lacking = BTreeSet::new();
+    if added.is_empty() {
+        return Ok(lacking);
+    }
+    let permissions = match link.kinds().1 {
+        EntityKind::Permission => store.permissions().await?,
+        _ => Vec::new(),
+    };
+    for target in added {
+        let grants = match link.kinds().1 {
+            EntityKind::Permission => permissions
+                .iter()
+                .filter(|p| p.id() == target)
+                .map(|p| p.token().to_string())
+                .collect(),
+            EntityKind::Bundle => store.bundle_permissions(target).await?,
+            EntityKind::Group => store.group_permissions(target).await?,
+            _ => BTreeSet::new(),
+        };
+        lacking.extend(grants.difference(held).cloned());
+    }
+    Ok(lacking)
+}
+
 fn refused(tr: &Translator, label: &str) -> Deleted {
     Deleted::Refused(tr.t_args("admin-delete-referenced", &[("label", label.to_string())]))
 }
@@ -597,13 +678,7 @@ impl<DB: Backend, E: EntitySet> Users<DB, E> {
         if viewer_super {
             user.core_mut().is_superuser = input.checked("is_superuser");
         }
-        let mut links = Vec::new();
-        for (link, name, _) in Self::LINKS {
-            links.push((
-                link,
-                chosen(store, link, input, name, &mut errors, tr).await?,
-            ));
-        }
+        let links = chosen_links(store, cx, &Self::LINKS, id, input, &mut errors).await?;
         let password = input.get("password").unwrap_or_default();
         if !self.mail && !password.is_empty() {
             if input.get("confirm") != Some(password) {
@@ -818,11 +893,12 @@ impl<DB: Backend, E: EntitySet, T: AuthEntity> Named<DB, E, T> {
 
     async fn save_named(
         &self,
-        tr: &Translator,
+        cx: &CrudCx<'_>,
         id: Option<i64>,
         input: &FormInput,
     ) -> Result<Found<Saved>> {
         let store = &self.store;
+        let tr = &cx.tr;
         let mut entity = match id {
             Some(id) => match self.entity(id).await? {
                 Some(e) => e,
@@ -843,13 +919,7 @@ impl<DB: Backend, E: EntitySet, T: AuthEntity> Named<DB, E, T> {
         }
         (self.set_name)(&mut entity, name);
         apply_extras(&mut entity, input, &mut errors, tr);
-        let mut links = Vec::new();
-        for (link, field, _) in self.links {
-            links.push((
-                *link,
-                chosen(store, *link, input, field, &mut errors, tr).await?,
-            ));
-        }
+        let links = chosen_links(store, cx, self.links, id, input, &mut errors).await?;
         if !errors.is_empty() {
             return Ok(Found::Yes(Saved::Invalid(errors)));
         }
@@ -937,7 +1007,7 @@ impl<DB: Backend, E: EntitySet, T: AuthEntity> CrudSource for Named<DB, E, T> {
         id: Option<i64>,
         input: &'a FormInput,
     ) -> BoxFuture<'a, Result<Found<Saved>>> {
-        Box::pin(self.save_named(&cx.tr, id, input))
+        Box::pin(self.save_named(cx, id, input))
     }
 
     fn label<'a>(&'a self, _cx: &'a CrudCx<'a>, id: i64) -> BoxFuture<'a, Result<Found<String>>> {

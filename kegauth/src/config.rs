@@ -75,6 +75,11 @@ pub struct Config {
     /// Proxies believed about the client's address (IPs or CIDR ranges); see
     /// [`crate::client_ip`]. Empty by default: the peer address is the client.
     pub trusted_proxies: Vec<String>,
+    /// Origins (`scheme://host[:port]`) whose form posts are accepted although
+    /// the browser marks them cross-site, e.g. another front end of the same
+    /// app. Empty by default: only same-origin posts (and posts from
+    /// clients that are not browsers) pass the CSRF check.
+    pub trusted_origins: Vec<String>,
     /// The header trusted proxies put the client's address in.
     pub proxy_header: String,
     /// Where `RedirectAuthenticator` sends `/login` (a relative path).
@@ -89,6 +94,13 @@ pub struct Config {
     /// Set the `Secure` flag on the session cookie (and use the `__Host-` prefix).
     /// Browsers accept secure cookies from `http://localhost` too.
     pub cookie_secure: bool,
+    /// Seconds without a request after which a logged-in session ends
+    /// (default 1800, 30 minutes; 0: never). Counted from a time inside the
+    /// encrypted cookie, refreshed at most once a minute.
+    pub session_idle_timeout_secs: u32,
+    /// Seconds after the login at which a session ends however busy it is
+    /// (default 43200, 12 hours; 0: never).
+    pub session_absolute_timeout_secs: u32,
     /// Seconds to keep a session's user and permissions in memory (0, the
     /// default: look them up on every request). The store's own writes clear
     /// the cache at once; writes from other instances take effect within this
@@ -152,12 +164,15 @@ impl Default for Config {
             reset_attempt_timespan: None,
             reset_attempt_lockout: None,
             trusted_proxies: Vec::new(),
+            trusted_origins: Vec::new(),
             proxy_header: "X-Forwarded-For".into(),
             redirect_login_target: None,
             template_title_var: "page_title".into(),
             use_select2: true,
             detailed_login_errors: false,
             cookie_secure: true,
+            session_idle_timeout_secs: 1800,
+            session_absolute_timeout_secs: 43_200,
             session_cache_secs: 0,
             nav_cache_secs: 300,
             hasher_threads: None,
@@ -231,6 +246,17 @@ impl Config {
                 return bad(format!(
                     "server_name must be a host with an optional port, like example.com or \
                      localhost:8000, not `{server_name}`"
+                ));
+            }
+        }
+        for origin in &self.trusted_origins {
+            let valid = origin.split_once("://").is_some_and(|(scheme, authority)| {
+                matches!(scheme, "http" | "https") && valid_server_name(authority)
+            });
+            if !valid {
+                return bad(format!(
+                    "trusted_origins holds origins like https://app.example.com (no path), \
+                     not `{origin}`"
                 ));
             }
         }

@@ -587,6 +587,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             },
         ));
         Ok(rocket
+            .manage(crate::session::SessionClock(store.shared_clock()))
             .manage(admin)
             .manage(store)
             .manage(config)

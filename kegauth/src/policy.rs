@@ -103,7 +103,12 @@ impl PasswordPolicy for ExtendedPolicy {
     }
 
     fn check_in(&self, password: &str, login_id: &str, tr: &Translator) -> Vec<String> {
-        let mut errors = self.base.check_in(password, login_id, tr);
+        // The login name check below is stricter (any length): not twice.
+        let base = DefaultPolicy {
+            refuse_login_name: false,
+            ..self.base
+        };
+        let mut errors = base.check_in(password, login_id, tr);
         let classes = [
             password.chars().any(char::is_lowercase),
             password.chars().any(char::is_uppercase),
@@ -115,31 +120,89 @@ impl PasswordPolicy for ExtendedPolicy {
         if classes.iter().filter(|c| **c).count() < 3 {
             errors.push(tr.t("policy-classes"));
         }
-        let name = login_id
-            .split('@')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_lowercase();
-        if !name.is_empty() && password.to_lowercase().contains(&name) {
+        if contains_login_name(password, login_id, 1) {
             errors.push(tr.t("policy-no-username"));
         }
         errors
     }
 }
 
-/// keg-auth's default policy: at least `min_length` characters (8), and no
-/// composition rules (NIST 800-63B). Passwords longer than
-/// [`MAX_PASSWORD_BYTES`] are refused as a denial-of-service guard.
+/// A login id's name: the whole id, or an email address's local part,
+/// trimmed and lowercased.
+fn login_name(login_id: &str) -> String {
+    login_id
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_lowercase()
+}
+
+/// Whether `password` contains the login name (case-insensitively), for
+/// names of at least `min_chars` characters.
+fn contains_login_name(password: &str, login_id: &str, min_chars: usize) -> bool {
+    let name = login_name(login_id);
+    name.chars().count() >= min_chars.max(1) && password.to_lowercase().contains(&name)
+}
+
+/// Characters of a password the strength estimate looks at (the estimate
+/// grows steeply with length; a password weak in its first 100 characters
+/// is weak).
+const STRENGTH_CHARS: usize = 100;
+
+/// kegauth's default policy, as NIST 800-63B asks: at least `min_length`
+/// characters (8), no composition rules, and a check against common and
+/// easily guessed passwords: the password must reach a
+/// [zxcvbn](https://docs.rs/zxcvbn) score of `min_strength` (2: more than a
+/// million guesses; zxcvbn knows 30,000 common passwords, names, words,
+/// dates, keyboard walks and l33t speak), and must not contain the login name
+/// (an email address's local part) when that has 4 characters or more.
+/// Passwords longer than [`MAX_PASSWORD_BYTES`] are refused as a
+/// denial-of-service guard.
+///
+/// ```
+/// use kegauth::policy::{DefaultPolicy, PasswordPolicy};
+/// let policy = DefaultPolicy::default();
+/// assert!(policy.check("correct horse battery staple", "ann@example.com").is_empty());
+/// assert_eq!(policy.check("password1234", "ann@example.com"),
+///            vec!["Password is too easy to guess. Try a few uncommon words together.".to_string()]);
+/// assert_eq!(policy.check("victoria-in-the-rain", "victoria@example.com"),
+///            vec!["Password may not contain username.".to_string()]);
+/// // keg-auth's length-only policy:
+/// let lenient = DefaultPolicy { min_strength: 0, refuse_login_name: false, ..DefaultPolicy::default() };
+/// assert!(lenient.check("password1234", "ann@example.com").is_empty());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DefaultPolicy {
     /// The fewest characters (Unicode scalar values) a password may have.
     pub min_length: usize,
+    /// The zxcvbn score (0 to 4) a password must reach; 0 turns the check off.
+    pub min_strength: u8,
+    /// Refuse passwords that contain the login name (of 4 characters or more).
+    pub refuse_login_name: bool,
 }
 
 impl Default for DefaultPolicy {
     fn default() -> Self {
-        DefaultPolicy { min_length: 8 }
+        DefaultPolicy {
+            min_length: 8,
+            min_strength: 2,
+            refuse_login_name: true,
+        }
+    }
+}
+
+impl DefaultPolicy {
+    /// Whether `password` falls short of `min_strength` (judged on its first
+    /// [`STRENGTH_CHARS`] characters, with the login id as a known word).
+    fn too_guessable(&self, password: &str, login_id: &str) -> bool {
+        if self.min_strength == 0 {
+            return false;
+        }
+        let head: String = password.chars().take(STRENGTH_CHARS).collect();
+        let name = login_name(login_id);
+        let score = u8::from(zxcvbn::zxcvbn(&head, &[login_id, &name]).score());
+        score < self.min_strength
     }
 }
 
@@ -148,16 +211,21 @@ impl PasswordPolicy for DefaultPolicy {
         self.check_in(password, login_id, &Translator::english())
     }
 
-    fn check_in(&self, password: &str, _login_id: &str, tr: &Translator) -> Vec<String> {
-        let mut errors = Vec::new();
+    fn check_in(&self, password: &str, login_id: &str, tr: &Translator) -> Vec<String> {
         if password.chars().count() < self.min_length {
-            errors.push(tr.t_args("policy-too-short", &[("min", self.min_length.to_string())]));
+            return vec![tr.t_args("policy-too-short", &[("min", self.min_length.to_string())])];
         }
         if password.len() > MAX_PASSWORD_BYTES {
-            errors.push(tr.t_args(
+            return vec![tr.t_args(
                 "policy-too-long",
                 &[("max", MAX_PASSWORD_BYTES.to_string())],
-            ));
+            )];
+        }
+        let mut errors = Vec::new();
+        if self.refuse_login_name && contains_login_name(password, login_id, 4) {
+            errors.push(tr.t("policy-no-username"));
+        } else if self.too_guessable(password, login_id) {
+            errors.push(tr.t("policy-too-common"));
         }
         errors
     }

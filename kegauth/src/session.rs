@@ -3,7 +3,15 @@
 //!
 //! The cookie carries the key, not the user id: rotating a user's key (any
 //! rights change, password change, disable) logs out every session at once.
+//!
+//! A logged-in session ends by itself after `session_idle_timeout_secs`
+//! without a request (default 30 minutes) and `session_absolute_timeout_secs`
+//! after the login (default 12 hours). Both count from timestamps inside the
+//! encrypted cookie, not from the cookie's `Expires` (which a client can keep
+//! as long as it likes), so a copied cookie expires too. The last-seen time is
+//! refreshed at most once a minute, so most requests do not rewrite the cookie.
 
+use crate::clock::Clock;
 use crate::config::Config;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -14,7 +22,7 @@ use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
 
 /// A flash message: a category (`success`, `error`, `warning`, `info`) and text.
@@ -41,6 +49,102 @@ pub struct SessionData {
     /// Messages to show on the next page.
     #[serde(rename = "f", default, skip_serializing_if = "Vec::is_empty")]
     pub flashes: Vec<Flash>,
+    /// When the user logged in (Unix seconds): the absolute timeout counts from here.
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub logged_in_at: Option<i64>,
+    /// When the session was last used (Unix seconds, refreshed at most once a
+    /// minute): the idle timeout counts from here.
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    pub seen_at: Option<i64>,
+}
+
+impl SessionData {
+    /// A session holding only `session_key` and `csrf`, logged in at `now`
+    /// (Unix seconds).
+    ///
+    /// ```
+    /// let data = kegauth::session::SessionData::logged_in("key", "csrf", 1_700_000_000);
+    /// assert_eq!(data.seen_at, Some(1_700_000_000));
+    /// assert!(data.flashes.is_empty());
+    /// ```
+    pub fn logged_in(session_key: &str, csrf: &str, now: i64) -> Self {
+        SessionData {
+            session_key: Some(session_key.to_owned()),
+            csrf: Some(csrf.to_owned()),
+            logged_in_at: Some(now),
+            seen_at: Some(now),
+            ..SessionData::default()
+        }
+    }
+}
+
+/// Why a logged-in session ended by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expiry {
+    /// No request for `session_idle_timeout_secs`.
+    Idle,
+    /// `session_absolute_timeout_secs` since the login.
+    Absolute,
+}
+
+/// Seconds between refreshes of a session's last-seen time (at most; less
+/// for idle timeouts under four minutes). A session therefore ends between
+/// `idle - 60` and `idle` seconds after its last request, never later.
+const SEEN_REFRESH_SECS: i64 = 60;
+
+/// The clock sessions are timed by (the store's, so tests can move it).
+pub(crate) struct SessionClock(pub(crate) Arc<dyn Clock>);
+
+/// The current time in Unix seconds by the app's clock (the system clock
+/// when kegauth is not attached).
+pub(crate) fn now_secs(rocket: &rocket::Rocket<rocket::Orbit>) -> i64 {
+    match rocket.state::<SessionClock>() {
+        Some(clock) => clock.0.now().and_utc().timestamp(),
+        None => chrono::Utc::now().timestamp(),
+    }
+}
+
+/// What a session reads of its request (type-erased, so that a session can
+/// hold its request whatever the request's lifetime).
+trait RequestView: Sync {
+    /// A kegauth message in the request's language.
+    fn message(&self, key: &str) -> String;
+    /// A request header.
+    fn header(&self, name: &str) -> Option<&str>;
+}
+
+impl RequestView for Request<'_> {
+    fn message(&self, key: &str) -> String {
+        crate::i18n::translator_of(self).t(key)
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers().get_one(name)
+    }
+}
+
+/// Whether a browser marked the request as coming from another site: by
+/// `Sec-Fetch-Site` (anything but `same-origin` or `none`, the address bar),
+/// else by an `Origin` whose host is not the request's `Host`. A request
+/// with neither header (not from a browser, or from an old one) is not.
+/// Origins in `trusted` (e.g. `https://app.example.com`) pass either way.
+/// This is the check of Go's `net/http.CrossOriginProtection`.
+fn cross_site(req: &dyn RequestView, trusted: &[String]) -> bool {
+    let origin = req.header("Origin");
+    let is_trusted = || origin.is_some_and(|o| trusted.iter().any(|t| t.eq_ignore_ascii_case(o)));
+    if let Some(site) = req.header("Sec-Fetch-Site") {
+        let same = site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none");
+        return !same && !is_trusted();
+    }
+    let Some(origin) = origin else {
+        return false;
+    };
+    let authority = origin.split_once("://").map(|(_, a)| a);
+    let same_host = match (authority, req.header("Host")) {
+        (Some(a), Some(host)) => a.eq_ignore_ascii_case(host),
+        _ => false,
+    };
+    !same_host && !is_trusted()
 }
 
 /// Largest session cookie value accepted (browsers keep 4 KiB per cookie).
@@ -112,6 +216,8 @@ pub struct Session<'r> {
     cache: &'r SessionCache,
     decoded: Option<&'r DecodedSessions>,
     menus: Option<&'r crate::nav::Menus>,
+    rocket: &'r rocket::Rocket<rocket::Orbit>,
+    req: &'r (dyn RequestView + 'r),
 }
 
 #[rocket::async_trait]
@@ -138,6 +244,8 @@ impl<'r> Session<'r> {
             cache: req.local_cache(SessionCache::default),
             decoded: req.rocket().state::<DecodedSessions>(),
             menus: req.rocket().state::<crate::nav::Menus>(),
+            rocket: req.rocket(),
+            req,
         })
     }
 
@@ -172,15 +280,93 @@ impl<'r> Session<'r> {
         self.cache.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The current data; an absent, undecryptable or malformed cookie is an empty session.
+    /// The current data; an absent, undecryptable or malformed cookie is an
+    /// empty session, and a session past its idle or absolute timeout is
+    /// logged out (with a message saying so).
     pub fn data(&self) -> SessionData {
         let mut cached = self.lock();
-        cached.get_or_insert_with(|| self.read_cookie()).clone()
+        if let Some(data) = &*cached {
+            return data.clone();
+        }
+        let mut data = self.read_cookie();
+        let changed = self.check_timeouts(&mut data);
+        *cached = Some(data.clone());
+        drop(cached);
+        if changed {
+            self.write_cookie(&data);
+        }
+        data
+    }
+
+    fn now(&self) -> i64 {
+        now_secs(self.rocket)
+    }
+
+    /// Which timeout a logged-in session is past, if any. A timestamp the
+    /// cookie lacks (a cookie from an older version) counts as past.
+    fn expiry(&self, data: &SessionData, now: i64) -> Option<Expiry> {
+        let past = |since: Option<i64>, limit: u32| {
+            limit > 0 && since.is_none_or(|t| now.saturating_sub(t) > i64::from(limit))
+        };
+        if past(data.logged_in_at, self.config.session_absolute_timeout_secs) {
+            Some(Expiry::Absolute)
+        } else if past(data.seen_at, self.config.session_idle_timeout_secs) {
+            Some(Expiry::Idle)
+        } else {
+            None
+        }
+    }
+
+    /// End a session past a timeout, or refresh its last-seen time when that
+    /// is due; whether `data` changed.
+    fn check_timeouts(&self, data: &mut SessionData) -> bool {
+        let Some(key) = data.session_key.clone() else {
+            return false;
+        };
+        let now = self.now();
+        if let Some(expiry) = self.expiry(data, now) {
+            log::info!(target: crate::views::AUDIT, "session ended by the {expiry:?} timeout");
+            if let Some(menus) = self.menus {
+                menus.forget(&key);
+            }
+            *data = self.logged_out(std::mem::take(data));
+            data.flashes.push(Flash {
+                category: "info".into(),
+                message: self.req.message("session-expired"),
+            });
+            return true;
+        }
+        let idle = i64::from(self.config.session_idle_timeout_secs);
+        let every = SEEN_REFRESH_SECS.min(idle / 4).max(1);
+        if idle > 0 && data.seen_at.is_none_or(|t| now.saturating_sub(t) >= every) {
+            data.seen_at = Some(now);
+            return true;
+        }
+        false
+    }
+
+    /// `data` logged out: empty (`logout_clear_session`, the default) or
+    /// without the user and with a new CSRF token.
+    fn logged_out(&self, data: SessionData) -> SessionData {
+        if self.config.logout_clear_session {
+            return SessionData::default();
+        }
+        SessionData {
+            session_key: None,
+            csrf: Some(random_token()),
+            logged_in_at: None,
+            seen_at: None,
+            ..data
+        }
     }
 
     /// Replace the data (an empty session removes the cookie).
     pub fn save(&self, data: &SessionData) {
         *self.lock() = Some(data.clone());
+        self.write_cookie(data);
+    }
+
+    fn write_cookie(&self, data: &SessionData) {
         let name = self.config.cookie_name();
         if *data == SessionData::default() {
             self.jar.remove_private(Cookie::from(name));
@@ -215,27 +401,31 @@ impl<'r> Session<'r> {
             menus.forget(session_key);
         }
         self.save(&SessionData {
-            session_key: Some(session_key.to_string()),
-            csrf: Some(random_token()),
-            next: None,
             flashes,
+            ..SessionData::logged_in(session_key, &random_token(), self.now())
         });
+    }
+
+    /// Carry the logged-in user on under a new session key (after they
+    /// changed their own rights, which rotates it): like
+    /// [`log_in`](Self::log_in), but the absolute timeout still counts from
+    /// the original login.
+    pub fn rekey(&self, session_key: &str, flashes: Vec<Flash>) {
+        let logged_in_at = self.data().logged_in_at;
+        self.log_in(session_key, flashes);
+        if logged_in_at.is_some() {
+            self.update(|d| d.logged_in_at = logged_in_at);
+        }
     }
 
     /// Log out: clear the whole session (`logout_clear_session`, the default)
     /// or only the user, keeping the rest.
     pub fn log_out(&self) {
-        if let (Some(menus), Some(key)) = (self.menus, self.session_key()) {
-            menus.forget(&key);
+        let data = self.data();
+        if let (Some(menus), Some(key)) = (self.menus, &data.session_key) {
+            menus.forget(key);
         }
-        if self.config.logout_clear_session {
-            self.save(&SessionData::default());
-        } else {
-            self.update(|d| {
-                d.session_key = None;
-                d.csrf = Some(random_token());
-            });
-        }
+        self.save(&self.logged_out(data));
     }
 
     /// The CSRF token for forms, created on first use.
@@ -252,8 +442,15 @@ impl<'r> Session<'r> {
         }
     }
 
-    /// Whether a submitted CSRF token matches the session's (constant time).
+    /// Whether a form post passes the CSRF checks: the submitted token
+    /// matches the session's (compared in constant time), and the browser
+    /// did not mark the request as cross-site (`Sec-Fetch-Site`, else
+    /// `Origin` against `Host`; origins in `trusted_origins` pass).
     pub fn csrf_matches(&self, submitted: &str) -> bool {
+        if cross_site(self.req, &self.config.trusted_origins) {
+            log::info!(target: crate::views::AUDIT, "a form was posted from another site");
+            return false;
+        }
         match self.data().csrf {
             Some(expected) => {
                 !submitted.is_empty() && bool::from(expected.as_bytes().ct_eq(submitted.as_bytes()))
@@ -371,6 +568,63 @@ mod tests {
             if let Some(cache) = client.rocket().state::<DecodedSessions>() {
                 assert_eq!(cache.lock().len(), 1, "only the real cookie is kept");
             }
+        }
+    }
+
+    struct Headers<'a>(&'a [(&'a str, &'a str)]);
+
+    impl RequestView for Headers<'_> {
+        fn message(&self, key: &str) -> String {
+            key.to_owned()
+        }
+
+        fn header(&self, name: &str) -> Option<&str> {
+            self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        }
+    }
+
+    #[test]
+    fn cross_site_posts_are_told_by_sec_fetch_site_then_origin() {
+        let trusted = vec!["https://front.example.com".to_string()];
+        let host = ("Host", "app.example.com");
+        let cases: &[(&[(&str, &str)], bool)] = &[
+            // Not a browser, or an old one: nothing to go by.
+            (&[host], false),
+            (&[("Sec-Fetch-Site", "same-origin"), host], false),
+            (&[("Sec-Fetch-Site", "none"), host], false),
+            (&[("Sec-Fetch-Site", "cross-site"), host], true),
+            (&[("Sec-Fetch-Site", "same-site"), host], true),
+            // Sec-Fetch-Site wins over a matching Origin.
+            (
+                &[
+                    ("Sec-Fetch-Site", "cross-site"),
+                    ("Origin", "https://app.example.com"),
+                    host,
+                ],
+                true,
+            ),
+            (
+                &[
+                    ("Sec-Fetch-Site", "cross-site"),
+                    ("Origin", "https://front.example.com"),
+                    host,
+                ],
+                false,
+            ),
+            (&[("Origin", "https://app.example.com"), host], false),
+            (&[("Origin", "http://APP.example.com"), host], false),
+            (&[("Origin", "https://evil.example"), host], true),
+            (&[("Origin", "https://app.example.com:8443"), host], true),
+            (&[("Origin", "null"), host], true),
+            (&[("Origin", "https://app.example.com")], true),
+            (&[("Origin", "https://front.example.com"), host], false),
+        ];
+        for (headers, expected) in cases {
+            assert_eq!(
+                cross_site(&Headers(headers), &trusted),
+                *expected,
+                "{headers:?}"
+            );
         }
     }
 

@@ -502,7 +502,7 @@ impl CrudHandler {
                     // The viewer changed their own rights: keep them logged in
                     // with their new key (other sessions of theirs end).
                     Some(key) => {
-                        r.session().log_in(&key, vec![flash]);
+                        r.session().rekey(&key, vec![flash]);
                         Ok(Page::redirect(r.root.clone()))
                     }
                     None => Ok(r.redirect_to_list(flash)),

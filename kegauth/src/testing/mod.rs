@@ -330,11 +330,11 @@ impl<D: AuthDb, E: EntitySet> TestClient<D, E> {
             Err(_) => return request.dispatch().await,
         };
         let before = self.raw_cookie(name);
-        let data = SessionData {
-            session_key: Some(user.core().session_key.clone()),
-            csrf: Some(self.request_csrf.clone()),
-            ..SessionData::default()
-        };
+        let data = SessionData::logged_in(
+            &user.core().session_key,
+            &self.request_csrf,
+            crate::session::now_secs(self.client.rocket()),
+        );
         let Ok(value) = serde_json::to_string(&data) else {
             return request.dispatch().await;
         };
