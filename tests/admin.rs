@@ -769,13 +769,7 @@ async fn admins_grant_only_what_they_hold<B: TestBackend>() {
         ["permission1", "permission2"]
     );
     // A superuser grants anything.
-    let root = f
-        .user("root@example.com")
-        .superuser()
-        .create()
-        .await
-        .unwrap();
-    app.log_in_as(&root).await;
+    app.login_superuser("root@example.com").await;
     let r = submit(
         &app,
         "/groups/add",

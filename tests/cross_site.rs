@@ -56,13 +56,7 @@ async fn every_form_post_from_another_site_is_refused<B: TestBackend>() {
     drop(r);
     let link = smtp.wait_for(1).await.remove(0).link_path(ORIGIN);
     let token = link.rsplit('/').next().expect("a token").to_string();
-    let root = kegauth::testing::Factory::new(app.store.clone())
-        .user("root@example.com")
-        .superuser()
-        .create()
-        .await
-        .unwrap();
-    app.log_in_as(&root).await;
+    app.login_superuser("root@example.com").await;
 
     let paths: Vec<String> = app
         .client

@@ -85,6 +85,7 @@ async fn an_idle_session_ends_after_thirty_minutes<B: TestBackend>() {
         assert_eq!(app.who().await, "Logged in as ann@example.com");
     }
     let copied = session_cookie(app);
+    let csrf = app.csrf().await;
     clock.advance(TimeDelta::minutes(30) + TimeDelta::seconds(1));
     // A protected page sends the browser to log in again, saying why.
     let r = app.browse("/secret1").await;
@@ -96,6 +97,13 @@ async fn an_idle_session_ends_after_thirty_minutes<B: TestBackend>() {
         app.flashes().await,
         "info: Your session has expired. Please log in again."
     );
+    // A form shown before the timeout still posts (its CSRF token stays):
+    // logging out then is not "forged".
+    let r = app
+        .post_form("/logout", &[("csrf_token", csrf.as_str())])
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    drop(r);
     // The cookie as it was before the timeout is dead too.
     assert_eq!(who_with(app, &copied).await, "Not logged in");
     // Logging in again works.

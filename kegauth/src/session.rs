@@ -329,7 +329,12 @@ impl<'r> Session<'r> {
             if let Some(menus) = self.menus {
                 menus.forget(&key);
             }
+            // The CSRF token stays: it belongs to the browser, not the
+            // login, and a form open since before the timeout (logout, say)
+            // must not fail as forged.
+            let csrf = data.csrf.take();
             *data = self.logged_out(std::mem::take(data));
+            data.csrf = csrf;
             data.flashes.push(Flash {
                 category: "info".into(),
                 message: self.req.message("session-expired"),

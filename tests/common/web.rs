@@ -314,6 +314,18 @@ impl<DB: Backend> App<DB> {
         u
     }
 
+    /// A superuser, logged in on the client.
+    pub async fn login_superuser(&self, email: &str) -> User {
+        let u = kegauth::testing::Factory::new(self.store.clone())
+            .user(email)
+            .superuser()
+            .create()
+            .await
+            .expect("a superuser");
+        self.log_in_as(&u).await;
+        u
+    }
+
     /// A browser GET (`Accept: text/html`) of `path`.
     pub async fn browse(&self, path: &str) -> LocalResponse<'_> {
         self.browse_with(path, &[]).await
