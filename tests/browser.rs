@@ -24,7 +24,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ADMIN: &str = "admin@example.com";
-const ADMIN_PASSWORD: &str = "the admin's long password";
+const ADMIN_PASSWORD: &str = "the boss's long password";
 const ANN: &str = "ann@example.com";
 const ANN_PASSWORD: &str = "ann's brand new password";
 
