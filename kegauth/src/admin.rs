@@ -401,16 +401,14 @@ async fn link_field<DB: Backend, E: EntitySet>(
     Ok(FormField::multi(name, label, options, selected))
 }
 
-/// The chosen ids of a multi-select; ids that are not among the choices are errors.
-async fn chosen<DB: Backend, E: EntitySet>(
-    store: &Store<DB, E>,
-    link: Link,
+/// The chosen ids of a multi-select; ids that are not among `options` are errors.
+fn chosen(
+    options: &Choices,
     input: &FormInput,
     name: &str,
     errors: &mut FieldErrors,
     tr: &Translator,
-) -> Result<Vec<i64>> {
-    let options = choices(store, link.kinds().1).await?;
+) -> Vec<i64> {
     let mut ids = Vec::new();
     for value in input.all(name) {
         match value.parse::<i64>() {
@@ -422,7 +420,7 @@ async fn chosen<DB: Backend, E: EntitySet>(
             ),
         }
     }
-    Ok(ids)
+    ids
 }
 
 /// The chosen ids of every multi-select in `links` for record `id` (`None`
@@ -445,9 +443,10 @@ async fn chosen_links<DB: Backend, E: EntitySet>(
     };
     let mut all = Vec::new();
     for &(link, field, _) in links {
-        let ids = chosen(store, link, input, field, errors, &cx.tr).await?;
+        let options = choices(store, link.kinds().1).await?;
+        let ids = chosen(&options, input, field, errors, &cx.tr);
         if let Some(held) = &held {
-            let lacking = ungrantable(store, link, id, &ids, held).await?;
+            let lacking = ungrantable(store, link, id, &ids, &options, held).await?;
             if !lacking.is_empty() {
                 let list = lacking.into_iter().collect::<Vec<_>>().join(", ");
                 add_error(
@@ -463,12 +462,14 @@ async fn chosen_links<DB: Backend, E: EntitySet>(
 }
 
 /// The permissions outside `held` that linking record `id` to `ids` would
-/// newly grant (through a permission, a bundle or a group).
+/// newly grant (through a permission, a bundle or a group); `options` are
+/// the field's choices (a permission's label is its token).
 async fn ungrantable<DB: Backend, E: EntitySet>(
     store: &Store<DB, E>,
     link: Link,
     id: Option<i64>,
     ids: &[i64],
+    options: &Choices,
     held: &BTreeSet<String>,
 ) -> Result<BTreeSet<String>> {
     let existing = match id {
@@ -484,16 +485,12 @@ async fn ungrantable<DB: Backend, E: EntitySet>(
     if added.is_empty() {
         return Ok(lacking);
     }
-    let permissions = match link.kinds().1 {
-        EntityKind::Permission => store.permissions().await?,
-        _ => Vec::new(),
-    };
     for target in added {
         let grants = match link.kinds().1 {
-            EntityKind::Permission => permissions
+            EntityKind::Permission => options
                 .iter()
-                .filter(|p| p.id() == target)
-                .map(|p| p.token().to_string())
+                .filter(|(v, _)| *v == target.to_string())
+                .map(|(_, token)| token.clone())
                 .collect(),
             EntityKind::Bundle => store.bundle_permissions(target).await?,
             EntityKind::Group => store.group_permissions(target).await?,

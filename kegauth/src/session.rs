@@ -402,13 +402,7 @@ impl<'r> Session<'r> {
     /// Log a user in: a fresh session holding only their key, a new CSRF token
     /// and the messages given (nothing from before login survives).
     pub fn log_in(&self, session_key: &str, flashes: Vec<Flash>) {
-        if let Some(menus) = self.menus {
-            menus.forget(session_key);
-        }
-        self.save(&SessionData {
-            flashes,
-            ..SessionData::logged_in(session_key, &random_token(), self.now())
-        });
+        self.start(session_key, flashes, self.now());
     }
 
     /// Carry the logged-in user on under a new session key (after they
@@ -416,11 +410,22 @@ impl<'r> Session<'r> {
     /// [`log_in`](Self::log_in), but the absolute timeout still counts from
     /// the original login.
     pub fn rekey(&self, session_key: &str, flashes: Vec<Flash>) {
-        let logged_in_at = self.data().logged_in_at;
-        self.log_in(session_key, flashes);
-        if logged_in_at.is_some() {
-            self.update(|d| d.logged_in_at = logged_in_at);
+        let now = self.now();
+        let logged_in_at = self.data().logged_in_at.unwrap_or(now);
+        self.start(session_key, flashes, logged_in_at);
+    }
+
+    /// A fresh session for `session_key` with a new CSRF token, logged in at
+    /// `logged_in_at` and seen now.
+    fn start(&self, session_key: &str, flashes: Vec<Flash>, logged_in_at: i64) {
+        if let Some(menus) = self.menus {
+            menus.forget(session_key);
         }
+        self.save(&SessionData {
+            flashes,
+            logged_in_at: Some(logged_in_at),
+            ..SessionData::logged_in(session_key, &random_token(), self.now())
+        });
     }
 
     /// Log out: clear the whole session (`logout_clear_session`, the default)

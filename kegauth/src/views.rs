@@ -94,7 +94,7 @@ pub(crate) fn ip_text(ip: Option<IpAddr>) -> String {
 
 /// The 403 page for a missing or wrong CSRF token.
 pub(crate) fn csrf_failure(templates: &Templates) -> Page {
-    log::info!(target: AUDIT, "a form was posted without its CSRF token");
+    log::info!(target: AUDIT, "a form failed the CSRF check");
     html(
         Status::Forbidden,
         templates.render(
