@@ -1,6 +1,7 @@
-//! Every log line of the test binary, captured: install it before the first
-//! Rocket launches (Rocket's own logger then stays out). Rocket still sets the
-//! maximum level from the app's `log_level` ("normal": info and above).
+//! Every log line of the test binary at Rocket's "normal" level (info and
+//! above), captured: install it before the first Rocket launches (Rocket's
+//! own logger then stays out). Rocket applies its `log_level` only together
+//! with its own logger, so the capture sets the level itself.
 
 use std::sync::Mutex;
 
@@ -23,10 +24,11 @@ impl log::Log for Capture {
 
 static CAPTURE: Capture = Capture;
 
-/// Capture from now on (idempotent).
+/// Capture from now on (idempotent), at what Rocket's "normal" level lets
+/// through: `LevelFilter::Info`, as Rocket's `From<LogLevel>` maps it.
 pub fn install() {
     let _ = log::set_logger(&CAPTURE);
-    log::set_max_level(log::LevelFilter::Trace);
+    log::set_max_level(log::LevelFilter::Info);
 }
 
 /// The lines logged so far.
