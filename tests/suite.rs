@@ -126,8 +126,9 @@ async fn captured_mail_gives_the_link_and_token() {
         .await;
     assert_eq!(r.status(), Status::SeeOther);
     let outbox = client.outbox().unwrap();
+    // Sent after the answer: wait for it.
+    let mail = outbox.wait_last_to("ann@example.com").await.unwrap();
     assert_eq!(outbox.messages().len(), 1);
-    let mail = outbox.last_to("ann@example.com").unwrap();
     assert!(mail.subject.contains("Password Reset"), "{}", mail.subject);
     let path = mail.link_path().unwrap();
     assert_eq!(

@@ -51,6 +51,19 @@ impl CapturedMail {
         self.to(address).pop()
     }
 
+    /// The newest message to `address`, waiting up to five seconds for one:
+    /// kegauth sends some mail (forgot-password) after it has answered the
+    /// request, so it may not be in the outbox yet when the response is.
+    pub async fn wait_last_to(&self, address: &str) -> Option<SentMail> {
+        for _ in 0..100 {
+            if let Some(mail) = self.last_to(address) {
+                return Some(mail);
+            }
+            rocket::tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.last_to(address)
+    }
+
     /// Empty the outbox.
     pub fn clear(&self) {
         self.lock().clear();

@@ -80,7 +80,8 @@
 //!     // Mail: the forgot form sends a reset link.
 //!     let r = client.post_form("/forgot-password", &[("email", "ann@example.com")]).await;
 //!     assert_eq!(r.status(), Status::SeeOther);
-//!     let mail = client.outbox().unwrap().last_to("ann@example.com").unwrap();
+//!     // (sent after the answer: wait for it)
+//!     let mail = client.outbox().unwrap().wait_last_to("ann@example.com").await.unwrap();
 //!     assert!(mail.link_path().unwrap().starts_with("/reset-password/"));
 //! }
 //! # fn main() {}

@@ -190,7 +190,8 @@ async fn use_mailed_link<D: AuthDb, E: EntitySet>(
 ) {
     let outbox = client.outbox().expect("checked by mail_ready");
     let mail = outbox
-        .last_to(user.login_id())
+        .wait_last_to(user.login_id())
+        .await
         .unwrap_or_else(|| panic!("no mail to {}", user.login_id()));
     let path = mail
         .link_path()
