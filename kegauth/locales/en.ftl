@@ -150,3 +150,14 @@ cli-password-rejected = Password does not meet the following restrictions:
 cli-password-set = Password set.
 cli-token-revoked = API token revoked.
 cli-attempts-deleted = Deleted { $count } attempts.
+
+# OAuth / OpenID Connect
+oauth-login-with = Log in with { $provider }
+oauth-failed = The sign-in could not be completed. Please try again.
+oauth-refused = { $provider } did not let you sign in.
+oauth-no-identity = { $provider } did not give a verified email address for your account.
+oauth-wrong-domain = { $provider } sign-in is only for accounts at { $domains }, not { $login }.
+oauth-no-account = No account here matches { $login }. Ask an administrator to create one.
+login-use-provider = Accounts at { $domain } log in with { $provider }.
+admin-login-by-provider = This account logs in with { $provider }; its login cannot be changed.
+oauth-other-identity = { $login } is linked to a different { $provider } account.

@@ -148,3 +148,14 @@ cli-password-rejected = La contraseña no cumple estas reglas:
 cli-password-set = Contraseña establecida.
 cli-token-revoked = Token de API revocado.
 cli-attempts-deleted = Se eliminaron { $count } intentos.
+
+# OAuth / OpenID Connect
+oauth-login-with = Iniciar sesión con { $provider }
+oauth-failed = No se pudo completar el inicio de sesión. Inténtelo de nuevo.
+oauth-refused = { $provider } no le permitió iniciar sesión.
+oauth-no-identity = { $provider } no proporcionó una dirección de correo verificada para su cuenta.
+oauth-wrong-domain = El inicio de sesión con { $provider } es solo para cuentas de { $domains }, no { $login }.
+oauth-no-account = Ninguna cuenta coincide con { $login }. Pida a un administrador que le cree una.
+login-use-provider = Las cuentas de { $domain } inician sesión con { $provider }.
+admin-login-by-provider = Esta cuenta inicia sesión con { $provider }; su usuario no se puede cambiar.
+oauth-other-identity = { $login } está vinculada a otra cuenta de { $provider }.

@@ -29,6 +29,10 @@ pub(crate) struct Flows {
     policy: Arc<dyn PasswordPolicy>,
     /// The language of mail and password-policy messages.
     tr: Translator,
+    /// Domains whose users log in through an OAuth provider.
+    providers: crate::oauth::ProviderDomains,
+    /// Whether OAuth profiles are configured (their identities table exists).
+    oauth: bool,
 }
 
 impl Default for Flows {
@@ -39,6 +43,8 @@ impl Default for Flows {
             mailer: None,
             policy: Arc::new(DefaultPolicy::default()),
             tr: Translator::english(),
+            providers: Default::default(),
+            oauth: false,
         }
     }
 }
@@ -50,6 +56,16 @@ impl Flows {
 
     pub(crate) fn set_translator(&mut self, tr: Translator) {
         self.tr = tr;
+    }
+
+    /// OAuth is configured: its identities table is in use.
+    pub(crate) fn set_provider_domains(&mut self, providers: crate::oauth::ProviderDomains) {
+        self.providers = providers;
+        self.oauth = true;
+    }
+
+    pub(crate) fn oauth(&self) -> bool {
+        self.oauth
     }
 }
 
@@ -109,6 +125,25 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// The language of this store's mail and messages.
     pub fn language(&self) -> &str {
         self.flows.tr.lang()
+    }
+
+    /// The label of the OAuth provider whose `domain_filter` holds
+    /// `login_id`'s domain: such users log in only through that provider
+    /// (see [`crate::oauth`]). `None` for every login id until the fairing
+    /// has read `oauth_profiles`.
+    ///
+    /// ```
+    /// # use kegauth::{entity::UserCore, Store};
+    /// # #[derive(kegauth::AuthEntity)] #[auth(user)]
+    /// # struct User { id: i64, email: String, #[auth(core)] core: UserCore }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> kegauth::Result<()> {
+    /// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+    /// let store: Store<sqlx::Sqlite, User> = Store::new(pool);
+    /// assert_eq!(store.provider_of("ann@example.com"), None);
+    /// # Ok(()) }
+    /// ```
+    pub fn provider_of(&self, login_id: &str) -> Option<&str> {
+        self.flows.providers.provider_of(login_id)
     }
 
     /// The mailer, when mail is configured.
@@ -209,6 +244,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
 
     /// Insert a new user and, for an email-login user who is not yet verified,
     /// make a verify-account link and (with `send_mail` and a mailer) mail it.
+    /// A user whose domain belongs to an OAuth provider ([`Self::provider_of`])
+    /// gets no link and no mail: they log in through the provider.
     /// If the mail cannot be sent the user is deleted again and the error
     /// returned, so no account is left that nobody can activate. Returns the
     /// link (when `server_name` is configured), for the CLI to print.
@@ -223,7 +260,10 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             }
         }
         self.insert_user(user).await?;
-        if <U<E> as UserEntity>::LOGIN != LoginKind::Email || user.core().is_verified {
+        if <U<E> as UserEntity>::LOGIN != LoginKind::Email
+            || user.core().is_verified
+            || self.provider_of(user.login_id()).is_some()
+        {
             return Ok(None);
         }
         let url = match (&self.flows.link_origin, &self.flows.signer) {

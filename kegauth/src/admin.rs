@@ -647,7 +647,16 @@ impl<DB: Backend, E: EntitySet> Users<DB, E> {
             .unwrap_or_default()
             .trim()
             .to_string();
-        if login.is_empty() {
+        // A user whose domain belongs to an OAuth provider is that provider's
+        // identity: their login id stays as it is.
+        let provider = id.and_then(|_| store.provider_of(user.login_id()));
+        if let Some(provider) = provider.filter(|_| login != user.login_id()) {
+            let message = tr.t_args(
+                "admin-login-by-provider",
+                &[("provider", provider.to_string())],
+            );
+            add_error(&mut errors, login_field, message);
+        } else if login.is_empty() {
             add_error(&mut errors, login_field, tr.t("field-required"));
         } else if Self::email_login() && login.parse::<lettre::Address>().is_err() {
             add_error(&mut errors, login_field, tr.t("invalid-email"));

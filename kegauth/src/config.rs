@@ -133,6 +133,11 @@ pub struct Config {
     /// keg-auth's `KEGAUTH_LDAP_TEST_MODE`: every LDAP bind succeeds. Only
     /// accepted in builds with kegauth's `testing` feature; refused at launch otherwise.
     pub ldap_test_mode: bool,
+    /// OAuth / OpenID Connect providers (`[[kegauth.oauth_profiles]]`), each
+    /// served at `/login/<name>`; see [`crate::oauth`].
+    pub oauth_profiles: Vec<crate::oauth::ProfileConfig>,
+    /// Seconds to wait for an OpenID provider's answer (discovery, token, userinfo).
+    pub oauth_timeout_secs: u32,
     /// The JWT request loader's settings (`[kegauth.jwt]`), used when the app
     /// registers a [`JwtRequestLoader`](crate::loaders::JwtRequestLoader).
     pub jwt: crate::loaders::JwtConfig,
@@ -183,6 +188,8 @@ impl Default for Config {
             ldap_starttls: false,
             ldap_timeout_secs: 10,
             ldap_test_mode: false,
+            oauth_profiles: Vec::new(),
+            oauth_timeout_secs: 10,
             jwt: crate::loaders::JwtConfig::default(),
         }
     }

@@ -166,7 +166,30 @@ pub fn statements<DB: Backend, E: EntitySet>() -> Vec<String> {
     for link in Link::ALL {
         out.extend(link_table::<DB, E>(link));
     }
+    out.push(oauth_identities::<DB, E>());
     out
+}
+
+/// kegauth's own table (not keg-auth's) of OAuth identities: which user a
+/// provider's `(issuer, subject)` is, one identity per user and issuer. Only
+/// read when `oauth_profiles` are configured.
+pub const OAUTH_IDENTITIES: &str = "kegauth_oauth_identities";
+
+fn oauth_identities<DB: Backend, E: EntitySet>() -> String {
+    let users = E::User::schema();
+    format!(
+        "CREATE TABLE IF NOT EXISTS {t} (\n    {iss} VARCHAR(255) NOT NULL,\n    \
+         {sub} VARCHAR(255) NOT NULL,\n    {uid} INTEGER NOT NULL,\n    \
+         PRIMARY KEY ({iss}, {sub}),\n    UNIQUE ({uid}, {iss}),\n    \
+         FOREIGN KEY ({uid}) REFERENCES {ut} ({ui}) ON DELETE CASCADE\n){opts}",
+        t = q::<DB>(OAUTH_IDENTITIES),
+        iss = q::<DB>("issuer"),
+        sub = q::<DB>("subject"),
+        uid = q::<DB>("user_id"),
+        ut = q::<DB>(users.table),
+        ui = q::<DB>(users.id_column()),
+        opts = DB::table_options(),
+    )
 }
 
 /// The statements as one script, each ending with `;`.

@@ -16,6 +16,8 @@
 //! - [`loaders`]: JWT bearer and API-token request loaders, for requests
 //!   without a session;
 //! - [`ldap`]: the LDAP authenticator (simple bind, escaped DNs, server lists);
+//! - [`oauth`]: OAuth / OpenID Connect login (code flow with PKCE, profiles,
+//!   domain filters);
 //! - [`admin`], [`crud`]: the admin pages for users, groups, bundles and
 //!   permissions, and the CRUD building block they share with the app;
 //! - [`nav`]: navigation menus whose links show only to users who may open
@@ -60,6 +62,7 @@ pub mod mail;
 mod manager;
 pub mod nav;
 pub mod next;
+pub mod oauth;
 pub mod password;
 pub mod permissions;
 pub mod policy;

@@ -406,6 +406,13 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             },
             _ => None,
         };
+        let oauth = match crate::oauth::OAuth::from_config(&config) {
+            Ok(oauth) => oauth,
+            Err(e) => {
+                log::error!("kegauth: {e}");
+                return Err(rocket);
+            }
+        };
         let mut endpoints = Endpoints::default();
         for (name, target) in &self.endpoints {
             if let Err(e) = endpoints.set(name, target) {
@@ -484,6 +491,9 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 return Err(rocket);
             }
         };
+        if !config.oauth_profiles.is_empty() {
+            store.flows.set_provider_domains(oauth.domains());
+        }
         let loaders = match self.loaders(&config, &secret, store.shared_clock()) {
             Ok(loaders) => loaders,
             Err(e) => {
@@ -500,6 +510,12 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         if let Err(e) = store.check_tables().await {
             log::error!("kegauth: {e}");
             return Err(rocket);
+        }
+        if !config.oauth_profiles.is_empty() {
+            if let Err(e) = store.check_oauth_table().await {
+                log::error!("kegauth: {e}");
+                return Err(rocket);
+            }
         }
         if config.attempt_limit_enabled {
             if let Err(e) = store.check_attempt_table().await {
@@ -592,6 +608,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             .manage(store)
             .manage(config)
             .manage(proxies)
+            .manage(oauth)
             .manage(declared)
             .manage(loaders)
             .manage(self.authenticator)

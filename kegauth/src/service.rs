@@ -27,6 +27,12 @@ pub enum LoginFailure {
     DisabledByDate,
     /// The right password, but the email address is not verified.
     Unverified,
+    /// The login id's domain belongs to an OAuth provider (its
+    /// `domain_filter`): those users log in there, never with a password.
+    UseProvider,
+    /// OAuth: the account is already linked to another identity (subject)
+    /// at the provider.
+    OtherIdentity,
 }
 
 /// What a verification or reset token in a link is worth.
@@ -87,6 +93,21 @@ pub(crate) trait AuthService: Send + Sync + 'static {
         &'a self,
         login_id: &'a str,
         password: &'a str,
+    ) -> BoxFuture<'a, Result<std::result::Result<String, LoginFailure>>>;
+
+    /// The label of the OAuth provider `login_id`'s domain belongs to.
+    fn provider_of(&self, login_id: &str) -> Option<String>;
+
+    /// An OAuth login of the identity `(issuer, subject)`, whose login id
+    /// the provider vouched for: the user linked to the identity, else the
+    /// user with that login id (who is then linked to it, unless already
+    /// linked to another subject of the issuer). They must be active; they
+    /// are marked verified. Returns the session key.
+    fn provider_login<'a>(
+        &'a self,
+        issuer: &'a str,
+        subject: &'a str,
+        login_id: &'a str,
     ) -> BoxFuture<'a, Result<std::result::Result<String, LoginFailure>>>;
 
     /// Rotate the key of the user holding `session_key` (logout: a copied cookie stops working).
@@ -196,6 +217,10 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
     fn forgot<'a>(&'a self, email: &'a str, lang: &'a str) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
             let store = &self.store;
+            if store.provider_of(email).is_some() {
+                // No password to reset: they log in through their provider.
+                return Ok(false);
+            }
             let Some(user) = store.user_by_login(email).await? else {
                 return Ok(false);
             };
@@ -286,6 +311,11 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
                 return self.authenticate_ldap(ldap, login_id, password).await;
             }
             let store = &self.store;
+            if store.provider_of(login_id).is_some() {
+                // The domain logs in through its OAuth provider; saying so
+                // tells nothing about any one account.
+                return Ok(Err(LoginFailure::UseProvider));
+            }
             // Exactly one hash in every case, so timing does not tell whether
             // the user exists, has a password, or is disabled.
             let Some(mut user) = store.user_by_login(login_id).await? else {
@@ -350,6 +380,61 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
                 Some(u) => self.store.session_permissions(u).await,
                 None => Ok(Arc::default()),
             }
+        })
+    }
+
+    fn provider_of(&self, login_id: &str) -> Option<String> {
+        self.store.provider_of(login_id).map(str::to_string)
+    }
+
+    fn provider_login<'a>(
+        &'a self,
+        issuer: &'a str,
+        subject: &'a str,
+        login_id: &'a str,
+    ) -> BoxFuture<'a, Result<std::result::Result<String, LoginFailure>>> {
+        Box::pin(async move {
+            let store = &self.store;
+            let linked = match store.oauth_user_id(issuer, subject).await? {
+                Some(id) => store.user(id).await?,
+                None => None,
+            };
+            let (mut user, link) = match linked {
+                Some(user) => (user, false),
+                None => {
+                    let Some(user) = store.user_by_login(login_id).await? else {
+                        return Ok(Err(LoginFailure::UnknownUser));
+                    };
+                    // Identity is (issuer, subject): the same address at the
+                    // provider under another subject does not take the
+                    // account over.
+                    if store.oauth_subject(user.id(), issuer).await?.is_some() {
+                        return Ok(Err(LoginFailure::OtherIdentity));
+                    }
+                    (user, true)
+                }
+            };
+            let now = store.now();
+            if let Some(failure) = disabled(user.core(), now) {
+                return Ok(Err(failure));
+            }
+            if link {
+                match store.link_oauth_identity(user.id(), issuer, subject).await {
+                    Ok(()) => {}
+                    // A concurrent first login linked it: only the winner's subject counts.
+                    Err(crate::Error::Conflict(_)) => {
+                        if store.oauth_user_id(issuer, subject).await? != Some(user.id()) {
+                            return Ok(Err(LoginFailure::OtherIdentity));
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            let core = user.core_mut();
+            core.is_verified = true;
+            core.last_login_utc = Some(now);
+            store.update_user(&mut user).await?;
+            Ok(Ok(user.core().session_key.clone()))
         })
     }
 

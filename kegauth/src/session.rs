@@ -95,11 +95,18 @@ const SEEN_REFRESH_SECS: i64 = 60;
 /// The clock sessions are timed by (the store's, so tests can move it).
 pub(crate) struct SessionClock(pub(crate) Arc<dyn Clock>);
 
+impl SessionClock {
+    /// Now, in Unix seconds.
+    pub(crate) fn now_secs(&self) -> i64 {
+        self.0.now().and_utc().timestamp()
+    }
+}
+
 /// The current time in Unix seconds by the app's clock (the system clock
 /// when kegauth is not attached).
 pub(crate) fn now_secs(rocket: &rocket::Rocket<rocket::Orbit>) -> i64 {
     match rocket.state::<SessionClock>() {
-        Some(clock) => clock.0.now().and_utc().timestamp(),
+        Some(clock) => clock.now_secs(),
         None => chrono::Utc::now().timestamp(),
     }
 }

@@ -127,6 +127,8 @@ pub struct Ctx<'r> {
     pub(crate) authenticator: Authenticator,
     pub(crate) endpoints: &'r Endpoints,
     pub(crate) config: &'r Config,
+    /// The OAuth profiles (for the login page's links).
+    pub(crate) oauth: &'r crate::oauth::OAuth,
     /// The client's address, for attempt limiting.
     pub(crate) ip: Option<IpAddr>,
 }
@@ -145,6 +147,7 @@ impl<'r> FromRequest<'r> for Ctx<'r> {
             rocket.state::<Endpoints>(),
             rocket.state::<Config>(),
             rocket.state::<ProxyPolicy>(),
+            rocket.state::<crate::oauth::OAuth>(),
         );
         match parts {
             (
@@ -155,6 +158,7 @@ impl<'r> FromRequest<'r> for Ctx<'r> {
                 Some(endpoints),
                 Some(config),
                 Some(proxies),
+                Some(oauth),
             ) => request::Outcome::Success(Ctx {
                 session,
                 templates: page_templates(req, templates).await,
@@ -162,6 +166,7 @@ impl<'r> FromRequest<'r> for Ctx<'r> {
                 authenticator: *authenticator,
                 endpoints,
                 config,
+                oauth,
                 ip: proxies.client_ip_of(req),
             }),
             _ => {
@@ -204,13 +209,25 @@ struct LoginPage<'a> {
     status: Status,
 }
 
-fn render_login(
-    templates: &Templates,
-    auth: &Auth,
-    session: &Session<'_>,
-    page: LoginPage<'_>,
-) -> Page {
+fn render_login(ctx: &Ctx<'_>, page: LoginPage<'_>) -> Page {
+    let Ctx {
+        templates,
+        auth,
+        session,
+        ..
+    } = ctx;
     let kind = auth.0.login_kind();
+    let providers: Vec<_> = ctx
+        .oauth
+        .links(page.next.as_deref())
+        .into_iter()
+        .map(|(label, url)| {
+            json!({
+                "url": url,
+                "text": templates.t_args("oauth-login-with", &[("provider", label)]),
+            })
+        })
+        .collect();
     html(
         page.status,
         templates.render(
@@ -229,6 +246,7 @@ fn render_login(
                 "errors": page.errors,
                 "flashes": page.flashes,
                 "forgot_url": auth.0.mail_enabled().then_some(crate::accounts::FORGOT_PASSWORD_PATH),
+                "providers": providers,
             }),
         ),
     )
@@ -237,11 +255,7 @@ fn render_login(
 #[get("/login?<next>")]
 fn login_get(next: Option<&str>, ctx: Ctx<'_>) -> Page {
     let Ctx {
-        session,
-        templates,
-        auth,
-        config,
-        ..
+        session, config, ..
     } = &ctx;
     if ctx.authenticator == Authenticator::Redirect {
         if let Some(next) = next {
@@ -259,7 +273,7 @@ fn login_get(next: Option<&str>, ctx: Ctx<'_>) -> Page {
         errors: BTreeMap::new(),
         status: Status::Ok,
     };
-    render_login(templates, auth, session, page)
+    render_login(&ctx, page)
 }
 
 /// keg-auth answers HEAD on the login page with 405 (Rocket would otherwise
@@ -271,10 +285,22 @@ fn login_head() -> Status {
 
 fn failure_message(
     templates: &Templates,
+    auth: &Auth,
     config: &Config,
     failure: LoginFailure,
     login_id: &str,
 ) -> String {
+    if failure == LoginFailure::UseProvider {
+        if let (Some(provider), Some(domain)) = (
+            auth.0.provider_of(login_id),
+            crate::oauth::domain_of(login_id),
+        ) {
+            return templates.t_args(
+                "login-use-provider",
+                &[("provider", provider), ("domain", domain)],
+            );
+        }
+    }
     if !config.detailed_login_errors {
         return templates.t("login-failed");
     }
@@ -282,7 +308,9 @@ fn failure_message(
         LoginFailure::UnknownUser => {
             templates.t_args("login-no-account", &[("login", login_id.to_string())])
         }
-        LoginFailure::WrongPassword => templates.t("login-wrong-password"),
+        LoginFailure::WrongPassword | LoginFailure::UseProvider | LoginFailure::OtherIdentity => {
+            templates.t("login-wrong-password")
+        }
         LoginFailure::Disabled | LoginFailure::DisabledByDate => templates.t("login-disabled"),
         LoginFailure::Unverified => templates.t("login-unverified"),
     }
@@ -319,7 +347,7 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
             errors: BTreeMap::new(),
             status: Status::ServiceUnavailable,
         };
-        render_login(templates, auth, session, page)
+        render_login(&ctx, page)
     };
     // Every try is logged, CSRF failures and form errors included.
     let gate = match ctx.open_attempt(AttemptType::Login, login_id).await {
@@ -350,7 +378,13 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
         flashes.push(error(if config.detailed_login_errors {
             templates.t("login-too-many")
         } else {
-            failure_message(templates, config, LoginFailure::WrongPassword, login_id)
+            failure_message(
+                templates,
+                auth,
+                config,
+                LoginFailure::WrongPassword,
+                login_id,
+            )
         }));
     } else {
         match auth.0.authenticate(login_id, password).await {
@@ -376,7 +410,9 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
             Ok(Err(failure)) => {
                 // Not the typed login id: people type passwords into it.
                 log::info!(target: AUDIT, "login failed ({failure:?}) from {}", ip_text(ctx.ip));
-                flashes.push(error(failure_message(templates, config, failure, login_id)))
+                flashes.push(error(failure_message(
+                    templates, auth, config, failure, login_id,
+                )))
             }
             Err(e) if e.status() == Status::ServiceUnavailable => {
                 return unavailable(e, next, flashes)
@@ -391,7 +427,7 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
         errors,
         status: Status::Ok,
     };
-    render_login(templates, auth, session, page)
+    render_login(&ctx, page)
 }
 
 #[get("/logout")]
@@ -452,7 +488,9 @@ async fn logout_post(
 /// kegauth's routes: mount them at `/` (`.mount("/", kegauth::routes())`).
 ///
 /// `GET/POST /login`, `HEAD /login` (405), `GET /logout` (a confirm form),
-/// `POST /logout` (CSRF-checked), and, when a mail manager is configured,
+/// `POST /logout` (CSRF-checked), `GET /login/<profile>` and
+/// `GET /oauth-authorize/<profile>` (the OAuth profiles of [`crate::oauth`];
+/// 404 for any other name), and, when a mail manager is configured,
 /// `GET/POST /forgot-password`, `GET/POST /reset-password/<user_id>/<token>`
 /// and `GET/POST /verify-account/<user_id>/<token>` (404 without one); and
 /// the admin pages ([`crate::admin`]): `/users`, `/groups`, `/bundles` with
@@ -460,6 +498,7 @@ async fn logout_post(
 pub fn routes() -> Vec<Route> {
     let mut all = routes![login_get, login_head, login_post, logout_get, logout_post];
     all.extend(crate::account_views::routes());
+    all.extend(crate::oauth::routes());
     // The login, logout and token pages are open by design; the route report says so.
     let id = crate::requirements::register_rule(crate::requirements::RouteRule::KegauthPage);
     for route in &mut all {

@@ -35,6 +35,7 @@ pub use demo::User;
 
 pub mod ldap;
 pub mod logs;
+pub mod oidc;
 pub mod smtp;
 
 /// keg-auth's `users` table (its test app's `User`: email login plus `name`).
