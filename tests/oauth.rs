@@ -26,6 +26,8 @@ type SqliteApp = App<sqlx::Sqlite>;
 
 const PROFILE: &str = "test";
 const PASSWORD: &str = "a long and unusual password";
+/// The flash of a callback that fails its checks.
+const FAILED: &str = "error: The sign-in could not be completed. Please try again.";
 
 /// The provider's people: login name -> claims.
 fn accounts() -> serde_json::Value {
@@ -233,18 +235,17 @@ async fn oauth_a_tampered_state_is_refused_and_uses_up_the_pending_login() {
     let Some(p) = provider(false) else { return };
     let app = standard_app(&p).await;
     let back = dance(&app, "ann").await;
-    let failed = "error: The sign-in could not be completed. Please try again.";
     for forged in ["forged", "", &param(&back, "state").unwrap()[1..]] {
         let tampered = with_param(&back, "state", forged);
-        assert_eq!(refused(&app, &tampered).await, failed);
+        assert_eq!(refused(&app, &tampered).await, FAILED);
     }
     // The answer names the provider (RFC 9207); another issuer is refused.
     assert_eq!(param(&back, "iss").as_deref(), Some(p.issuer.as_str()));
     let back = dance(&app, "ann").await;
     let mixed_up = with_param(&back, "iss", "https://evil.example.com");
-    assert_eq!(refused(&app, &mixed_up).await, failed);
+    assert_eq!(refused(&app, &mixed_up).await, FAILED);
     // The genuine callback comes too late: its pending login was used up.
-    assert_eq!(refused(&app, &back).await, failed);
+    assert_eq!(refused(&app, &back).await, FAILED);
     // A callback from another profile's login does not count either.
     let other = back.replace("/oauth-authorize/test", "/oauth-authorize/other");
     assert_eq!(
@@ -262,14 +263,13 @@ async fn oauth_a_replayed_code_is_refused() {
     assert_eq!(location(&r), "/");
     assert_eq!(app.who().await, "Logged in as ann@example.com");
     forget_session(&app).await;
-    let failed = "error: The sign-in could not be completed. Please try again.";
     // The same callback again: nothing is pending.
-    assert_eq!(refused(&app, &back).await, failed);
+    assert_eq!(refused(&app, &back).await, FAILED);
     // The used code with a fresh login's state: kegauth redeems it, and the
     // provider refuses it.
     let start = begin(&app, "/login/test").await;
     let replay = with_param(&back, "state", &param(&start, "state").unwrap());
-    assert_eq!(refused(&app, &replay).await, failed);
+    assert_eq!(refused(&app, &replay).await, FAILED);
 }
 
 #[rocket::async_test]
@@ -324,10 +324,7 @@ async fn oauth_id_tokens_signed_with_a_shared_secret_are_refused() {
     let app = oauth_app(json!([profile]), Authenticator::Keg, None).await;
     people(&app).await;
     let back = dance(&app, "ann").await;
-    assert_eq!(
-        refused(&app, &back).await,
-        "error: The sign-in could not be completed. Please try again."
-    );
+    assert_eq!(refused(&app, &back).await, FAILED);
 }
 
 #[rocket::async_test]
@@ -339,10 +336,7 @@ async fn oauth_a_nonce_mismatch_is_refused() {
     let start = begin(&app, "/login/test").await;
     let forged = with_param(&start, "nonce", "the-attackers-nonce-0123456789");
     let back = ProviderBrowser::new().authorize(&forged, "ann").await;
-    assert_eq!(
-        refused(&app, &back).await,
-        "error: The sign-in could not be completed. Please try again."
-    );
+    assert_eq!(refused(&app, &back).await, FAILED);
     // The same dance with the nonce left alone logs in.
     let back = dance(&app, "ann").await;
     app.client.get(back).dispatch().await;
@@ -362,10 +356,7 @@ async fn oauth_a_login_left_at_the_provider_for_over_ten_minutes_is_refused() {
     people(&app).await;
     let back = dance(&app, "ann").await;
     clock.advance(chrono::TimeDelta::minutes(11));
-    assert_eq!(
-        refused(&app, &back).await,
-        "error: The sign-in could not be completed. Please try again."
-    );
+    assert_eq!(refused(&app, &back).await, FAILED);
 }
 
 #[rocket::async_test]
@@ -382,10 +373,7 @@ async fn oauth_an_expired_id_token_is_refused() {
     .await;
     people(&app).await;
     let back = dance(&app, "ann").await;
-    assert_eq!(
-        refused(&app, &back).await,
-        "error: The sign-in could not be completed. Please try again."
-    );
+    assert_eq!(refused(&app, &back).await, FAILED);
 }
 
 #[rocket::async_test]

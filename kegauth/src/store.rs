@@ -518,6 +518,19 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         })
     }
 
+    /// The text column a one-column query selects, row by row.
+    async fn texts(conn: &mut DB::Connection, sql: Sql<DB>) -> Result<Vec<String>> {
+        let rows = DB::fetch(conn, &sql.text, sql.args, &[OutCol { kind: Kind::Text }]).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|mut r| match r.pop() {
+                Some(Value::Text(t)) => Some(t),
+                Some(Value::Bytes(b)) => String::from_utf8(b).ok(),
+                _ => None,
+            })
+            .collect())
+    }
+
     async fn ids(conn: &mut DB::Connection, sql: Sql<DB>) -> Result<Vec<i64>> {
         let rows = DB::fetch(conn, &sql.text, sql.args, &[OutCol { kind: Kind::Int }]).await?;
         let mut out: Vec<i64> = rows
@@ -1473,20 +1486,9 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             sql.args.extend(sub.args);
             sql.push(")");
         }
-        let rows = DB::fetch(
-            &mut *self.conn().await?,
-            &sql.text,
-            sql.args,
-            &[OutCol { kind: Kind::Text }],
-        )
-        .await?;
-        Ok(rows
+        Ok(Self::texts(&mut *self.conn().await?, sql)
+            .await?
             .into_iter()
-            .filter_map(|mut r| match r.pop() {
-                Some(Value::Text(t)) => Some(t),
-                Some(Value::Bytes(b)) => String::from_utf8(b).ok(),
-                _ => None,
-            })
             .collect())
     }
 
@@ -1652,17 +1654,10 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .ident("issuer")
             .push(" = ")
             .bind_text(issuer);
-        let rows = DB::fetch(
-            &mut *self.conn().await?,
-            &sql.text,
-            sql.args,
-            &[OutCol { kind: Kind::Text }],
-        )
-        .await?;
-        Ok(rows.into_iter().flatten().find_map(|v| match v {
-            Value::Text(s) => Some(s),
-            _ => None,
-        }))
+        Ok(Self::texts(&mut *self.conn().await?, sql)
+            .await?
+            .into_iter()
+            .next())
     }
 
     /// Link `user_id` to a provider's `(issuer, subject)`: from then on that
