@@ -3,7 +3,7 @@
 #   GET /login; /public (unprotected) and /secret1 (protected), both sent the
 #   same session cookie, with the session cache off, then on; /api/me with a
 #   JWT; POST /login with the right password; and /secret1's latency while 20
-#   clients POST /login.
+#   clients (another user) POST /login.
 # On SQLite and on PostgreSQL (the demo built with --features demo-postgres,
 # on a database kegauth_bench that this script drops and creates).
 #
@@ -60,8 +60,11 @@ run_backend() { # backend name, database URL, session cache seconds
   # Attempt limiting off: every connection comes from 127.0.0.1, and the connections wrk
   # cuts at the end of a run count as failures, so a lockout would make logins look cheap.
   export ROCKET_KEGAUTH="{mail={dir=\"$WORK/mail\"},cookie_secure=false,attempt_limit_enabled=false,session_cache_secs=$cache${HASHER:+,$HASHER}}"
-  (cd "$WORK" && "$BIN" auth create-user bench@example.com --no-mail >/dev/null 2>&1 || true)
-  (cd "$WORK" && printf '%s\n%s\n' "$PASSWORD" "$PASSWORD" | "$BIN" auth set-password bench@example.com >/dev/null)
+  # bench@example.com browses; storm@example.com is the one 20 clients log in as.
+  for who in bench storm; do
+    (cd "$WORK" && "$BIN" auth create-user "$who@example.com" --no-mail >/dev/null 2>&1 || true)
+    (cd "$WORK" && printf '%s\n%s\n' "$PASSWORD" "$PASSWORD" | "$BIN" auth set-password "$who@example.com" >/dev/null)
+  done
   (cd "$WORK" && exec "$BIN" >/dev/null 2>&1) &
   SERVER=$!
   for _ in $(seq 1 100); do curl -sf "$BASE/public" >/dev/null && break; sleep 0.1; done
@@ -94,9 +97,12 @@ run_backend() { # backend name, database URL, session cache seconds
   [ -n "$jwt" ] || { echo "could not get a JWT" >&2; exit 1; }
 
   # POST /login: the pre-login cookie carries the CSRF token the form sends.
+  # Another user than the one browsing: a login rewrites its own user's row
+  # (last login), which drops that user's cached sessions, so a storm on the
+  # browsing user would measure that user's own logins, not other people's.
   cat > "$WORK/login.lua" <<LUA
 wrk.method = "POST"
-wrk.body = "$form"
+wrk.body = "${form/bench%40/storm%40}"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Cookie"] = "kegauth=$pre_login"
 LUA
