@@ -353,16 +353,40 @@ fn valid_server_name(s: &str) -> bool {
     let host_ok = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         v6.parse::<std::net::Ipv6Addr>().is_ok()
     } else {
-        !host.is_empty()
-            && host
-                .split('.')
-                .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        valid_dns_name(host)
     };
     host_ok && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0))
 }
 
+/// A DNS name (or dotted IPv4 address): dot-separated labels of letters,
+/// digits and `-`, none empty.
+pub(crate) fn valid_dns_name(host: &str) -> bool {
+    !host.is_empty()
+        && host
+            .split('.')
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+}
+
+/// Whether `host` (a name, an IP, or an IPv6 address in brackets) is this
+/// machine: `localhost` or a loopback address.
+pub(crate) fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn loopback_hosts() {
+        assert!(super::is_loopback("localhost"));
+        assert!(super::is_loopback("127.0.0.1"));
+        assert!(super::is_loopback("[::1]"));
+        assert!(!super::is_loopback("smtp.example.com"));
+    }
+
     #[test]
     fn server_names() {
         for ok in [

@@ -118,14 +118,6 @@ impl std::fmt::Debug for MailConfig {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// Something that delivers a built message: SMTP, files, or an app's own
 /// (an HTTP mail API, a test double).
 ///
@@ -194,7 +186,7 @@ fn transport_from(config: &MailConfig) -> Result<Arc<dyn MailTransport>> {
                 TlsMode::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
                     .map_err(|e| bad(format!("host `{host}`: {e}")))?,
                 TlsMode::None => {
-                    if config.username.is_some() && !is_loopback(host) {
+                    if config.username.is_some() && !crate::config::is_loopback(host) {
                         return Err(bad(format!(
                             "refusing to send SMTP credentials without TLS to `{host}`; \
                              use tls = \"starttls\" or \"tls\""
@@ -400,13 +392,5 @@ mod tests {
             html.contains("<a href=\"https://example.com/x\">link</a>"),
             "{html}"
         );
-    }
-
-    #[test]
-    fn loopback_hosts() {
-        assert!(is_loopback("localhost"));
-        assert!(is_loopback("127.0.0.1"));
-        assert!(is_loopback("[::1]"));
-        assert!(!is_loopback("smtp.example.com"));
     }
 }

@@ -89,7 +89,7 @@ use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 /// The path that starts a profile's login (`/login/<profile>`).
-pub const START_PATH: &str = "/login";
+pub const START_PATH: &str = LOGIN_PATH;
 /// The path the provider sends the browser back to (`/oauth-authorize/<profile>`).
 pub const CALLBACK_PATH: &str = "/oauth-authorize";
 
@@ -266,15 +266,6 @@ pub(crate) struct OAuth {
     http: reqwest::Client,
 }
 
-fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 impl OAuth {
     /// Check `oauth_profiles`: names, issuers, domains, and `server_name`
     /// for the redirect URIs.
@@ -299,8 +290,8 @@ impl OAuth {
             let issuer = openidconnect::url::Url::parse(&p.issuer)
                 .map_err(|e| bad(format!("profile `{name}`: issuer `{}`: {e}", p.issuer)))?;
             let host = issuer.host_str().unwrap_or_default();
-            let secure =
-                issuer.scheme() == "https" || (issuer.scheme() == "http" && is_loopback(host));
+            let secure = issuer.scheme() == "https"
+                || (issuer.scheme() == "http" && crate::config::is_loopback(host));
             if !secure || host.is_empty() {
                 return Err(bad(format!(
                     "profile `{name}`: the issuer must be an https:// URL (http:// only on \
@@ -319,11 +310,7 @@ impl OAuth {
             let mut checked = Vec::new();
             for d in domains {
                 let d = d.trim().to_ascii_lowercase();
-                let valid = !d.is_empty()
-                    && d.split('.').all(|l| {
-                        !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                    });
-                if !valid {
+                if !crate::config::valid_dns_name(&d) {
                     return Err(bad(format!(
                         "profile `{name}`: domain_filter holds domains like example.com, not `{d}`"
                     )));

@@ -176,7 +176,7 @@ impl<DB: Backend, E: EntitySet> Service<DB, E> {
             return Ok(Err(LoginFailure::WrongPassword));
         }
         let login_id = login_id.trim();
-        let mut user = match store.user_by_login(login_id).await? {
+        let user = match store.user_by_login(login_id).await? {
             Some(user) => user,
             None => {
                 let mut user: E::User = crate::entity::blank_user()?;
@@ -193,15 +193,21 @@ impl<DB: Backend, E: EntitySet> Service<DB, E> {
                 }
             }
         };
-        let now = store.now();
-        if let Some(failure) = disabled(user.core(), now) {
+        if let Some(failure) = disabled(user.core(), store.now()) {
             return Ok(Err(failure));
         }
+        self.record_vouched_login(user).await.map(Ok)
+    }
+
+    /// Record a login that an outside authority vouched for (a directory
+    /// bind, an OpenID provider) of an active user: they are marked verified
+    /// and their last login set. Their session key.
+    async fn record_vouched_login(&self, mut user: E::User) -> Result<String> {
         let core = user.core_mut();
         core.is_verified = true;
-        core.last_login_utc = Some(now);
-        store.update_user(&mut user).await?;
-        Ok(Ok(user.core().session_key.clone()))
+        core.last_login_utc = Some(self.store.now());
+        self.store.update_user(&mut user).await?;
+        Ok(user.core().session_key.clone())
     }
 }
 
@@ -399,7 +405,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
                 Some(id) => store.user(id).await?,
                 None => None,
             };
-            let (mut user, link) = match linked {
+            let (user, link) = match linked {
                 Some(user) => (user, false),
                 None => {
                     let Some(user) = store.user_by_login(login_id).await? else {
@@ -414,8 +420,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
                     (user, true)
                 }
             };
-            let now = store.now();
-            if let Some(failure) = disabled(user.core(), now) {
+            if let Some(failure) = disabled(user.core(), store.now()) {
                 return Ok(Err(failure));
             }
             if link {
@@ -430,11 +435,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
                     Err(e) => return Err(e),
                 }
             }
-            let core = user.core_mut();
-            core.is_verified = true;
-            core.last_login_utc = Some(now);
-            store.update_user(&mut user).await?;
-            Ok(Ok(user.core().session_key.clone()))
+            self.record_vouched_login(user).await.map(Ok)
         })
     }
 

@@ -227,11 +227,16 @@ fn attr_after(page: &str, marker: &str, name: &str) -> Option<String> {
     Some(tag[from..].split('"').next()?.to_string())
 }
 
+/// An absolute URL, or a path on the app.
+fn parse(url: &str) -> Option<url::Url> {
+    url::Url::parse(url)
+        .or_else(|_| url::Url::parse(&format!("{APP_ORIGIN}{url}")))
+        .ok()
+}
+
 /// `url` with query parameter `name` set to `value`.
 pub fn with_param(url: &str, name: &str, value: &str) -> String {
-    let mut parsed = url::Url::parse(url).unwrap_or_else(|_| {
-        url::Url::parse(&format!("{APP_ORIGIN}{url}")).expect("a URL or a path")
-    });
+    let mut parsed = parse(url).expect("a URL or a path");
     let pairs: Vec<(String, String)> = parsed
         .query_pairs()
         .map(|(k, v)| {
@@ -253,10 +258,7 @@ pub fn with_param(url: &str, name: &str, value: &str) -> String {
 
 /// Query parameter `name` of `url` (absolute, or a path).
 pub fn param(url: &str, name: &str) -> Option<String> {
-    let parsed = url::Url::parse(url)
-        .or_else(|_| url::Url::parse(&format!("{APP_ORIGIN}{url}")))
-        .ok()?;
-    parsed
+    parse(url)?
         .query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
