@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
 # Load test of the demo, built in release mode, with wrk on loopback:
-#   GET /login; /public (unprotected) and /secret1 (protected), both sent the
-#   same session cookie, with the session cache off, then on; /api/me with a
-#   JWT; POST /login with the right password; and /secret1's latency while 20
-#   clients (another user) POST /login.
+#   GET /login; /public (unprotected) and /secret1 (protected), the same page
+#   sent the same session cookie, with the session cache off, then on; /api/me
+#   with a JWT; POST /login with the right password; and /secret1's latency
+#   while 20 clients (another user) POST /login.
 # On SQLite and on PostgreSQL (the demo built with --features demo-postgres,
 # on a database kegauth_bench that this script drops and creates).
+#
+# Throughput is measured at saturation (every connection sends its next
+# request as soon as the last is answered). Latency is measured twice, idle
+# and during the storm: at saturation, where p99 is mostly queueing and any
+# other work (the storm's own requests, wrk) lengthens it; and paced, each
+# connection waiting PACE_MS between requests like a browsing user, which
+# keeps the server below capacity: that one shows whether logins starve
+# other requests.
 #
 #   benches/load.sh        # DURATION=10s CONNECTIONS=16 CACHES="0 5" BACKENDS="sqlite postgres"
 #   ONLY=storm CACHES=5 BACKENDS=sqlite benches/load.sh   # one measurement (a substring of its name)
 #   PG_ADMIN_URL=postgres://postgres@127.0.0.1:5432/postgres   # where kegauth_bench is made
 #   HASHER="hasher_threads=1,hasher_nice=0"   # more [kegauth] settings for the server
-#   REPEAT=3               # run the /public and /secret1 pair 3 times, alternated
+#   REPEAT=3               # the /public and /secret1 pair, alternated (default 3; the median ratio is printed)
+#   PACE_MS=1              # the paced connections' wait between requests
 #
 # Needs wrk (Debian: apt-get install wrk), curl, and psql for PostgreSQL.
-# Prints one line per run.
+# Prints one line per run, and the ratios the targets are about.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
@@ -37,18 +46,35 @@ build_demo() { # backend name, cargo arguments
   cp target/release/examples/demo "$WORK/demo-$backend"
 }
 
-# wrk's summary: requests/s and the latency percentiles.
+# wrk's summary: requests/s and the latency percentiles; the last run's
+# requests/s and p99 (in microseconds) are kept in $WORK/last.
 summary() {
-  awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF}
-       END {printf "%10s req/s  p50 %8s  p99 %8s%s\n", rps, p50, p99, (bad ? "  non-2xx " bad : "")}'
+  awk -v last="$WORK/last" '
+    function us(t) { return t ~ /us$/ ? t + 0 : t ~ /ms$/ ? t * 1000 : t * 1000000 }
+    /Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF}
+    END {printf "%10s req/s  p50 %8s  p99 %8s%s\n", rps, p50, p99, (bad ? "  non-2xx " bad : "")
+         printf "%s %s\n", rps, us(p99) > last}'
 }
 
-bench() { # name, then wrk arguments
-  local name=$1; shift
-  if [ -n "${ONLY:-}" ] && [[ "$name" != *"$ONLY"* ]]; then return; fi
-  printf '%-34s' "$name"
+measure() { # name, then wrk arguments
+  printf '%-36s' "$1"; shift
   wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" 2>/dev/null | summary
 }
+
+bench() { # name, then wrk arguments; fails (measuring nothing) when ONLY leaves it out
+  if [ -n "${ONLY:-}" ] && [[ "$1" != *"$ONLY"* ]]; then return 1; fi
+  measure "$@"
+}
+
+# The last run's requests/s and p99 (microseconds).
+last_rps() { awk '{print $1}' "$WORK/last"; }
+last_p99() { awk '{print $2}' "$WORK/last"; }
+
+# a / b, two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+
+# The median of the arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2 ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2)}'; }
 
 run_backend() { # backend name, database URL, session cache seconds
   local backend=$1 url=$2 cache=$3
@@ -107,27 +133,44 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Cookie"] = "kegauth=$pre_login"
 LUA
 
+  # A browsing user: waits PACE_MS between requests.
+  printf 'function delay() return %s end\n' "${PACE_MS:-1}" > "$WORK/pace.lua"
+
   echo "== $backend, session_cache_secs = $cache, $CONNECTIONS connections, $DURATION each"
-  bench "GET /login" "$BASE/login"
+  bench "GET /login" "$BASE/login" || true
   # Alternated REPEAT times: the pair to compare, under the same conditions.
-  for _ in $(seq 1 "${REPEAT:-1}"); do
+  local ratios=() public
+  for _ in $(seq 1 "${REPEAT:-3}"); do
     fresh_session
-    bench "GET /public (unprotected)" -H "Cookie: kegauth=$cookie" "$BASE/public"
-    bench "GET /secret1 (session)" -H "Cookie: kegauth=$cookie" "$BASE/secret1"
+    bench "GET /public (unprotected)" -H "Cookie: kegauth=$cookie" "$BASE/public" || continue
+    public=$(last_rps)
+    bench "GET /secret1 (session)" -H "Cookie: kegauth=$cookie" "$BASE/secret1" || continue
+    ratios+=("$(ratio "$(last_rps)" "$public")")
   done
-  bench "GET /api/me (JWT)" -H "Authorization: Bearer $jwt" "$BASE/api/me"
-  bench "POST /login (argon2id)" -s "$WORK/login.lua" "$BASE/login"
-  # /secret1's latency while 20 clients log in.
-  local storm_name="GET /secret1 during a login storm"
-  if [ -n "${ONLY:-}" ] && [[ "$storm_name" != *"$ONLY"* ]]; then
-    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""; return
+  if [ ${#ratios[@]} -gt 0 ]; then
+    echo "   /secret1 vs /public throughput: ${ratios[*]} (median $(median "${ratios[@]}")x; target >= 0.9x)"
   fi
-  wrk -t1 -c20 -d"$DURATION" -s "$WORK/login.lua" "$BASE/login" >/dev/null &
-  local storm=$!
-  sleep 1
-  fresh_session
-  bench "$storm_name" -H "Cookie: kegauth=$cookie" "$BASE/secret1"
-  wait "$storm" || true
+  bench "GET /api/me (JWT)" -H "Authorization: Bearer $jwt" "$BASE/api/me" || true
+  bench "POST /login (argon2id)" -s "$WORK/login.lua" "$BASE/login" || true
+  # /secret1's latency, idle then while 20 clients log in: saturated, then paced.
+  if [ -z "${ONLY:-}" ] || [[ "during a login storm" == *"$ONLY"* ]]; then
+    local mode pace idle
+    for mode in saturated paced; do
+      pace=()
+      [ "$mode" = paced ] && pace=(-s "$WORK/pace.lua")
+      fresh_session
+      measure "GET /secret1, $mode, idle" "${pace[@]}" -H "Cookie: kegauth=$cookie" "$BASE/secret1"
+      idle=$(last_p99)
+      wrk -t1 -c20 -d"$DURATION" -s "$WORK/login.lua" "$BASE/login" >"$WORK/storm" &
+      local storm=$!
+      sleep 1
+      fresh_session
+      measure "GET /secret1, $mode, login storm" "${pace[@]}" -H "Cookie: kegauth=$cookie" "$BASE/secret1"
+      wait "$storm" || true
+      echo "   storm p99 / idle p99: $(ratio "$(last_p99)" "$idle")x (target <= 2x);" \
+        "the storm's logins: $(awk '/Requests\/sec/ {print $2}' "$WORK/storm") req/s"
+    done
+  fi
 
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
 }

@@ -111,6 +111,20 @@ async fn create_user_with_mail_prints_the_link_and_mails_it() {
     assert!(store.token_verify(&ann, token), "a valid link");
 }
 
+/// The demo keeps its SQLite database in WAL mode, so that protected pages
+/// reading users never wait for a login's write.
+#[tokio::test]
+async fn the_demo_database_is_in_wal_mode() {
+    let cli = Cli::new();
+    assert_ok(&cli.run(&["create-user", "wal@example.com", "--no-mail"], ""));
+    let pool = sqlx::SqlitePool::connect(&cli.db.url()).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
 #[tokio::test]
 async fn create_user_with_extra_args_as_superuser_without_mail() {
     let cli = Cli::new().with_kegauth(r#"cli_user_args=["email","name"]"#);

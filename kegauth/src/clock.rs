@@ -14,6 +14,19 @@ use std::sync::Mutex;
 pub trait Clock: Send + Sync + 'static {
     /// Now, in UTC, without time zone (as keg-auth stores it).
     fn now(&self) -> NaiveDateTime;
+
+    /// Now, in Unix seconds (sessions are timed by it on every request; a
+    /// clock may answer faster than through [`now`](Self::now)).
+    ///
+    /// ```
+    /// use kegauth::clock::{Clock, ManualClock, SystemClock};
+    /// let clock = ManualClock::new(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap().naive_utc());
+    /// assert_eq!(clock.unix_secs(), 1_700_000_000);
+    /// assert!((SystemClock.unix_secs() - chrono::Utc::now().timestamp()).abs() <= 1);
+    /// ```
+    fn unix_secs(&self) -> i64 {
+        self.now().and_utc().timestamp()
+    }
 }
 
 /// The system clock.
@@ -23,6 +36,14 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> NaiveDateTime {
         Utc::now().naive_utc()
+    }
+
+    fn unix_secs(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_secs()).ok())
+            .unwrap_or_else(|| Utc::now().timestamp())
     }
 }
 

@@ -5,11 +5,15 @@
 //! threads (by default one per core but one), never on the async executor. On
 //! Linux they run at a lower scheduling priority (nice 10): a storm of logins
 //! uses the CPU that other requests leave idle instead of taking it from them.
+//! Each thread keeps its argon2 memory (19 MiB) from one hash to the next,
+//! zeroed after each: no allocation, page faults or unmapping per hash, and
+//! no allocator or address-space lock held by a low-priority thread that
+//! request threads would wait for.
 
 use crate::{Error, Result};
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
 use std::sync::Arc;
@@ -126,6 +130,7 @@ impl HashPool {
 
 fn hash_worker(rx: &std::sync::Mutex<std::sync::mpsc::Receiver<Job>>, nice: u8) {
     lower_priority(nice);
+    MEMORY.set(Some(Vec::new()));
     loop {
         let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(job) = job else {
@@ -181,18 +186,24 @@ impl PasswordHasher {
         }
     }
 
-    fn argon2(&self) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
-    }
-
     /// Hash synchronously (for the CLI and blocking contexts).
     pub fn hash_blocking(&self, password: &str) -> Result<String> {
         check_len(password)?;
+        let fail = |e: &dyn std::fmt::Display| Error::Hash(e.to_string());
         let salt = SaltString::generate(&mut OsRng);
-        self.argon2()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| Error::Hash(e.to_string()))
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_bytes).map_err(|e| fail(&e))?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        argon2_into(&argon2, password.as_bytes(), salt_bytes, &mut out).map_err(|e| fail(&e))?;
+        let hash = PasswordHash {
+            algorithm: argon2::ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(|e| fail(&e))?,
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&out).map_err(|e| fail(&e))?),
+        };
+        Ok(hash.to_string())
     }
 
     /// Verify synchronously. A malformed hash verifies as false (and needs a rehash).
@@ -207,13 +218,7 @@ impl PasswordHasher {
             };
         }
         let ok = if hash.starts_with("$argon2") {
-            PasswordHash::new(hash)
-                .map(|parsed| {
-                    self.argon2()
-                        .verify_password(password.as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false)
+            verify_argon2(password.as_bytes(), hash)
         } else if hash.starts_with("$2") {
             // passlib's bcrypt truncates at 72 bytes; so does bcrypt::verify.
             hash.is_ascii() && bcrypt::verify(password, hash).unwrap_or(false)
@@ -250,9 +255,7 @@ impl PasswordHasher {
             self.hash_blocking("kegauth dummy password")
                 .unwrap_or_default()
         });
-        PasswordHash::new(hash)
-            .map(|p| self.argon2().verify_password(b"x", &p).is_ok())
-            .unwrap_or(false)
+        verify_argon2(b"x", hash)
     }
 
     async fn run<T: Send + 'static>(
@@ -310,6 +313,72 @@ impl PasswordHasher {
         })
         .await
     }
+}
+
+thread_local! {
+    /// A hashing thread's argon2 memory, kept between hashes (zeroed after
+    /// each); `None` on other threads (the blocking API may be called from
+    /// any number of them), which allocate per hash. Allocating ~19 MiB per
+    /// hash cost page faults and, on the low-priority hashing thread, held
+    /// locks the request threads need (the allocator's, the address
+    /// space's) while it waited for the CPU.
+    static MEMORY: std::cell::RefCell<Option<Vec<Block>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Blocks kept between hashes at most (more than kegauth's own parameters
+/// need): a stored hash with a larger memory cost gets memory for itself.
+const KEPT_BLOCKS: usize = 4 * ARGON2_M_COST as usize;
+
+/// argon2 of `pwd` and `salt` into `out`: in the thread's kept memory on a
+/// hashing thread, else in memory of its own.
+fn argon2_into(argon2: &Argon2<'_>, pwd: &[u8], salt: &[u8], out: &mut [u8]) -> argon2::Result<()> {
+    use zeroize::Zeroize;
+    let needed = argon2.params().block_count();
+    MEMORY.with_borrow_mut(|kept| {
+        let mut own = Vec::new();
+        let memory = match kept {
+            Some(memory) if needed <= KEPT_BLOCKS => memory,
+            _ => &mut own,
+        };
+        if memory.len() < needed {
+            memory.resize(needed, Block::default());
+        }
+        let blocks = &mut memory[..needed];
+        let result = argon2.hash_password_into_with_memory(pwd, salt, out, &mut *blocks);
+        blocks.iter_mut().for_each(Zeroize::zeroize);
+        result
+    })
+}
+
+/// Whether `password` matches a PHC argon2 hash (argon2id, argon2i or
+/// argon2d, version 0x10 or 0x13, any parameters); a malformed hash does not.
+fn verify_argon2(password: &[u8], hash: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(version)) => version,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let mut out = [0u8; Output::MAX_LENGTH];
+    let out = &mut out[..expected.len()];
+    let argon2 = Argon2::new(algorithm, version, params);
+    argon2_into(&argon2, password, salt_bytes, out).is_ok()
+        && bool::from(out.ct_eq(expected.as_bytes()))
 }
 
 fn check_len(password: &str) -> Result<()> {
@@ -421,5 +490,79 @@ mod tests {
         let big = "x".repeat(MAX_PASSWORD_BYTES + 1);
         assert!(matches!(h.hash_blocking(&big), Err(Error::Invalid(_))));
         assert!(!h.verify_blocking(&big, &hash).ok);
+    }
+
+    /// Hashes made in the kept memory (a hashing thread) and in memory of
+    /// their own (any other thread) are the argon2 crate's own, both ways:
+    /// any algorithm, version, cost and output length it writes verifies,
+    /// whatever size of hash ran before on the thread.
+    #[tokio::test]
+    async fn kept_memory_hashes_match_the_argon2_crate() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let h = PasswordHasher::with_concurrency(1);
+        let ours = h.hash("correct horse").await.expect("hashed");
+        let parsed = PasswordHash::new(&ours).expect("PHC");
+        let standard = Argon2::default();
+        assert!(standard.verify_password(b"correct horse", &parsed).is_ok());
+        assert!(standard.verify_password(b"correct horsf", &parsed).is_err());
+        let salt = SaltString::generate(&mut OsRng);
+        for (algorithm, version, m, t, len) in [
+            (Algorithm::Argon2id, Version::V0x13, ARGON2_M_COST, 2, 32),
+            (Algorithm::Argon2id, Version::V0x13, 8 * 1024, 3, 16),
+            (Algorithm::Argon2i, Version::V0x13, 4 * 1024, 1, 32),
+            (Algorithm::Argon2d, Version::V0x10, 12 * 1024, 2, 64),
+            // More than the kept memory: a one-off allocation.
+            (
+                Algorithm::Argon2id,
+                Version::V0x13,
+                KEPT_BLOCKS as u32 + 8,
+                1,
+                32,
+            ),
+            (Algorithm::Argon2id, Version::V0x13, 1024, 1, 32),
+        ] {
+            let params = Params::new(m, t, 1, Some(len)).expect("params");
+            let theirs = Argon2::new(algorithm, version, params)
+                .hash_password(b"tr0ub4dor&3", &salt)
+                .expect("hashed")
+                .to_string();
+            let case = format!("{algorithm:?} {version:?} m={m} t={t} len={len}");
+            assert!(verify_argon2(b"tr0ub4dor&3", &theirs), "{case}");
+            assert!(!verify_argon2(b"tr0ub4dor&4", &theirs), "{case}");
+            let kept = |password: &str| {
+                let (h, password, theirs) = (h.clone(), password.to_owned(), theirs.clone());
+                async move { h.verify(&password, &theirs).await.expect("ran").ok }
+            };
+            assert!(kept("tr0ub4dor&3").await, "{case}");
+            assert!(!kept("tr0ub4dor&4").await, "{case}");
+        }
+        // And ours again, after the smaller and larger runs above.
+        assert!(h.verify("correct horse", &ours).await.expect("ran").ok);
+        assert!(h.verify_blocking("correct horse", &ours).ok);
+    }
+
+    #[tokio::test]
+    async fn only_hashing_threads_keep_memory_and_it_is_zeroed_after_each_hash() {
+        let h = PasswordHasher::with_concurrency(1);
+        let hash = h.hash("correct horse").await.expect("hashed");
+        assert!(h.verify("correct horse", &hash).await.expect("ran").ok);
+        let (kept, zeroed) = h
+            .run(|_| {
+                MEMORY.with_borrow(|memory| {
+                    let memory = memory.as_deref().unwrap_or_default();
+                    let zeroed = memory.iter().all(|b| b.as_ref().iter().all(|w| *w == 0));
+                    (memory.len(), zeroed)
+                })
+            })
+            .await
+            .expect("ran");
+        assert!(
+            kept >= ARGON2_M_COST as usize,
+            "memory is kept: {kept} blocks"
+        );
+        assert!(zeroed, "and zeroed");
+        // The blocking API on another thread keeps nothing.
+        assert!(h.verify_blocking("correct horse", &hash).ok);
+        assert!(MEMORY.with_borrow(Option::is_none));
     }
 }

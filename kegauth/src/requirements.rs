@@ -234,44 +234,49 @@ impl Principal {
     }
 }
 
-struct CachedPrincipal(Result<Option<Arc<Principal>>, Status>);
+/// What [`session_principal`] found: the user (if any) or the status to fail with.
+pub(crate) type SessionPrincipal = Result<Option<Arc<Principal>>, Status>;
 
-/// The request's session user, loaded once per request.
-pub(crate) async fn session_principal<'r>(
-    req: &'r Request<'_>,
-) -> &'r Result<Option<Arc<Principal>>, Status> {
-    let cached = req
-        .local_cache_async(async {
+/// The request's session user, loaded once per request (kept with the
+/// request's session data, see [`crate::session::RequestLocal`]).
+pub(crate) async fn session_principal<'r>(req: &'r Request<'_>) -> &'r SessionPrincipal {
+    crate::session::RequestLocal::of(req)
+        .principal
+        .get_or_init(|| async {
             let (Some(session), Some(auth)) = (
                 Session::of(req),
                 req.rocket().state::<crate::service::Auth>(),
             ) else {
                 log::error!("kegauth: the AuthManager fairing is not attached");
-                return CachedPrincipal(Err(Status::InternalServerError));
+                return Err(Status::InternalServerError);
             };
             let Some(key) = session.session_key() else {
-                return CachedPrincipal(Ok(None));
+                return Ok(None);
             };
+            // A session cache hit needs no future.
+            if let Some(user) = auth.0.cached_active_user(&key) {
+                return Ok(Some(Arc::new(Principal::new(user))));
+            }
             match auth.0.active_user(&key).await {
-                Ok(user) => CachedPrincipal(Ok(user.map(|u| Arc::new(Principal::new(u))))),
+                Ok(user) => Ok(user.map(|u| Arc::new(Principal::new(u)))),
                 Err(e) => {
                     log::error!("kegauth: loading the session user failed: {e}");
-                    CachedPrincipal(Err(e.status()))
+                    Err(e.status())
                 }
             }
         })
-        .await;
-    &cached.0
+        .await
 }
 
 /// The request's principal: the session user, else the first user a request
-/// loader finds (of `loaders` when the route restricts them).
+/// loader finds (of `loaders()` when the route restricts them; asked only
+/// when the session has no user, the common case costs nothing).
 pub(crate) async fn principal_with(
     req: &Request<'_>,
-    loaders: Option<&[LoaderId]>,
+    loaders: impl FnOnce() -> Option<&'static [LoaderId]>,
 ) -> Result<Option<Arc<Principal>>, Status> {
     match session_principal(req).await {
-        Ok(None) => crate::loaders::load_principal(req, loaders).await,
+        Ok(None) => crate::loaders::load_principal(req, loaders()).await,
         other => other.clone(),
     }
 }
@@ -283,7 +288,7 @@ fn route_loaders(req: &Request<'_>) -> Option<&'static [LoaderId]> {
 
 /// The request's principal, for guards (with the route's loader choice).
 pub(crate) async fn principal(req: &Request<'_>) -> Result<Option<Arc<Principal>>, Status> {
-    principal_with(req, route_loaders(req)).await
+    principal_with(req, || route_loaders(req)).await
 }
 
 /// Why a requirement was not met.
@@ -310,13 +315,13 @@ impl Denied {
 
 /// Check `requirement` for a request.
 pub async fn evaluate(req: &Request<'_>, requirement: &Requirement) -> Result<(), Denied> {
-    evaluate_with(req, requirement, route_loaders(req)).await
+    evaluate_with(req, requirement, || route_loaders(req)).await
 }
 
 async fn evaluate_with(
     req: &Request<'_>,
     requirement: &Requirement,
-    loaders: Option<&[LoaderId]>,
+    loaders: impl FnOnce() -> Option<&'static [LoaderId]>,
 ) -> Result<(), Denied> {
     let principal = match principal_with(req, loaders).await {
         Ok(Some(p)) => p,
@@ -391,7 +396,7 @@ async fn check(
     if let Some(loaders) = options.request_loaders {
         req.local_cache(|| RouteLoaders(Some(loaders)));
     }
-    let result = evaluate_with(req, requirement, options.request_loaders).await;
+    let result = evaluate_with(req, requirement, || options.request_loaders).await;
     if let Err(denied) = result {
         let handler = match denied {
             Denied::Unauthenticated => options.on_authentication_failure,

@@ -116,6 +116,10 @@ pub(crate) trait AuthService: Send + Sync + 'static {
     /// The store's write generation (see `Store::write_generation`).
     fn write_generation(&self) -> u64;
 
+    /// The active user holding `session_key` if the session cache has them
+    /// (`None`: not cached, or not active; ask [`active_user`](Self::active_user)).
+    fn cached_active_user(&self, session_key: &str) -> Option<Arc<AnyUser>>;
+
     /// The active user holding `session_key`, type-erased.
     fn active_user<'a>(
         &'a self,
@@ -349,6 +353,10 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
             store.update_user(&mut user).await?;
             Ok(Ok(user.core().session_key.clone()))
         })
+    }
+
+    fn cached_active_user(&self, session_key: &str) -> Option<Arc<AnyUser>> {
+        self.only_active(self.store.cached_session_user(session_key))
     }
 
     fn active_user<'a>(

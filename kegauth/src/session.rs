@@ -21,7 +21,6 @@ use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
 
@@ -98,7 +97,7 @@ pub(crate) struct SessionClock(pub(crate) Arc<dyn Clock>);
 impl SessionClock {
     /// Now, in Unix seconds.
     pub(crate) fn now_secs(&self) -> i64 {
-        self.0.now().and_utc().timestamp()
+        self.0.unix_secs()
     }
 }
 
@@ -163,11 +162,23 @@ pub(crate) fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The request's session data, read from the cookie once and kept current
-/// as the request changes it (Rocket's jar reads only the cookie the request
-/// came with).
+/// What kegauth keeps for the length of one request (one entry in Rocket's
+/// request-local cache): the session data, read from the cookie once and
+/// kept current as the request changes it (Rocket's jar reads only the
+/// cookie the request came with), and the session's user.
 #[derive(Default)]
-struct SessionCache(Mutex<Option<SessionData>>);
+pub(crate) struct RequestLocal {
+    session: Mutex<Option<Arc<SessionData>>>,
+    /// See [`session_principal`](crate::requirements::session_principal).
+    pub(crate) principal: tokio::sync::OnceCell<crate::requirements::SessionPrincipal>,
+}
+
+impl RequestLocal {
+    /// The request's.
+    pub(crate) fn of<'r>(req: &'r Request<'_>) -> &'r Self {
+        req.local_cache(RequestLocal::default)
+    }
+}
 
 /// Session cookies already decrypted, by their raw (encrypted) value: with
 /// the session cache on (`session_cache_secs`), a repeat request skips the
@@ -175,7 +186,12 @@ struct SessionCache(Mutex<Option<SessionData>>);
 /// value always decrypts to the same data, so entries never go stale. Values
 /// over [`DECODED_MAX_RAW`] bytes are not kept, and past [`DECODED_CAPACITY`]
 /// entries the map starts over.
-pub(crate) struct DecodedSessions(Mutex<HashMap<String, SessionData>>);
+pub(crate) struct DecodedSessions(Mutex<HashMap<String, Arc<SessionData>>>);
+
+/// Keyed by raw cookie value: SipHash (std's) spent more on a ~280-byte
+/// value than the rest of the lookup; ahash is randomly keyed too, and only
+/// cookies that decrypted are ever inserted.
+type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 
 /// Entries kept at most in [`DecodedSessions`].
 const DECODED_CAPACITY: usize = 10_000;
@@ -184,18 +200,18 @@ const DECODED_MAX_RAW: usize = 512;
 
 impl DecodedSessions {
     pub(crate) fn new() -> Self {
-        DecodedSessions(Mutex::new(HashMap::new()))
+        DecodedSessions(Mutex::new(HashMap::default()))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, SessionData>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<SessionData>>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn get(&self, raw: &str) -> Option<SessionData> {
+    fn get(&self, raw: &str) -> Option<Arc<SessionData>> {
         self.lock().get(raw).cloned()
     }
 
-    fn put(&self, raw: &str, data: &SessionData) {
+    fn put(&self, raw: &str, data: &Arc<SessionData>) {
         if raw.len() > DECODED_MAX_RAW {
             return;
         }
@@ -203,7 +219,7 @@ impl DecodedSessions {
         if map.len() >= DECODED_CAPACITY {
             map.clear();
         }
-        map.insert(raw.to_owned(), data.clone());
+        map.insert(raw.to_owned(), Arc::clone(data));
     }
 }
 
@@ -220,9 +236,8 @@ impl DecodedSessions {
 pub struct Session<'r> {
     jar: &'r CookieJar<'r>,
     config: &'r Config,
-    cache: &'r SessionCache,
+    local: &'r RequestLocal,
     decoded: Option<&'r DecodedSessions>,
-    menus: Option<&'r crate::nav::Menus>,
     rocket: &'r rocket::Rocket<rocket::Orbit>,
     req: &'r (dyn RequestView + 'r),
 }
@@ -248,29 +263,31 @@ impl<'r> Session<'r> {
         Some(Session {
             jar: req.cookies(),
             config: req.rocket().state::<Config>()?,
-            cache: req.local_cache(SessionCache::default),
+            local: RequestLocal::of(req),
             decoded: req.rocket().state::<DecodedSessions>(),
-            menus: req.rocket().state::<crate::nav::Menus>(),
             rocket: req.rocket(),
             req,
         })
     }
 
-    fn read_cookie(&self) -> SessionData {
+    fn read_cookie(&self) -> Arc<SessionData> {
         let Some(decoded) = self.decoded else {
-            return self.decrypt_cookie().unwrap_or_default();
+            return Arc::new(self.decrypt_cookie().unwrap_or_default());
         };
         let Some(raw) = self.jar.get(self.config.cookie_name()) else {
-            return SessionData::default();
+            return Arc::default();
         };
         if let Some(data) = decoded.get(raw.value()) {
             return data;
         }
-        let data = self.decrypt_cookie();
-        if let Some(data) = &data {
-            decoded.put(raw.value(), data);
+        match self.decrypt_cookie() {
+            Some(data) => {
+                let data = Arc::new(data);
+                decoded.put(raw.value(), &data);
+                data
+            }
+            None => Arc::default(),
         }
-        data.unwrap_or_default()
     }
 
     /// The session cookie's data, if it decrypts and parses. Only the
@@ -283,21 +300,27 @@ impl<'r> Session<'r> {
             .and_then(|c| serde_json::from_str(c.value()).ok())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<SessionData>> {
-        self.cache.0.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<SessionData>>> {
+        self.local.session.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The current data; an absent, undecryptable or malformed cookie is an
     /// empty session, and a session past its idle or absolute timeout is
     /// logged out (with a message saying so).
     pub fn data(&self) -> SessionData {
+        SessionData::clone(&self.current())
+    }
+
+    /// The current data, shared: read from the cookie once per request (and
+    /// across requests, through [`DecodedSessions`]), copied only to change it.
+    fn current(&self) -> Arc<SessionData> {
         let mut cached = self.lock();
         if let Some(data) = &*cached {
-            return data.clone();
+            return Arc::clone(data);
         }
         let mut data = self.read_cookie();
         let changed = self.check_timeouts(&mut data);
-        *cached = Some(data.clone());
+        *cached = Some(Arc::clone(&data));
         drop(cached);
         if changed {
             self.write_cookie(&data);
@@ -307,6 +330,14 @@ impl<'r> Session<'r> {
 
     fn now(&self) -> i64 {
         now_secs(self.rocket)
+    }
+
+    /// Drop the menu kept for a session that logs in or out (looked up only
+    /// then: most requests never need the menus).
+    fn forget_menu(&self, session_key: &str) {
+        if let Some(menus) = self.rocket.state::<crate::nav::Menus>() {
+            menus.forget(session_key);
+        }
     }
 
     /// Which timeout a logged-in session is past, if any. A timestamp the
@@ -325,17 +356,16 @@ impl<'r> Session<'r> {
     }
 
     /// End a session past a timeout, or refresh its last-seen time when that
-    /// is due; whether `data` changed.
-    fn check_timeouts(&self, data: &mut SessionData) -> bool {
-        let Some(key) = data.session_key.clone() else {
+    /// is due; whether `data` changed (it is copied only then).
+    fn check_timeouts(&self, shared: &mut Arc<SessionData>) -> bool {
+        let Some(key) = &shared.session_key else {
             return false;
         };
         let now = self.now();
-        if let Some(expiry) = self.expiry(data, now) {
+        if let Some(expiry) = self.expiry(shared, now) {
             log::info!(target: crate::views::AUDIT, "session ended by the {expiry:?} timeout");
-            if let Some(menus) = self.menus {
-                menus.forget(&key);
-            }
+            self.forget_menu(key);
+            let data = Arc::make_mut(shared);
             // The CSRF token stays: it belongs to the browser, not the
             // login, and a form open since before the timeout (logout, say)
             // must not fail as forged.
@@ -350,8 +380,12 @@ impl<'r> Session<'r> {
         }
         let idle = i64::from(self.config.session_idle_timeout_secs);
         let every = SEEN_REFRESH_SECS.min(idle / 4).max(1);
-        if idle > 0 && data.seen_at.is_none_or(|t| now.saturating_sub(t) >= every) {
-            data.seen_at = Some(now);
+        if idle > 0
+            && shared
+                .seen_at
+                .is_none_or(|t| now.saturating_sub(t) >= every)
+        {
+            Arc::make_mut(shared).seen_at = Some(now);
             return true;
         }
         false
@@ -374,7 +408,7 @@ impl<'r> Session<'r> {
 
     /// Replace the data (an empty session removes the cookie).
     pub fn save(&self, data: &SessionData) {
-        *self.lock() = Some(data.clone());
+        *self.lock() = Some(Arc::new(data.clone()));
         self.write_cookie(data);
     }
 
@@ -403,7 +437,7 @@ impl<'r> Session<'r> {
 
     /// The logged-in user's session key, if any.
     pub fn session_key(&self) -> Option<String> {
-        self.data().session_key
+        self.current().session_key.clone()
     }
 
     /// Log a user in: a fresh session holding only their key, a new CSRF token
@@ -425,9 +459,7 @@ impl<'r> Session<'r> {
     /// A fresh session for `session_key` with a new CSRF token, logged in at
     /// `logged_in_at` and seen now.
     fn start(&self, session_key: &str, flashes: Vec<Flash>, logged_in_at: i64) {
-        if let Some(menus) = self.menus {
-            menus.forget(session_key);
-        }
+        self.forget_menu(session_key);
         self.save(&SessionData {
             flashes,
             logged_in_at: Some(logged_in_at),
@@ -439,8 +471,8 @@ impl<'r> Session<'r> {
     /// or only the user, keeping the rest.
     pub fn log_out(&self) {
         let data = self.data();
-        if let (Some(menus), Some(key)) = (self.menus, &data.session_key) {
-            menus.forget(key);
+        if let Some(key) = &data.session_key {
+            self.forget_menu(key);
         }
         self.save(&self.logged_out(data));
     }
@@ -468,7 +500,7 @@ impl<'r> Session<'r> {
             log::info!(target: crate::views::AUDIT, "a form was posted from another site");
             return false;
         }
-        match self.data().csrf {
+        match &self.current().csrf {
             Some(expected) => {
                 !submitted.is_empty() && bool::from(expected.as_bytes().ct_eq(submitted.as_bytes()))
             }
@@ -648,7 +680,7 @@ mod tests {
     #[test]
     fn decoded_sessions_are_bounded() {
         let cache = DecodedSessions::new();
-        let data = SessionData::default();
+        let data = Arc::new(SessionData::default());
         cache.put(&"x".repeat(DECODED_MAX_RAW + 1), &data);
         assert!(cache.lock().is_empty());
         for i in 0..=DECODED_CAPACITY {

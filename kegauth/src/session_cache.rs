@@ -8,10 +8,14 @@
 //! app's own SQL) take effect when the entries expire: that is the price of
 //! the saved queries, and why the cache is opt-in.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Keyed by session key, hashed with a randomly keyed ahash (entries come
+/// only from the database, and a lookup never inserts).
+type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 
 /// Entries kept at most; past it, expired entries go, then everything.
 const CAPACITY: usize = 10_000;
@@ -34,7 +38,7 @@ impl<U> SessionCache<U> {
         SessionCache {
             ttl,
             generation: AtomicU64::new(0),
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(HashMap::default()),
         }
     }
 

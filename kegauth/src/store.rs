@@ -666,6 +666,11 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         Ok(user)
     }
 
+    /// The user holding this session key if the session cache has them.
+    pub(crate) fn cached_session_user(&self, key: &str) -> Option<Arc<U<E>>> {
+        self.sessions.user(key)
+    }
+
     /// [`user_permissions`](Self::user_permissions) of a user from
     /// [`session_user`](Self::session_user), from the session cache when it is on.
     pub async fn session_permissions(&self, user: &U<E>) -> Result<Arc<BTreeSet<String>>> {
