@@ -85,6 +85,43 @@ async fn success_flashes_and_redirects_to_after_login<B: TestBackend>() {
     );
 }
 
+/// The policies of this process's hashing threads (Linux's numbers: 0 normal, 5 idle).
+fn hashing_thread_policies() -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|task| {
+            let path = task.ok()?.path();
+            let comm = std::fs::read_to_string(path.join("comm")).ok()?;
+            if !comm.starts_with("kegauth-hash") {
+                return None;
+            }
+            // Field 41 of stat; the fields after the parenthesised name start at 3.
+            let stat = std::fs::read_to_string(path.join("stat")).ok()?;
+            let (_, rest) = stat.rsplit_once(')')?;
+            rest.split_whitespace().nth(41 - 3)?.parse().ok()
+        })
+        .collect()
+}
+
+/// `hasher_idle`: logins still work, hashed on threads under SCHED_IDLE.
+async fn hasher_idle_hashes_on_idle_threads<B: TestBackend>() {
+    const SCHED_IDLE: u32 = 5;
+    let figment = rocket::Config::figment().merge(("kegauth.hasher_idle", true));
+    let Some(app) = app_configured::<B>(figment, |b| b, |r| r).await else {
+        return;
+    };
+    app.user("ann@example.com", Some(PASSWORD)).await;
+    let r = app.login("ann@example.com", PASSWORD).await;
+    assert_eq!(r.status(), Status::SeeOther);
+    assert_eq!(app.who().await, "Logged in as ann@example.com");
+    if cfg!(target_os = "linux") {
+        let policies = hashing_thread_policies();
+        assert!(policies.contains(&SCHED_IDLE), "{policies:?}");
+    }
+}
+
 async fn after_login_endpoint_override<B: TestBackend>() {
     let Some(app) = app_configured::<B>(
         rocket::Config::figment(),
@@ -574,6 +611,7 @@ on_sqlite_and_postgres!(
     the_login_page_has_the_form_and_head_is_405,
     form_errors_rerender_with_messages,
     success_flashes_and_redirects_to_after_login,
+    hasher_idle_hashes_on_idle_threads,
     after_login_endpoint_override,
     next_param_form_field_and_session_next,
     open_redirect_payloads_are_ignored,

@@ -7,7 +7,7 @@ use crate::endpoints::Endpoints;
 use crate::entity::EntitySet;
 use crate::loaders::{LoaderFactory, LoaderSetup, Loaders, RequestLoader};
 use crate::mail::AuthMailManager;
-use crate::password::PasswordHasher;
+use crate::password::{HasherPriority, PasswordHasher};
 use crate::permissions::PermissionDef;
 use crate::policy::PasswordPolicy;
 use crate::requirements::{undeclared_in_routes, Declared};
@@ -470,11 +470,15 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         }
         store = store.with_hasher(match &self.hasher {
             Some(hasher) => hasher.clone(),
-            None => PasswordHasher::with_threads(
+            None => PasswordHasher::with_priority(
                 config
                     .hasher_threads
                     .unwrap_or_else(crate::password::default_concurrency),
-                config.hasher_nice,
+                if config.hasher_idle {
+                    HasherPriority::Idle
+                } else {
+                    HasherPriority::Nice(config.hasher_nice)
+                },
             ),
         });
         let secret = match app_secret(rocket.figment()) {

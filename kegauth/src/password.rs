@@ -86,21 +86,37 @@ pub(crate) fn default_concurrency() -> usize {
 /// The default nice value of the hashing threads (Linux; 0 is normal, 19 the lowest).
 pub const DEFAULT_HASHER_NICE: u8 = 10;
 
+/// How the hashing threads are scheduled on Linux (elsewhere they run at
+/// normal priority).
+///
+/// ```
+/// use kegauth::password::{HasherPriority, PasswordHasher};
+/// let hasher = PasswordHasher::with_priority(1, HasherPriority::Idle);
+/// # let _ = hasher;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HasherPriority {
+    /// The normal policy at this nice value (0 normal, 19 the lowest).
+    Nice(u8),
+    /// `SCHED_IDLE`: only CPU time no other thread wants.
+    Idle,
+}
+
 type Job = Box<dyn FnOnce() + Send>;
 
 /// The hashing threads, started on first use; they exit when the last clone
 /// of the hasher is dropped (the queue closes).
 struct HashPool {
     threads: usize,
-    nice: u8,
+    priority: HasherPriority,
     queue: std::sync::OnceLock<Option<std::sync::mpsc::Sender<Job>>>,
 }
 
 impl HashPool {
-    fn new(threads: usize, nice: u8) -> Self {
+    fn new(threads: usize, priority: HasherPriority) -> Self {
         HashPool {
             threads: threads.max(1),
-            nice,
+            priority,
             queue: std::sync::OnceLock::new(),
         }
     }
@@ -114,10 +130,10 @@ impl HashPool {
                 let started = (0..self.threads)
                     .filter(|i| {
                         let rx = rx.clone();
-                        let nice = self.nice;
+                        let priority = self.priority;
                         std::thread::Builder::new()
                             .name(format!("kegauth-hash-{i}"))
-                            .spawn(move || hash_worker(&rx, nice))
+                            .spawn(move || hash_worker(&rx, priority))
                             .map_err(|e| log::error!("kegauth: cannot start a hashing thread: {e}"))
                             .is_ok()
                     })
@@ -128,8 +144,8 @@ impl HashPool {
     }
 }
 
-fn hash_worker(rx: &std::sync::Mutex<std::sync::mpsc::Receiver<Job>>, nice: u8) {
-    lower_priority(nice);
+fn hash_worker(rx: &std::sync::Mutex<std::sync::mpsc::Receiver<Job>>, priority: HasherPriority) {
+    lower_priority(priority);
     MEMORY.set(Some(Vec::new()));
     loop {
         let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
@@ -142,16 +158,32 @@ fn hash_worker(rx: &std::sync::Mutex<std::sync::mpsc::Receiver<Job>>, nice: u8) 
     }
 }
 
-/// Lower the calling thread's priority (Linux: the nice value is per thread).
-fn lower_priority(nice: u8) {
+/// Lower the calling thread's priority (Linux: the nice value and the
+/// policy are per thread).
+fn lower_priority(priority: HasherPriority) {
     #[cfg(target_os = "linux")]
-    if nice > 0 {
-        if let Err(e) = rustix::process::setpriority_process(None, i32::from(nice)) {
-            log::warn!("kegauth: cannot lower the hashing threads' priority: {e}");
+    match priority {
+        HasherPriority::Nice(0) => {}
+        HasherPriority::Nice(nice) => {
+            if let Err(e) = rustix::process::setpriority_process(None, i32::from(nice)) {
+                log::warn!("kegauth: cannot lower the hashing threads' priority: {e}");
+            }
+        }
+        HasherPriority::Idle => {
+            use thread_priority::{
+                NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+            };
+            let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+            let thread = thread_priority::thread_native_id();
+            if let Err(e) =
+                thread_priority::set_thread_priority_and_policy(thread, ThreadPriority::Min, idle)
+            {
+                log::warn!("kegauth: cannot put the hashing threads under SCHED_IDLE: {e:?}");
+            }
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = nice;
+    let _ = priority;
 }
 
 impl PasswordHasher {
@@ -176,12 +208,22 @@ impl PasswordHasher {
     /// # let _ = hasher;
     /// ```
     pub fn with_threads(threads: usize, nice: u8) -> Self {
+        Self::with_priority(threads, HasherPriority::Nice(nice))
+    }
+
+    /// `threads` hashing threads (at least 1) scheduled as `priority` on
+    /// Linux (a nice value above 19 counts as 19).
+    pub fn with_priority(threads: usize, priority: HasherPriority) -> Self {
+        let priority = match priority {
+            HasherPriority::Nice(nice) => HasherPriority::Nice(nice.min(19)),
+            HasherPriority::Idle => HasherPriority::Idle,
+        };
         // The constants are valid argon2 parameters; `Params::DEFAULT` is the fallback.
         let params = Params::new(ARGON2_M_COST, ARGON2_T_COST, ARGON2_P_COST, None)
             .unwrap_or(Params::DEFAULT);
         PasswordHasher {
             params,
-            pool: Arc::new(HashPool::new(threads, nice.min(19))),
+            pool: Arc::new(HashPool::new(threads, priority)),
             verifications: Arc::default(),
         }
     }
@@ -443,6 +485,29 @@ mod tests {
             assert!(nice >= i32::from(DEFAULT_HASHER_NICE), "nice {nice}");
         }
         let failed = h.run(|_| -> u8 { panic!("a job that panics") }).await;
+        #[cfg(target_os = "linux")]
+        {
+            use thread_priority::{NormalThreadSchedulePolicy, ThreadSchedulePolicy};
+            let idle = PasswordHasher::with_priority(1, HasherPriority::Idle);
+            let policy = idle
+                .run(|_| thread_priority::thread_schedule_policy())
+                .await
+                .expect("the job runs")
+                .expect("the policy");
+            assert_eq!(
+                policy,
+                ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+            );
+            let normal = h
+                .run(|_| thread_priority::thread_schedule_policy())
+                .await
+                .expect("the job runs")
+                .expect("the policy");
+            assert_ne!(
+                normal,
+                ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+            );
+        }
         assert!(matches!(failed, Err(Error::Hash(_))));
         for _ in 0..3 {
             assert_eq!(h.run(|_| 7).await.expect("the threads live on"), 7);
