@@ -485,30 +485,22 @@ mod tests {
             assert!(nice >= i32::from(DEFAULT_HASHER_NICE), "nice {nice}");
         }
         let failed = h.run(|_| -> u8 { panic!("a job that panics") }).await;
+        assert!(matches!(failed, Err(Error::Hash(_))));
         #[cfg(target_os = "linux")]
         {
             use thread_priority::{NormalThreadSchedulePolicy, ThreadSchedulePolicy};
+            let idle_policy = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+            let policy_of = |hasher: PasswordHasher| async move {
+                hasher
+                    .run(|_| thread_priority::thread_schedule_policy())
+                    .await
+                    .expect("the job runs")
+                    .expect("the policy")
+            };
             let idle = PasswordHasher::with_priority(1, HasherPriority::Idle);
-            let policy = idle
-                .run(|_| thread_priority::thread_schedule_policy())
-                .await
-                .expect("the job runs")
-                .expect("the policy");
-            assert_eq!(
-                policy,
-                ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
-            );
-            let normal = h
-                .run(|_| thread_priority::thread_schedule_policy())
-                .await
-                .expect("the job runs")
-                .expect("the policy");
-            assert_ne!(
-                normal,
-                ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
-            );
+            assert_eq!(policy_of(idle).await, idle_policy);
+            assert_ne!(policy_of(h.clone()).await, idle_policy);
         }
-        assert!(matches!(failed, Err(Error::Hash(_))));
         for _ in 0..3 {
             assert_eq!(h.run(|_| 7).await.expect("the threads live on"), 7);
         }
