@@ -61,8 +61,11 @@ measure() { # name, then wrk arguments
   wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" 2>/dev/null | summary
 }
 
+# Whether ONLY (a substring of a measurement's name) lets this one run.
+wanted() { [ -z "${ONLY:-}" ] || [[ "$1" == *"$ONLY"* ]]; }
+
 bench() { # name, then wrk arguments; fails (measuring nothing) when ONLY leaves it out
-  if [ -n "${ONLY:-}" ] && [[ "$1" != *"$ONLY"* ]]; then return 1; fi
+  wanted "$1" || return 1
   measure "$@"
 }
 
@@ -153,7 +156,7 @@ LUA
   bench "GET /api/me (JWT)" -H "Authorization: Bearer $jwt" "$BASE/api/me" || true
   bench "POST /login (argon2id)" -s "$WORK/login.lua" "$BASE/login" || true
   # /secret1's latency, idle then while 20 clients log in: saturated, then paced.
-  if [ -z "${ONLY:-}" ] || [[ "during a login storm" == *"$ONLY"* ]]; then
+  if wanted "during a login storm"; then
     local mode pace idle
     for mode in saturated paced; do
       pace=()

@@ -13,6 +13,7 @@
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::session_cache::HashMap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::rngs::OsRng;
@@ -187,11 +188,6 @@ impl RequestLocal {
 /// over [`DECODED_MAX_RAW`] bytes are not kept, and past [`DECODED_CAPACITY`]
 /// entries the map starts over.
 pub(crate) struct DecodedSessions(Mutex<HashMap<String, Arc<SessionData>>>);
-
-/// Keyed by raw cookie value: SipHash (std's) spent more on a ~280-byte
-/// value than the rest of the lookup; ahash is randomly keyed too, and only
-/// cookies that decrypted are ever inserted.
-type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 
 /// Entries kept at most in [`DecodedSessions`].
 const DECODED_CAPACITY: usize = 10_000;

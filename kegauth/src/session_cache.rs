@@ -13,9 +13,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Keyed by session key, hashed with a randomly keyed ahash (entries come
-/// only from the database, and a lookup never inserts).
-type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
+/// The maps kegauth consults on every request, keyed by strings from the
+/// session cookie (here the session key; in
+/// [`DecodedSessions`](crate::session::DecodedSessions) the raw ~280-byte
+/// cookie, where std's SipHash cost more than the rest of the lookup). The
+/// hash is ahash, randomly keyed too; only keys that came from the database
+/// or decrypted are ever inserted, a lookup never inserts.
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 
 /// Entries kept at most; past it, expired entries go, then everything.
 const CAPACITY: usize = 10_000;
