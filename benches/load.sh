@@ -15,8 +15,8 @@
 # keeps the server below capacity: that one shows whether logins starve
 # other requests.
 #
-#   benches/load.sh        # DURATION=10s CONNECTIONS=16 CACHES="0 5" BACKENDS="sqlite postgres"
-#   ONLY=storm CACHES=5 BACKENDS=sqlite benches/load.sh   # one measurement (a substring of its name)
+#   benches/load.sh        # DURATION=10s CONNECTIONS=16 CACHES="0 1" BACKENDS="sqlite postgres"
+#   ONLY=storm CACHES=1 BACKENDS=sqlite benches/load.sh   # one measurement (a substring of its name)
 #   PG_ADMIN_URL=postgres://postgres@127.0.0.1:5432/postgres   # where kegauth_bench is made
 #   HASHER="hasher_threads=1,hasher_nice=0"   # more [kegauth] settings for the server
 #   REPEAT=3               # the /public and /secret1 pair, alternated (default 3; the median ratio is printed)
@@ -190,7 +190,7 @@ for backend in ${BACKENDS:-sqlite postgres}; do
       url="${PG_ADMIN_URL%/*}/kegauth_bench" ;;
     *) echo "unknown backend $backend" >&2; exit 1 ;;
   esac
-  for cache in ${CACHES:-0 5}; do
+  for cache in ${CACHES:-0 1}; do
     run_backend "$backend" "$url" "$cache"
   done
 done

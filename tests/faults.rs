@@ -99,8 +99,13 @@ fn through(url: &str, addr: SocketAddr) -> String {
 }
 
 fn settings() -> rocket::figment::Figment {
-    // A short wait for a connection, so an outage answers within a second.
-    rocket::Config::figment().merge(("databases.main.connect_timeout", 1))
+    // A short wait for a connection, so an outage answers within a second;
+    // and no session cache, so every request below goes to the database (with
+    // the default cache, a request within a second of the last one is answered
+    // from memory and never meets the outage).
+    rocket::Config::figment()
+        .merge(("databases.main.connect_timeout", 1))
+        .merge(("kegauth.session_cache_secs", 0))
 }
 
 #[test]

@@ -85,8 +85,9 @@ async fn success_flashes_and_redirects_to_after_login<B: TestBackend>() {
     );
 }
 
-/// The policies of this process's hashing threads (Linux's numbers: 0 normal, 5 idle).
-fn hashing_thread_policies() -> Vec<u32> {
+/// The names and policies of this process's hashing threads (Linux's
+/// numbers: 0 normal, 5 idle).
+fn hashing_thread_policies() -> Vec<(String, u32)> {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return Vec::new();
     };
@@ -94,31 +95,54 @@ fn hashing_thread_policies() -> Vec<u32> {
         .filter_map(|task| {
             let path = task.ok()?.path();
             let comm = std::fs::read_to_string(path.join("comm")).ok()?;
-            if !comm.starts_with("kegauth-hash") {
+            let comm = comm.trim_end();
+            if !comm.starts_with("kegauth-hash") && !comm.starts_with("kegauth-idle") {
                 return None;
             }
             // Field 41 of stat; the fields after the parenthesised name start at 3.
             let stat = std::fs::read_to_string(path.join("stat")).ok()?;
             let (_, rest) = stat.rsplit_once(')')?;
-            rest.split_whitespace().nth(41 - 3)?.parse().ok()
+            Some((
+                comm.to_owned(),
+                rest.split_whitespace().nth(41 - 3)?.parse().ok()?,
+            ))
         })
         .collect()
 }
 
-/// `hasher_idle`: logins still work, hashed on threads under SCHED_IDLE.
+/// Logins hash on threads under SCHED_IDLE by default, at the normal
+/// policy with `hasher_idle = false`.
 async fn hasher_idle_hashes_on_idle_threads<B: TestBackend>() {
     const SCHED_IDLE: u32 = 5;
-    let figment = rocket::Config::figment().merge(("kegauth.hasher_idle", true));
-    let Some(app) = app_configured::<B>(figment, |b| b, |r| r).await else {
-        return;
-    };
-    app.user("ann@example.com", Some(PASSWORD)).await;
-    let r = app.login("ann@example.com", PASSWORD).await;
-    assert_eq!(r.status(), Status::SeeOther);
-    assert_eq!(app.who().await, "Logged in as ann@example.com");
-    if cfg!(target_os = "linux") {
-        let policies = hashing_thread_policies();
-        assert!(policies.contains(&SCHED_IDLE), "{policies:?}");
+    const SCHED_OTHER: u32 = 0;
+    for (idle, lane) in [(true, "kegauth-idle-"), (false, "kegauth-hash-")] {
+        let mut figment = rocket::Config::figment();
+        if !idle {
+            figment = figment.merge(("kegauth.hasher_idle", false));
+        }
+        let Some(app) = app_configured::<B>(figment, |b| b, |r| r).await else {
+            return;
+        };
+        app.user("ann@example.com", Some(PASSWORD)).await;
+        let r = app.login("ann@example.com", PASSWORD).await;
+        assert_eq!(r.status(), Status::SeeOther);
+        assert_eq!(app.who().await, "Logged in as ann@example.com");
+        if cfg!(target_os = "linux") {
+            let wanted = if idle { SCHED_IDLE } else { SCHED_OTHER };
+            let threads = hashing_thread_policies();
+            let lanes: Vec<_> = threads
+                .iter()
+                .filter(|(name, _)| {
+                    name.strip_prefix(lane)
+                        .is_some_and(|n| n.parse::<u32>().is_ok())
+                })
+                .collect();
+            assert!(!lanes.is_empty(), "{threads:?}");
+            assert!(
+                lanes.iter().all(|(_, policy)| *policy == wanted),
+                "{threads:?}"
+            );
+        }
     }
 }
 

@@ -13,6 +13,17 @@
 
 use serde::Deserialize;
 
+/// The default `session_cache_secs`: one second. Repeat requests within it
+/// (a page and what it loads, an API client's burst) send no statement,
+/// while a write made outside this instance (another instance, the CLI, the
+/// app's own SQL) waits at most a second to take effect.
+///
+/// ```
+/// let config = kegauth::config::Config::default();
+/// assert_eq!(config.session_cache_secs, kegauth::config::DEFAULT_SESSION_CACHE_SECS);
+/// ```
+pub const DEFAULT_SESSION_CACHE_SECS: u32 = 1;
+
 /// kegauth's configuration. Every field has keg-auth's default.
 ///
 /// ```
@@ -101,10 +112,11 @@ pub struct Config {
     /// Seconds after the login at which a session ends however busy it is
     /// (default 43200, 12 hours; 0: never).
     pub session_absolute_timeout_secs: u32,
-    /// Seconds to keep a session's user and permissions in memory (0, the
-    /// default: look them up on every request). The store's own writes clear
-    /// the cache at once; writes from other instances take effect within this
-    /// time. See [`Store::with_session_cache`](crate::Store::with_session_cache).
+    /// Seconds to keep a session's user and permissions in memory (default
+    /// 1; 0: look them up on every request). The store's own writes clear
+    /// the cache at once; writes from other instances, the CLI or the app's
+    /// own SQL take effect within this time. See
+    /// [`Store::with_session_cache`](crate::Store::with_session_cache).
     pub session_cache_secs: u32,
     /// Seconds a session's menu (which entries it may see) is kept (default
     /// 300; 0: worked out on every page). Logging in or out and the store's
@@ -116,20 +128,23 @@ pub struct Config {
     /// the async executor.
     pub hasher_threads: Option<usize>,
     /// The nice value of the hashing threads on Linux (default 10; 0 keeps
-    /// the normal priority, 19 is the most). A higher value lets other
-    /// requests run first while a login storm hashes. (Each hashing thread
-    /// keeps its argon2 memory between hashes, so it takes no lock the
-    /// request threads need: at 19 a starved thread that allocated 19 MiB
-    /// per hash once added 50 ms spikes; now 19 and 10 measure alike.)
+    /// the normal priority, 19 is the most) when `hasher_idle` is off, and of
+    /// the threads that take over while the idle ones are starved when it is
+    /// on. (Each hashing thread keeps its argon2 memory between hashes, so it
+    /// takes no lock the request threads need: at 19 a starved thread that
+    /// allocated 19 MiB per hash once added 50 ms spikes; now 19 and 10
+    /// measure alike.)
     pub hasher_nice: u8,
-    /// Run the hashing threads under Linux's `SCHED_IDLE` (default false):
-    /// they then get only CPU time no other thread wants, and a request
-    /// thread that wakes takes their core at once (`hasher_nice` is moot).
-    /// A login storm then costs other requests least (measured on 2 cores,
-    /// SQLite, session cache off: a paced page's p99 rose 1.9x during 20
-    /// concurrent logins, against 2.1x at nice 10), but a server whose CPU
-    /// is saturated by other work logs nobody in until it quietens, so it
-    /// is opt-in.
+    /// Run the hashing threads under Linux's `SCHED_IDLE` (default true):
+    /// they get only CPU time no other thread wants, and a request thread
+    /// that wakes takes their core at once, so a login storm costs other
+    /// requests least (measured on 2 cores, PostgreSQL, default settings: a
+    /// paced page's p99 rose 1.7x during 20 concurrent logins, against 3.0x
+    /// at nice 10). When other work saturates the CPU and the idle threads
+    /// have run one hash for 250 ms
+    /// ([`IDLE_GRACE`](crate::password::IDLE_GRACE)), waiting logins are also
+    /// hashed on threads at `hasher_nice`, so logins slow down but never
+    /// stop. `false`: the hashing threads run at `hasher_nice` only.
     pub hasher_idle: bool,
     /// The mail transport (`[kegauth.mail]`), used when the app sets a mail manager.
     pub mail: Option<crate::mail::MailConfig>,
@@ -189,11 +204,11 @@ impl Default for Config {
             cookie_secure: true,
             session_idle_timeout_secs: 1800,
             session_absolute_timeout_secs: 43_200,
-            session_cache_secs: 0,
+            session_cache_secs: DEFAULT_SESSION_CACHE_SECS,
             nav_cache_secs: 300,
             hasher_threads: None,
             hasher_nice: crate::password::DEFAULT_HASHER_NICE,
-            hasher_idle: false,
+            hasher_idle: true,
             mail: None,
             ldap_server_url: None,
             ldap_dn_format: None,

@@ -475,7 +475,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                     .hasher_threads
                     .unwrap_or_else(crate::password::default_concurrency),
                 if config.hasher_idle {
-                    HasherPriority::Idle
+                    HasherPriority::Idle(config.hasher_nice)
                 } else {
                     HasherPriority::Nice(config.hasher_nice)
                 },

@@ -1,12 +1,13 @@
 //! A short-lived, in-process cache of session users and their permissions,
-//! keyed by session key (`session_cache_secs`; off by default).
+//! keyed by session key (`session_cache_secs`; one second by default, 0
+//! turns it off).
 //!
 //! Every write the store makes takes effect at once: a write to one user's
 //! row drops that user's entries (its old and new session key), a write to
 //! memberships or permissions drops everything. So on one instance a logout, password or rights change takes
 //! effect on the next request. Writes made elsewhere (another instance, the
 //! app's own SQL) take effect when the entries expire: that is the price of
-//! the saved queries, and why the cache is opt-in.
+//! the saved queries, and why the default is as short as one second.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
