@@ -29,7 +29,7 @@ async fn current_user<U: UserEntity>(
     let found = if loaders {
         principal(req).await
     } else {
-        session_principal(req).await.clone()
+        session_principal(req).await
     };
     match found {
         Ok(None) => Ok(None),

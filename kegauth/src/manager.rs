@@ -575,11 +575,6 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             store: store.clone(),
             ldap,
         }));
-        let rocket = if config.session_cache_secs > 0 {
-            rocket.manage(crate::session::DecodedSessions::new())
-        } else {
-            rocket
-        };
         let admin = crate::admin::AdminState::new(store.clone(), self.admin_rules.clone());
         // Menus are checked against the routes once every other fairing has
         // mounted its own: this one runs after them.
@@ -607,7 +602,10 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             },
         ));
         Ok(rocket
-            .manage(crate::session::SessionClock(store.shared_clock()))
+            .manage(crate::session::SessionState::new(
+                store.shared_clock(),
+                config.session_cache_secs > 0,
+            ))
             .manage(admin)
             .manage(store)
             .manage(config)

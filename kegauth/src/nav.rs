@@ -449,7 +449,7 @@ impl Menus {
     async fn visible(&self, req: &Request<'_>) -> Arc<[bool]> {
         let rocket = req.rocket();
         let from_session = match session_principal(req).await {
-            Ok(Some(p)) => Some(p.clone()),
+            Ok(Some(p)) => Some(p),
             Ok(None) => None,
             Err(status) => {
                 log::error!("kegauth: the menu shows public links only ({status})");

@@ -491,7 +491,7 @@ async fn oauth_start(
     oauth: &State<OAuth>,
     config: &State<Config>,
     cookies: &CookieJar<'_>,
-    clock: &State<crate::session::SessionClock>,
+    clock: &State<crate::session::SessionState>,
 ) -> Page {
     let Some(p) = oauth.profile(profile) else {
         return Page::Status(Status::NotFound);
@@ -554,7 +554,7 @@ async fn oauth_callback(
     iss: Option<&str>,
     oauth: &State<OAuth>,
     cookies: &CookieJar<'_>,
-    clock: &State<crate::session::SessionClock>,
+    clock: &State<crate::session::SessionState>,
     ctx: Ctx<'_>,
 ) -> Page {
     let Some(p) = oauth.profile(profile) else {
@@ -641,7 +641,7 @@ async fn identify(
     http: &reqwest::Client,
     pending: &Pending,
     code: &str,
-    clock: &crate::session::SessionClock,
+    clock: &crate::session::SessionState,
 ) -> Result<std::result::Result<Identity, Refusal>> {
     let mut client = p.client(http, false).await?;
     let request = client
@@ -741,9 +741,9 @@ fn verified_claims(
     id_token: &CoreIdToken,
     nonce: &Nonce,
     token: &CoreTokenResponse,
-    clock: &crate::session::SessionClock,
+    clock: &crate::session::SessionState,
 ) -> std::result::Result<CoreIdTokenClaims, ClaimsVerificationError> {
-    let clock = clock.0.clone();
+    let clock = clock.clock();
     // Signatures by the provider's published keys only: no HS* (a shared
     // secret) and, as always with openidconnect, no `none`.
     let verifier = client

@@ -92,23 +92,47 @@ enum Expiry {
 /// `idle - 60` and `idle` seconds after its last request, never later.
 const SEEN_REFRESH_SECS: i64 = 60;
 
-/// The clock sessions are timed by (the store's, so tests can move it).
-pub(crate) struct SessionClock(pub(crate) Arc<dyn Clock>);
+/// What sessions need of kegauth besides the [`Config`], in one managed
+/// value (one state lookup per request, not one each): the clock sessions
+/// are timed by (the store's, so tests can move it) and, with the session
+/// cache on, the cookies already decrypted.
+pub(crate) struct SessionState {
+    clock: Arc<dyn Clock>,
+    decoded: Option<DecodedSessions>,
+}
 
-impl SessionClock {
+impl SessionState {
+    /// Timed by `clock`; decrypted cookies kept when `keep_decoded`.
+    pub(crate) fn new(clock: Arc<dyn Clock>, keep_decoded: bool) -> Self {
+        SessionState {
+            clock,
+            decoded: keep_decoded.then(DecodedSessions::new),
+        }
+    }
+
     /// Now, in Unix seconds.
     pub(crate) fn now_secs(&self) -> i64 {
-        self.0.unix_secs()
+        self.clock.unix_secs()
+    }
+
+    /// The clock, shared.
+    pub(crate) fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.clock)
+    }
+}
+
+/// Now in Unix seconds by `state`'s clock, else (kegauth not attached) the system's.
+fn now_of(state: Option<&SessionState>) -> i64 {
+    match state {
+        Some(state) => state.now_secs(),
+        None => chrono::Utc::now().timestamp(),
     }
 }
 
 /// The current time in Unix seconds by the app's clock (the system clock
 /// when kegauth is not attached).
 pub(crate) fn now_secs(rocket: &rocket::Rocket<rocket::Orbit>) -> i64 {
-    match rocket.state::<SessionClock>() {
-        Some(clock) => clock.now_secs(),
-        None => chrono::Utc::now().timestamp(),
-    }
+    now_of(rocket.state::<SessionState>())
 }
 
 /// What a session reads of its request (type-erased, so that a session can
@@ -171,7 +195,7 @@ pub(crate) fn random_token() -> String {
 pub(crate) struct RequestLocal {
     session: Mutex<Option<Arc<SessionData>>>,
     /// See [`session_principal`](crate::requirements::session_principal).
-    pub(crate) principal: tokio::sync::OnceCell<crate::requirements::SessionPrincipal>,
+    pub(crate) principal: std::sync::OnceLock<crate::requirements::SessionPrincipal>,
 }
 
 impl RequestLocal {
@@ -233,7 +257,7 @@ pub struct Session<'r> {
     jar: &'r CookieJar<'r>,
     config: &'r Config,
     local: &'r RequestLocal,
-    decoded: Option<&'r DecodedSessions>,
+    state: Option<&'r SessionState>,
     rocket: &'r rocket::Rocket<rocket::Orbit>,
     req: &'r (dyn RequestView + 'r),
 }
@@ -256,18 +280,24 @@ impl<'r> FromRequest<'r> for Session<'r> {
 impl<'r> Session<'r> {
     /// The session of a request; `None` when kegauth is not attached.
     pub fn of(req: &'r Request<'_>) -> Option<Self> {
+        Session::with_local(req, RequestLocal::of(req))
+    }
+
+    /// [`of`](Self::of), given the request's [`RequestLocal`] (one lookup
+    /// less for a caller that has it).
+    pub(crate) fn with_local(req: &'r Request<'_>, local: &'r RequestLocal) -> Option<Self> {
         Some(Session {
             jar: req.cookies(),
             config: req.rocket().state::<Config>()?,
-            local: RequestLocal::of(req),
-            decoded: req.rocket().state::<DecodedSessions>(),
+            local,
+            state: req.rocket().state::<SessionState>(),
             rocket: req.rocket(),
             req,
         })
     }
 
     fn read_cookie(&self) -> Arc<SessionData> {
-        let Some(decoded) = self.decoded else {
+        let Some(decoded) = self.state.and_then(|s| s.decoded.as_ref()) else {
             return Arc::new(self.decrypt_cookie().unwrap_or_default());
         };
         let Some(raw) = self.jar.get(self.config.cookie_name()) else {
@@ -309,7 +339,7 @@ impl<'r> Session<'r> {
 
     /// The current data, shared: read from the cookie once per request (and
     /// across requests, through [`DecodedSessions`]), copied only to change it.
-    fn current(&self) -> Arc<SessionData> {
+    pub(crate) fn current(&self) -> Arc<SessionData> {
         let mut cached = self.lock();
         if let Some(data) = &*cached {
             return Arc::clone(data);
@@ -325,7 +355,7 @@ impl<'r> Session<'r> {
     }
 
     fn now(&self) -> i64 {
-        now_secs(self.rocket)
+        now_of(self.state)
     }
 
     /// Drop the menu kept for a session that logs in or out (looked up only
@@ -572,7 +602,7 @@ mod tests {
             .manage(config)
             .mount("/", rocket::routes![log_in, key]);
         if decoded {
-            app = app.manage(DecodedSessions::new());
+            app = app.manage(SessionState::new(Arc::new(crate::clock::SystemClock), true));
         }
         Client::untracked(app).await.expect("valid rocket")
     }
@@ -610,7 +640,8 @@ mod tests {
                 assert_eq!(key_with(&client, &tampered).await, "none");
             }
             assert_eq!(key_with(&client, &raw).await, "the-key");
-            if let Some(cache) = client.rocket().state::<DecodedSessions>() {
+            let state = client.rocket().state::<SessionState>();
+            if let Some(cache) = state.and_then(|s| s.decoded.as_ref()) {
                 assert_eq!(cache.lock().len(), 1, "only the real cookie is kept");
             }
         }

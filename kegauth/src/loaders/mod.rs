@@ -261,11 +261,10 @@ impl Loaders {
 }
 
 /// What one loader made of the request.
-#[derive(Clone)]
 enum Outcome {
     Absent,
     Rejected,
-    User(Arc<Principal>),
+    User(Principal),
     Failed(Status),
 }
 
@@ -283,10 +282,10 @@ fn outcomes<'r>(req: &'r Request<'_>, loaders: &Loaders) -> &'r Outcomes {
 }
 
 /// The first user a loader (of `choice`, or any) finds, in registration order.
-pub(crate) async fn load_principal(
-    req: &Request<'_>,
+pub(crate) async fn load_principal<'r>(
+    req: &'r Request<'_>,
     choice: Option<&[LoaderId]>,
-) -> Result<Option<Arc<Principal>>, Status> {
+) -> crate::requirements::PrincipalRef<'r> {
     let (Some(loaders), Some(auth)) = (
         req.rocket().state::<Loaders>(),
         req.rocket().state::<crate::service::Auth>(),
@@ -312,7 +311,7 @@ pub(crate) async fn load_principal(
                         Outcome::Rejected
                     }
                     Loaded::Found(credential) => match auth.0.resolve(&credential).await {
-                        Ok(Some(user)) => Outcome::User(Arc::new(Principal::new(user))),
+                        Ok(Some(user)) => Outcome::User(Principal::new(user)),
                         Ok(None) => {
                             log::debug!(
                                 "kegauth: {}: no active user for the credential",
@@ -329,7 +328,7 @@ pub(crate) async fn load_principal(
             })
             .await;
         match outcome {
-            Outcome::User(p) => return Ok(Some(p.clone())),
+            Outcome::User(p) => return Ok(Some(p)),
             Outcome::Failed(status) => return Err(*status),
             Outcome::Absent | Outcome::Rejected => {}
         }
