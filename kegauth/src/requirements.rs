@@ -249,9 +249,10 @@ pub(crate) type PrincipalRef<'r> = Result<Option<&'r Principal>, Status>;
 /// A plain `OnceLock`, set after the load, rather than an async once-cell:
 /// on the hot path (a session cache hit) nothing awaits, and an async cell
 /// takes and closes a semaphore on every request (about 250 instructions and
-/// 24 instruction-cache misses of the check's 280, by callgrind). Two guards of one request loading at once (they never do:
-/// Rocket runs a route's guards one after another) would both read the same
-/// user; the first is kept.
+/// 24 instruction-cache misses of the check's 280, by callgrind). Two guards
+/// of one request loading at once (they never do: Rocket runs a route's
+/// guards one after another) would both read the same user; the first is
+/// kept. [`Principal::permissions`] loads the same way.
 pub(crate) async fn session_principal<'r>(req: &'r Request<'_>) -> PrincipalRef<'r> {
     let local = crate::session::RequestLocal::of(req);
     let found = match local.principal.get() {
