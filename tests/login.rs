@@ -322,6 +322,72 @@ async fn every_failure_looks_the_same_and_costs_one_hash<B: TestBackend>() {
     assert!(page.contains("This field is required."));
 }
 
+/// A change to the user's row while their login is being hashed is kept,
+/// and the login is judged on the row as it is then: a login never writes
+/// back the row it read before its hash (it would re-enable a user disabled
+/// meanwhile, or restore the password they just changed).
+async fn a_change_during_the_login_hash_is_kept_and_judged<B: TestBackend>() {
+    let Some(app) = app::<B>().await else {
+        return;
+    };
+    let other_hash = kegauth::password::PasswordHasher::with_threads(1, 0)
+        .hash_blocking("a whole other passphrase 9")
+        .expect("hashed");
+    type Change = fn(&mut User, &str);
+    let changes: [(&str, Change, bool); 3] = [
+        (
+            "disabled",
+            |u, _| u.core.set_enabled(false, chrono::Utc::now().naive_utc()),
+            false,
+        ),
+        (
+            "another password",
+            |u, hash| u.core.password = Some(hash.to_owned()),
+            false,
+        ),
+        (
+            "logged out elsewhere",
+            |u, _| u.core.rotate_session_key(),
+            true,
+        ),
+    ];
+    for (i, (what, change, logs_in)) in changes.into_iter().enumerate() {
+        let email = format!("user{i}@example.com");
+        let user = app.user(&email, Some(PASSWORD)).await;
+        let hasher = app.store.hasher().clone();
+        let before = hasher.verification_count();
+        let hold = hasher.hold();
+        let login = app.login(&email, PASSWORD);
+        let meanwhile = async {
+            // The login has read the user and waits for its hash.
+            while hasher.verification_count() == before {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            let mut row = app.store.user(user.id).await.expect("read").expect("user");
+            change(&mut row, &other_hash);
+            app.store.update_user(&mut row).await.expect("changed");
+            drop(hold);
+            row
+        };
+        let (r, changed) = tokio::join!(login, meanwhile);
+        let status = r.status();
+        drop(r);
+        let stored = app.store.user(user.id).await.expect("read").expect("user");
+        assert_eq!(stored.core.is_enabled, changed.core.is_enabled, "{what}");
+        assert_eq!(stored.core.password, changed.core.password, "{what}");
+        assert_eq!(stored.core.session_key, changed.core.session_key, "{what}");
+        if logs_in {
+            assert_eq!(status, Status::SeeOther, "{what}");
+            assert_eq!(app.who().await, format!("Logged in as {email}"), "{what}");
+            assert!(stored.core.last_login_utc.is_some(), "{what}");
+        } else {
+            assert_eq!(status, Status::Ok, "{what}: the login page again");
+            assert!(app.who().await.contains("Not logged in"), "{what}");
+            assert_eq!(stored.core.last_login_utc, None, "{what}");
+        }
+    }
+}
+
 async fn detailed_messages_behind_the_config_switch<B: TestBackend>() {
     let figment = rocket::Config::figment().merge(("kegauth.detailed_login_errors", true));
     let Some(app) = app_with::<B>(figment).await else {
@@ -640,6 +706,7 @@ on_sqlite_and_postgres!(
     next_param_form_field_and_session_next,
     open_redirect_payloads_are_ignored,
     every_failure_looks_the_same_and_costs_one_hash,
+    a_change_during_the_login_hash_is_kept_and_judged,
     detailed_messages_behind_the_config_switch,
     csrf_is_required_for_login_and_logout,
     login_reissues_the_session,

@@ -473,6 +473,41 @@ impl PasswordHasher {
         self.run(move |h| h.verify_blocking(&password, &hash)).await
     }
 
+    /// Hold every hashing thread of this hasher (and its clones) until the
+    /// returned guard is dropped: hashes asked for meanwhile wait. Tests use it
+    /// to act while a login is being hashed (feature `testing`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let hasher = kegauth::password::PasswordHasher::with_threads(1, 0);
+    /// let hold = hasher.hold();
+    /// let hash = hasher.hash("correct horse battery staple");
+    /// tokio::pin!(hash);
+    /// let waited = tokio::time::timeout(std::time::Duration::from_millis(100), &mut hash).await;
+    /// assert!(waited.is_err(), "held");
+    /// drop(hold);
+    /// assert!(hash.await.is_ok());
+    /// # }
+    /// ```
+    #[cfg(feature = "testing")]
+    pub fn hold(&self) -> HashHold {
+        let released = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let lanes = self.lanes.idle.iter().chain([&self.lanes.normal]);
+        for lane in lanes {
+            for _ in 0..lane.threads {
+                let released = released.clone();
+                let _ = lane.send(Box::new(move || {
+                    let (done, wake) = &*released;
+                    let mut done = done.lock().unwrap_or_else(|p| p.into_inner());
+                    while !*done {
+                        done = wake.wait(done).unwrap_or_else(|p| p.into_inner());
+                    }
+                }));
+            }
+        }
+        HashHold { released }
+    }
+
     /// Spend one verification's worth of time on nothing, for unknown users,
     /// so response time does not tell whether a login id exists.
     pub async fn verify_dummy(&self) -> Result<()> {
@@ -481,6 +516,22 @@ impl PasswordHasher {
             h.dummy_blocking();
         })
         .await
+    }
+}
+
+/// What [`PasswordHasher::hold`] returns: the hashing threads wait until it is dropped.
+#[cfg(feature = "testing")]
+#[must_use = "the hashing threads are released when this is dropped"]
+pub struct HashHold {
+    released: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+}
+
+#[cfg(feature = "testing")]
+impl Drop for HashHold {
+    fn drop(&mut self) {
+        let (done, wake) = &*self.released;
+        *done.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        wake.notify_all();
     }
 }
 

@@ -215,6 +215,10 @@ impl<DB: Backend, E: EntitySet> Service<DB, E> {
     }
 }
 
+/// How many times a login is judged again when the user's row changed while
+/// the password was checked (see [`Store::record_login`]) before it gives up.
+const LOGIN_TRIES: usize = 3;
+
 impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
     fn login_kind(&self) -> LoginKind {
         <E::User as UserEntity>::LOGIN
@@ -332,26 +336,51 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
                 store.hasher().verify_dummy().await?;
                 return Ok(Err(LoginFailure::UnknownUser));
             };
-            let verified = store.verify_password(&user, password).await?;
-            if !verified.ok {
-                return Ok(Err(LoginFailure::WrongPassword));
+            let mut verified = store.verify_password(&user, password).await?;
+            // The hash the password was checked against.
+            let mut checked = user.core().password.clone();
+            // The user's row may change while the password is hashed (disabled,
+            // another password, rights, a logout elsewhere): the login is then
+            // judged again on the row as it is, and never writes back the one
+            // read before.
+            for _ in 0..LOGIN_TRIES {
+                if user.core().password != checked {
+                    verified = store.verify_password(&user, password).await?;
+                    checked = user.core().password.clone();
+                }
+                if !verified.ok {
+                    return Ok(Err(LoginFailure::WrongPassword));
+                }
+                let now = store.now();
+                let core = user.core();
+                if let Some(failure) = disabled(core, now) {
+                    return Ok(Err(failure));
+                }
+                if <E::User as UserEntity>::LOGIN == LoginKind::Email && !core.is_verified {
+                    return Ok(Err(LoginFailure::Unverified));
+                }
+                let recorded = if verified.needs_rehash {
+                    // A new hash rotates the key: the login uses the new one.
+                    let key = user.core().session_key.clone();
+                    let hash = store.hasher().hash(password).await?;
+                    let core = user.core_mut();
+                    core.last_login_utc = Some(now);
+                    core.password = Some(hash);
+                    store.update_user_if_key(&mut user, &key).await?
+                } else {
+                    store.record_login(&mut user, now).await?
+                };
+                if recorded {
+                    return Ok(Ok(user.core().session_key.clone()));
+                }
+                let Some(again) = store.user(user.id()).await? else {
+                    return Ok(Err(LoginFailure::UnknownUser));
+                };
+                user = again;
             }
-            let now = store.now();
-            let core = user.core();
-            if let Some(failure) = disabled(core, now) {
-                return Ok(Err(failure));
-            }
-            if <E::User as UserEntity>::LOGIN == LoginKind::Email && !core.is_verified {
-                return Ok(Err(LoginFailure::Unverified));
-            }
-            user.core_mut().last_login_utc = Some(now);
-            if verified.needs_rehash {
-                let hash = store.hasher().hash(password).await?;
-                user.core_mut().password = Some(hash);
-            }
-            // A rehash changes the password, which rotates the key: use the new one.
-            store.update_user(&mut user).await?;
-            Ok(Ok(user.core().session_key.clone()))
+            Err(crate::Error::Conflict(
+                "the account changed during the login; try again".into(),
+            ))
         })
     }
 

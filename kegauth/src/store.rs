@@ -10,8 +10,8 @@
 use crate::backend::{Backend, Dialect, OutCol, Sql};
 use crate::clock::{Clock, SystemClock};
 use crate::entity::{
-    from_row, AttemptEntity, AuthEntity, BundleEntity, EntityKind, EntitySchema, EntitySet,
-    GroupEntity, Kind, PermissionEntity, Role, UserEntity, Value,
+    from_row, AttemptEntity, AuthEntity, BundleEntity, CoreField, EntityKind, EntitySchema,
+    EntitySet, GroupEntity, Kind, PermissionEntity, Role, UserEntity, Value,
 };
 use crate::links::Link;
 use crate::password::{PasswordHasher, Verified};
@@ -491,9 +491,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .push(" = ")
             .bind_int(entity.id());
         if let Some(key) = expected_key {
-            let col = schema
-                .require(Role::Core(crate::entity::CoreField::SessionKey))?
-                .name;
+            let col = schema.require(Role::Core(CoreField::SessionKey))?.name;
             sql.push(" AND ").ident(col).push(" = ").bind_text(key);
         }
         let n = DB::execute(conn, &sql.text, sql.args)
@@ -614,9 +612,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// Give each user a new session key.
     async fn rotate_keys(&self, conn: &mut DB::Connection, user_ids: &[i64]) -> Result<()> {
         let schema = schema_of::<U<E>>();
-        let key_col = schema
-            .require(Role::Core(crate::entity::CoreField::SessionKey))?
-            .name;
+        let key_col = schema.require(Role::Core(CoreField::SessionKey))?.name;
         let updated = Self::timestamp_columns(schema).get(1).copied();
         for id in user_ids {
             let mut sql = Sql::<DB>::new("UPDATE ");
@@ -687,7 +683,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
 
     /// The user holding this session key.
     pub async fn user_by_session_key(&self, key: &str) -> Result<Option<U<E>>> {
-        let role = Role::Core(crate::entity::CoreField::SessionKey);
+        let role = Role::Core(CoreField::SessionKey);
         Self::by_text(&mut *self.conn().await?, role, key, false).await
     }
 
@@ -770,6 +766,76 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         tx.commit().await?;
         self.sessions
             .evict(&[&old.core().session_key, &user.core().session_key]);
+        Ok(true)
+    }
+
+    /// Record a password login at `now`: set the user's last login time,
+    /// only while their row still holds the session key and the password
+    /// hash that `user` (read before the password was checked) holds.
+    /// `Ok(false)`, with nothing written, when either changed since: a
+    /// password change, a rights change or disabling (both rotate the key),
+    /// or a logout elsewhere; read the user again. One statement and no
+    /// transaction, and no other column is written, so a change made while
+    /// the password was being hashed is never overwritten with the row read
+    /// before it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> kegauth::Result<()> {
+    /// use kegauth::{entity::UserCore, Store};
+    /// # #[derive(kegauth::AuthEntity)] #[auth(user)]
+    /// # struct User { id: i64, email: String, #[auth(core)] core: UserCore }
+    /// let store: Store<sqlx::Sqlite, User> = Store::new(sqlx::SqlitePool::connect("sqlite::memory:").await?);
+    /// store.create_schema().await?;
+    /// let mut ann = User { id: 0, email: "ann@example.com".into(), core: UserCore::new() };
+    /// store.insert_user(&mut ann).await?;
+    /// assert!(store.record_login(&mut ann, store.now()).await?);
+    /// assert!(ann.core.last_login_utc.is_some());
+    /// // Logged out elsewhere meanwhile: her key changed, nothing is written.
+    /// store.rotate_session_key(&mut store.user(ann.id).await?.expect("ann")).await?;
+    /// assert!(!store.record_login(&mut ann, store.now()).await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn record_login(&self, user: &mut U<E>, now: chrono::NaiveDateTime) -> Result<bool> {
+        let schema = schema_of::<U<E>>();
+        let column = |field| schema.require(Role::Core(field));
+        let last_login = column(CoreField::LastLoginUtc)?;
+        let mut sql = Sql::<DB>::new("UPDATE ");
+        sql.ident(schema.table)
+            .push(" SET ")
+            .ident(last_login.name)
+            .push(" = ")
+            .bind_cast(Value::DateTime(now), last_login.kind, last_login.pg_type);
+        if let Some(updated) = Self::timestamp_columns(schema).get(1) {
+            sql.push(", ")
+                .ident(updated)
+                .push(" = ")
+                .bind(Value::DateTime(now), Kind::DateTime);
+        }
+        sql.push(" WHERE ")
+            .ident(schema.id_column())
+            .push(" = ")
+            .bind_int(user.id());
+        let core = user.core();
+        // As read: the password hash is stored as bytes (keg-auth's schema).
+        for (field, value) in [
+            (CoreField::SessionKey, Some(&core.session_key)),
+            (CoreField::Password, core.password.as_ref()),
+        ] {
+            let col = column(field)?;
+            sql.push(" AND ").ident(col.name);
+            match value {
+                Some(v) => sql
+                    .push(" = ")
+                    .bind_cast(Value::Text(v.clone()), col.kind, col.pg_type),
+                None => sql.push(" IS NULL"),
+            };
+        }
+        let n = DB::execute(&mut *self.conn().await?, &sql.text, sql.args).await?;
+        if n == 0 {
+            return Ok(false);
+        }
+        user.core_mut().last_login_utc = Some(now);
+        self.sessions.evict(&[&user.core().session_key]);
         Ok(true)
     }
 
