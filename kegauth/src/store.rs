@@ -390,6 +390,22 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         out
     }
 
+    /// `<separator><updated column> = <now>`, when the table has an updated
+    /// column (every UPDATE of a row stamps it).
+    fn set_updated(
+        sql: &mut Sql<DB>,
+        schema: &EntitySchema,
+        now: chrono::NaiveDateTime,
+        separator: &str,
+    ) {
+        if let Some(updated) = Self::timestamp_columns(schema).get(1) {
+            sql.push(separator)
+                .ident(updated)
+                .push(" = ")
+                .bind(Value::DateTime(now), Kind::DateTime);
+        }
+    }
+
     fn conflict_message<T: AuthEntity>(entity: &T) -> String {
         let schema = schema_of::<T>();
         let values = entity.to_values();
@@ -478,14 +494,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             sql.ident(col.name).push(" = ");
             sql.bind_cast(value, col.kind, col.pg_type);
         }
-        if let Some(updated) = Self::timestamp_columns(schema).get(1) {
-            if !first {
-                sql.push(", ");
-            }
-            sql.ident(updated)
-                .push(" = ")
-                .bind(Value::DateTime(self.now()), Kind::DateTime);
-        }
+        Self::set_updated(&mut sql, schema, self.now(), if first { "" } else { ", " });
         sql.push(" WHERE ")
             .ident(schema.id_column())
             .push(" = ")
@@ -613,7 +622,6 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     async fn rotate_keys(&self, conn: &mut DB::Connection, user_ids: &[i64]) -> Result<()> {
         let schema = schema_of::<U<E>>();
         let key_col = schema.require(Role::Core(CoreField::SessionKey))?.name;
-        let updated = Self::timestamp_columns(schema).get(1).copied();
         for id in user_ids {
             let mut sql = Sql::<DB>::new("UPDATE ");
             sql.ident(schema.table)
@@ -621,12 +629,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
                 .ident(key_col)
                 .push(" = ");
             sql.bind_text(&crate::token::new_session_key());
-            if let Some(col) = updated {
-                sql.push(", ")
-                    .ident(col)
-                    .push(" = ")
-                    .bind(Value::DateTime(self.now()), Kind::DateTime);
-            }
+            Self::set_updated(&mut sql, schema, self.now(), ", ");
             sql.push(" WHERE ")
                 .ident(schema.id_column())
                 .push(" = ")
@@ -805,12 +808,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .ident(last_login.name)
             .push(" = ")
             .bind_cast(Value::DateTime(now), last_login.kind, last_login.pg_type);
-        if let Some(updated) = Self::timestamp_columns(schema).get(1) {
-            sql.push(", ")
-                .ident(updated)
-                .push(" = ")
-                .bind(Value::DateTime(now), Kind::DateTime);
-        }
+        Self::set_updated(&mut sql, schema, now, ", ");
         sql.push(" WHERE ")
             .ident(schema.id_column())
             .push(" = ")
