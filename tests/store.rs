@@ -782,3 +782,68 @@ async fn a_referenced_user_or_group_is_not_deleted<DB: Backend>(ctx: Ctx<DB>) {
     assert!(s.group(staff).await.unwrap().is_some());
     assert_eq!(s.linked(Link::UserGroups, ann.id).await.unwrap(), [staff]);
 }
+
+/// A group table without keg-auth's timestamps (`timestamps = false`) that
+/// keeps only an `updated_utc` column.
+#[derive(Debug, kegauth::AuthEntity)]
+#[auth(group, table = "teams", timestamps = false)]
+struct Team {
+    id: i64,
+    name: String,
+    updated_utc: Option<NaiveDateTime>,
+}
+
+/// The same for permissions.
+#[derive(Debug, kegauth::AuthEntity)]
+#[auth(permission, table = "perms", timestamps = false)]
+struct Perm {
+    id: i64,
+    token: String,
+    description: Option<String>,
+    updated_utc: Option<NaiveDateTime>,
+}
+
+type Entities = kegauth::entity::Entities<User, Team, Bundle, Perm>;
+
+/// Every write stamps `updated_utc`, also when the table has no `created_utc`
+/// and the entity turns keg-auth's timestamps off.
+#[tokio::test]
+async fn an_updated_column_alone_is_stamped_on_update() {
+    let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+    let start = at("2026-01-02 03:04:05");
+    let clock = Arc::new(ManualClock::new(start));
+    let s = Store::<sqlx::Sqlite, Entities>::new(pool).with_clock(clock.clone());
+    s.create_schema().await.unwrap();
+    let mut team = Team {
+        id: 0,
+        name: "red".into(),
+        updated_utc: None,
+    };
+    s.insert_group(&mut team).await.unwrap();
+    let read = s.group(team.id).await.unwrap().unwrap();
+    assert_eq!(read.updated_utc, Some(start), "stamped on insert");
+
+    clock.advance(TimeDelta::hours(1));
+    team.name = "blue".into();
+    s.update_group(&team).await.unwrap();
+    let read = s.group(team.id).await.unwrap().unwrap();
+    assert_eq!(read.name, "blue");
+    assert_eq!(
+        read.updated_utc,
+        Some(start + TimeDelta::hours(1)),
+        "stamped on update"
+    );
+
+    // A permission whose description changes in code is stamped by the sync.
+    let perm = |text| PermissionDef::new("see-teams", Some(text));
+    s.sync_permissions(&[perm("old")]).await.unwrap();
+    clock.advance(TimeDelta::hours(1));
+    s.sync_permissions(&[perm("new")]).await.unwrap();
+    let read = s.permission_by_token("see-teams").await.unwrap().unwrap();
+    assert_eq!(read.description.as_deref(), Some("new"));
+    assert_eq!(
+        read.updated_utc,
+        Some(start + TimeDelta::hours(2)),
+        "stamped by the sync"
+    );
+}

@@ -26,11 +26,10 @@ fn q<DB: Backend>(ident: &str) -> String {
 fn table<DB: Backend>(schema: &EntitySchema, indexes: &[(&str, &[&str])]) -> Vec<String> {
     let mut cols = Vec::new();
     let mut uniques = Vec::new();
-    let mut stamps = Vec::new();
     for col in &schema.columns {
         match col.role {
             Role::Id => cols.push(format!("{} {}", q::<DB>(col.name), DB::id_column_type())),
-            Role::Created | Role::Updated => stamps.push(col.name),
+            Role::Created | Role::Updated => {}
             _ => {
                 let ty = DB::column_type(col.kind, col.opts.max_len, col.opts.unique, col.pg_type);
                 let null = if col.nullable { "" } else { " NOT NULL" };
@@ -41,14 +40,7 @@ fn table<DB: Backend>(schema: &EntitySchema, indexes: &[(&str, &[&str])]) -> Vec
             }
         }
     }
-    if schema.timestamps {
-        for name in ["created_utc", "updated_utc"] {
-            if !stamps.contains(&name) && !schema.has_column(name) {
-                stamps.push(name);
-            }
-        }
-    }
-    for name in stamps {
+    for name in schema.timestamp_columns() {
         cols.push(format!("{} {}", q::<DB>(name), DB::timestamp_column_type()));
     }
     cols.push(format!("PRIMARY KEY ({})", q::<DB>(schema.id_column())));

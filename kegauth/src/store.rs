@@ -375,21 +375,6 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         Self::fetch_all(&mut *self.conn().await?, sql).await
     }
 
-    fn timestamp_columns(schema: &EntitySchema) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        for (role, default) in [
-            (Role::Created, "created_utc"),
-            (Role::Updated, "updated_utc"),
-        ] {
-            match schema.column(role) {
-                Some(c) => out.push(c.name),
-                None if schema.timestamps => out.push(default),
-                None => {}
-            }
-        }
-        out
-    }
-
     /// `<separator><updated column> = <now>`, when the table has an updated
     /// column (every UPDATE of a row stamps it).
     fn set_updated(
@@ -398,7 +383,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         now: chrono::NaiveDateTime,
         separator: &str,
     ) {
-        if let Some(updated) = Self::timestamp_columns(schema).get(1) {
+        if let Some(updated) = schema.timestamp_column(Role::Updated) {
             sql.push(separator)
                 .ident(updated)
                 .push(" = ")
@@ -431,7 +416,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         let mut sql = Sql::<DB>::new("INSERT INTO ");
         sql.ident(schema.table).push(" (");
         let values = writable_values(entity)?;
-        let stamps = Self::timestamp_columns(schema);
+        let stamps: Vec<_> = schema.timestamp_columns().collect();
         let names = values
             .iter()
             .map(|(c, _)| c.name)
@@ -1275,8 +1260,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         let schema = schema_of::<P<E>>();
         let token_col = schema.require(Role::Token)?.name;
         let desc_col = schema.column(Role::Description).map(|c| c.name);
-        let stamps = Self::timestamp_columns(schema);
-        let now = Value::DateTime(self.now());
+        let stamps: Vec<_> = schema.timestamp_columns().collect();
+        let now = self.now();
         let mut report = SyncReport::default();
         let mut conn = self.conn().await?;
 
@@ -1297,7 +1282,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
                 sql.push(", ").bind(d, Kind::Text);
             }
             for _ in &stamps {
-                sql.push(", ").bind(now.clone(), Kind::DateTime);
+                sql.push(", ").bind(Value::DateTime(now), Kind::DateTime);
             }
             sql.push(")");
             report.added += DB::insert_new(&mut conn, &sql.text, sql.args, &[token_col]).await?;
@@ -1311,12 +1296,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
                     Some(text) => sql.bind_text(text),
                     None => sql.push("NULL"),
                 };
-                if let Some(u) = stamps.get(1) {
-                    sql.push(", ")
-                        .ident(u)
-                        .push(" = ")
-                        .bind(now.clone(), Kind::DateTime);
-                }
+                Self::set_updated(&mut sql, schema, now, ", ");
                 sql.push(" WHERE ")
                     .ident(token_col)
                     .push(" = ")

@@ -110,6 +110,43 @@ impl EntitySchema {
         self.columns.iter().any(|c| c.name == name)
     }
 
+    /// The column a timestamp role ([`Role::Created`] or [`Role::Updated`])
+    /// is kept in: the mapped field's, else keg-auth's `created_utc` or
+    /// `updated_utc` when the entity keeps [`timestamps`](Self::timestamps)
+    /// and no other field took that name. The store stamps it with the time
+    /// (both on insert, the updated one on every update).
+    ///
+    /// ```
+    /// use kegauth::entity::{AuthEntity, Role};
+    ///
+    /// #[derive(kegauth::AuthEntity)]
+    /// #[auth(group, table = "teams", timestamps = false)]
+    /// struct Team { id: i64, name: String, updated_utc: Option<chrono::NaiveDateTime> }
+    ///
+    /// let schema = Team::schema();
+    /// assert_eq!(schema.timestamp_column(Role::Created), None);
+    /// assert_eq!(schema.timestamp_column(Role::Updated), Some("updated_utc"));
+    /// assert_eq!(kegauth::entity::Group::schema().timestamp_column(Role::Created), Some("created_utc"));
+    /// ```
+    pub fn timestamp_column(&self, role: Role) -> Option<&'static str> {
+        let default = match role {
+            Role::Created => "created_utc",
+            Role::Updated => "updated_utc",
+            _ => return None,
+        };
+        match self.column(role) {
+            Some(c) => Some(c.name),
+            None => (self.timestamps && !self.has_column(default)).then_some(default),
+        }
+    }
+
+    /// The columns of [`timestamp_column`](Self::timestamp_column), created first.
+    pub fn timestamp_columns(&self) -> impl Iterator<Item = &'static str> + '_ {
+        [Role::Created, Role::Updated]
+            .into_iter()
+            .filter_map(|role| self.timestamp_column(role))
+    }
+
     /// App columns (role [`Role::Extra`]).
     pub fn extra_columns(&self) -> impl Iterator<Item = &Column> {
         self.columns.iter().filter(|c| c.role == Role::Extra)
