@@ -28,6 +28,9 @@
 //! `#[auth(KIND, table = "...", login = "email" | "username", timestamps = true)]` where
 //! KIND is `user`, `group`, `bundle`, `permission` or `attempt`. `timestamps` (default true)
 //! says the table has keg-auth's `created_utc`/`updated_utc` columns, which the store writes.
+//! A field named `created_utc` or `updated_utc` (a date-time, optional or not) is such a column,
+//! written the same way with or without `timestamps`: both on insert, the updated one on every
+//! update; see [`EntitySchema::timestamp_column`].
 //!
 //! # Field attributes
 //! - roles: `id` (default: the field named `id`), `login` (default: the field named
