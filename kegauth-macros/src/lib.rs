@@ -5,7 +5,9 @@
 //!
 //! The layout follows dtolnay's `thiserror-impl`: the input is parsed into a
 //! small AST (`ast`) with its attributes (`attr`), validated with spanned
-//! errors (`valid`), and only then expanded (`expand`).
+//! errors (`valid`), and only then expanded (`expand`). The attribute macros
+//! keep the same split in `requires/`: `ast` (their arguments, parsed and
+//! checked with spans), `route` (the handler's route attribute), `expand`.
 
 mod ast;
 mod attr;

@@ -27,6 +27,31 @@
 //! - [`cli`]: the `auth` commands (create-user, set-password, api-token,
 //!   purge-attempts, routes, schema).
 //!
+//! ## Architecture
+//! The source is five layers, one folder each; a layer uses only the ones
+//! below it (`tests/architecture.rs` checks it, and ARCHITECTURE.md says more):
+//!
+//! ```text
+//! ops     ops/manager.rs (the fairing), ops/cli.rs, ops/testing/
+//! web     web/views/, web/catchers.rs, web/endpoints.rs, web/crud/, web/admin/
+//! authz   authz/requirements/, authz/guards.rs, authz/admin_rules.rs, authz/access.rs, authz/nav.rs
+//! authn   authn/session.rs, authn/principal.rs, authn/loaders/, authn/authenticators/, authn/service.rs
+//! core    core/entity/, core/store/, core/password/, core/token.rs, core/config/, core/error.rs, ...
+//! ```
+//!
+//! A login: `web/views/mod.rs` (`login_post`: form, CSRF, attempt gate of
+//! `core/attempts.rs`) → `authn/service.rs` (`authenticate`: the user
+//! from `core/store/users.rs`, the hash checked by `core/password/`) →
+//! `authn/session.rs` (`log_in`: the encrypted cookie) → a redirect to the
+//! after-login endpoint (`web/endpoints.rs`).
+//!
+//! A protected request: the `Required<..>` guard that `#[requires_permissions]`
+//! adds (`authz/requirements/mod.rs`) → the request's user from
+//! `authn/principal.rs` (session cookie via `core/store/users.rs` and its
+//! cache, else `authn/loaders/`) → the requirement against the user's
+//! permissions (`core/store/permissions.rs`) → on refusal, `web/catchers.rs`
+//! (login redirect, 401 JSON or the 403 page).
+//!
 //! ## Security notes
 //! sqlx 0.7 (pinned by rocket_db_pools 0.2) mis-encodes values over 4 GiB
 //! (RUSTSEC-2024-0363). kegauth never sends such values: lookups are capped at
@@ -37,68 +62,59 @@
 
 extern crate self as kegauth;
 
-pub mod access;
-mod account_views;
-pub mod accounts;
-pub mod admin;
-pub mod attempts;
-pub mod backend;
-mod catchers;
-pub mod cli;
-pub mod client_ip;
-pub mod clock;
-pub mod config;
-pub mod crud;
-pub mod ddl;
-pub mod endpoints;
-pub mod entity;
-mod error;
-pub mod guards;
-pub mod i18n;
-pub mod ldap;
-mod links;
-pub mod loaders;
-pub mod mail;
-mod manager;
-pub mod nav;
-pub mod next;
-pub mod oauth;
-pub mod password;
-pub mod permissions;
-pub mod policy;
-pub mod requirements;
-mod service;
-pub mod session;
-mod session_cache;
-pub mod store;
-pub mod templates;
-#[cfg(feature = "testing")]
-pub mod testing;
-pub mod token;
-pub(crate) mod views;
+mod authn;
+mod authz;
+mod core;
+mod ops;
+mod web;
 
-pub use backend::{Backend, Dialect};
-pub use catchers::catchers;
-pub use entity::{AttemptCore, AttemptType, AuthEntity, Entities, EntitySet, UserCore};
-pub use error::{Error, Result};
-pub use guards::{AuthUser, OptionalUser, Permission, SessionUser};
+// The public modules, at the paths they have always had. Each lives in its
+// layer's folder; see "Architecture" above.
+pub use self::authn::authenticators::{ldap, oauth};
+pub use self::authn::{loaders, session};
+pub use self::authz::{access, guards, nav, requirements};
+pub use self::core::{
+    accounts, attempts, backend, client_ip, clock, config, ddl, entity, i18n, mail, next, password,
+    permissions, policy, store, templates, token,
+};
+pub use self::ops::cli;
+#[cfg(feature = "testing")]
+pub use self::ops::testing;
+pub use self::web::{admin, crud, endpoints};
+
+pub use self::authn::authenticators::Authenticator;
+pub use self::authn::service::LoginFailure;
+#[doc(no_inline)]
+pub use self::authz::guards::{AuthUser, OptionalUser, Permission, SessionUser};
+#[doc(no_inline)]
+pub use self::authz::requirements::{has_all, has_any, require, RequireEverywhere, Requirement};
+#[doc(no_inline)]
+pub use self::core::backend::{Backend, Dialect};
+#[doc(no_inline)]
+pub use self::core::entity::{AttemptCore, AttemptType, AuthEntity, Entities, EntitySet, UserCore};
+pub use self::core::error::{Error, Result};
+pub use self::core::links::Link;
+#[doc(no_inline)]
+pub use self::core::permissions::PermissionDef;
+#[doc(no_inline)]
+pub use self::core::store::{Store, SyncReport};
+pub use self::ops::manager::{AuthDb, AuthManager, AuthManagerBuilder, StoreOf};
+pub use self::web::catchers::catchers;
+pub use self::web::views::routes;
 pub use kegauth_macros::{requires_permissions, requires_user, AuthEntity};
-pub use links::Link;
-pub use manager::{AuthDb, AuthManager, AuthManagerBuilder, Authenticator, StoreOf};
-pub use permissions::PermissionDef;
-pub use requirements::{has_all, has_any, require, RequireEverywhere, Requirement};
-pub use service::LoginFailure;
-pub use store::{Store, SyncReport};
-pub use views::routes;
 
 /// The names an app usually needs.
 pub mod prelude {
+    #[doc(no_inline)]
     pub use crate::entity::{
         AttemptEntity, AuthEntity, BundleEntity, Entities, EntitySet, GroupEntity,
         PermissionEntity, UserEntity,
     };
+    #[doc(no_inline)]
     pub use crate::loaders::{JwtRequestLoader, TokenRequestLoader};
+    #[doc(no_inline)]
     pub use crate::requirements::{has_all, has_any, require, Requirement};
+    #[doc(no_inline)]
     pub use crate::{
         AttemptCore, AuthDb, AuthManager, AuthUser, Link, OptionalUser, Permission, PermissionDef,
         SessionUser, Store, StoreOf, UserCore,

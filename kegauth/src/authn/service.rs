@@ -1,0 +1,500 @@
+//! The type-erased auth service behind kegauth's routes, so that
+//! `kegauth::routes()` needs no type parameters.
+
+use crate::core::attempts::Gate;
+use crate::core::backend::Backend;
+use crate::core::entity::{AttemptType, AuthEntity, EntitySet, LoginKind, UserEntity};
+use crate::core::error::Result;
+use crate::core::store::Store;
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a login did not succeed (only shown in detail when `detailed_login_errors` is on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// No user has that login id.
+    UnknownUser,
+    /// The password is wrong, empty, or the user has none.
+    WrongPassword,
+    /// The right password, but the account is disabled.
+    Disabled,
+    /// The right password, but the account was disabled from a date on.
+    DisabledByDate,
+    /// The right password, but the email address is not verified.
+    Unverified,
+    /// The login id's domain belongs to an OAuth provider (its
+    /// `domain_filter`): those users log in there, never with a password.
+    UseProvider,
+    /// OAuth: the account is already linked to another identity (subject)
+    /// at the provider.
+    OtherIdentity,
+}
+
+/// What a verification or reset token in a link is worth.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TokenCheck {
+    /// No user has the id in the link (404).
+    NoUser,
+    /// Tampered, expired, or already used.
+    Invalid,
+    /// Valid; the user's login id, for the page.
+    Valid(String),
+    /// Valid, but the new password fails the policy.
+    Rejected(String, Vec<String>),
+    /// The password was set.
+    Done,
+}
+
+pub(crate) trait AuthService: Send + Sync + 'static {
+    fn login_kind(&self) -> LoginKind;
+
+    /// Whether a mail manager is configured (the forgot/reset/verify pages exist).
+    fn mail_enabled(&self) -> bool;
+
+    /// Forgot password: when `email` belongs to a user who may log in, mail a
+    /// reset link in the background. True when it did (for attempt limiting
+    /// only: the page says the same either way).
+    /// The mail is in language `lang`.
+    fn forgot<'a>(&'a self, email: &'a str, lang: &'a str) -> BoxFuture<'a, Result<bool>>;
+
+    /// [`Store::open_attempt`].
+    fn open_attempt<'a>(
+        &'a self,
+        kind: AttemptType,
+        input: &'a str,
+        ip: Option<IpAddr>,
+    ) -> BoxFuture<'a, Result<Gate>>;
+
+    /// [`Store::attempt_succeeded`].
+    fn attempt_succeeded(&self, gate: Gate) -> BoxFuture<'_, Result<()>>;
+
+    /// Check the token of a reset or verify link.
+    fn check_token<'a>(&'a self, user_id: i64, token: &'a str)
+        -> BoxFuture<'a, Result<TokenCheck>>;
+
+    /// Set a password through a reset or verify link (policy problems in
+    /// language `lang`).
+    fn use_token<'a>(
+        &'a self,
+        user_id: i64,
+        token: &'a str,
+        password: &'a str,
+        lang: &'a str,
+    ) -> BoxFuture<'a, Result<TokenCheck>>;
+
+    /// Check credentials; on success record the login (and upgrade a legacy
+    /// hash) and return the session key to put in the session.
+    fn authenticate<'a>(
+        &'a self,
+        login_id: &'a str,
+        password: &'a str,
+    ) -> BoxFuture<'a, Result<std::result::Result<String, LoginFailure>>>;
+
+    /// The label of the OAuth provider `login_id`'s domain belongs to.
+    fn provider_of(&self, login_id: &str) -> Option<String>;
+
+    /// An OAuth login of the identity `(issuer, subject)`, whose login id
+    /// the provider vouched for: the user linked to the identity, else the
+    /// user with that login id (who is then linked to it, unless already
+    /// linked to another subject of the issuer). They must be active; they
+    /// are marked verified. Returns the session key.
+    fn provider_login<'a>(
+        &'a self,
+        issuer: &'a str,
+        subject: &'a str,
+        login_id: &'a str,
+    ) -> BoxFuture<'a, Result<std::result::Result<String, LoginFailure>>>;
+
+    /// Rotate the key of the user holding `session_key` (logout: a copied cookie stops working).
+    fn revoke<'a>(&'a self, session_key: &'a str) -> BoxFuture<'a, Result<()>>;
+
+    /// The store's write generation (see `Store::write_generation`).
+    fn write_generation(&self) -> u64;
+
+    /// The active user holding `session_key` if the session cache has them
+    /// (`None`: not cached, or not active; ask [`active_user`](Self::active_user)).
+    fn cached_active_user(&self, session_key: &str) -> Option<Arc<AnyUser>>;
+
+    /// The active user holding `session_key`, type-erased.
+    fn active_user<'a>(
+        &'a self,
+        session_key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<AnyUser>>>>;
+
+    /// The active user a request loader's credential names, type-erased.
+    fn resolve<'a>(
+        &'a self,
+        credential: &'a crate::authn::loaders::Credential,
+    ) -> BoxFuture<'a, Result<Option<Arc<AnyUser>>>>;
+
+    /// The effective permissions of a user returned by `active_user`.
+    fn permissions_of<'a>(
+        &'a self,
+        user: &'a AnyUser,
+    ) -> BoxFuture<'a, Result<Arc<BTreeSet<String>>>>;
+}
+
+type AnyUser = dyn std::any::Any + Send + Sync;
+
+/// Why a user whose credentials are right still may not log in: disabled,
+/// or disabled from a date that has come.
+fn disabled(
+    core: &crate::core::entity::UserCore,
+    now: chrono::NaiveDateTime,
+) -> Option<LoginFailure> {
+    if !core.is_enabled {
+        Some(LoginFailure::Disabled)
+    } else if core.is_disabled_by_date(now) {
+        Some(LoginFailure::DisabledByDate)
+    } else {
+        None
+    }
+}
+
+pub(crate) struct Service<DB: Backend, E: EntitySet> {
+    pub store: Store<DB, E>,
+    /// Set with the LDAP authenticator: passwords are checked by the directory.
+    pub ldap: Option<Arc<crate::authn::authenticators::ldap::LdapSettings>>,
+}
+
+impl<DB: Backend, E: EntitySet> Service<DB, E> {
+    /// The user, type-erased, if active now (what a session or a loader may load).
+    fn only_active(&self, user: Option<Arc<E::User>>) -> Option<Arc<AnyUser>> {
+        let now = self.store.now();
+        user.filter(|u| u.is_active_at(now))
+            .map(|u| u as Arc<AnyUser>)
+    }
+
+    /// The LDAP login: bind, then find (or create) the local user, who must be
+    /// active. No password is stored; an email user is verified by the bind.
+    async fn authenticate_ldap(
+        &self,
+        ldap: &crate::authn::authenticators::ldap::LdapSettings,
+        login_id: &str,
+        password: &str,
+    ) -> Result<std::result::Result<String, LoginFailure>> {
+        let store = &self.store;
+        if ldap.bind(login_id, password).await? == crate::authn::authenticators::ldap::Bind::Refused
+        {
+            return Ok(Err(LoginFailure::WrongPassword));
+        }
+        let login_id = login_id.trim();
+        let user = match store.user_by_login(login_id).await? {
+            Some(user) => user,
+            None => {
+                let mut user: E::User = crate::core::entity::blank_user()?;
+                user.set_login_id(login_id.to_string());
+                user.core_mut().is_verified = true;
+                match store.insert_user(&mut user).await {
+                    Ok(()) => user,
+                    // A concurrent first login created it.
+                    Err(crate::core::error::Error::Conflict(_)) => {
+                        match store.user_by_login(login_id).await? {
+                            Some(user) => user,
+                            None => return Ok(Err(LoginFailure::UnknownUser)),
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        if let Some(failure) = disabled(user.core(), store.now()) {
+            return Ok(Err(failure));
+        }
+        self.record_vouched_login(user).await.map(Ok)
+    }
+
+    /// Record a login that an outside authority vouched for (a directory
+    /// bind, an OpenID provider) of an active user: they are marked verified
+    /// and their last login set. Their session key.
+    async fn record_vouched_login(&self, mut user: E::User) -> Result<String> {
+        let core = user.core_mut();
+        core.is_verified = true;
+        core.last_login_utc = Some(self.store.now());
+        self.store.update_user(&mut user).await?;
+        Ok(user.core().session_key.clone())
+    }
+}
+
+/// How many times a login is judged again when the user's row changed while
+/// the password was checked (see [`Store::record_login`]) before it gives up.
+const LOGIN_TRIES: usize = 3;
+
+impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
+    fn login_kind(&self) -> LoginKind {
+        <E::User as UserEntity>::LOGIN
+    }
+
+    fn mail_enabled(&self) -> bool {
+        self.store.mailer().is_some()
+    }
+
+    fn forgot<'a>(&'a self, email: &'a str, lang: &'a str) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let store = &self.store;
+            if store.provider_of(email).is_some() {
+                // No password to reset: they log in through their provider.
+                return Ok(false);
+            }
+            let Some(user) = store.user_by_login(email).await? else {
+                return Ok(false);
+            };
+            let now = store.now();
+            if !user.core().is_enabled || user.core().is_disabled_by_date(now) {
+                return Ok(false);
+            }
+            // Off the request path: the answer takes as long for an unknown
+            // address as for a known one, and a slow mail server delays nobody.
+            log::info!(target: crate::core::AUDIT, "password reset mail requested for user {}", user.id());
+            let store = store.in_language(lang);
+            tokio::spawn(async move {
+                if let Err(e) = store.send_reset_mail(&user).await {
+                    log::error!("kegauth: reset mail to user {} failed: {e}", user.id());
+                }
+            });
+            Ok(true)
+        })
+    }
+
+    fn open_attempt<'a>(
+        &'a self,
+        kind: AttemptType,
+        input: &'a str,
+        ip: Option<IpAddr>,
+    ) -> BoxFuture<'a, Result<Gate>> {
+        Box::pin(self.store.open_attempt(kind, input, ip))
+    }
+
+    fn attempt_succeeded(&self, gate: Gate) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.store.attempt_succeeded(gate))
+    }
+
+    fn check_token<'a>(
+        &'a self,
+        user_id: i64,
+        token: &'a str,
+    ) -> BoxFuture<'a, Result<TokenCheck>> {
+        Box::pin(async move {
+            let Some(user) = self.store.user(user_id).await? else {
+                return Ok(TokenCheck::NoUser);
+            };
+            Ok(if self.store.token_verify(&user, token) {
+                TokenCheck::Valid(user.login_id().to_string())
+            } else {
+                TokenCheck::Invalid
+            })
+        })
+    }
+
+    fn use_token<'a>(
+        &'a self,
+        user_id: i64,
+        token: &'a str,
+        password: &'a str,
+        lang: &'a str,
+    ) -> BoxFuture<'a, Result<TokenCheck>> {
+        Box::pin(async move {
+            let store = &self.store.in_language(lang);
+            let Some(mut user) = store.user(user_id).await? else {
+                return Ok(TokenCheck::NoUser);
+            };
+            if !store.token_verify(&user, token) {
+                return Ok(TokenCheck::Invalid);
+            }
+            let errors = store.password_errors(password, &user);
+            if !errors.is_empty() {
+                return Ok(TokenCheck::Rejected(user.login_id().to_string(), errors));
+            }
+            Ok(
+                if store.change_password(&mut user, token, password).await? {
+                    log::info!(target: crate::core::AUDIT, "user {user_id} set a password through a link");
+                    TokenCheck::Done
+                } else {
+                    TokenCheck::Invalid
+                },
+            )
+        })
+    }
+
+    fn authenticate<'a>(
+        &'a self,
+        login_id: &'a str,
+        password: &'a str,
+    ) -> BoxFuture<'a, Result<std::result::Result<String, LoginFailure>>> {
+        Box::pin(async move {
+            if let Some(ldap) = &self.ldap {
+                return self.authenticate_ldap(ldap, login_id, password).await;
+            }
+            let store = &self.store;
+            if store.provider_of(login_id).is_some() {
+                // The domain logs in through its OAuth provider; saying so
+                // tells nothing about any one account.
+                return Ok(Err(LoginFailure::UseProvider));
+            }
+            // Exactly one hash in every case, so timing does not tell whether
+            // the user exists, has a password, or is disabled.
+            let Some(mut user) = store.user_by_login(login_id).await? else {
+                store.hasher().verify_dummy().await?;
+                return Ok(Err(LoginFailure::UnknownUser));
+            };
+            let mut verified = store.verify_password(&user, password).await?;
+            // The hash the password was checked against.
+            let mut checked = user.core().password.clone();
+            // The user's row may change while the password is hashed (disabled,
+            // another password, rights, a logout elsewhere): the login is then
+            // judged again on the row as it is, and never writes back the one
+            // read before.
+            for _ in 0..LOGIN_TRIES {
+                if user.core().password != checked {
+                    verified = store.verify_password(&user, password).await?;
+                    checked = user.core().password.clone();
+                }
+                if !verified.ok {
+                    return Ok(Err(LoginFailure::WrongPassword));
+                }
+                let now = store.now();
+                let core = user.core();
+                if let Some(failure) = disabled(core, now) {
+                    return Ok(Err(failure));
+                }
+                if <E::User as UserEntity>::LOGIN == LoginKind::Email && !core.is_verified {
+                    return Ok(Err(LoginFailure::Unverified));
+                }
+                let recorded = if verified.needs_rehash {
+                    // A new hash rotates the key: the login uses the new one.
+                    let key = user.core().session_key.clone();
+                    let hash = store.hasher().hash(password).await?;
+                    let core = user.core_mut();
+                    core.last_login_utc = Some(now);
+                    core.password = Some(hash);
+                    store.update_user_if_key(&mut user, &key).await?
+                } else {
+                    store.record_login(&mut user, now).await?
+                };
+                if recorded {
+                    return Ok(Ok(user.core().session_key.clone()));
+                }
+                let Some(again) = store.user(user.id()).await? else {
+                    return Ok(Err(LoginFailure::UnknownUser));
+                };
+                user = again;
+            }
+            Err(crate::core::error::Error::Conflict(
+                "the account changed during the login; try again".into(),
+            ))
+        })
+    }
+
+    fn cached_active_user(&self, session_key: &str) -> Option<Arc<AnyUser>> {
+        self.only_active(self.store.cached_session_user(session_key))
+    }
+
+    fn active_user<'a>(
+        &'a self,
+        session_key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<AnyUser>>>> {
+        Box::pin(async move {
+            let user = self.store.session_user(session_key).await?;
+            Ok(self.only_active(user))
+        })
+    }
+
+    fn resolve<'a>(
+        &'a self,
+        credential: &'a crate::authn::loaders::Credential,
+    ) -> BoxFuture<'a, Result<Option<Arc<AnyUser>>>> {
+        use crate::authn::loaders::Credential;
+        Box::pin(async move {
+            match credential {
+                Credential::SessionKey(key) => self.active_user(key).await,
+                Credential::ApiToken { login_id, token } => {
+                    let user = self.store.user_by_api_token(login_id, token).await?;
+                    Ok(self.only_active(user.map(Arc::new)))
+                }
+            }
+        })
+    }
+
+    fn permissions_of<'a>(
+        &'a self,
+        user: &'a AnyUser,
+    ) -> BoxFuture<'a, Result<Arc<BTreeSet<String>>>> {
+        Box::pin(async move {
+            match user.downcast_ref::<E::User>() {
+                Some(u) => self.store.session_permissions(u).await,
+                None => Ok(Arc::default()),
+            }
+        })
+    }
+
+    fn provider_of(&self, login_id: &str) -> Option<String> {
+        self.store.provider_of(login_id).map(str::to_string)
+    }
+
+    fn provider_login<'a>(
+        &'a self,
+        issuer: &'a str,
+        subject: &'a str,
+        login_id: &'a str,
+    ) -> BoxFuture<'a, Result<std::result::Result<String, LoginFailure>>> {
+        Box::pin(async move {
+            let store = &self.store;
+            let linked = match store.oauth_user_id(issuer, subject).await? {
+                Some(id) => store.user(id).await?,
+                None => None,
+            };
+            let (user, link) = match linked {
+                Some(user) => (user, false),
+                None => {
+                    let Some(user) = store.user_by_login(login_id).await? else {
+                        return Ok(Err(LoginFailure::UnknownUser));
+                    };
+                    // Identity is (issuer, subject): the same address at the
+                    // provider under another subject does not take the
+                    // account over.
+                    if store.oauth_subject(user.id(), issuer).await?.is_some() {
+                        return Ok(Err(LoginFailure::OtherIdentity));
+                    }
+                    (user, true)
+                }
+            };
+            if let Some(failure) = disabled(user.core(), store.now()) {
+                return Ok(Err(failure));
+            }
+            if link {
+                match store.link_oauth_identity(user.id(), issuer, subject).await {
+                    Ok(()) => {}
+                    // A concurrent first login linked it: only the winner's subject counts.
+                    Err(crate::core::error::Error::Conflict(_)) => {
+                        if store.oauth_user_id(issuer, subject).await? != Some(user.id()) {
+                            return Ok(Err(LoginFailure::OtherIdentity));
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            self.record_vouched_login(user).await.map(Ok)
+        })
+    }
+
+    fn write_generation(&self) -> u64 {
+        self.store.write_generation()
+    }
+
+    fn revoke<'a>(&'a self, session_key: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if let Some(mut user) = self.store.user_by_session_key(session_key).await? {
+                self.store.rotate_session_key(&mut user).await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The service, as managed state.
+pub(crate) struct Auth(pub Box<dyn AuthService>);

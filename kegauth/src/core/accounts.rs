@@ -1,0 +1,320 @@
+//! Account flows on the store: verification and reset tokens, password
+//! changes through a token, and creating users with a verification mail.
+
+use crate::core::backend::Backend;
+use crate::core::config::oauth::ProviderDomains;
+use crate::core::entity::{AuthEntity, EntitySet, LoginKind, UserEntity};
+use crate::core::error::{Error, Result};
+use crate::core::i18n::Translator;
+use crate::core::mail::{MailKind, Mailer};
+use crate::core::policy::{DefaultPolicy, PasswordPolicy};
+use crate::core::store::Store;
+use crate::core::token::{token_salt, TokenSigner};
+use std::sync::Arc;
+
+type U<E> = <E as EntitySet>::User;
+
+/// The path of the reset-password page, under the link origin.
+pub const RESET_PASSWORD_PATH: &str = "/reset-password";
+/// The path of the verify-account page, under the link origin.
+pub const VERIFY_ACCOUNT_PATH: &str = "/verify-account";
+/// The path of the forgot-password page.
+pub const FORGOT_PASSWORD_PATH: &str = "/forgot-password";
+
+/// What the store needs for the token and mail flows; set by the fairing.
+#[derive(Clone)]
+pub(crate) struct Flows {
+    signer: Option<TokenSigner>,
+    link_origin: Option<String>,
+    mailer: Option<Mailer>,
+    policy: Arc<dyn PasswordPolicy>,
+    /// The language of mail and password-policy messages.
+    tr: Translator,
+    /// Domains whose users log in through an OAuth provider.
+    providers: ProviderDomains,
+    /// Whether OAuth profiles are configured (their identities table exists).
+    oauth: bool,
+}
+
+impl Default for Flows {
+    fn default() -> Self {
+        Flows {
+            signer: None,
+            link_origin: None,
+            mailer: None,
+            policy: Arc::new(DefaultPolicy::default()),
+            tr: Translator::english(),
+            providers: Default::default(),
+            oauth: false,
+        }
+    }
+}
+
+impl Flows {
+    pub(crate) fn set_policy(&mut self, policy: Arc<dyn PasswordPolicy>) {
+        self.policy = policy;
+    }
+
+    pub(crate) fn set_translator(&mut self, tr: Translator) {
+        self.tr = tr;
+    }
+
+    /// OAuth is configured: its identities table is in use.
+    pub(crate) fn set_provider_domains(&mut self, providers: ProviderDomains) {
+        self.providers = providers;
+        self.oauth = true;
+    }
+
+    pub(crate) fn oauth(&self) -> bool {
+        self.oauth
+    }
+}
+
+impl<DB: Backend, E: EntitySet> Store<DB, E> {
+    /// Sign verification and reset tokens with `signer` (the fairing makes one
+    /// from Rocket's `secret_key`).
+    pub fn with_token_signer(mut self, signer: TokenSigner) -> Self {
+        self.flows.signer = Some(signer);
+        self
+    }
+
+    /// Start links in mail with `origin`, e.g. `https://example.com` (the
+    /// fairing takes it from `preferred_url_scheme` and `server_name`).
+    pub fn with_link_origin(mut self, origin: impl Into<String>) -> Self {
+        self.flows.link_origin = Some(origin.into().trim_end_matches('/').to_string());
+        self
+    }
+
+    /// Send kegauth's mail with `mailer`.
+    pub fn with_mailer(mut self, mailer: Mailer) -> Self {
+        self.flows.mailer = Some(mailer);
+        self
+    }
+
+    /// Check new passwords with `policy` (default: [`DefaultPolicy`]).
+    pub fn with_password_policy<P: PasswordPolicy>(mut self, policy: P) -> Self {
+        self.flows.set_policy(Arc::new(policy));
+        self
+    }
+
+    /// This store, sending mail and saying password-policy problems in
+    /// `lang` (English by default; the app's translations apply once the
+    /// fairing has launched it). kegauth's views use the request's language.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> kegauth::Result<()> {
+    /// # use kegauth::{entity::UserCore, Store};
+    /// # #[derive(kegauth::AuthEntity)] #[auth(user)]
+    /// # struct User { id: i64, email: String, #[auth(core)] core: UserCore }
+    /// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+    /// let store: Store<sqlx::Sqlite, User> = Store::new(pool);
+    /// let ann = User { id: 0, email: "ann@example.com".into(), core: UserCore::default() };
+    /// let spanish = store.in_language("es");
+    /// assert_eq!(spanish.language(), "es");
+    /// assert_eq!(
+    ///     spanish.password_errors("corta", &ann),
+    ///     ["La contraseña debe tener al menos 8 caracteres."]
+    /// );
+    /// # Ok(()) }
+    /// ```
+    pub fn in_language(&self, lang: &str) -> Self {
+        let mut store = self.clone();
+        store.flows.tr = self.flows.tr.with_lang(lang);
+        store
+    }
+
+    /// The language of this store's mail and messages.
+    pub fn language(&self) -> &str {
+        self.flows.tr.lang()
+    }
+
+    /// The label of the OAuth provider whose `domain_filter` holds
+    /// `login_id`'s domain: such users log in only through that provider
+    /// (see [`crate::oauth`]). `None` for every login id until the fairing
+    /// has read `oauth_profiles`.
+    ///
+    /// ```
+    /// # use kegauth::{entity::UserCore, Store};
+    /// # #[derive(kegauth::AuthEntity)] #[auth(user)]
+    /// # struct User { id: i64, email: String, #[auth(core)] core: UserCore }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> kegauth::Result<()> {
+    /// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+    /// let store: Store<sqlx::Sqlite, User> = Store::new(pool);
+    /// assert_eq!(store.provider_of("ann@example.com"), None);
+    /// # Ok(()) }
+    /// ```
+    pub fn provider_of(&self, login_id: &str) -> Option<&str> {
+        self.flows.providers.provider_of(login_id)
+    }
+
+    /// The mailer, when mail is configured.
+    pub fn mailer(&self) -> Option<&Mailer> {
+        self.flows.mailer.as_ref()
+    }
+
+    /// The problems the password policy finds with `password` for `user`.
+    pub fn password_errors(&self, password: &str, user: &U<E>) -> Vec<String> {
+        self.flows
+            .policy
+            .check_in(password, user.login_id(), &self.flows.tr)
+    }
+
+    fn signer(&self) -> Result<&TokenSigner> {
+        self.flows.signer.as_ref().ok_or_else(|| {
+            Error::Config("no token signer: give the store one with with_token_signer".into())
+        })
+    }
+
+    /// keg-auth's `token_generate`: a token for `user`'s verification or reset
+    /// link, valid for `token_expire_mins` and until the user logs in, changes
+    /// the password or login id, or is activated.
+    pub fn token_generate(&self, user: &U<E>) -> Result<String> {
+        let now = self.now();
+        self.signer()?
+            .generate(user.id(), &token_salt(user, now), now)
+    }
+
+    /// keg-auth's `token_verify`: whether `token` is valid for `user` now.
+    pub fn token_verify(&self, user: &U<E>, token: &str) -> bool {
+        let now = self.now();
+        self.signer()
+            .is_ok_and(|s| s.verify(token, user.id(), &token_salt(user, now), now))
+    }
+
+    fn link(&self, path: &str, user: &U<E>) -> Result<String> {
+        let origin = self.flows.link_origin.as_deref().ok_or_else(|| {
+            Error::Config("links need server_name in [kegauth] (e.g. \"example.com\")".into())
+        })?;
+        let token = self.token_generate(user)?;
+        Ok(format!("{origin}{path}/{}/{token}", user.id()))
+    }
+
+    /// A fresh verify-account link for `user`.
+    pub fn verify_account_url(&self, user: &U<E>) -> Result<String> {
+        self.link(VERIFY_ACCOUNT_PATH, user)
+    }
+
+    /// A fresh reset-password link for `user`.
+    pub fn reset_password_url(&self, user: &U<E>) -> Result<String> {
+        self.link(RESET_PASSWORD_PATH, user)
+    }
+
+    /// keg-auth's `change_password`: when `token` is valid for `user`, set the
+    /// new password (checked by the policy: a failure is [`Error::Invalid`]),
+    /// mark the account verified and rotate the session key, so the token,
+    /// every other outstanding token and every session stop working.
+    /// `Ok(false)` when the token is not valid (or was used concurrently).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> kegauth::Result<()> {
+    /// # use kegauth::{entity::UserCore, Store, token::TokenSigner};
+    /// # #[derive(kegauth::AuthEntity)] #[auth(user)]
+    /// # struct User { id: i64, email: String, #[auth(core)] core: UserCore }
+    /// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+    /// let store: Store<sqlx::Sqlite, User> = Store::new(pool)
+    ///     .with_token_signer(TokenSigner::new(b"an example secret of 32+ bytes!!", 240)?);
+    /// store.create_schema().await?;
+    /// let mut ann = User { id: 0, email: "ann@example.com".into(), core: UserCore::new() };
+    /// store.insert_user(&mut ann).await?;
+    /// let token = store.token_generate(&ann)?;
+    /// assert!(store.change_password(&mut ann, &token, "correct horse battery").await?);
+    /// assert!(ann.core.is_verified);
+    /// assert!(!store.change_password(&mut ann, &token, "another long password").await?); // used
+    /// # Ok(()) }
+    /// ```
+    pub async fn change_password(
+        &self,
+        user: &mut U<E>,
+        token: &str,
+        password: &str,
+    ) -> Result<bool> {
+        if !self.token_verify(user, token) {
+            return Ok(false);
+        }
+        let errors = self.password_errors(password, user);
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors.join(" ")));
+        }
+        let expected = user.core().session_key.clone();
+        let hash = self.hasher().hash(password).await?;
+        let core = user.core_mut();
+        core.password = Some(hash);
+        core.is_verified = true;
+        self.update_user_if_key(user, &expected).await
+    }
+
+    /// Insert a new user and, for an email-login user who is not yet verified,
+    /// make a verify-account link and (with `send_mail` and a mailer) mail it.
+    /// A user whose domain belongs to an OAuth provider ([`Self::provider_of`])
+    /// gets no link and no mail: they log in through the provider.
+    /// If the mail cannot be sent the user is deleted again and the error
+    /// returned, so no account is left that nobody can activate. Returns the
+    /// link (when `server_name` is configured), for the CLI to print.
+    pub async fn create_user(&self, user: &mut U<E>, send_mail: bool) -> Result<Option<String>> {
+        if <U<E> as UserEntity>::LOGIN == LoginKind::Email && send_mail && self.mailer().is_some() {
+            // Refuse an address the mailer cannot use before anything is stored.
+            if user.login_id().trim().parse::<lettre::Address>().is_err() {
+                return Err(Error::Invalid(format!(
+                    "`{}` is not a valid email address",
+                    user.login_id()
+                )));
+            }
+        }
+        self.insert_user(user).await?;
+        if <U<E> as UserEntity>::LOGIN != LoginKind::Email
+            || user.core().is_verified
+            || self.provider_of(user.login_id()).is_some()
+        {
+            return Ok(None);
+        }
+        let url = match (&self.flows.link_origin, &self.flows.signer) {
+            (Some(_), Some(_)) => Some(self.verify_account_url(user)?),
+            _ => None,
+        };
+        if let (true, Some(mailer), Some(url)) = (send_mail, self.mailer(), &url) {
+            if let Err(e) = mailer
+                .send(MailKind::NewUser, user.login_id(), url, self.language())
+                .await
+            {
+                log::error!(
+                    "kegauth: verification mail to user {} failed: {e}",
+                    user.id()
+                );
+                if let Err(d) = self.delete_user(user.id()).await {
+                    log::error!("kegauth: could not delete user {} again: {d}", user.id());
+                }
+                user.set_id(0);
+                return Err(e);
+            }
+        }
+        Ok(url)
+    }
+
+    /// Mail `user` a new verify-account link (the admin pages' "resend
+    /// verification"). [`Error::Config`] without a mailer.
+    pub async fn send_verification_mail(&self, user: &U<E>) -> Result<()> {
+        let mailer = self
+            .mailer()
+            .ok_or_else(|| Error::Config("no mail manager is configured".into()))?;
+        let url = self.verify_account_url(user)?;
+        mailer
+            .send(MailKind::NewUser, user.login_id(), &url, self.language())
+            .await
+    }
+
+    /// Mail `user` a reset-password link.
+    pub async fn send_reset_mail(&self, user: &U<E>) -> Result<()> {
+        let mailer = self
+            .mailer()
+            .ok_or_else(|| Error::Config("no mail manager is configured".into()))?;
+        let url = self.reset_password_url(user)?;
+        mailer
+            .send(
+                MailKind::ResetPassword,
+                user.login_id(),
+                &url,
+                self.language(),
+            )
+            .await
+    }
+}

@@ -1,0 +1,194 @@
+//! DDL for each backend, compatible with keg-auth's schema.
+//!
+//! Apps own their migrations; kegauth prints (or applies) the statements that
+//! create its tables with keg-auth's names and types, including the app's own
+//! columns from the derive. Every statement is idempotent (`IF NOT EXISTS`).
+//!
+//! ```
+//! # #[derive(kegauth::AuthEntity)] #[auth(user)]
+//! # struct User { id: i64, email: String, #[auth(core)] core: kegauth::entity::UserCore }
+//! let sql = kegauth::ddl::statements::<sqlx::Sqlite, User>().join(";\n");
+//! assert!(sql.contains(r#"CREATE TABLE IF NOT EXISTS "users""#));
+//! assert!(sql.contains(r#""session_key" VARCHAR(36) NOT NULL"#));
+//! assert!(sql.contains("keg_auth_user_groups"));
+//! ```
+
+use crate::core::backend::{Backend, Dialect};
+use crate::core::entity::{AuthEntity, CoreField, EntityKind, EntitySchema, EntitySet, Role};
+use crate::core::links::Link;
+
+fn q<DB: Backend>(ident: &str) -> String {
+    let mut s = String::new();
+    DB::quote(ident, &mut s);
+    s
+}
+
+fn table<DB: Backend>(schema: &EntitySchema, indexes: &[(&str, &[&str])]) -> Vec<String> {
+    let mut cols = Vec::new();
+    let mut uniques = Vec::new();
+    for col in &schema.columns {
+        match col.role {
+            Role::Id => cols.push(format!("{} {}", q::<DB>(col.name), DB::id_column_type())),
+            Role::Created | Role::Updated => {}
+            _ => {
+                let ty = DB::column_type(col.kind, col.opts.max_len, col.opts.unique, col.pg_type);
+                let null = if col.nullable { "" } else { " NOT NULL" };
+                cols.push(format!("{} {ty}{null}", q::<DB>(col.name)));
+                if col.opts.unique {
+                    uniques.push(col.name);
+                }
+            }
+        }
+    }
+    for name in schema.timestamp_columns() {
+        cols.push(format!("{} {}", q::<DB>(name), DB::timestamp_column_type()));
+    }
+    cols.push(format!("PRIMARY KEY ({})", q::<DB>(schema.id_column())));
+    for u in uniques {
+        cols.push(format!("UNIQUE ({})", q::<DB>(u)));
+    }
+    let index_sql = |on: &[&str]| on.iter().map(|c| q::<DB>(c)).collect::<Vec<_>>().join(", ");
+    if !DB::SEPARATE_INDEXES {
+        for (name, on) in indexes {
+            cols.push(format!("INDEX {} ({})", q::<DB>(name), index_sql(on)));
+        }
+    }
+    let mut out = vec![format!(
+        "CREATE TABLE IF NOT EXISTS {} (\n    {}\n){}",
+        q::<DB>(schema.table),
+        cols.join(",\n    "),
+        DB::table_options()
+    )];
+    if DB::SEPARATE_INDEXES {
+        for (name, on) in indexes {
+            out.push(format!(
+                "CREATE INDEX IF NOT EXISTS {} ON {} ({})",
+                q::<DB>(name),
+                q::<DB>(schema.table),
+                index_sql(on)
+            ));
+        }
+    }
+    out
+}
+
+fn link_table<DB: Backend, E: EntitySet>(link: Link) -> Vec<String> {
+    let (lk, rk) = link.kinds();
+    let (l, r) = link.columns();
+    let target = |kind: EntityKind| -> &'static EntitySchema {
+        match kind {
+            EntityKind::User => E::User::schema(),
+            EntityKind::Group => E::Group::schema(),
+            EntityKind::Bundle => E::Bundle::schema(),
+            _ => E::Permission::schema(),
+        }
+    };
+    let (lt, rt) = (target(lk), target(rk));
+    let index = format!("ix_{}_{}", link.table(), r);
+    let mut body = vec![
+        format!("{} INTEGER NOT NULL", q::<DB>(l)),
+        format!("{} INTEGER NOT NULL", q::<DB>(r)),
+        format!("PRIMARY KEY ({}, {})", q::<DB>(l), q::<DB>(r)),
+        format!(
+            "FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE CASCADE",
+            q::<DB>(l),
+            q::<DB>(lt.table),
+            q::<DB>(lt.id_column())
+        ),
+        format!(
+            "FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE CASCADE",
+            q::<DB>(r),
+            q::<DB>(rt.table),
+            q::<DB>(rt.id_column())
+        ),
+    ];
+    if !DB::SEPARATE_INDEXES {
+        body.push(format!("INDEX {} ({})", q::<DB>(&index), q::<DB>(r)));
+    }
+    let mut out = vec![format!(
+        "CREATE TABLE IF NOT EXISTS {} (\n    {}\n){}",
+        q::<DB>(link.table()),
+        body.join(",\n    "),
+        DB::table_options()
+    )];
+    if DB::SEPARATE_INDEXES {
+        out.push(format!(
+            "CREATE INDEX IF NOT EXISTS {} ON {} ({})",
+            q::<DB>(&index),
+            q::<DB>(link.table()),
+            q::<DB>(r)
+        ));
+    }
+    out
+}
+
+/// Every statement that creates kegauth's schema for `E` on `DB`, in dependency order.
+pub fn statements<DB: Backend, E: EntitySet>() -> Vec<String> {
+    let mut out = Vec::new();
+    let attempts = E::Attempt::schema();
+    let pg_types: Vec<&str> = attempts.columns.iter().filter_map(|c| c.pg_type).collect();
+    if DB::DIALECT == Dialect::Postgres && pg_types.contains(&"ka_attempt_types") {
+        out.push(
+            "DO $$ BEGIN CREATE TYPE ka_attempt_types AS ENUM ('forgot', 'login', 'reset'); \
+             EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+                .to_string(),
+        );
+    }
+    out.extend(table::<DB>(E::Permission::schema(), &[]));
+    out.extend(table::<DB>(E::Bundle::schema(), &[]));
+    out.extend(table::<DB>(E::Group::schema(), &[]));
+    out.extend(table::<DB>(E::User::schema(), &[]));
+    let col = |f: CoreField| attempts.column(Role::Core(f)).map_or("", |c| c.name);
+    let (input, when, ip) = (
+        col(CoreField::UserInput),
+        col(CoreField::DatetimeUtc),
+        col(CoreField::SourceIp),
+    );
+    let by_input = [input, when];
+    let by_ip = [ip, when];
+    let ix_input = format!("ix_{}_user_input", attempts.table);
+    let ix_ip = format!("ix_{}_source_ip", attempts.table);
+    out.extend(table::<DB>(
+        attempts,
+        &[
+            (ix_input.as_str(), &by_input[..]),
+            (ix_ip.as_str(), &by_ip[..]),
+        ],
+    ));
+    for link in Link::ALL {
+        out.extend(link_table::<DB, E>(link));
+    }
+    out.push(oauth_identities::<DB, E>());
+    out
+}
+
+/// kegauth's own table (not keg-auth's) of OAuth identities: which user a
+/// provider's `(issuer, subject)` is, one identity per user and issuer. Only
+/// read when `oauth_profiles` are configured.
+pub const OAUTH_IDENTITIES: &str = "kegauth_oauth_identities";
+
+fn oauth_identities<DB: Backend, E: EntitySet>() -> String {
+    let users = E::User::schema();
+    format!(
+        "CREATE TABLE IF NOT EXISTS {t} (\n    {iss} VARCHAR(255) NOT NULL,\n    \
+         {sub} VARCHAR(255) NOT NULL,\n    {uid} INTEGER NOT NULL,\n    \
+         PRIMARY KEY ({iss}, {sub}),\n    UNIQUE ({uid}, {iss}),\n    \
+         FOREIGN KEY ({uid}) REFERENCES {ut} ({ui}) ON DELETE CASCADE\n){opts}",
+        t = q::<DB>(OAUTH_IDENTITIES),
+        iss = q::<DB>("issuer"),
+        sub = q::<DB>("subject"),
+        uid = q::<DB>("user_id"),
+        ut = q::<DB>(users.table),
+        ui = q::<DB>(users.id_column()),
+        opts = DB::table_options(),
+    )
+}
+
+/// The statements as one script, each ending with `;`.
+pub fn script<DB: Backend, E: EntitySet>() -> String {
+    statements::<DB, E>()
+        .into_iter()
+        .map(|s| s + ";\n")
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,478 @@
+//! The `auth` command group an app binary embeds: `myapp auth create-user`,
+//! `set-password`, `api-token`, `purge-attempts`, `routes` and `schema`, on the app's own
+//! configuration and database.
+//!
+//! The quickest way in is [`run_from_args`]: it runs the command when the
+//! process arguments start with `auth`, and otherwise hands back, so that the
+//! app launches as usual:
+//!
+//! ```no_run
+//! # use rocket_db_pools::Database;
+//! # #[derive(kegauth::AuthEntity)] #[auth(user)]
+//! # struct User { id: i64, email: String, #[auth(core)] core: kegauth::UserCore }
+//! # #[derive(Database)] #[database("main")] struct Db(sqlx::SqlitePool);
+//! fn app() -> rocket::Rocket<rocket::Build> {
+//!     rocket::build()
+//!         .attach(Db::init())
+//!         .attach(kegauth::AuthManager::<Db, User>::builder().build())
+//!         .mount("/", kegauth::routes())
+//! }
+//!
+//! #[rocket::main]
+//! async fn main() -> std::process::ExitCode {
+//!     if let Some(code) = kegauth::cli::run_from_args::<Db, User>(app()).await {
+//!         return code;
+//!     }
+//!     match app().launch().await {
+//!         Ok(_) => std::process::ExitCode::SUCCESS,
+//!         Err(e) => { eprintln!("{e}"); std::process::ExitCode::FAILURE }
+//!     }
+//! }
+//! ```
+//!
+//! Apps with their own clap parser embed [`AuthArgs`] as a subcommand and
+//! call [`run`].
+
+use crate::core::backend::Backend;
+use crate::core::config::Config;
+use crate::core::entity::{blank_user, AttemptType, AuthEntity, EntitySet, Role, UserEntity};
+use crate::core::i18n::Translator;
+use crate::core::store::Store;
+use crate::ops::manager::{AuthDb, StoreOf};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use rocket::{Build, Rocket};
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+/// `auth ...`: user and authentication commands.
+#[derive(Args, Clone, Debug, PartialEq, Eq)]
+pub struct AuthArgs {
+    /// The command.
+    #[command(subcommand)]
+    pub command: AuthCommand,
+}
+
+/// One `auth` command.
+#[derive(Subcommand, Clone, Debug, PartialEq, Eq)]
+pub enum AuthCommand {
+    /// Create a user and, when mail is configured, mail them a link to verify
+    /// the account and set a password.
+    CreateUser {
+        /// Values for the user fields named by `cli_user_args` in [kegauth]
+        /// (default: email), in that order.
+        #[arg(value_name = "ARGS", required = true)]
+        args: Vec<String>,
+        /// Make the user a superuser.
+        #[arg(long)]
+        as_superuser: bool,
+        /// Do not send the verification mail (the link is still printed).
+        #[arg(long)]
+        no_mail: bool,
+    },
+    /// Set a user's password: prompted twice without echo (or read as two
+    /// lines from standard input when it is not a terminal).
+    SetPassword {
+        /// The user's login id (email address or username).
+        username: String,
+    },
+    /// Give a user a new API token and print its `X-Auth-Token` header value
+    /// (shown once: only its hash is stored), or revoke the token.
+    ApiToken {
+        /// The user's login id (email address or username).
+        username: String,
+        /// Remove the user's token instead.
+        #[arg(long)]
+        revoke: bool,
+    },
+    /// Delete logged login, forgot and reset attempts, optionally only some.
+    PurgeAttempts {
+        /// Only the attempts on this input.
+        #[arg(long, visible_alias = "user")]
+        username: Option<String>,
+        /// Only the attempts older than this many days.
+        #[arg(long, value_name = "DAYS")]
+        older_than: Option<u32>,
+        /// Only the attempts of this kind.
+        #[arg(long, visible_alias = "type", value_enum)]
+        attempt_type: Option<KindArg>,
+    },
+    /// List every mounted route with what it requires (login, permissions),
+    /// ending with the routes that require nothing.
+    Routes {
+        /// Only the routes that require nothing.
+        #[arg(long)]
+        open: bool,
+    },
+    /// Print kegauth's DDL for a backend, or apply it to the app's database.
+    Schema {
+        /// The backend to print the DDL for (default: the app's).
+        #[arg(long, value_enum)]
+        backend: Option<BackendArg>,
+        /// Create the missing tables, types and indexes in the app's database.
+        #[arg(long)]
+        apply: bool,
+    },
+}
+
+/// An attempt type on the command line.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KindArg {
+    /// Login attempts.
+    Login,
+    /// Forgot-password attempts.
+    Forgot,
+    /// Reset-password attempts.
+    Reset,
+}
+
+impl From<KindArg> for AttemptType {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Login => AttemptType::Login,
+            KindArg::Forgot => AttemptType::Forgot,
+            KindArg::Reset => AttemptType::Reset,
+        }
+    }
+}
+
+/// A backend on the command line.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendArg {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL or MariaDB.
+    Mysql,
+}
+
+#[derive(Parser)]
+#[command(no_binary_name = true)]
+struct Top {
+    #[command(subcommand)]
+    group: Group,
+}
+
+#[derive(Subcommand)]
+enum Group {
+    /// User and authentication commands.
+    Auth(AuthArgs),
+}
+
+/// When `std::env::args()` start with `auth`, run that command against the
+/// app and return its exit code; otherwise `None`. Usage errors print clap's
+/// message and return 2; `--help` prints the help and returns 0.
+pub async fn run_from_args<D: AuthDb, E: EntitySet>(rocket: Rocket<Build>) -> Option<ExitCode> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) != Some("auth") {
+        return None;
+    }
+    Some(match Top::try_parse_from(&args) {
+        Ok(Top {
+            group: Group::Auth(auth),
+        }) => run::<D, E>(rocket, auth.command).await,
+        Err(e) => {
+            let _ = e.print();
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+        }
+    })
+}
+
+/// The whole `main` of an app with the `auth` commands: run the command when
+/// the arguments start with `auth`, else launch `app()`.
+///
+/// ```no_run
+/// # use rocket_db_pools::Database;
+/// # #[derive(kegauth::AuthEntity)] #[auth(user)]
+/// # struct User { id: i64, email: String, #[auth(core)] core: kegauth::UserCore }
+/// # #[derive(Database)] #[database("main")] struct Db(sqlx::SqlitePool);
+/// # fn app() -> rocket::Rocket<rocket::Build> { rocket::build() }
+/// #[rocket::main]
+/// async fn main() -> std::process::ExitCode {
+///     kegauth::cli::run_or_launch::<Db, User>(app).await
+/// }
+/// ```
+pub async fn run_or_launch<D: AuthDb, E: EntitySet>(app: impl Fn() -> Rocket<Build>) -> ExitCode {
+    if let Some(code) = run_from_args::<D, E>(app()).await {
+        return code;
+    }
+    match app().launch().await {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A command's failure: the message for stderr and the exit code.
+struct Failure(String, u8);
+
+impl From<crate::core::error::Error> for Failure {
+    fn from(e: crate::core::error::Error) -> Self {
+        Failure(e.to_string(), 1)
+    }
+}
+
+fn fail<T>(message: impl Into<String>) -> Result<T, Failure> {
+    Err(Failure(message.into(), 1))
+}
+
+/// Run `command` against the app `rocket` (built, not launched): the app's
+/// configuration, database and [`AuthManager`](crate::AuthManager) settings
+/// (mail, password policy). Output goes to stdout, errors to stderr; the
+/// result is the exit code (0, or 1 on failure).
+pub async fn run<D: AuthDb, E: EntitySet>(rocket: Rocket<Build>, command: AuthCommand) -> ExitCode {
+    match execute::<D, E>(rocket, command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(message, code)) => {
+            eprintln!("{message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+async fn execute<D: AuthDb, E: EntitySet>(
+    rocket: Rocket<Build>,
+    command: AuthCommand,
+) -> Result<(), Failure> {
+    if let AuthCommand::Schema { backend, apply } = command {
+        return schema::<D, E>(rocket, backend, apply).await;
+    }
+    // The app as it would launch, but quiet: only warnings and errors (Rocket
+    // logs at info level until ignition ends, fairings included).
+    log::set_max_level(log::LevelFilter::Warn);
+    let figment = rocket.figment().clone().merge(("log_level", "critical"));
+    let rocket = match rocket.configure(figment).ignite().await {
+        Ok(rocket) => rocket,
+        Err(e) => return fail(format!("the app did not start: {e}")),
+    };
+    let (Some(store), Some(config), Some(i18n)) = (
+        rocket.state::<StoreOf<D, E>>(),
+        rocket.state::<Config>(),
+        rocket.state::<crate::core::i18n::I18n>(),
+    ) else {
+        return fail("the kegauth AuthManager fairing is not attached to this app");
+    };
+    // Messages, mail and password rules in the terminal's language.
+    let tr = Translator::new(
+        i18n.catalogs.clone(),
+        &crate::core::i18n::language_of_env(&i18n.catalogs),
+    );
+    let store = &store.in_language(tr.lang());
+    let mut out = std::io::stdout();
+    match command {
+        AuthCommand::CreateUser {
+            args,
+            as_superuser,
+            no_mail,
+        } => create_user(store, config, &tr, &args, as_superuser, no_mail, &mut out).await,
+        AuthCommand::SetPassword { username } => {
+            set_password(store, &tr, &username, &mut out).await
+        }
+        AuthCommand::ApiToken { username, revoke } => {
+            api_token(store, &tr, &username, revoke, &mut out).await
+        }
+        AuthCommand::PurgeAttempts {
+            username,
+            older_than,
+            attempt_type,
+        } => {
+            let count = store
+                .purge_attempts(
+                    username.as_deref(),
+                    older_than,
+                    attempt_type.map(Into::into),
+                )
+                .await
+                .map_err(|e| {
+                    Failure(
+                        format!("could not purge attempts (is the attempt table there?): {e}"),
+                        1,
+                    )
+                })?;
+            say(
+                &mut out,
+                &tr.t_args("cli-attempts-deleted", &[("count", count.to_string())]),
+            )
+        }
+        AuthCommand::Routes { open } => {
+            let mut report = crate::authz::access::route_report(&rocket);
+            if open {
+                report.retain(crate::authz::access::RouteAccess::is_open);
+            }
+            write!(out, "{}", crate::authz::access::render_report(&report))
+                .map_err(|e| Failure(format!("cannot write output: {e}"), 1))
+        }
+        AuthCommand::Schema { .. } => Ok(()),
+    }
+}
+
+async fn api_token<DB: Backend, E: EntitySet>(
+    store: &Store<DB, E>,
+    tr: &Translator,
+    username: &str,
+    revoke: bool,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let Some(mut user) = store.user_by_login(username).await? else {
+        return fail(tr.t_args("cli-no-such-login", &[("login", username.to_string())]));
+    };
+    if revoke {
+        store.clear_auth_token(&mut user).await?;
+        return say(out, &tr.t("cli-token-revoked"));
+    }
+    let options = crate::authn::loaders::ApiTokenOptions::default();
+    let raw = store.reset_auth_token(&mut user, &options).await?;
+    let value = crate::authn::loaders::api_token_header(user.login_id(), &raw);
+    say(out, &format!("X-Auth-Token: {value}"))
+}
+
+fn say(out: &mut impl Write, line: &str) -> Result<(), Failure> {
+    writeln!(out, "{line}").map_err(|e| Failure(format!("cannot write output: {e}"), 1))
+}
+
+async fn create_user<DB: Backend, E: EntitySet>(
+    store: &Store<DB, E>,
+    config: &Config,
+    tr: &Translator,
+    args: &[String],
+    as_superuser: bool,
+    no_mail: bool,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let names = &config.cli_user_args;
+    if args.len() != names.len() {
+        return Err(Failure(
+            format!(
+                "create-user takes {} argument(s), {} (cli_user_args in [kegauth]); got {}",
+                names.len(),
+                names.join(", "),
+                args.len()
+            ),
+            2,
+        ));
+    }
+    let schema = <E::User as AuthEntity>::schema();
+    let mut user: E::User = blank_user()?;
+    for (name, value) in names.iter().zip(args) {
+        let settable = schema
+            .columns
+            .iter()
+            .any(|c| c.field == name.as_str() && (c.opts.cli_arg || c.role == Role::Login));
+        if !settable {
+            return fail(format!(
+                "cli_user_args names `{name}`, which is not the login field or an \
+                 #[auth(cli_arg)] field of the user entity"
+            ));
+        }
+        match user.set_from_input(name, value) {
+            Ok(true) => {}
+            Ok(false) => return fail(format!("`{name}` cannot be set from the command line")),
+            Err(e) => return fail(format!("{name}: {e}")),
+        }
+    }
+    user.core_mut().is_superuser = as_superuser;
+    let url = match store.create_user(&mut user, !no_mail).await {
+        Ok(url) => url,
+        Err(
+            e @ (crate::core::error::Error::Conflict(_) | crate::core::error::Error::Invalid(_)),
+        ) => return fail(format!("Error: {e}")),
+        Err(e) => return fail(tr.t_args("cli-user-not-created", &[("error", e.to_string())])),
+    };
+    say(out, &tr.t("cli-user-created"))?;
+    if let Some(url) = url {
+        if store.mailer().is_some() {
+            if !no_mail {
+                say(out, &tr.t("cli-mail-sent"))?;
+            }
+            say(out, &tr.t_args("cli-verification-url", &[("url", url)]))?;
+        }
+    }
+    Ok(())
+}
+
+/// Read the password twice: hidden from a terminal, else two lines of stdin.
+fn read_password_twice(tr: &Translator) -> Result<(String, String), Failure> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let first = rpassword::prompt_password(tr.t("cli-password-prompt") + " ");
+        let second = first.and_then(|p| {
+            rpassword::prompt_password(tr.t("cli-password-repeat") + " ").map(|c| (p, c))
+        });
+        return second.map_err(|e| Failure(format!("cannot read the password: {e}"), 1));
+    }
+    let mut lines = stdin.lock().lines();
+    let mut next = || match lines.next() {
+        Some(Ok(line)) => Ok(line.trim_end_matches('\r').to_string()),
+        Some(Err(e)) => fail(format!("cannot read the password: {e}")),
+        None => fail("expected the password twice on standard input"),
+    };
+    Ok((next()?, next()?))
+}
+
+async fn set_password<DB: Backend, E: EntitySet>(
+    store: &Store<DB, E>,
+    tr: &Translator,
+    username: &str,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let Some(mut user) = store.user_by_login(username).await? else {
+        return fail(tr.t_args("cli-unknown-user", &[("login", username.to_string())]));
+    };
+    let (password, confirm) = read_password_twice(tr)?;
+    if password != confirm {
+        return fail(tr.t("cli-passwords-differ"));
+    }
+    let errors = store.password_errors(&password, &user);
+    if !errors.is_empty() {
+        let list: Vec<String> = errors.iter().map(|e| format!("\t\u{2022} {e}")).collect();
+        return fail(format!(
+            "{}\n{}",
+            tr.t("cli-password-rejected"),
+            list.join("\n")
+        ));
+    }
+    // As keg-auth does: setting a password also verifies the account.
+    user.core_mut().is_verified = true;
+    store.set_password(&mut user, &password).await?;
+    say(out, &tr.t("cli-password-set"))
+}
+
+async fn schema<D: AuthDb, E: EntitySet>(
+    rocket: Rocket<Build>,
+    backend: Option<BackendArg>,
+    apply: bool,
+) -> Result<(), Failure> {
+    use crate::core::backend::Dialect;
+    let own = match <D::Backend as Backend>::DIALECT {
+        Dialect::Sqlite => BackendArg::Sqlite,
+        Dialect::Postgres => BackendArg::Postgres,
+        Dialect::MySql => BackendArg::Mysql,
+    };
+    let mut out = std::io::stdout();
+    if !apply {
+        let script = match backend.unwrap_or(own) {
+            BackendArg::Sqlite => crate::core::ddl::script::<sqlx::Sqlite, E>(),
+            BackendArg::Postgres => crate::core::ddl::script::<sqlx::Postgres, E>(),
+            BackendArg::Mysql => crate::core::ddl::script::<sqlx::MySql, E>(),
+        };
+        return write!(out, "{script}").map_err(|e| Failure(e.to_string(), 1));
+    }
+    if backend.is_some_and(|b| b != own) {
+        return fail(format!(
+            "--apply uses the app's database, which is {own:?}, not {backend:?}"
+        ));
+    }
+    // Straight to the database: the app itself may not start before its schema exists.
+    let key = format!("databases.{}.url", D::NAME);
+    let url: String = rocket
+        .figment()
+        .extract_inner(&key)
+        .map_err(|e| Failure(format!("no database URL configured at `{key}`: {e}"), 1))?;
+    let pool = sqlx::Pool::<D::Backend>::connect(&url)
+        .await
+        .map_err(|e| Failure(format!("cannot connect to the database: {e}"), 1))?;
+    Store::<D::Backend, E>::new(pool).create_schema().await?;
+    say(&mut out, "Schema applied.")
+}

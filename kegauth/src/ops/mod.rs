@@ -1,0 +1,13 @@
+//! The operations layer: what wires kegauth into an app and runs it.
+//!
+//! - [`manager`]: the `AuthManager` fairing, which reads the settings and
+//!   manages every layer's state;
+//! - [`cli`]: the `auth` commands;
+//! - [`testing`]: helpers for the app's own tests (feature `testing`).
+//!
+//! It may use every other layer; nothing uses it.
+
+pub mod cli;
+pub(crate) mod manager;
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,17 @@
+//! The web layer: kegauth's pages.
+//!
+//! - [`views`]: login, logout, forgot/reset password, account verification
+//!   and the OAuth routes;
+//! - [`catchers`]: the 401/403 answers (a login redirect for a browser, JSON
+//!   for an API client);
+//! - [`crud`]: the grid-and-form building block, and [`admin`]: the user,
+//!   group, bundle and permission pages built on it;
+//! - [`endpoints`]: where the views send the browser next.
+//!
+//! It builds on `core`, `authn` and `authz`.
+
+pub mod admin;
+pub(crate) mod catchers;
+pub mod crud;
+pub mod endpoints;
+pub(crate) mod views;
