@@ -265,7 +265,7 @@ async fn bad_user_forms_show_field_errors_and_store_nothing<B: TestBackend>() {
     app.user("taken@example.com", None).await;
     let count = || async { app.store.users().await.unwrap().len() };
     let before = count().await;
-    let cases: [(&[(&str, &str)], &str); 7] = [
+    let cases: [(&[(&str, &str)], &str); 9] = [
         (
             &[("email", "  "), ("name", "Kept")],
             "This field is required.",
@@ -275,6 +275,14 @@ async fn bad_user_forms_show_field_errors_and_store_nothing<B: TestBackend>() {
             "This value is already in use.",
         ),
         (&[("email", "not an address")], "Invalid email address."),
+        (
+            &[("email", "<script>alert(1)</script>@example.com")],
+            "Invalid email address.",
+        ),
+        (
+            &[("email", "ann\u{7}@example.com")],
+            "The login id contains a control character",
+        ),
         (
             &[("email", "new@example.com"), ("group_ids", "999")],
             "`999` is not a valid choice.",

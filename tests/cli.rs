@@ -180,6 +180,49 @@ async fn a_duplicate_or_invalid_user_is_a_clear_error() {
     let out = cli.run(&["create-user", "not an address"], "");
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("not a valid email address"));
+    // What the admin form refuses, the CLI refuses too, with or without mail
+    // (issue 39: it used to create this user when no mail was sent).
+    for args in [
+        &[
+            "create-user",
+            "<script>alert(1)</script>@example.com",
+            "--no-mail",
+        ][..],
+        &["create-user", "<script>alert(1)</script>@example.com"][..],
+        &["create-user", "ann\n@example.com", "--no-mail"][..],
+        &["create-user", " ", "--no-mail"][..],
+    ] {
+        let out = cli.run(args, "");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("Error: "), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let out = cli.run(
+        &[
+            "create-user",
+            "<script>alert(1)</script>@example.com",
+            "--no-mail",
+        ],
+        "",
+    );
+    assert!(
+        text(&out.stderr)
+            .contains("`<script>alert(1)</script>@example.com` is not a valid email address."),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = cli.run(&["create-user", "ann\n@example.com", "--no-mail"], "");
+    assert!(
+        text(&out.stderr).contains("control character"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        cli.store().await.users().await.unwrap().len(),
+        1,
+        "only ann"
+    );
     // An unknown command or flag is clap's usage error.
     let out = cli.run(&["create-user", "a@example.com", "--admin"], "");
     assert_eq!(out.status.code(), Some(2));

@@ -453,3 +453,41 @@ async fn the_demo_menu_shows_each_visitor_their_pages() {
         ["/", "/secret1", "/secret2", "/logout"]
     );
 }
+
+/// What curl sees (issue 39): an API client (`Accept: */*`, as curl sends)
+/// gets a 401 whose body says where to log in, in JSON or in plain text; a
+/// browser (`Accept: text/html`) is sent to the login page.
+#[rocket::async_test]
+async fn an_anonymous_api_client_is_told_where_to_log_in() {
+    use rocket::http::{Accept, ContentType, Header};
+    let db = TempDb::new();
+    let client = Client::tracked(demo_rocket(&db, rocket::Config::figment()))
+        .await
+        .expect("the demo launches");
+    let r = client
+        .get("/secret1")
+        .header(Header::new("Accept", "*/*"))
+        .dispatch()
+        .await;
+    assert_eq!(r.status(), Status::Unauthorized);
+    assert_eq!(r.content_type(), Some(ContentType::JSON));
+    let body = r.into_string().await.unwrap_or_default();
+    assert_eq!(
+        body,
+        r#"{"error":"authentication required","login_url":"/login"}"#
+    );
+
+    let r = client.get("/secret1").header(Accept::Text).dispatch().await;
+    assert_eq!(r.status(), Status::Unauthorized);
+    assert_eq!(
+        r.into_string().await.unwrap_or_default(),
+        "authentication required: log in at /login"
+    );
+
+    let r = client.get("/secret1").header(Accept::HTML).dispatch().await;
+    assert_eq!(r.status(), Status::Found);
+    assert_eq!(
+        r.headers().get_one("Location"),
+        Some("/login?next=%2Fsecret1")
+    );
+}

@@ -190,7 +190,7 @@ async fn assert_refused(r: LocalResponse<'_>, invalid: bool, what: &str) {
     assert_eq!(challenge, expected, "{what}");
     assert_eq!(
         body(r).await,
-        r#"{"error":"authentication required"}"#,
+        r#"{"error":"authentication required","login_url":"/login"}"#,
         "{what}"
     );
 }

@@ -29,6 +29,7 @@ on_all_backends!(
     extra_columns_round_trip,
     grids_sort_filter_and_page,
     a_referenced_user_or_group_is_not_deleted,
+    create_user_refuses_what_the_admin_form_refuses,
 );
 
 fn set(tokens: &[&str]) -> BTreeSet<String> {
@@ -635,6 +636,42 @@ async fn lookups_ignore_oversized_input<DB: Backend>(ctx: Ctx<DB>) {
         s.insert_user(&mut u).await,
         Err(Error::Invalid(_))
     ));
+}
+
+/// `Store::create_user` checks the login id as the admin form and the CLI
+/// do (issue 39): a refused one is `Error::Invalid` naming it, and no row is
+/// written; white space around a good one is trimmed.
+async fn create_user_refuses_what_the_admin_form_refuses<DB: Backend>(ctx: Ctx<DB>) {
+    let s = &ctx.store;
+    let long = format!(
+        "{}@example.com",
+        "a".repeat(kegauth::store::MAX_LOOKUP_BYTES)
+    );
+    let cases = [
+        (
+            "<script>alert(1)</script>@example.com",
+            "is not a valid email address",
+        ),
+        ("not an address", "is not a valid email address"),
+        ("ann\n@example.com", "control character"),
+        ("   ", "is empty"),
+        (long.as_str(), "longer than 1024 bytes"),
+    ];
+    for (login, reason) in cases {
+        let mut u = User::new(login);
+        match s.create_user(&mut u, false).await {
+            Err(Error::Invalid(message)) => {
+                assert!(message.contains(reason), "{login:?}: {message}")
+            }
+            other => panic!("{login:?} gave {other:?}"),
+        }
+        assert_eq!(u.id, 0, "{login:?}");
+    }
+    assert!(s.users().await.unwrap().is_empty(), "nothing was written");
+
+    let mut ann = User::new("  ann@example.com ");
+    s.create_user(&mut ann, false).await.unwrap();
+    assert_eq!(reload(s, ann.id).await.email, "ann@example.com");
 }
 
 async fn extra_columns_round_trip<DB: Backend>(ctx: Ctx<DB>) {

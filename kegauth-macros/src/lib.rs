@@ -1,7 +1,6 @@
-//! Procedural macros for [kegauth](https://docs.rs/kegauth).
+#![doc = include_str!("../README.md")]
 //!
-//! This crate is re-exported by `kegauth`; depend on `kegauth` and write
-//! `#[derive(kegauth::AuthEntity)]` rather than using this crate directly.
+//! ## Layout
 //!
 //! The layout follows dtolnay's `thiserror-impl`: the input is parsed into a
 //! small AST (`ast`) with its attributes (`attr`), validated with spanned

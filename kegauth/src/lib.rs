@@ -1,7 +1,6 @@
-//! # kegauth
+#![doc = include_str!("../README.md")]
 //!
-//! Authentication and authorization for [Rocket](https://rocket.rs) apps: the
-//! features of the Python library keg-auth, on the app's own tables.
+//! ## Modules
 //!
 //! - [`entity`]: `#[derive(AuthEntity)]` glues the app's user, group, bundle,
 //!   permission and attempt structs to its tables (keg-auth's names by default);

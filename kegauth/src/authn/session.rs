@@ -136,6 +136,7 @@ fn now_of(state: Option<&SessionState>) -> i64 {
 
 /// The current time in Unix seconds by the app's clock (the system clock
 /// when kegauth is not attached).
+#[cfg(feature = "testing")]
 pub(crate) fn now_secs(rocket: &rocket::Rocket<rocket::Orbit>) -> i64 {
     now_of(rocket.state::<SessionState>())
 }

@@ -8,7 +8,7 @@ use crate::core::error::{Error, Result};
 use crate::core::i18n::Translator;
 use crate::core::mail::{MailKind, Mailer};
 use crate::core::policy::{DefaultPolicy, PasswordPolicy};
-use crate::core::store::Store;
+use crate::core::store::{Store, MAX_LOOKUP_BYTES};
 use crate::core::token::{token_salt, TokenSigner};
 use std::sync::Arc;
 
@@ -20,6 +20,84 @@ pub const RESET_PASSWORD_PATH: &str = "/reset-password";
 pub const VERIFY_ACCOUNT_PATH: &str = "/verify-account";
 /// The path of the forgot-password page.
 pub const FORGOT_PASSWORD_PATH: &str = "/forgot-password";
+
+/// Why a login id cannot be a user's: what [`Store::create_user`], the admin
+/// user form and `auth create-user` refuse alike ([`check_login_id`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginIdProblem {
+    /// Empty (or only white space).
+    Empty,
+    /// Not an email address, for an entity whose users log in by email.
+    NotAnEmail,
+    /// Longer than [`MAX_LOOKUP_BYTES`]: no login could ever find the user.
+    TooLong,
+    /// Holds a control character (a newline, a tab, ...).
+    ControlCharacter,
+}
+
+impl LoginIdProblem {
+    /// The reason, naming the login id (for the CLI and [`Error::Invalid`]).
+    ///
+    /// ```
+    /// use kegauth::accounts::LoginIdProblem;
+    /// let tr = kegauth::i18n::Translator::english();
+    /// assert_eq!(
+    ///     LoginIdProblem::NotAnEmail.message(&tr, "ann"),
+    ///     "`ann` is not a valid email address."
+    /// );
+    /// ```
+    pub fn message(self, tr: &Translator, login: &str) -> String {
+        let login = ("login", login.to_string());
+        let max = ("max", MAX_LOOKUP_BYTES.to_string());
+        match self {
+            LoginIdProblem::Empty => tr.t("login-id-empty"),
+            LoginIdProblem::NotAnEmail => tr.t_args("login-id-not-email", &[login]),
+            LoginIdProblem::TooLong => tr.t_args("login-id-too-long", &[max]),
+            LoginIdProblem::ControlCharacter => tr.t("login-id-control"),
+        }
+    }
+
+    /// The reason as a form field's error (the field names the login id).
+    pub(crate) fn field_message(self, tr: &Translator) -> String {
+        match self {
+            LoginIdProblem::Empty => tr.t("field-required"),
+            LoginIdProblem::NotAnEmail => tr.t("invalid-email"),
+            other => other.message(tr, ""),
+        }
+    }
+}
+
+/// Check a login id (already trimmed) for users who log in by `kind`: not
+/// empty, no control character, at most [`MAX_LOOKUP_BYTES`] bytes, and for
+/// email logins an address mail can be sent to.
+///
+/// ```
+/// use kegauth::accounts::{check_login_id, LoginIdProblem};
+/// use kegauth::entity::LoginKind;
+/// assert_eq!(check_login_id(LoginKind::Email, "ann@example.com"), Ok(()));
+/// assert_eq!(
+///     check_login_id(LoginKind::Email, "<script>alert(1)</script>@example.com"),
+///     Err(LoginIdProblem::NotAnEmail)
+/// );
+/// assert_eq!(check_login_id(LoginKind::Username, "ann"), Ok(()));
+/// assert_eq!(check_login_id(LoginKind::Username, "ann\nbob"), Err(LoginIdProblem::ControlCharacter));
+/// assert_eq!(check_login_id(LoginKind::Username, ""), Err(LoginIdProblem::Empty));
+/// ```
+pub fn check_login_id(kind: LoginKind, login: &str) -> std::result::Result<(), LoginIdProblem> {
+    if login.trim().is_empty() {
+        return Err(LoginIdProblem::Empty);
+    }
+    if login.len() > MAX_LOOKUP_BYTES {
+        return Err(LoginIdProblem::TooLong);
+    }
+    if login.chars().any(char::is_control) {
+        return Err(LoginIdProblem::ControlCharacter);
+    }
+    if kind == LoginKind::Email && login.parse::<lettre::Address>().is_err() {
+        return Err(LoginIdProblem::NotAnEmail);
+    }
+    Ok(())
+}
 
 /// What the store needs for the token and mail flows; set by the fairing.
 #[derive(Clone)]
@@ -245,20 +323,22 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
 
     /// Insert a new user and, for an email-login user who is not yet verified,
     /// make a verify-account link and (with `send_mail` and a mailer) mail it.
+    /// The login id is trimmed and checked first ([`check_login_id`]: what the
+    /// admin form and `auth create-user` refuse too); a refused one is
+    /// [`Error::Invalid`], in the store's language, and nothing is written.
     /// A user whose domain belongs to an OAuth provider ([`Self::provider_of`])
     /// gets no link and no mail: they log in through the provider.
     /// If the mail cannot be sent the user is deleted again and the error
     /// returned, so no account is left that nobody can activate. Returns the
     /// link (when `server_name` is configured), for the CLI to print.
     pub async fn create_user(&self, user: &mut U<E>, send_mail: bool) -> Result<Option<String>> {
-        if <U<E> as UserEntity>::LOGIN == LoginKind::Email && send_mail && self.mailer().is_some() {
-            // Refuse an address the mailer cannot use before anything is stored.
-            if user.login_id().trim().parse::<lettre::Address>().is_err() {
-                return Err(Error::Invalid(format!(
-                    "`{}` is not a valid email address",
-                    user.login_id()
-                )));
-            }
+        // The same check as the admin form's, before anything is stored.
+        let login = user.login_id().trim().to_string();
+        if let Err(problem) = check_login_id(<U<E> as UserEntity>::LOGIN, &login) {
+            return Err(Error::Invalid(problem.message(&self.flows.tr, &login)));
+        }
+        if login != user.login_id() {
+            user.set_login_id(login);
         }
         self.insert_user(user).await?;
         if <U<E> as UserEntity>::LOGIN != LoginKind::Email

@@ -445,7 +445,7 @@ mod tests {
         let mut paths = Vec::new();
         files(&root.join("src"), &[".rs"], &mut paths);
         files(
-            &root.join("../templates/kegauth"),
+            &root.join("templates/kegauth"),
             &[".html", ".md", ".j2"],
             &mut paths,
         );

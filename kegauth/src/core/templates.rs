@@ -21,59 +21,59 @@ use std::sync::Arc;
 const EMBEDDED: &[(&str, &str)] = &[
     (
         "kegauth/base.html",
-        include_str!("../../../templates/kegauth/base.html"),
+        include_str!("../../templates/kegauth/base.html"),
     ),
     (
         "kegauth/flash-messages.html",
-        include_str!("../../../templates/kegauth/flash-messages.html"),
+        include_str!("../../templates/kegauth/flash-messages.html"),
     ),
     (
         "kegauth/login.html",
-        include_str!("../../../templates/kegauth/login.html"),
+        include_str!("../../templates/kegauth/login.html"),
     ),
     (
         "kegauth/logout.html",
-        include_str!("../../../templates/kegauth/logout.html"),
+        include_str!("../../templates/kegauth/logout.html"),
     ),
     (
         "kegauth/forbidden.html",
-        include_str!("../../../templates/kegauth/forbidden.html"),
+        include_str!("../../templates/kegauth/forbidden.html"),
     ),
     (
         "kegauth/error.html",
-        include_str!("../../../templates/kegauth/error.html"),
+        include_str!("../../templates/kegauth/error.html"),
     ),
     (
         "kegauth/forgot-password.html",
-        include_str!("../../../templates/kegauth/forgot-password.html"),
+        include_str!("../../templates/kegauth/forgot-password.html"),
     ),
     (
         "kegauth/set-password.html",
-        include_str!("../../../templates/kegauth/set-password.html"),
+        include_str!("../../templates/kegauth/set-password.html"),
     ),
     (
         "kegauth/nav.html",
-        include_str!("../../../templates/kegauth/nav.html"),
+        include_str!("../../templates/kegauth/nav.html"),
     ),
     (
         "kegauth/crud-list.html",
-        include_str!("../../../templates/kegauth/crud-list.html"),
+        include_str!("../../templates/kegauth/crud-list.html"),
     ),
     (
         "kegauth/crud-form.html",
-        include_str!("../../../templates/kegauth/crud-form.html"),
+        include_str!("../../templates/kegauth/crud-form.html"),
     ),
     (
         "kegauth/crud-delete.html",
-        include_str!("../../../templates/kegauth/crud-delete.html"),
+        include_str!("../../templates/kegauth/crud-delete.html"),
     ),
     (
         "kegauth/mail/reset-password.md",
-        include_str!("../../../templates/kegauth/mail/reset-password.md"),
+        include_str!("../../templates/kegauth/mail/reset-password.md"),
     ),
     (
         "kegauth/mail/new-user.md",
-        include_str!("../../../templates/kegauth/mail/new-user.md"),
+        include_str!("../../templates/kegauth/mail/new-user.md"),
     ),
 ];
 

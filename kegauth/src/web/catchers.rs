@@ -53,6 +53,8 @@ enum Caught {
         message: &'static str,
         /// `WWW-Authenticate` challenges (401 only).
         challenges: Vec<String>,
+        /// Where a person logs in (401 only), named in the body.
+        login_url: Option<&'static str>,
     },
     Page(Status, RawHtml<String>),
     Custom(FailureHandler),
@@ -66,12 +68,22 @@ impl<'r> Responder<'r, 'static> for Caught {
                 status,
                 message,
                 challenges,
+                login_url,
             } => {
-                let mut response = if accepts_json(req) {
-                    let body = serde_json::json!({ "error": message }).to_string();
-                    (status, (ContentType::JSON, body)).respond_to(req)?
-                } else {
-                    (status, (ContentType::Plain, message)).respond_to(req)?
+                let mut response = match (accepts_json(req), login_url) {
+                    (true, None) => {
+                        let body = serde_json::json!({ "error": message }).to_string();
+                        (status, (ContentType::JSON, body)).respond_to(req)?
+                    }
+                    (true, Some(url)) => {
+                        let body = serde_json::json!({ "error": message, "login_url": url });
+                        (status, (ContentType::JSON, body.to_string())).respond_to(req)?
+                    }
+                    (false, None) => (status, (ContentType::Plain, message)).respond_to(req)?,
+                    (false, Some(url)) => {
+                        let text = format!("{message}: log in at {url}");
+                        (status, (ContentType::Plain, text)).respond_to(req)?
+                    }
                 };
                 for challenge in challenges {
                     response.adjoin_raw_header("WWW-Authenticate", challenge);
@@ -112,6 +124,7 @@ fn unauthorized(req: &Request<'_>) -> Caught {
             .iter()
             .map(|scheme| format!(r#"{scheme} realm="kegauth"{error}"#))
             .collect(),
+        login_url: Some(LOGIN_PATH),
     }
 }
 
@@ -129,6 +142,7 @@ async fn message_page(
         status,
         message: api_message,
         challenges: Vec::new(),
+        login_url: None,
     };
     if !wants_html(req) || crate::authn::loaders::api_failure(req).api {
         return api();

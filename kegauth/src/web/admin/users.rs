@@ -2,6 +2,7 @@
 //! rules on superusers, self-deletion and granting only what one holds.
 
 use super::*;
+use crate::core::accounts::check_login_id;
 
 pub(super) struct Users<DB: Backend, E: EntitySet> {
     pub(super) store: Store<DB, E>,
@@ -152,10 +153,9 @@ impl<DB: Backend, E: EntitySet> Users<DB, E> {
                 &[("provider", provider.to_string())],
             );
             add_error(&mut errors, login_field, message);
-        } else if login.is_empty() {
-            add_error(&mut errors, login_field, tr.t("field-required"));
-        } else if Self::email_login() && login.parse::<lettre::Address>().is_err() {
-            add_error(&mut errors, login_field, tr.t("invalid-email"));
+        } else if let Err(problem) = check_login_id(<E::User as UserEntity>::LOGIN, &login) {
+            // The check `Store::create_user` and `auth create-user` make too.
+            add_error(&mut errors, login_field, problem.field_message(tr));
         }
         user.set_login_id(login);
         apply_extras(&mut user, input, &mut errors, tr);
