@@ -82,6 +82,8 @@ const EMBEDDED: &[(&str, &str)] = &[
 pub struct Templates {
     env: Arc<Environment<'static>>,
     title_var: String,
+    /// The layout pages extend (`base_template`).
+    base_template: String,
     use_select2: bool,
     /// The menus as the current request's user sees them (kegauth's pages
     /// get them as `menus`).
@@ -155,9 +157,40 @@ impl Templates {
             env.add_template_owned(*name, source)
                 .map_err(|e| Error::Config(format!("template {name}: {e}")))?;
         }
+        // The app's own templates (its `base_template` and what that includes
+        // or extends), read from template_dir when first named and kept.
+        if let Some(dir) = template_dir {
+            let dir = dir.to_path_buf();
+            env.set_loader(move |name| {
+                if !crate::core::config::valid_template_name(name) {
+                    return Ok(None);
+                }
+                match override_for(&dir, name) {
+                    Some(path) => std::fs::read_to_string(&path).map(Some).map_err(|e| {
+                        minijinja::Error::new(
+                            minijinja::ErrorKind::InvalidOperation,
+                            format!("cannot read template {}: {e}", path.display()),
+                        )
+                    }),
+                    None => Ok(None),
+                }
+            });
+        }
+        let base = &config.base_template;
+        if let Err(e) = env.get_template(base) {
+            return Err(Error::Config(match e.kind() {
+                minijinja::ErrorKind::TemplateNotFound => format!(
+                    "base_template `{base}` is not a template: no `{base}.j2` or `{base}` in \
+                     template_dir `{}`",
+                    template_dir.map_or_else(|| "(none)".into(), |d| d.display().to_string())
+                ),
+                _ => format!("base_template `{base}`: {e}"),
+            }));
+        }
         Ok(Templates {
             env: Arc::new(env),
             title_var: config.template_title_var.clone(),
+            base_template: base.clone(),
             use_select2: config.use_select2,
             menus: None,
             tr: Translator::new(catalogs, crate::core::i18n::FALLBACK),
@@ -231,6 +264,7 @@ impl Templates {
     pub fn render<C: Serialize>(&self, name: &str, title: &str, context: C) -> Result<String> {
         let mut ctx = self.context_map(name, context)?;
         ctx.insert("page_title".into(), title.into());
+        ctx.insert("base_template".into(), self.base_template.clone().into());
         ctx.insert(self.title_var.clone(), title.into());
         ctx.insert("use_select2".into(), self.use_select2.into());
         if let Some(menus) = &self.menus {

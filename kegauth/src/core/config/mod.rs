@@ -17,6 +17,19 @@ pub(crate) mod oauth;
 
 use serde::Deserialize;
 
+/// The default `base_template`: kegauth's own layout.
+pub const DEFAULT_BASE_TEMPLATE: &str = "kegauth/base.html";
+
+/// Whether `name` can name a template under `template_dir`: relative, `/`
+/// separated, without `.` or `..` segments, empty segments or backslashes.
+pub(crate) fn valid_template_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains('\\')
+        && name
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != ".." && !seg.contains(':'))
+}
+
 /// The default `session_cache_secs`: one second. Repeat requests within it
 /// (a page and what it loads, an API client's burst) send no statement,
 /// while a write made outside this instance (another instance, the CLI, the
@@ -101,6 +114,14 @@ pub struct Config {
     pub redirect_login_target: Option<String>,
     /// The template variable holding the page title.
     pub template_title_var: String,
+    /// The layout kegauth's pages extend (keg-auth's `KEGAUTH_BASE_TEMPLATE`):
+    /// a MiniJinja template name, looked up as kegauth's own templates are
+    /// (`<template_dir>/<name>.j2`, then `<template_dir>/<name>`). Its blocks
+    /// that kegauth's pages fill: `content`; it may also use `title`, `head`,
+    /// `nav`, `flashes` and `heading` as `kegauth/base.html` does, and the
+    /// variables `page_title`, `flashes`, `menus`, `lang` and `t(..)`. A name
+    /// that is not found stops the launch. Default: `kegauth/base.html`.
+    pub base_template: String,
     /// Render multi-selects with select2.
     pub use_select2: bool,
     /// keg-auth's detailed login errors ("No user account matches", "account disabled").
@@ -203,6 +224,7 @@ impl Default for Config {
             proxy_header: "X-Forwarded-For".into(),
             redirect_login_target: None,
             template_title_var: "page_title".into(),
+            base_template: DEFAULT_BASE_TEMPLATE.into(),
             use_select2: true,
             detailed_login_errors: false,
             cookie_secure: true,
@@ -242,6 +264,13 @@ impl Config {
 
     fn validate(&self) -> crate::core::error::Result<()> {
         let bad = |m: String| Err(crate::core::error::Error::Config(m));
+        if !valid_template_name(&self.base_template) {
+            return bad(format!(
+                "base_template is a template name under template_dir, like layout.html, \
+                 not `{}`",
+                self.base_template
+            ));
+        }
         if self.hasher_threads == Some(0) {
             return bad("hasher_threads must be at least 1".into());
         }
