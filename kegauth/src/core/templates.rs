@@ -254,7 +254,7 @@ impl Templates {
             .render_captured(minijinja::Value::UNDEFINED)
             .map_err(err)?;
         let args = [
-            minijinja::Value::from(minijinja::value::Serde(entries)),
+            minijinja::Value::from_serialize(entries),
             minijinja::Value::from(name),
         ];
         captured.with_state_mut(|state| state.call_macro("render_menu", &args).map_err(err))
@@ -270,7 +270,7 @@ impl Templates {
         if let Some(menus) = &self.menus {
             ctx.entry("menus").or_insert_with(|| (**menus).clone());
         }
-        let ctx = minijinja::Value::from(minijinja::value::Serde(ctx));
+        let ctx = minijinja::Value::from_serialize(&ctx);
         self.env
             .get_template(name)
             .and_then(|t| t.render(ctx))
@@ -281,7 +281,7 @@ impl Templates {
     pub fn render_mail<C: Serialize>(&self, name: &str, context: C) -> Result<(String, String)> {
         let err = |e: minijinja::Error| Error::Config(format!("rendering {name}: {e}"));
         let ctx = self.context_map(name, context)?;
-        let ctx = minijinja::Value::from(minijinja::value::Serde(ctx));
+        let ctx = minijinja::Value::from_serialize(&ctx);
         let template = self.env.get_template(name).map_err(err)?;
         let mut captured = template.render_captured(ctx).map_err(err)?;
         captured.with_state_mut(|state| {
