@@ -121,6 +121,7 @@ fn check_file(rel: &Path, text: &str) -> Vec<Problem> {
         ));
         return problems;
     };
+    let depth = module.len();
     for (n, line) in text.lines().enumerate() {
         let code = code_of(line);
         for first in crate_paths(code) {
@@ -141,7 +142,6 @@ fn check_file(rel: &Path, text: &str) -> Vec<Problem> {
                 )),
             }
         }
-        let depth = module.len();
         let chain = code
             .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
             .map(|word| word.matches("super::").count())

@@ -2,7 +2,9 @@
 //!
 //! Defaults are embedded in the library; a file of the same name in the app's
 //! `template_dir` (`kegauth/login.html` or `kegauth/login.html.j2`) replaces
-//! one. Overrides are read once, at launch. HTML auto-escaping is always on.
+//! one. Overrides are read once, at launch; the app's own templates (its
+//! `base_template` and what that includes) when first named. HTML
+//! auto-escaping is on for every template but the Markdown mail.
 //!
 //! kegauth keeps its own environment rather than going through
 //! `rocket_dyn_templates`: that engine switches auto-escaping off for every
@@ -105,6 +107,17 @@ fn override_for(dir: &Path, name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The source of template `name` in `dir` (`name.j2`, then `name`), if there
+/// is one; the error names the file.
+fn read_from(dir: &Path, name: &str) -> std::result::Result<Option<String>, String> {
+    override_for(dir, name)
+        .map(|path| {
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read template {}: {e}", path.display()))
+        })
+        .transpose()
+}
+
 impl Templates {
     /// Load the embedded templates, replaced by files in `template_dir` where
     /// present, translating with kegauth's built-in catalogs.
@@ -148,12 +161,11 @@ impl Templates {
             }
         });
         for (name, source) in EMBEDDED {
-            let source = match template_dir.and_then(|d| override_for(d, name)) {
-                Some(path) => std::fs::read_to_string(&path).map_err(|e| {
-                    Error::Config(format!("cannot read template {}: {e}", path.display()))
-                })?,
-                None => (*source).to_string(),
+            let found = match template_dir {
+                Some(dir) => read_from(dir, name).map_err(Error::Config)?,
+                None => None,
             };
+            let source = found.unwrap_or_else(|| (*source).to_string());
             env.add_template_owned(*name, source)
                 .map_err(|e| Error::Config(format!("template {name}: {e}")))?;
         }
@@ -165,15 +177,8 @@ impl Templates {
                 if !crate::core::config::valid_template_name(name) {
                     return Ok(None);
                 }
-                match override_for(&dir, name) {
-                    Some(path) => std::fs::read_to_string(&path).map(Some).map_err(|e| {
-                        minijinja::Error::new(
-                            minijinja::ErrorKind::InvalidOperation,
-                            format!("cannot read template {}: {e}", path.display()),
-                        )
-                    }),
-                    None => Ok(None),
-                }
+                read_from(&dir, name)
+                    .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e))
             });
         }
         let base = &config.base_template;

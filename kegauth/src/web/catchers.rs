@@ -70,20 +70,18 @@ impl<'r> Responder<'r, 'static> for Caught {
                 challenges,
                 login_url,
             } => {
-                let mut response = match (accepts_json(req), login_url) {
-                    (true, None) => {
-                        let body = serde_json::json!({ "error": message }).to_string();
-                        (status, (ContentType::JSON, body)).respond_to(req)?
+                let mut response = if accepts_json(req) {
+                    let mut body = serde_json::json!({ "error": message });
+                    if let Some(url) = login_url {
+                        body["login_url"] = url.into();
                     }
-                    (true, Some(url)) => {
-                        let body = serde_json::json!({ "error": message, "login_url": url });
-                        (status, (ContentType::JSON, body.to_string())).respond_to(req)?
-                    }
-                    (false, None) => (status, (ContentType::Plain, message)).respond_to(req)?,
-                    (false, Some(url)) => {
-                        let text = format!("{message}: log in at {url}");
-                        (status, (ContentType::Plain, text)).respond_to(req)?
-                    }
+                    (status, (ContentType::JSON, body.to_string())).respond_to(req)?
+                } else {
+                    let text = match login_url {
+                        Some(url) => format!("{message}: log in at {url}"),
+                        None => message.to_string(),
+                    };
+                    (status, (ContentType::Plain, text)).respond_to(req)?
                 };
                 for challenge in challenges {
                     response.adjoin_raw_header("WWW-Authenticate", challenge);
