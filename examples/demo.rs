@@ -1,6 +1,12 @@
 //! The kegauth demo: a Rocket app with email-login users (plus a `name`
 //! column) and three permissions, on an embedded SQLite file.
 //!
+//! Its pages are `rocket_dyn_templates` templates in `templates/`, which all
+//! extend one layout (`templates/layout.html.j2`); kegauth's pages extend it
+//! too (`base_template = "layout"` in `Rocket.toml`), rendered by the same
+//! engine (`kegauth::dyn_templates`). In debug builds a change to a template
+//! shows on the next request.
+//!
 //! ```sh
 //! cargo run --example demo      # then open http://127.0.0.1:8000/
 //! ```
@@ -14,15 +20,15 @@
 //! `--features demo-mysql` (the pool type below) and set the URL, e.g.
 //! `ROCKET_DATABASES='{main={url="postgres://..."}}'`.
 
+use kegauth::dyn_templates::Layout;
 use kegauth::loaders::{api_token_header, ApiTokenOptions};
 use kegauth::mail::AuthMailManager;
-use kegauth::nav::{Nav, NavItem, NavUrl};
+use kegauth::nav::{NavItem, NavUrl};
 use kegauth::prelude::*;
-use kegauth::session::Session;
-use rocket::response::content::RawHtml;
 use rocket::serde::json::{json, Value};
 use rocket::{get, post, routes, Build, Rocket, State};
 use rocket_db_pools::Database;
+use rocket_dyn_templates::{context, Template};
 
 /// The app's database, shared with kegauth.
 #[derive(Database)]
@@ -67,13 +73,6 @@ kegauth::permissions! {
 /// The store the `AuthManager` manages for this app.
 pub type DemoStore = StoreOf<Db, User>;
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// The demo's main menu: each link shows only to users who may open it
 /// (read from the target route), and kegauth's own pages show it too.
 pub fn main_menu() -> Vec<NavItem> {
@@ -103,54 +102,41 @@ pub fn main_menu() -> Vec<NavItem> {
     ]
 }
 
+/// The home page (`templates/home.html.j2`): who is logged in, and the
+/// permissions declared in code, as synced to the database.
 #[get("/")]
 async fn home(
     store: &State<DemoStore>,
     user: OptionalUser<User>,
-    session: Session<'_>,
-    nav: Nav<'_>,
-) -> Result<RawHtml<String>, kegauth::Error> {
-    let permissions = store.permissions().await?;
-    let users = store.users().await?.len();
-    let items: String = permissions
+    layout: Layout<'_>,
+) -> kegauth::Result<Template> {
+    let permissions: Vec<Value> = store
+        .permissions()
+        .await?
         .iter()
-        .map(|p| {
-            format!(
-                "<li><code>{}</code> {}</li>",
-                escape(p.token()),
-                escape(p.description().unwrap_or_default())
-            )
-        })
+        .map(|p| json!({ "token": p.token(), "description": p.description() }))
         .collect();
-    let flashes: String = session
-        .take_flashes()
-        .iter()
-        .map(|f| {
-            format!(
-                "<div class=\"flash flash-{}\">{}</div>",
-                escape(&f.category),
-                escape(&f.message)
-            )
-        })
-        .collect();
-    let who = match &user.0 {
-        Some(u) => format!("<p id=\"who\">Logged in as {}.</p>", escape(&u.email)),
-        None => "<p id=\"who\">Not logged in.</p>".into(),
-    };
-    let menu = nav.render("main")?;
-    Ok(RawHtml(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>kegauth demo</title></head>\
-         <body><nav id=\"menu\">{menu}</nav>{flashes}<h1>kegauth demo</h1>{who}<p>{users} user(s).</p>\
-         <h2>Permissions</h2><ul id=\"permissions\">{items}</ul></body></html>"
-    )))
+    let user_count = store.users().await?.len();
+    let email = user.0.as_ref().map(|u| u.email.as_str());
+    layout.render(
+        "home",
+        "kegauth demo",
+        context! { email, user_count, permissions },
+    )
+}
+
+/// One of the demo's small pages (`templates/secret.html.j2`): `text` under
+/// `title`.
+fn secret_page(layout: &Layout<'_>, title: &str, text: &str) -> kegauth::Result<Template> {
+    layout.render("secret", title, context! { text })
 }
 
 /// The same page as `/secret1` (a greeting formatted for a name),
 /// unprotected: the load benchmark compares the two, so only the protection
 /// may differ.
 #[get("/public")]
-pub fn public() -> String {
-    format!("public for {ANONYMOUS}")
+pub fn public(layout: Layout<'_>) -> kegauth::Result<Template> {
+    secret_page(&layout, "Public", &format!("public for {ANONYMOUS}"))
 }
 
 /// Who `/public` greets.
@@ -159,29 +145,29 @@ const ANONYMOUS: &str = "anyone@example.com";
 /// Any logged-in user.
 #[requires_user]
 #[get("/secret1")]
-pub fn secret1(user: AuthUser<User>) -> String {
-    format!("secret1 for {}", user.email)
+pub fn secret1(user: AuthUser<User>, layout: Layout<'_>) -> kegauth::Result<Template> {
+    secret_page(&layout, "Secret 1", &format!("secret1 for {}", user.email))
 }
 
 /// Users with auth-manage.
 #[requires_permissions(AUTH_MANAGE)]
 #[get("/manage")]
-pub fn manage() -> &'static str {
-    "manage"
+pub fn manage(layout: Layout<'_>) -> kegauth::Result<Template> {
+    secret_page(&layout, "Manage", "manage")
 }
 
 /// Users with permission1 or permission2.
 #[requires_permissions(has_any(PERMISSION1, PERMISSION2))]
 #[get("/secret2")]
-pub fn secret2() -> &'static str {
-    "secret2"
+pub fn secret2(layout: Layout<'_>) -> kegauth::Result<Template> {
+    secret_page(&layout, "Secret 2", "secret2")
 }
 
 /// Users with both permission1 and permission2, or with permission3.
 #[requires_permissions(has_any(has_all(PERMISSION1, PERMISSION2), PERMISSION3))]
 #[get("/secret-nested")]
-pub fn secret_nested() -> &'static str {
-    "secret-nested"
+pub fn secret_nested(layout: Layout<'_>) -> kegauth::Result<Template> {
+    secret_page(&layout, "Nested", "secret-nested")
 }
 
 /// An access token (JWT) for the user logged in through the browser session,
@@ -238,6 +224,9 @@ pub fn rocket() -> Rocket<Build> {
 pub fn rocket_with_mail(mail: AuthMailManager) -> Rocket<Build> {
     rocket::build()
         .attach(Db::init())
+        // rocket_dyn_templates' Template fairing, with kegauth's pages in it
+        // (before the AuthManager, which then renders with it).
+        .attach(kegauth::dyn_templates::fairing())
         .attach(
             AuthManager::<Db, User>::builder()
                 .permissions(PERMISSIONS)
@@ -262,7 +251,12 @@ pub fn rocket_with_mail(mail: AuthMailManager) -> Rocket<Build> {
 /// sessions and mailed links survive a restart and the CLI signs links the
 /// server accepts.
 fn with_secret(app: Rocket<Build>) -> Rocket<Build> {
-    if app.figment().find_value("secret_key").is_ok() {
+    // Rocket's defaults hold a zero key, so "configured" means "not zero".
+    let configured = app
+        .figment()
+        .extract::<rocket::Config>()
+        .is_ok_and(|config| !config.secret_key.is_zero());
+    if configured {
         return app;
     }
     let path = std::path::Path::new("kegauth-demo.secret");

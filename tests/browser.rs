@@ -370,7 +370,17 @@ async fn superuser_creates_a_user_who_verifies_and_logs_in(b: &Browser, outbox: 
     );
     ensure!(b.find("#nav-group-admin").await.is_err(), "no admin group");
     b.open("/secret2").await?;
-    ensure!(b.text().await? == "secret2", "/secret2 shows its page");
+    let secret = b
+        .find("#secret")
+        .await?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(secret == "secret2", "/secret2 shows its page: {secret}");
+    ensure!(
+        b.find("#demo-layout").await.is_ok(),
+        "/secret2 is in the demo's layout"
+    );
     ensure!(b.status_of("/secret2").await? == 200, "/secret2 is 200");
     ensure!(b.status_of("/users").await? == 403, "/users is 403");
     b.open("/users").await?;

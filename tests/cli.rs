@@ -526,3 +526,45 @@ fn the_cli_speaks_the_terminals_language() {
     let out = cli.run(&["set-password", "nadie@example.com"], "");
     assert!(text(&out.stderr).contains("Unknown user: nadie@example.com"));
 }
+
+/// Without a configured `secret_key`, the demo makes one on its first run and
+/// keeps it in `kegauth-demo.secret` (readable by its owner only), so the
+/// next run signs with the same key. (It used to take Rocket's default zero
+/// key for a configured one and keep nothing.)
+#[test]
+fn the_demo_keeps_a_secret_key_of_its_own_when_none_is_configured() {
+    let db = TempDb::new();
+    let cwd = std::env::temp_dir().join(format!("kegauth-cwd-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&cwd).unwrap();
+    let run = || {
+        let mut command = common::demo_command(&db, "", "");
+        command
+            .current_dir(&cwd)
+            .env_remove("ROCKET_SECRET_KEY")
+            .env(
+                "ROCKET_CONFIG",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/Rocket.toml"),
+            );
+        common::run_auth(command, &["routes"], "")
+    };
+    let out = run();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("no secret_key configured"),
+        "{}",
+        text(&out.stderr)
+    );
+    let path = cwd.join("kegauth-demo.secret");
+    let key = std::fs::read_to_string(&path).expect("the demo kept its key");
+    assert_eq!(key.trim().len(), 44, "32 bytes, base64: {key}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let out = run();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), key, "the same key");
+    let _ = std::fs::remove_dir_all(cwd);
+}

@@ -1,6 +1,8 @@
 //! kegauth's pages inside the app's own layout (`base_template`, keg-auth's
 //! `KEGAUTH_BASE_TEMPLATE`), and markup in user data escaped on every kind of
-//! kegauth page, in kegauth's layout and in the app's.
+//! kegauth page, in kegauth's layout and in the app's, rendered by kegauth's
+//! own engine and by the app's rocket_dyn_templates engine
+//! (`kegauth::dyn_templates`).
 
 mod common;
 
@@ -18,7 +20,9 @@ on_sqlite_and_postgres!(
 const EVIL: &str = "<script>alert(1)</script>";
 
 /// A template_dir with the app's layout (`layout.html.j2`), which includes
-/// one of the app's partials.
+/// one of the app's partials by the name rocket_dyn_templates gives it
+/// (`partials/footer`, from `partials/footer.html.j2`); kegauth's own engine
+/// finds it under that name too.
 fn app_templates() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("kegauth-layout-{:x}", rand::random::<u64>()));
     std::fs::create_dir_all(dir.join("partials")).unwrap();
@@ -29,17 +33,30 @@ fn app_templates() -> PathBuf {
 <body><header id="my-app-layout">My App</header>
 {% block flashes %}{% include "kegauth/flash-messages.html" %}{% endblock %}
 <main class="my-app-main">{% block content %}{% endblock %}</main>
-{% include "partials/footer.html" %}</body></html>
+{% include "partials/footer" %}</body></html>
 "#,
     )
     .unwrap();
     std::fs::write(
-        dir.join("partials/footer.html"),
+        dir.join("partials/footer.html.j2"),
         r#"<footer id="my-app-footer">{{ t("login-title") }}</footer>"#,
     )
     .unwrap();
     dir
 }
+
+/// Who renders kegauth's pages, around which layout.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Setup {
+    /// kegauth's own engine and layout (`kegauth/base.html`).
+    Own,
+    /// kegauth's own engine, the app's layout (`base_template = "layout.html"`).
+    OwnEngineAppLayout,
+    /// The app's rocket_dyn_templates engine and layout (`base_template = "layout"`).
+    SharedEngine,
+}
+
+const SETUPS: [Setup; 3] = [Setup::Own, Setup::OwnEngineAppLayout, Setup::SharedEngine];
 
 /// An empty temporary folder (the mail outbox).
 fn temp_dir() -> PathBuf {
@@ -48,24 +65,32 @@ fn temp_dir() -> PathBuf {
     dir
 }
 
-fn figment(templates: Option<&PathBuf>, mail_dir: &std::path::Path) -> Figment {
+fn figment(setup: Setup, templates: &std::path::Path, mail_dir: &std::path::Path) -> Figment {
     let figment = rocket::Config::figment()
         .merge(("kegauth.server_name", "app.example.com"))
         .merge(("kegauth.mail.transport", "file"))
         .merge(("kegauth.mail.dir", mail_dir.display().to_string()))
-        .merge(("kegauth.mail.sender", "app <noreply@example.com>"));
-    match templates {
-        Some(dir) => figment
-            .merge(("template_dir", dir.display().to_string()))
-            .merge(("kegauth.base_template", "layout.html")),
-        None => figment,
-    }
+        .merge(("kegauth.mail.sender", "app <noreply@example.com>"))
+        .merge(("template_dir", templates.display().to_string()));
+    figment.merge((
+        "kegauth.base_template",
+        match setup {
+            // kegauth's own layout (not the demo's, which Rocket.toml names).
+            Setup::Own => "kegauth/base.html",
+            Setup::OwnEngineAppLayout => "layout.html",
+            Setup::SharedEngine => "layout",
+        },
+    ))
 }
 
 async fn mail_app<B: TestBackend>(
+    setup: Setup,
     figment: Figment,
 ) -> Option<App<<B::Db as kegauth::AuthDb>::Backend>> {
-    common::web::mail_app_with::<B>(figment).await
+    match setup {
+        Setup::SharedEngine => common::web::shared_app_with::<B>(figment, |b| b, |r| r).await,
+        _ => common::web::mail_app_with::<B>(figment).await,
+    }
 }
 
 async fn raw_page(r: rocket::local::asynchronous::LocalResponse<'_>) -> String {
@@ -99,8 +124,14 @@ async fn html<DB: Backend>(app: &App<DB>, path: &str, status: Status) -> String 
 }
 
 async fn kegauth_pages_extend_the_apps_layout<B: TestBackend>() {
+    for setup in [Setup::OwnEngineAppLayout, Setup::SharedEngine] {
+        kegauth_pages_extend_the_apps_layout_with::<B>(setup).await;
+    }
+}
+
+async fn kegauth_pages_extend_the_apps_layout_with<B: TestBackend>(setup: Setup) {
     let (templates, mail) = (app_templates(), temp_dir());
-    let Some(app) = mail_app::<B>(figment(Some(&templates), &mail)).await else {
+    let Some(app) = mail_app::<B>(setup, figment(setup, &templates, &mail)).await else {
         return;
     };
     let page = html(&app, "/login", Status::Ok).await;
@@ -144,9 +175,10 @@ async fn kegauth_pages_extend_the_apps_layout<B: TestBackend>() {
 /// fields; flashes and the 403 page), in kegauth's layout and in the
 /// app's: the markup comes out as text.
 async fn markup_in_user_data_is_escaped_on_every_page_kind<B: TestBackend>() {
-    for layout in [false, true] {
+    for setup in SETUPS {
+        let layout = setup != Setup::Own;
         let (templates, mail) = (app_templates(), temp_dir());
-        let Some(app) = mail_app::<B>(figment(layout.then_some(&templates), &mail)).await else {
+        let Some(app) = mail_app::<B>(setup, figment(setup, &templates, &mail)).await else {
             return;
         };
         let evil_email = format!("{EVIL}@example.com");
@@ -210,10 +242,7 @@ async fn markup_in_user_data_is_escaped_on_every_page_kind<B: TestBackend>() {
         pages.push(("403 page", raw_page(app.browse("/users").await).await));
 
         for (what, page) in &pages {
-            assert!(
-                !page.contains(EVIL),
-                "{what} (app layout: {layout}): {page}"
-            );
+            assert!(!page.contains(EVIL), "{what} ({setup:?}): {page}");
             assert!(
                 page.contains("<html") || page.is_empty(),
                 "{what} is a page: {page}"
@@ -224,7 +253,7 @@ async fn markup_in_user_data_is_escaped_on_every_page_kind<B: TestBackend>() {
             let page = &pages.iter().find(|p| p.0 == what).unwrap().1;
             assert!(
                 page.contains("&lt;script&gt;"),
-                "{what} shows the markup as text (app layout: {layout}): {page}"
+                "{what} shows the markup as text ({setup:?}): {page}"
             );
             if layout {
                 in_app_layout(page, what);

@@ -617,6 +617,7 @@ async fn templates_are_overridable_from_template_dir<B: TestBackend>() {
     .unwrap();
     let figment = rocket::Config::figment()
         .merge(("template_dir", dir.display().to_string()))
+        .merge(("kegauth.base_template", "kegauth/base.html"))
         .merge(("kegauth.template_title_var", "heading_text"))
         .merge(("kegauth.use_select2", false));
     let Some(app) = app_with::<B>(figment).await else {

@@ -479,7 +479,9 @@ async fn apps_override_the_mail_templates<B: TestBackend>() {
     let smtp = SmtpServer::start();
     let figment = smtp
         .figment()
-        .merge(("template_dir", dir.display().to_string()));
+        .merge(("template_dir", dir.display().to_string()))
+        // kegauth's layout: this template_dir has none of the demo's.
+        .merge(("kegauth.base_template", "kegauth/base.html"));
     let Some(app) = mail_app_with::<B>(figment).await else {
         return;
     };

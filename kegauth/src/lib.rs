@@ -79,6 +79,8 @@ pub use self::core::{
 pub use self::ops::cli;
 #[cfg(feature = "testing")]
 pub use self::ops::testing;
+#[cfg(feature = "dyn-templates")]
+pub use self::web::dyn_templates;
 pub use self::web::{admin, crud, endpoints};
 
 pub use self::authn::authenticators::Authenticator;

@@ -22,6 +22,39 @@ fn whoami(user: OptionalUser<User>) -> String {
     }
 }
 
+// The demo's protected pages as plain text (the demo's own render
+// templates through rocket_dyn_templates, which this app does not attach).
+/// Any logged-in user.
+#[kegauth::requires_user]
+#[get("/secret1")]
+fn secret1(user: kegauth::AuthUser<User>) -> String {
+    format!("secret1 for {}", user.email)
+}
+
+/// Users with auth-manage.
+#[kegauth::requires_permissions(demo::AUTH_MANAGE)]
+#[get("/manage")]
+fn manage() -> &'static str {
+    "manage"
+}
+
+/// Users with permission1 or permission2.
+#[kegauth::requires_permissions(kegauth::has_any(demo::PERMISSION1, demo::PERMISSION2))]
+#[get("/secret2")]
+fn secret2() -> &'static str {
+    "secret2"
+}
+
+/// Users with both permission1 and permission2, or with permission3.
+#[kegauth::requires_permissions(kegauth::has_any(
+    kegauth::has_all(demo::PERMISSION1, demo::PERMISSION2),
+    demo::PERMISSION3
+))]
+#[get("/secret-nested")]
+fn secret_nested() -> &'static str {
+    "secret-nested"
+}
+
 #[get("/flashes")]
 fn flashes(session: Session<'_>) -> String {
     session
@@ -122,13 +155,24 @@ pub fn rocket_for<D: Database + AuthDb>(
     figment: Figment,
     configure: impl FnOnce(AuthManagerBuilder<D, User>) -> AuthManagerBuilder<D, User>,
 ) -> Rocket<Build> {
+    rocket_around::<D>(rocket::build(), url, figment, configure)
+}
+
+/// The test app, built on `start` (which holds the fairings that must come
+/// before kegauth's, like `kegauth::dyn_templates`).
+pub fn rocket_around<D: Database + AuthDb>(
+    start: Rocket<Build>,
+    url: &str,
+    figment: Figment,
+    configure: impl FnOnce(AuthManagerBuilder<D, User>) -> AuthManagerBuilder<D, User>,
+) -> Rocket<Build> {
     let figment = figment.merge(("databases.main.url", url));
     let manager = configure(
         kegauth::AuthManager::<D, User>::builder()
             .permissions(demo::PERMISSIONS)
             .create_schema(true),
     );
-    rocket::build()
+    start
         .configure(figment)
         .attach(D::init())
         .attach(manager.build())
@@ -138,15 +182,7 @@ pub fn rocket_for<D: Database + AuthDb>(
             kegauth::testing::TEST_ROUTES,
             kegauth::testing::test_routes(),
         )
-        .mount(
-            "/",
-            routes![
-                demo::secret1,
-                demo::secret2,
-                demo::secret_nested,
-                demo::manage
-            ],
-        )
+        .mount("/", routes![secret1, secret2, secret_nested, manage])
         .register("/", kegauth::catchers())
 }
 
@@ -174,12 +210,16 @@ pub async fn app_at<D: Database + AuthDb>(
     configure: impl FnOnce(AuthManagerBuilder<D, User>) -> AuthManagerBuilder<D, User>,
     extend: fn(Rocket<Build>) -> Rocket<Build>,
 ) -> App<D::Backend> {
-    let client = Client::tracked(extend(rocket_for::<D>(&url, figment, configure)))
-        .await
-        .expect("launch");
+    let rocket = extend(rocket_for::<D>(&url, figment, configure));
+    app_of(rocket, url, cleanup).await
+}
+
+/// The test app `rocket` (on the database at `url`), launched.
+pub async fn app_of<DB: Backend>(rocket: Rocket<Build>, url: String, cleanup: Cleanup) -> App<DB> {
+    let client = Client::tracked(rocket).await.expect("launch");
     let store = client
         .rocket()
-        .state::<Store<D::Backend, User>>()
+        .state::<Store<DB, User>>()
         .expect("store")
         .clone();
     App {
@@ -483,4 +523,30 @@ impl<DB: Backend> App<DB> {
     pub async fn who(&self) -> String {
         body(self.client.get("/whoami").dispatch().await).await
     }
+}
+
+/// The test app rendering through rocket_dyn_templates
+/// (`kegauth::dyn_templates`, attached before the AuthManager), with
+/// kegauth's mail manager, configured by `figment` and `configure`; `extend`
+/// adds routes. The app's own engine callback adds a `shout` filter and a
+/// `banner` template made from a string.
+pub async fn shared_app_with<B: TestBackend>(
+    figment: Figment,
+    configure: impl FnOnce(AuthManagerBuilder<B::Db, User>) -> AuthManagerBuilder<B::Db, User>,
+    extend: fn(Rocket<Build>) -> Rocket<Build>,
+) -> Option<App<<B::Db as AuthDb>::Backend>> {
+    let (url, cleanup) = B::database().await?;
+    let start = rocket::build().attach(kegauth::dyn_templates::try_custom(|engines| {
+        engines
+            .minijinja
+            .add_filter("shout", |s: String| s.to_uppercase());
+        engines
+            .minijinja
+            .add_template_owned("banner", "<p class=\"banner\">{{ text }}</p>".to_string())?;
+        Ok(())
+    }));
+    let rocket = rocket_around::<B::Db>(start, &url, figment, |b| {
+        configure(b.mail(kegauth::mail::AuthMailManager::from_config()))
+    });
+    Some(app_of(extend(rocket), url, cleanup).await)
 }

@@ -13,7 +13,7 @@ use crate::core::password::{HasherPriority, PasswordHasher};
 use crate::core::permissions::PermissionDef;
 use crate::core::policy::PasswordPolicy;
 use crate::core::store::Store;
-use crate::core::templates::Templates;
+use crate::core::templates::{SharedEngine, Templates};
 use crate::web::endpoints::Endpoints;
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::{Build, Rocket};
@@ -431,12 +431,24 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             catalogs: catalogs.clone(),
             hook: self.language,
         };
-        let templates = match Templates::load_with(Some(&template_dir), &config, catalogs) {
+        // The app's rocket_dyn_templates engine when kegauth::dyn_templates
+        // attached it first, else kegauth's own environment.
+        let shared = rocket.state::<SharedEngine>().cloned();
+        let loaded = match &shared {
+            Some(shared) => Templates::load_shared(shared, &config, catalogs),
+            None => Templates::load_with(Some(&template_dir), &config, catalogs),
+        };
+        let templates = match loaded {
             Ok(t) => t,
             Err(e) => {
                 log::error!("kegauth: {e}");
                 return Err(rocket);
             }
+        };
+        let rocket = if shared.is_none() {
+            rocket.attach(shared_engine_came_too_late())
+        } else {
+            rocket
         };
         let Some(db) = D::fetch(&rocket) else {
             log::error!(
@@ -620,4 +632,21 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             .manage(i18n)
             .manage(auth))
     }
+}
+
+/// A launch check that runs after every fairing attached so far: kegauth
+/// renders with its own templates, so `kegauth::dyn_templates` must not
+/// come after the `AuthManager` (kegauth's pages would then ignore the app's
+/// engine, its `base_template` names and its hot reload without a word).
+fn shared_engine_came_too_late() -> rocket::fairing::AdHoc {
+    rocket::fairing::AdHoc::try_on_ignite("kegauth templates", |rocket| async move {
+        if rocket.state::<SharedEngine>().is_some() {
+            log::error!(
+                "kegauth: kegauth::dyn_templates is attached after the AuthManager; attach it \
+                 before, so that kegauth's pages render with it"
+            );
+            return Err(rocket);
+        }
+        Ok(rocket)
+    })
 }

@@ -116,7 +116,10 @@ pub struct Config {
     pub template_title_var: String,
     /// The layout kegauth's pages extend (keg-auth's `KEGAUTH_BASE_TEMPLATE`):
     /// a MiniJinja template name, looked up as kegauth's own templates are
-    /// (`<template_dir>/<name>.j2`, then `<template_dir>/<name>`). Its blocks
+    /// (`<template_dir>/<name>.j2`, then `<template_dir>/<name>`, and for a
+    /// name without an extension `<name>.html.j2` and `<name>.html`). With
+    /// `kegauth::dyn_templates` it is a name in the app's
+    /// `rocket_dyn_templates` engine (`layout` for `layout.html.j2`). Its blocks
     /// that kegauth's pages fill: `content`; it may also use `title`, `head`,
     /// `nav`, `flashes` and `heading` as `kegauth/base.html` does, and the
     /// variables `page_title`, `flashes`, `menus`, `lang` and `t(..)`. A name
