@@ -340,6 +340,89 @@ async fn purge_attempts_filters_and_prints_the_count() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// `auth audit list` filters by user, kind and time; `auth audit verify`
+/// finds a changed row (exit code 1, naming it); `auth purge-audit` deletes
+/// old events, records that it did, and the trail still verifies.
+#[tokio::test]
+async fn audit_lists_verifies_and_purges() {
+    use kegauth::audit::{kinds, AuditEvent, Outcome, Subject};
+    let cli = Cli::new();
+    assert_ok(&cli.run(&["audit", "verify"], ""));
+    let store = cli.store().await;
+    let mut ann = User::new("ann@example.com");
+    store.insert_user(&mut ann).await.unwrap();
+    let old = chrono::Utc::now().naive_utc() - chrono::TimeDelta::days(10);
+    let mut ids = Vec::new();
+    for (at, kind, user) in [
+        (old, kinds::LOGIN_FAILURE, ann.id),
+        (old, kinds::LOGIN_SUCCESS, ann.id + 1),
+        (chrono::Utc::now().naive_utc(), kinds::LOGIN_SUCCESS, ann.id),
+    ] {
+        let event = AuditEvent::new(kind, Outcome::Success)
+            .subject(Subject::User(user))
+            .client_ip("198.51.100.7")
+            .at(at);
+        ids.push(store.record_audit(&event).await.unwrap().id);
+    }
+    let list = |args: &[&str]| {
+        let out = cli.run(args, "");
+        assert_ok(&out);
+        text(&out.stdout)
+            .lines()
+            .skip(1)
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let anns = list(&["audit", "list", "--user", "ann@example.com"]);
+    assert_eq!(anns.len(), 2, "{anns:?}");
+    assert!(anns[0].starts_with(&format!("{}\t", ids[2])), "{anns:?}");
+    assert!(
+        anns[0].contains(&format!(
+            "\tlogin-success\tsuccess\t-\tuser:{}\t198.51.100.7\t{{}}",
+            ann.id
+        )),
+        "{anns:?}"
+    );
+    assert_eq!(list(&["audit", "list", "--kind", "login-failure"]).len(), 1);
+    let since = (chrono::Utc::now() - chrono::TimeDelta::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert_eq!(list(&["audit", "list", "--since", &since]).len(), 1);
+    let bad = cli.run(&["audit", "list", "--since", "yesterday"], "");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("`yesterday` is not a date"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let nobody = cli.run(&["audit", "list", "--user", "nobody@example.com"], "");
+    assert_eq!(nobody.status.code(), Some(1));
+
+    let ok = cli.run(&["audit", "verify"], "");
+    assert_ok(&ok);
+    assert_eq!(text(&ok.stdout), "The audit trail is intact (3 events).\n");
+
+    let purged = cli.run(&["purge-audit", "--older-than", "5"], "");
+    assert_ok(&purged);
+    assert_eq!(text(&purged.stdout), "Deleted 2 audit events.\n");
+    let ok = cli.run(&["audit", "verify"], "");
+    assert_eq!(text(&ok.stdout), "The audit trail is intact (2 events).\n");
+    assert_eq!(list(&["audit", "list", "--kind", "audit-purged"]).len(), 1);
+
+    sqlx::query("UPDATE kegauth_audit_events SET client_ip = '192.0.2.1' WHERE id = ?")
+        .bind(ids[2])
+        .execute(&sqlx::SqlitePool::connect(&cli.db.url()).await.unwrap())
+        .await
+        .unwrap();
+    let broken = cli.run(&["audit", "verify"], "");
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(
+        text(&broken.stderr).contains(&format!("The audit trail is broken at event {}", ids[2])),
+        "{}",
+        text(&broken.stderr)
+    );
+}
+
 #[tokio::test]
 async fn schema_prints_each_backend_and_applies() {
     let cli = Cli::new();

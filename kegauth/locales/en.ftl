@@ -154,6 +154,9 @@ cli-password-rejected = Password does not meet the following restrictions:
 cli-password-set = Password set.
 cli-token-revoked = API token revoked.
 cli-attempts-deleted = Deleted { $count } attempts.
+cli-audit-deleted = Deleted { $count } audit events.
+cli-audit-intact = The audit trail is intact ({ $count } events).
+cli-audit-broken = The audit trail is broken at event { $id }: it was changed, or the event before it was removed.
 
 # OAuth / OpenID Connect
 oauth-login-with = Log in with { $provider }

@@ -152,6 +152,9 @@ cli-password-rejected = La contraseña no cumple estas reglas:
 cli-password-set = Contraseña establecida.
 cli-token-revoked = Token de API revocado.
 cli-attempts-deleted = Se eliminaron { $count } intentos.
+cli-audit-deleted = Se eliminaron { $count } eventos de auditoría.
+cli-audit-intact = El registro de auditoría está intacto ({ $count } eventos).
+cli-audit-broken = El registro de auditoría está roto en el evento { $id }: se modificó, o se eliminó el evento anterior.
 
 # OAuth / OpenID Connect
 oauth-login-with = Iniciar sesión con { $provider }

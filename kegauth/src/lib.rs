@@ -73,8 +73,8 @@ pub use self::authn::authenticators::{ldap, oauth};
 pub use self::authn::{loaders, session};
 pub use self::authz::{access, guards, nav, requirements};
 pub use self::core::{
-    accounts, attempts, backend, client_ip, clock, config, ddl, entity, i18n, mail, next, password,
-    permissions, policy, store, templates, token,
+    accounts, attempts, audit, backend, client_ip, clock, config, ddl, entity, i18n, mail, next,
+    password, permissions, policy, store, templates, token,
 };
 pub use self::ops::cli;
 #[cfg(feature = "testing")]

@@ -47,24 +47,34 @@ fn table<DB: Backend>(schema: &EntitySchema, indexes: &[(&str, &[&str])]) -> Vec
     for u in uniques {
         cols.push(format!("UNIQUE ({})", q::<DB>(u)));
     }
+    create_table::<DB>(schema.table, cols, indexes)
+}
+
+/// `CREATE TABLE` with `body` (columns and constraints) and its indexes,
+/// inside the table or after it as the backend wants.
+fn create_table<DB: Backend>(
+    name: &str,
+    mut body: Vec<String>,
+    indexes: &[(&str, &[&str])],
+) -> Vec<String> {
     let index_sql = |on: &[&str]| on.iter().map(|c| q::<DB>(c)).collect::<Vec<_>>().join(", ");
     if !DB::SEPARATE_INDEXES {
-        for (name, on) in indexes {
-            cols.push(format!("INDEX {} ({})", q::<DB>(name), index_sql(on)));
+        for (index, on) in indexes {
+            body.push(format!("INDEX {} ({})", q::<DB>(index), index_sql(on)));
         }
     }
     let mut out = vec![format!(
         "CREATE TABLE IF NOT EXISTS {} (\n    {}\n){}",
-        q::<DB>(schema.table),
-        cols.join(",\n    "),
+        q::<DB>(name),
+        body.join(",\n    "),
         DB::table_options()
     )];
     if DB::SEPARATE_INDEXES {
-        for (name, on) in indexes {
+        for (index, on) in indexes {
             out.push(format!(
                 "CREATE INDEX IF NOT EXISTS {} ON {} ({})",
+                q::<DB>(index),
                 q::<DB>(name),
-                q::<DB>(schema.table),
                 index_sql(on)
             ));
         }
@@ -159,7 +169,51 @@ pub fn statements<DB: Backend, E: EntitySet>() -> Vec<String> {
         out.extend(link_table::<DB, E>(link));
     }
     out.push(oauth_identities::<DB, E>());
+    out.extend(audit_events::<DB>());
     out
+}
+
+/// kegauth's own table of audit events (see [`crate::audit`]): one row per
+/// event, chained by hash; `UNIQUE (prev_hash)` keeps the chain a line even
+/// with several app instances writing at once.
+pub const AUDIT_EVENTS: &str = "kegauth_audit_events";
+
+fn audit_events<DB: Backend>() -> Vec<String> {
+    use crate::core::entity::Kind;
+    let text = |n: u32| DB::column_type(Kind::Text, Some(n), false, None);
+    let int = DB::column_type(Kind::Int, None, false, None);
+    let cols = [
+        format!("{} {}", q::<DB>("id"), DB::id_column_type()),
+        format!(
+            "{} {} NOT NULL",
+            q::<DB>("occurred_at"),
+            DB::column_type(Kind::DateTime, None, false, None)
+        ),
+        format!("{} {} NOT NULL", q::<DB>("kind"), text(64)),
+        format!("{} {int}", q::<DB>("actor_id")),
+        format!("{} {}", q::<DB>("subject_kind"), text(16)),
+        format!("{} {int}", q::<DB>("subject_id")),
+        format!("{} {}", q::<DB>("client_ip"), text(64)),
+        format!("{} {} NOT NULL", q::<DB>("outcome"), text(16)),
+        format!(
+            "{} {} NOT NULL",
+            q::<DB>("detail"),
+            DB::column_type(Kind::Text, None, false, None)
+        ),
+        format!("{} {} NOT NULL", q::<DB>("prev_hash"), text(64)),
+        format!("{} {} NOT NULL", q::<DB>("hash"), text(64)),
+        format!("PRIMARY KEY ({})", q::<DB>("id")),
+        format!("UNIQUE ({})", q::<DB>("prev_hash")),
+    ];
+    let indexes: [(&str, &[&str]); 3] = [
+        ("ix_kegauth_audit_events_actor", &["actor_id", "id"]),
+        (
+            "ix_kegauth_audit_events_subject",
+            &["subject_kind", "subject_id", "id"],
+        ),
+        ("ix_kegauth_audit_events_kind", &["kind", "occurred_at"]),
+    ];
+    create_table::<DB>(AUDIT_EVENTS, cols.to_vec(), &indexes)
 }
 
 /// kegauth's own table (not keg-auth's) of OAuth identities: which user a

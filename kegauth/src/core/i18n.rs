@@ -444,6 +444,9 @@ mod tests {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut paths = Vec::new();
         files(&root.join("src"), &[".rs"], &mut paths);
+        // Audit event kinds (`login-failure`, ...) are stored data that look
+        // like message keys, not messages.
+        paths.retain(|p| !p.ends_with("core/audit.rs"));
         files(
             &root.join("templates/kegauth"),
             &[".html", ".md", ".j2"],

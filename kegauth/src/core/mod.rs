@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod attempts;
+pub mod audit;
 pub mod backend;
 pub mod client_ip;
 pub mod clock;

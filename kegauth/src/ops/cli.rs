@@ -1,6 +1,6 @@
 //! The `auth` command group an app binary embeds: `myapp auth create-user`,
-//! `set-password`, `api-token`, `purge-attempts`, `routes` and `schema`, on the app's own
-//! configuration and database.
+//! `set-password`, `api-token`, `purge-attempts`, `audit list|verify`, `purge-audit`, `routes`
+//! and `schema`, on the app's own configuration and database.
 //!
 //! The quickest way in is [`run_from_args`]: it runs the command when the
 //! process arguments start with `auth`, and otherwise hands back, so that the
@@ -96,6 +96,18 @@ pub enum AuthCommand {
         #[arg(long, visible_alias = "type", value_enum)]
         attempt_type: Option<KindArg>,
     },
+    /// Read or check the audit trail (`audit list`, `audit verify`).
+    Audit {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Delete audit events older than some days, recording that it did.
+    PurgeAudit {
+        /// Delete the events older than this many days.
+        #[arg(long, value_name = "DAYS", required = true)]
+        older_than: u32,
+    },
     /// List every mounted route with what it requires (login, permissions),
     /// ending with the routes that require nothing.
     Routes {
@@ -112,6 +124,39 @@ pub enum AuthCommand {
         #[arg(long)]
         apply: bool,
     },
+}
+
+/// One `auth audit` command.
+#[derive(Subcommand, Clone, Debug, PartialEq, Eq)]
+pub enum AuditCommand {
+    /// Print events, newest first, one per line (tab-separated).
+    List {
+        /// Only the events by or about this user (login id).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only the events at or after this UTC date or time
+        /// (`2026-12-01` or `2026-12-01T08:00:00`).
+        #[arg(long, value_parser = parse_since)]
+        since: Option<chrono::NaiveDateTime>,
+        /// Only the events of this kind (`login-failure`, `admin-edit`, ...).
+        #[arg(long)]
+        kind: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Check the hash chain; exit code 1 and the first broken row when it
+    /// does not hold.
+    Verify,
+}
+
+fn parse_since(s: &str) -> Result<chrono::NaiveDateTime, String> {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(|d| d.and_time(chrono::NaiveTime::MIN))
+        })
+        .map_err(|_| format!("`{s}` is not a date (2026-12-01) or a time (2026-12-01T08:00:00)"))
 }
 
 /// An attempt type on the command line.
@@ -296,6 +341,15 @@ async fn execute<D: AuthDb, E: EntitySet>(
                 &tr.t_args("cli-attempts-deleted", &[("count", count.to_string())]),
             )
         }
+        AuthCommand::Audit { command } => audit(store, &tr, command, &mut out).await,
+        AuthCommand::PurgeAudit { older_than } => {
+            let before = store.now() - chrono::TimeDelta::days(i64::from(older_than));
+            let count = store.purge_audit(before, None).await?;
+            say(
+                &mut out,
+                &tr.t_args("cli-audit-deleted", &[("count", count.to_string())]),
+            )
+        }
         AuthCommand::Routes { open } => {
             let mut report = crate::authz::access::route_report(&rocket);
             if open {
@@ -305,6 +359,64 @@ async fn execute<D: AuthDb, E: EntitySet>(
                 .map_err(|e| Failure(format!("cannot write output: {e}"), 1))
         }
         AuthCommand::Schema { .. } => Ok(()),
+    }
+}
+
+async fn audit<DB: Backend, E: EntitySet>(
+    store: &Store<DB, E>,
+    tr: &Translator,
+    command: AuditCommand,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    use crate::core::audit::AuditFilter;
+    match command {
+        AuditCommand::Verify => {
+            let report = store.verify_audit_chain().await?;
+            match report.first_broken {
+                None => say(
+                    out,
+                    &tr.t_args("cli-audit-intact", &[("count", report.rows.to_string())]),
+                ),
+                Some(id) => fail(tr.t_args("cli-audit-broken", &[("id", id.to_string())])),
+            }
+        }
+        AuditCommand::List {
+            user,
+            since,
+            kind,
+            limit,
+        } => {
+            let mut filter = AuditFilter::default().limit(limit);
+            if let Some(login) = user {
+                let Some(u) = store.user_by_login(&login).await? else {
+                    return fail(tr.t_args("cli-no-such-login", &[("login", login)]));
+                };
+                filter = filter.user(u.id());
+            }
+            filter.since = since;
+            filter.kind = kind;
+            let mut text =
+                String::from("id\ttime\tkind\toutcome\tactor\tsubject\tclient\tdetail\n");
+            for r in store.audit_events(&filter).await? {
+                let e = &r.event;
+                let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+                text.push_str(&format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                    r.id,
+                    opt(e.at.map(|a| a.format("%Y-%m-%dT%H:%M:%S").to_string())),
+                    e.kind,
+                    e.outcome.as_str(),
+                    opt(e.actor.map(|a| a.to_string())),
+                    opt(e.subject.map(|s| {
+                        let (k, i) = s.parts();
+                        format!("{k}:{i}")
+                    })),
+                    opt(e.client_ip.clone()),
+                    e.detail
+                ));
+            }
+            write!(out, "{text}").map_err(|e| Failure(format!("cannot write output: {e}"), 1))
+        }
     }
 }
 

@@ -91,6 +91,7 @@ pub struct AuthManager<D, E> {
     menus: Vec<(String, Vec<crate::authz::nav::NavItem>)>,
     translations: Vec<(String, String)>,
     language: Option<crate::core::i18n::LanguageHook>,
+    audit_sinks: Vec<Arc<dyn crate::core::audit::AuditSink>>,
     _types: PhantomData<fn() -> (D, E)>,
 }
 
@@ -117,6 +118,7 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
                 menus: Vec::new(),
                 translations: Vec::new(),
                 language: None,
+                audit_sinks: Vec::new(),
                 _types: PhantomData,
             },
         }
@@ -223,6 +225,30 @@ impl<D: AuthDb, E: EntitySet> AuthManagerBuilder<D, E> {
         self.inner
             .translations
             .push((lang.to_string(), source.to_string()));
+        self
+    }
+
+    /// Also hand every audit event to `sink` (after it is written to the
+    /// `kegauth_audit_events` table), e.g. to forward it to a log pipeline.
+    ///
+    /// ```no_run
+    /// # use rocket_db_pools::Database;
+    /// # #[derive(kegauth::AuthEntity)] #[auth(user)]
+    /// # struct User { id: i64, email: String, #[auth(core)] core: kegauth::UserCore }
+    /// # #[derive(Database)] #[database("main")] struct Db(sqlx::SqlitePool);
+    /// use kegauth::audit::{AuditEvent, AuditSink};
+    /// struct Forward;
+    /// impl AuditSink for Forward {
+    ///     fn record(&self, event: &AuditEvent) {
+    ///         eprintln!("audit: {} {:?}", event.kind, event.subject);
+    ///     }
+    /// }
+    /// let manager = kegauth::AuthManager::<Db, User>::builder()
+    ///     .audit_sink(std::sync::Arc::new(Forward))
+    ///     .build();
+    /// ```
+    pub fn audit_sink(mut self, sink: Arc<dyn crate::core::audit::AuditSink>) -> Self {
+        self.inner.audit_sinks.push(sink);
         self
     }
 
@@ -620,6 +646,10 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 }
             }))
             .manage(admin_rules)
+            .manage(crate::core::audit::Auditor::start(
+                store.clone(),
+                self.audit_sinks.clone(),
+            ))
             .manage(store)
             .manage(config)
             .manage(proxies)

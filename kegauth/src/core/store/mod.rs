@@ -7,6 +7,7 @@
 //! the users affected, in the same transaction. Sessions and tokens carry the
 //! key, so the change logs those users out everywhere.
 
+mod audit;
 pub(crate) mod grid;
 mod groups;
 mod identities;

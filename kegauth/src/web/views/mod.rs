@@ -7,6 +7,7 @@ use crate::authn::authenticators::Authenticator;
 use crate::authn::service::{Auth, LoginFailure};
 use crate::authn::session::{Flash, Session};
 use crate::core::attempts::Gate;
+use crate::core::audit::{kinds, AuditEvent, Outcome};
 use crate::core::client_ip::ProxyPolicy;
 use crate::core::config::Config;
 use crate::core::entity::AttemptType;
@@ -131,6 +132,16 @@ pub struct Ctx<'r> {
     pub(crate) oauth: &'r crate::authn::authenticators::oauth::OAuth,
     /// The client's address, for attempt limiting.
     pub(crate) ip: Option<IpAddr>,
+    /// Where audit events go.
+    pub(crate) auditor: &'r crate::core::audit::Auditor,
+}
+
+impl Ctx<'_> {
+    /// Record `event`, with the client's address, without waiting.
+    pub(crate) fn audit(&self, mut event: crate::core::audit::AuditEvent) {
+        event.client_ip = self.ip.map(|ip| ip.to_string());
+        self.auditor.record(event);
+    }
 }
 
 #[rocket::async_trait]
@@ -148,6 +159,7 @@ impl<'r> FromRequest<'r> for Ctx<'r> {
             rocket.state::<Config>(),
             rocket.state::<ProxyPolicy>(),
             rocket.state::<crate::authn::authenticators::oauth::OAuth>(),
+            rocket.state::<crate::core::audit::Auditor>(),
         );
         match parts {
             (
@@ -159,6 +171,7 @@ impl<'r> FromRequest<'r> for Ctx<'r> {
                 Some(config),
                 Some(proxies),
                 Some(oauth),
+                Some(auditor),
             ) => request::Outcome::Success(Ctx {
                 session,
                 templates: page_templates(req, templates).await,
@@ -168,6 +181,7 @@ impl<'r> FromRequest<'r> for Ctx<'r> {
                 config,
                 oauth,
                 ip: proxies.client_ip_of(req),
+                auditor,
             }),
             _ => {
                 log::error!("kegauth: the AuthManager fairing is not attached");
@@ -377,6 +391,7 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
         flashes.push(error(templates.t("form-has-errors")));
     } else if gate.is_locked() {
         log::info!(target: AUDIT, "login refused (locked out) from {}", ip_text(ctx.ip));
+        ctx.audit(AuditEvent::new(kinds::LOGIN_LOCKOUT, Outcome::Refused));
         // Refused without checking the password, and (unless the app asked
         // for detailed errors) answered exactly like a wrong password.
         flashes.push(error(if config.detailed_login_errors {
@@ -401,6 +416,10 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
                     "login of {login_id:?} succeeded from {}",
                     ip_text(ctx.ip)
                 );
+                ctx.audit(
+                    AuditEvent::new(kinds::LOGIN_SUCCESS, Outcome::Success)
+                        .detail(serde_json::json!({ "login": login_id, "method": "password" })),
+                );
                 let target = next
                     .or_else(|| session.take_next())
                     .unwrap_or_else(|| endpoints.after_login.clone());
@@ -414,6 +433,10 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
             Ok(Err(failure)) => {
                 // Not the typed login id: people type passwords into it.
                 log::info!(target: AUDIT, "login failed ({failure:?}) from {}", ip_text(ctx.ip));
+                ctx.audit(
+                    AuditEvent::new(kinds::LOGIN_FAILURE, Outcome::Refused)
+                        .detail(serde_json::json!({ "reason": format!("{failure:?}") })),
+                );
                 flashes.push(error(failure_message(
                     templates, auth, config, failure, login_id,
                 )))

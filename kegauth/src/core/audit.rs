@@ -1,0 +1,431 @@
+//! The audit trail as data: security events as rows of kegauth's
+//! `kegauth_audit_events` table, each carrying the hash of the row before it
+//! (a hash chain), so that a changed or removed row shows as a broken link
+//! ([`Store::verify_audit_chain`](crate::Store::verify_audit_chain)).
+//!
+//! An [`AuditEvent`] says what happened (its [`kind`](AuditEvent::kind), one
+//! of [`kinds`] or the app's own), who did it (`actor`), to whom or what
+//! (`subject`), from where (`client_ip`), with what [`Outcome`], and a small
+//! JSON `detail` (never a password, hash, token or session key).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> kegauth::Result<()> {
+//! # use kegauth::{entity::UserCore, Store};
+//! # #[derive(kegauth::AuthEntity)] #[auth(user)]
+//! # struct User { id: i64, email: String, #[auth(core)] core: UserCore }
+//! use kegauth::audit::{kinds, AuditEvent, AuditFilter, Outcome, Subject};
+//!
+//! let store: Store<sqlx::Sqlite, User> = Store::new(sqlx::SqlitePool::connect("sqlite::memory:").await?);
+//! store.create_schema().await?;
+//! let event = AuditEvent::new(kinds::LOGIN_FAILURE, Outcome::Refused)
+//!     .subject(Subject::User(7))
+//!     .client_ip("203.0.113.9")
+//!     .detail(serde_json::json!({ "reason": "bad password" }));
+//! store.record_audit(&event).await?;
+//! let rows = store.audit_events(&AuditFilter::default().user(7)).await?;
+//! assert_eq!(rows[0].event.kind, "login-failure");
+//! assert_eq!(store.verify_audit_chain().await?.first_broken, None);
+//! # Ok(()) }
+//! ```
+
+use chrono::NaiveDateTime;
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+
+/// The event kinds kegauth records. Apps may record kinds of their own.
+pub mod kinds {
+    /// A login that succeeded (password, LDAP, OAuth).
+    pub const LOGIN_SUCCESS: &str = "login-success";
+    /// A login refused (unknown user, bad password, disabled, unverified).
+    pub const LOGIN_FAILURE: &str = "login-failure";
+    /// A login refused because the attempt limiter locked it out.
+    pub const LOGIN_LOCKOUT: &str = "login-lockout";
+    /// A logout.
+    pub const LOGOUT: &str = "logout";
+    /// A session that ended by a timeout.
+    pub const SESSION_EXPIRED: &str = "session-expired";
+    /// A password set (CLI, admin, reset or verification link).
+    pub const PASSWORD_SET: &str = "password-set";
+    /// A password reset mail sent.
+    pub const PASSWORD_RESET_REQUESTED: &str = "password-reset-requested";
+    /// An account verified through its link.
+    pub const VERIFIED: &str = "verified";
+    /// An API token or JWT issued.
+    pub const TOKEN_ISSUED: &str = "token-issued";
+    /// An API token revoked.
+    pub const TOKEN_REVOKED: &str = "token-revoked";
+    /// An admin created a user, group, bundle or permission.
+    pub const ADMIN_CREATE: &str = "admin-create";
+    /// An admin changed one (the detail names the fields).
+    pub const ADMIN_EDIT: &str = "admin-edit";
+    /// An admin deleted one.
+    pub const ADMIN_DELETE: &str = "admin-delete";
+    /// A rights change that rotated users' session keys.
+    pub const SESSIONS_ROTATED: &str = "sessions-rotated";
+    /// A form that failed the CSRF check.
+    pub const CSRF_REFUSED: &str = "csrf-refused";
+    /// A form posted from another site.
+    pub const CROSS_SITE_REFUSED: &str = "cross-site-refused";
+    /// Old audit rows deleted (`purge-audit`).
+    pub const AUDIT_PURGED: &str = "audit-purged";
+}
+
+/// How an audited action ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// It was done.
+    Success,
+    /// It was refused (bad credentials, lockout, missing right, CSRF).
+    Refused,
+    /// It failed for a reason that is not the user's.
+    Error,
+}
+
+impl Outcome {
+    /// The stored name: `success`, `refused` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Refused => "refused",
+            Self::Error => "error",
+        }
+    }
+
+    /// The outcome a stored name stands for.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "success" => Self::Success,
+            "refused" => Self::Refused,
+            "error" => Self::Error,
+            _ => return None,
+        })
+    }
+}
+
+/// What an event is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// A user, by id.
+    User(i64),
+    /// A group, by id.
+    Group(i64),
+    /// A bundle, by id.
+    Bundle(i64),
+    /// A permission, by id.
+    Permission(i64),
+}
+
+impl Subject {
+    /// The stored kind (`user`, `group`, `bundle`, `permission`) and id.
+    pub fn parts(self) -> (&'static str, i64) {
+        match self {
+            Self::User(id) => ("user", id),
+            Self::Group(id) => ("group", id),
+            Self::Bundle(id) => ("bundle", id),
+            Self::Permission(id) => ("permission", id),
+        }
+    }
+
+    /// The subject a stored kind and id stand for.
+    pub fn from_parts(kind: &str, id: i64) -> Option<Self> {
+        Some(match kind {
+            "user" => Self::User(id),
+            "group" => Self::Group(id),
+            "bundle" => Self::Bundle(id),
+            "permission" => Self::Permission(id),
+            _ => return None,
+        })
+    }
+}
+
+/// One security event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEvent {
+    /// When (UTC, whole seconds; set by the store's clock when recorded if `None`).
+    pub at: Option<NaiveDateTime>,
+    /// What happened: one of [`kinds`] or the app's own (at most 64 bytes).
+    pub kind: String,
+    /// The user who did it, when one is known.
+    pub actor: Option<i64>,
+    /// What it was done to.
+    pub subject: Option<Subject>,
+    /// The client's address, by the same trusted-proxy rules as attempt limiting.
+    pub client_ip: Option<String>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// A small JSON object of details; never a secret.
+    pub detail: Json,
+}
+
+impl AuditEvent {
+    /// An event of `kind` with `outcome`, nothing else known yet.
+    ///
+    /// ```
+    /// use kegauth::audit::{kinds, AuditEvent, Outcome};
+    /// let e = AuditEvent::new(kinds::LOGOUT, Outcome::Success).actor(3);
+    /// assert_eq!((e.kind.as_str(), e.actor), ("logout", Some(3)));
+    /// ```
+    pub fn new(kind: impl Into<String>, outcome: Outcome) -> Self {
+        Self {
+            at: None,
+            kind: kind.into(),
+            actor: None,
+            subject: None,
+            client_ip: None,
+            outcome,
+            detail: Json::Object(Default::default()),
+        }
+    }
+
+    /// Who did it.
+    pub fn actor(mut self, user_id: i64) -> Self {
+        self.actor = Some(user_id);
+        self
+    }
+
+    /// What it was done to.
+    pub fn subject(mut self, subject: Subject) -> Self {
+        self.subject = Some(subject);
+        self
+    }
+
+    /// From where.
+    pub fn client_ip(mut self, ip: impl Into<String>) -> Self {
+        self.client_ip = Some(ip.into());
+        self
+    }
+
+    /// Details (a JSON object).
+    pub fn detail(mut self, detail: Json) -> Self {
+        self.detail = detail;
+        self
+    }
+
+    /// When (truncated to whole seconds, as stored).
+    pub fn at(mut self, at: NaiveDateTime) -> Self {
+        self.at = Some(at);
+        self
+    }
+}
+
+/// An event as stored: its row id and its link in the chain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditRecord {
+    /// The row id (rows are chained in id order).
+    pub id: i64,
+    /// The event (`at` always set).
+    pub event: AuditEvent,
+    /// The hash of the row before (64 zeros for the first row ever).
+    pub prev_hash: String,
+    /// This row's hash: SHA-256 over `prev_hash` and every field.
+    pub hash: String,
+}
+
+/// The `prev_hash` of the first row of a chain.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The hash of a row: SHA-256, in hex, of its fields and the previous hash,
+/// serialized as one JSON array (so that no field can bleed into the next).
+pub(crate) fn chain_hash(
+    prev: &str,
+    event: &AuditEvent,
+    at: NaiveDateTime,
+    detail: &str,
+) -> String {
+    let subject = event.subject.map(Subject::parts);
+    let fields = serde_json::json!([
+        prev,
+        at.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        event.kind,
+        event.actor,
+        subject.map(|s| s.0),
+        subject.map(|s| s.1),
+        event.client_ip,
+        event.outcome.as_str(),
+        detail,
+    ]);
+    format!("{:x}", Sha256::digest(fields.to_string().as_bytes()))
+}
+
+/// Which events [`Store::audit_events`](crate::Store::audit_events) returns:
+/// all filters given must hold; newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Events this user did or that were done to them.
+    pub user: Option<i64>,
+    /// Events of this kind.
+    pub kind: Option<String>,
+    /// Events at or after this time.
+    pub since: Option<NaiveDateTime>,
+    /// At most this many rows (default 100).
+    pub limit: Option<u32>,
+    /// Skip this many rows first.
+    pub offset: Option<u32>,
+}
+
+impl AuditFilter {
+    /// Only events by or about `user_id`.
+    pub fn user(mut self, user_id: i64) -> Self {
+        self.user = Some(user_id);
+        self
+    }
+
+    /// Only events of `kind`.
+    pub fn kind(mut self, kind: impl Into<String>) -> Self {
+        self.kind = Some(kind.into());
+        self
+    }
+
+    /// Only events at or after `since`.
+    pub fn since(mut self, since: NaiveDateTime) -> Self {
+        self.since = Some(since);
+        self
+    }
+
+    /// At most `limit` rows.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+}
+
+/// What [`Store::verify_audit_chain`](crate::Store::verify_audit_chain) found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChainReport {
+    /// Rows checked.
+    pub rows: u64,
+    /// The id of the first row whose link is broken: its hash does not match
+    /// its fields, or its `prev_hash` is not the hash of the row before.
+    pub first_broken: Option<i64>,
+}
+
+/// Where events go besides the table: an app's log pipeline, a SIEM.
+///
+/// ```
+/// use kegauth::audit::{AuditEvent, AuditSink};
+/// struct Stdout;
+/// impl AuditSink for Stdout {
+///     fn record(&self, event: &AuditEvent) {
+///         println!("{} {:?}", event.kind, event.actor);
+///     }
+/// }
+/// ```
+pub trait AuditSink: Send + Sync + 'static {
+    /// Called once per event, after the row is written (or failed to be).
+    /// Must not block: hand slow work to a task of its own.
+    fn record(&self, event: &AuditEvent);
+}
+
+/// Records events without holding up the request that caused them: each
+/// event goes to a queue that one task writes to the table (then hands to
+/// the [`AuditSink`]s). When the queue is full or the write fails, the event
+/// goes to the log (target `kegauth::audit`, level error) instead: recording
+/// never blocks, slows or fails a request. The `AuthManager` starts one and
+/// keeps it in Rocket's state.
+#[derive(Clone, Debug)]
+pub struct Auditor {
+    tx: tokio::sync::mpsc::Sender<AuditEvent>,
+}
+
+/// Events waiting to be written before new ones go to the log instead.
+const QUEUE: usize = 10_000;
+
+impl Auditor {
+    /// Start the writer task on the current Tokio runtime.
+    pub(crate) fn start<DB: crate::core::backend::Backend, E: crate::core::entity::EntitySet>(
+        store: crate::core::store::Store<DB, E>,
+        sinks: Vec<std::sync::Arc<dyn AuditSink>>,
+    ) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<AuditEvent>(QUEUE);
+        tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                if let Err(e) = store.record_audit(&event).await {
+                    log::error!(
+                        target: crate::core::AUDIT,
+                        "audit event not written to the table ({e}): {event:?}"
+                    );
+                }
+                for sink in &sinks {
+                    sink.record(&event);
+                }
+            }
+        });
+        Auditor { tx }
+    }
+
+    /// Queue `event` to be recorded (at the store clock's time when it is
+    /// written, unless `event.at` is set).
+    pub fn record(&self, event: AuditEvent) {
+        if let Err(e) = self.tx.try_send(event) {
+            let reason = match e {
+                tokio::sync::mpsc::error::TrySendError::Full(_) => "the queue is full",
+                tokio::sync::mpsc::error::TrySendError::Closed(_) => "the writer stopped",
+            };
+            let event = e.into_inner();
+            log::error!(target: crate::core::AUDIT, "audit event not queued ({reason}): {event:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_700_000_000, 0)
+            .map(|d| d.naive_utc())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn every_field_and_the_previous_hash_change_the_hash() {
+        let base = AuditEvent::new(kinds::LOGIN_SUCCESS, Outcome::Success)
+            .actor(1)
+            .subject(Subject::User(1))
+            .client_ip("192.0.2.1");
+        let h = chain_hash(GENESIS, &base, at(), "{}");
+        assert_eq!(h.len(), 64);
+        let other_time = at() + chrono::TimeDelta::seconds(1);
+        let variants = [
+            chain_hash(&"1".repeat(64), &base, at(), "{}"),
+            chain_hash(GENESIS, &base, other_time, "{}"),
+            chain_hash(GENESIS, &base.clone().actor(2), at(), "{}"),
+            chain_hash(
+                GENESIS,
+                &base.clone().subject(Subject::Group(1)),
+                at(),
+                "{}",
+            ),
+            chain_hash(GENESIS, &base.clone().client_ip("192.0.2.2"), at(), "{}"),
+            chain_hash(
+                GENESIS,
+                &AuditEvent {
+                    outcome: Outcome::Refused,
+                    ..base.clone()
+                },
+                at(),
+                "{}",
+            ),
+            chain_hash(
+                GENESIS,
+                &AuditEvent {
+                    kind: "logout".into(),
+                    ..base.clone()
+                },
+                at(),
+                "{}",
+            ),
+            chain_hash(GENESIS, &base, at(), r#"{"a":1}"#),
+        ];
+        for v in variants {
+            assert_ne!(v, h);
+        }
+        // Fields cannot bleed into each other.
+        let a = AuditEvent::new("a", Outcome::Success).client_ip("b");
+        let b = AuditEvent::new("a\",\"b", Outcome::Success);
+        assert_ne!(
+            chain_hash(GENESIS, &a, at(), "{}"),
+            chain_hash(GENESIS, &b, at(), "{}")
+        );
+    }
+}
