@@ -1,4 +1,4 @@
-//! The audit trail as data (issue 38, first part): rows chained by hash on
+//! The audit trail as data (issue 38): rows chained by hash on
 //! SQLite, PostgreSQL and MySQL; listing by user, kind and time; a changed,
 //! removed or inserted row found by the verification; purging keeps the
 //! chain verifiable; concurrent writers keep one line.
@@ -240,7 +240,7 @@ impl Kept {
     }
 }
 
-on_sqlite_and_postgres!(logins_are_recorded_and_a_lost_table_fails_no_login);
+on_three_backends!(logins_are_recorded_and_a_lost_table_fails_no_login);
 
 /// A failed and a successful login become rows (with the client's address,
 /// never the password) and reach the app's sink; with the table gone, the
@@ -269,12 +269,17 @@ async fn logins_are_recorded_and_a_lost_table_fails_no_login<B: TestBackend>() {
         .await;
     assert_eq!(r.status(), rocket::http::Status::SeeOther);
     drop(r);
-    assert_eq!(kept.kinds(2).await, ["login-failure", "login-success"]);
-    let rows = app
+    // The factory set ann's password first.
+    assert_eq!(
+        kept.kinds(3).await,
+        ["password-set", "login-failure", "login-success"]
+    );
+    let mut rows = app
         .store
         .audit_events(&AuditFilter::default())
         .await
         .unwrap();
+    rows.retain(|r| r.event.kind.starts_with("login-"));
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].event.detail["login"], "ann@example.com");
     assert_eq!(rows[0].event.client_ip.as_deref(), Some("203.0.113.5"));
@@ -299,7 +304,7 @@ async fn logins_are_recorded_and_a_lost_table_fails_no_login<B: TestBackend>() {
         "the login is not held up"
     );
     drop(r);
-    assert_eq!(kept.kinds(3).await.len(), 3, "the sink still hears of it");
+    assert_eq!(kept.kinds(4).await.len(), 4, "the sink still hears of it");
     let logged = common::logs::lines();
     assert!(
         logged
@@ -308,4 +313,526 @@ async fn logins_are_recorded_and_a_lost_table_fails_no_login<B: TestBackend>() {
                 && l.contains("login-success")),
         "{logged:?}"
     );
+}
+
+on_three_backends!(csrf_and_cross_site_refusals_are_recorded);
+
+/// A form without its CSRF token and one posted from another site are
+/// refused (403) and recorded, with the path and the client's address.
+async fn csrf_and_cross_site_refusals_are_recorded<B: TestBackend>() {
+    // Before any Rocket starts: the log capture must win over Rocket's logger.
+    common::logs::install();
+    let kept = Arc::new(Kept::default());
+    let sink = kept.clone();
+    let Some(app) = app_configured::<B>(
+        rocket::Config::figment(),
+        move |b| b.audit_sink(sink),
+        |r| r,
+    )
+    .await
+    else {
+        return;
+    };
+    let from = "203.0.113.8:4000".parse().ok();
+    let fields = [("login_id", "ann@example.com"), ("password", "x")];
+    let r = app.post_form_from("/login", &fields, &[], from).await;
+    assert_eq!(r.status(), rocket::http::Status::Forbidden);
+    drop(r);
+    let csrf = app.csrf().await;
+    let fields = [
+        ("login_id", "a@example.com"),
+        ("password", "x"),
+        ("csrf_token", &csrf),
+    ];
+    let r = app
+        .post_form_from("/login", &fields, &[("Sec-Fetch-Site", "cross-site")], from)
+        .await;
+    assert_eq!(r.status(), rocket::http::Status::Forbidden);
+    drop(r);
+    assert_eq!(
+        kept.kinds(2).await,
+        [kinds::CSRF_REFUSED, kinds::CROSS_SITE_REFUSED]
+    );
+    let mut rows = Vec::new();
+    for _ in 0..500 {
+        rows = app
+            .store
+            .audit_events(&AuditFilter::default())
+            .await
+            .unwrap();
+        if rows.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert_eq!(row.event.outcome, Outcome::Refused);
+        assert_eq!(row.event.client_ip.as_deref(), Some("203.0.113.8"));
+        assert_eq!(row.event.detail["path"], "/login");
+    }
+}
+
+// ----- what each part of kegauth records (issue 38, second part) -----------------------------
+
+use common::smtp::SmtpServer;
+use common::web::{body, App};
+use kegauth::admin::Section;
+use kegauth::audit::AuditRecord;
+use kegauth::crud::Action;
+use rocket::http::Status;
+
+on_three_backends!(
+    account_events_name_the_user,
+    admin_changes_are_recorded_with_the_fields_changed,
+    the_audit_page_filters_sorts_pages_and_exports,
+    the_audit_page_has_its_own_requirement,
+);
+
+const PW: &str = "Correct-horse-9";
+const NEW_PW: &str = "a new long password 7";
+
+/// Every row, oldest first, once the app's auditor has written what it was given.
+async fn rows<DB: Backend>(app: &App<DB>) -> Vec<AuditRecord> {
+    app.client
+        .rocket()
+        .state::<kegauth::audit::Auditor>()
+        .expect("the auditor")
+        .flush()
+        .await;
+    let mut rows = app
+        .store
+        .audit_events(&AuditFilter::default().limit(1000))
+        .await
+        .unwrap();
+    rows.reverse();
+    rows
+}
+
+/// The rows of `kind`.
+fn of<'a>(rows: &'a [AuditRecord], kind: &str) -> Vec<&'a AuditRecord> {
+    rows.iter().filter(|r| r.event.kind == kind).collect()
+}
+
+/// The one row of `kind`.
+fn one<'a>(rows: &'a [AuditRecord], kind: &str) -> &'a AuditRecord {
+    let found = of(rows, kind);
+    assert_eq!(found.len(), 1, "{kind}: {rows:#?}");
+    found[0]
+}
+
+/// POST a form at `path` with the session's CSRF token.
+async fn submit<'c, DB: Backend>(
+    app: &'c App<DB>,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> rocket::local::asynchronous::LocalResponse<'c> {
+    let csrf = app.csrf().await;
+    let mut all = fields.to_vec();
+    all.push(("csrf_token", &csrf));
+    app.post_form(path, &all).await
+}
+
+/// Logins (with the user they were about), logout, forgot and reset
+/// password, account verification, API tokens and JWTs become rows with
+/// the user as actor or subject, and never a password or token.
+async fn account_events_name_the_user<B: TestBackend>() {
+    common::logs::install();
+    let smtp = SmtpServer::start();
+    let figment = smtp.figment().merge((
+        "kegauth.jwt.secret",
+        "YSAzMi1ieXRlIGp3dCBrZXkgZm9yIHRoZSB0ZXN0czogMDEyMzQ1Njc4OQ==",
+    ));
+    let Some(app) = app_configured::<B>(
+        figment,
+        |b| {
+            b.mail(kegauth::mail::AuthMailManager::from_config())
+                .request_loader(kegauth::loaders::JwtRequestLoader::default())
+        },
+        |r| r,
+    )
+    .await
+    else {
+        return;
+    };
+    let mut ann = app.user("ann@example.com", Some(PW)).await;
+    let from = "203.0.113.5:4000".parse().ok();
+    let r = app
+        .login_from("ann@example.com", "wrong-password-1", from, &[])
+        .await;
+    assert_eq!(r.status(), Status::Ok);
+    drop(r);
+    let r = app.login("nobody@example.com", "wrong-password-2").await;
+    assert_eq!(r.status(), Status::Ok);
+    drop(r);
+    let r = app.login_from("ann@example.com", PW, from, &[]).await;
+    assert_eq!(r.status(), Status::SeeOther);
+    drop(r);
+    let r = submit(&app, "/logout", &[]).await;
+    assert_eq!(r.status(), Status::SeeOther);
+    drop(r);
+
+    // Forgot, then the reset link.
+    let r = app.forgot_from("ann@example.com", &[], from).await;
+    assert_eq!(r.status(), Status::SeeOther);
+    drop(r);
+    let ann_now = app.store.user(ann.id).await.unwrap().unwrap();
+    let token = app.store.token_generate(&ann_now).unwrap();
+    let r = app
+        .set_password_at(
+            &format!("/reset-password/{}/{token}", ann.id),
+            NEW_PW,
+            NEW_PW,
+        )
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    drop(r);
+
+    // An unverified user verifies through their link.
+    let carl = kegauth::testing::Factory::new(app.store.clone())
+        .user("carl@example.com")
+        .unverified()
+        .create()
+        .await
+        .unwrap();
+    let token = app.store.token_generate(&carl).unwrap();
+    let r = app
+        .set_password_at(
+            &format!("/verify-account/{}/{token}", carl.id),
+            NEW_PW,
+            NEW_PW,
+        )
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    drop(r);
+
+    // Tokens: an API token issued and revoked, a JWT issued.
+    ann = app.store.user(ann.id).await.unwrap().unwrap();
+    let raw = app
+        .store
+        .reset_auth_token(&mut ann, &kegauth::loaders::ApiTokenOptions::default())
+        .await
+        .unwrap();
+    app.store.clear_auth_token(&mut ann).await.unwrap();
+    let jwt = kegauth::loaders::registered_loader::<kegauth::loaders::JwtRequestLoader, _>(
+        app.client.rocket(),
+    )
+    .expect("registered")
+    .create_access_token(&ann)
+    .unwrap();
+
+    let rows = rows(&app).await;
+    let failures = of(&rows, kinds::LOGIN_FAILURE);
+    assert_eq!(failures.len(), 2, "{rows:#?}");
+    assert_eq!(failures[0].event.subject, Some(Subject::User(ann.id)));
+    assert_eq!(failures[0].event.client_ip.as_deref(), Some("203.0.113.5"));
+    assert_eq!(failures[0].event.detail["reason"], "WrongPassword");
+    assert_eq!(failures[1].event.subject, None, "nobody by that login");
+    let login = one(&rows, kinds::LOGIN_SUCCESS);
+    assert_eq!(login.event.actor, Some(ann.id));
+    assert_eq!(login.event.subject, Some(Subject::User(ann.id)));
+    assert_eq!(login.event.detail["method"], "password");
+    let logout = one(&rows, kinds::LOGOUT);
+    assert_eq!(logout.event.actor, Some(ann.id));
+    let forgot = one(&rows, kinds::PASSWORD_RESET_REQUESTED);
+    assert_eq!(forgot.event.subject, Some(Subject::User(ann.id)));
+    assert_eq!(forgot.event.client_ip.as_deref(), Some("203.0.113.5"));
+    let mut set = of(&rows, kinds::PASSWORD_SET);
+    // The factory's (through the store) first.
+    assert_eq!(set[0].event.detail["via"], "app");
+    set.remove(0);
+    assert_eq!(set.len(), 2, "{rows:#?}");
+    assert_eq!(
+        (set[0].event.actor, set[0].event.detail["via"].as_str()),
+        (Some(ann.id), Some("reset-link"))
+    );
+    assert_eq!(
+        (set[1].event.actor, set[1].event.detail["via"].as_str()),
+        (Some(carl.id), Some("verify-link"))
+    );
+    assert_eq!(
+        one(&rows, kinds::VERIFIED).event.subject,
+        Some(Subject::User(carl.id))
+    );
+    let issued = of(&rows, kinds::TOKEN_ISSUED);
+    assert_eq!(issued.len(), 2, "{rows:#?}");
+    assert_eq!(issued[0].event.detail["token"], "api");
+    assert_eq!(issued[0].event.detail["via"], "app");
+    assert_eq!(issued[1].event.detail["token"], "jwt");
+    assert_eq!(issued[1].event.subject, Some(Subject::User(ann.id)));
+    assert_eq!(
+        one(&rows, kinds::TOKEN_REVOKED).event.subject,
+        Some(Subject::User(ann.id))
+    );
+    let all = format!("{rows:?}");
+    for secret in [PW, NEW_PW, "wrong-password-1", raw.as_str(), jwt.as_str()] {
+        assert!(!all.contains(secret), "{secret} in {all}");
+    }
+    assert_eq!(
+        app.store.verify_audit_chain().await.unwrap().first_broken,
+        None
+    );
+}
+
+async fn group_named<DB: Backend>(app: &App<DB>, name: &str) -> kegauth::entity::Group {
+    let mut g = kegauth::entity::Group {
+        id: 0,
+        name: name.into(),
+    };
+    app.store.insert_group(&mut g).await.unwrap();
+    g
+}
+
+/// Adding, editing and deleting a user through the admin pages records who
+/// did it, to whom, and what changed (old and new values; a password only
+/// as set), plus the rights changes that ended the user's sessions.
+async fn admin_changes_are_recorded_with_the_fields_changed<B: TestBackend>() {
+    common::logs::install();
+    let Some(app) = common::web::app::<B>().await else {
+        return;
+    };
+    let admin = app.login_with("admin@example.com", &["auth-manage"]).await;
+    let staff = group_named(&app, "staff").await;
+    let staff_id = staff.id.to_string();
+    let r = submit(
+        &app,
+        "/users/add",
+        &[
+            ("email", "bob@example.com"),
+            ("name", "Bob"),
+            ("is_enabled", "true"),
+            ("password", PW),
+            ("confirm", PW),
+            ("group_ids", &staff_id),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    drop(r);
+    let bob = app
+        .store
+        .user_by_login("bob@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let edit = format!("/users/{}/edit", bob.id);
+    // Saving the form unchanged records nothing.
+    let same = [
+        ("email", "bob@example.com"),
+        ("name", "Bob"),
+        ("is_enabled", "true"),
+        ("group_ids", staff_id.as_str()),
+    ];
+    assert_eq!(submit(&app, &edit, &same).await.status(), Status::SeeOther);
+    // Renamed, disabled (the box unchecked), out of the group.
+    let changed = [("email", "bob@example.com"), ("name", "Robert")];
+    assert_eq!(
+        submit(&app, &edit, &changed).await.status(),
+        Status::SeeOther
+    );
+    let r = submit(&app, &format!("/users/{}/delete", bob.id), &[]).await;
+    assert_eq!(r.status(), Status::SeeOther);
+    drop(r);
+
+    let rows = rows(&app).await;
+    let create = one(&rows, kinds::ADMIN_CREATE);
+    assert_eq!(create.event.actor, Some(admin.id));
+    assert_eq!(create.event.subject, Some(Subject::User(bob.id)));
+    let c = &create.event.detail["changed"];
+    assert_eq!(c["email"]["to"], "bob@example.com", "{c}");
+    assert_eq!(c["group_ids"]["to"], serde_json::json!(["staff"]), "{c}");
+    assert_eq!(c["password"], serde_json::json!({ "set": true }), "{c}");
+    assert!(c.get("confirm").is_none(), "{c}");
+    let set = one(&rows, kinds::PASSWORD_SET);
+    assert_eq!(
+        (set.event.actor, set.event.detail["via"].as_str()),
+        (Some(admin.id), Some("admin"))
+    );
+    let edit = one(&rows, kinds::ADMIN_EDIT);
+    let c = &edit.event.detail["changed"];
+    assert_eq!(
+        c["name"],
+        serde_json::json!({ "from": "Bob", "to": "Robert" })
+    );
+    assert_eq!(
+        c["is_enabled"],
+        serde_json::json!({ "from": true, "to": false })
+    );
+    assert_eq!(
+        c["group_ids"],
+        serde_json::json!({ "from": ["staff"], "to": [] })
+    );
+    assert!(
+        c.get("email").is_none() && c.get("password").is_none(),
+        "{c}"
+    );
+    let delete = one(&rows, kinds::ADMIN_DELETE);
+    assert_eq!(delete.event.subject, Some(Subject::User(bob.id)));
+    assert_eq!(delete.event.detail["label"], "bob@example.com");
+    let rotated = of(&rows, kinds::SESSIONS_ROTATED);
+    assert!(
+        rotated
+            .iter()
+            .any(|r| r.event.subject == Some(Subject::User(bob.id))
+                && r.event.detail["change"] == "user"
+                && r.event.detail["fields"] == serde_json::json!(["is_enabled"])),
+        "{rotated:#?}"
+    );
+    assert!(
+        rotated
+            .iter()
+            .any(|r| r.event.detail["users"] == serde_json::json!([bob.id])
+                && r.event.detail["change"] != "user"),
+        "the group change: {rotated:#?}"
+    );
+    assert!(!format!("{rows:?}").contains(PW));
+}
+
+/// Record `n` events of `kind` about `user`.
+async fn seed<DB: Backend>(app: &App<DB>, n: usize, kind: &str, user: i64) {
+    for _ in 0..n {
+        app.store
+            .record_audit(
+                &AuditEvent::new(kind, Outcome::Refused)
+                    .subject(Subject::User(user))
+                    .client_ip("198.51.100.7"),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+fn count_in(html: &str) -> String {
+    html.split("total)")
+        .next()
+        .and_then(|s| s.rsplit('(').next())
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// `/audit` lists events newest first on the CRUD grid: filtered by user
+/// (login id or #id) and kind, text-searched, sorted, paged (the links keep
+/// the filters) and exported to CSV; a user's edit page links to theirs.
+async fn the_audit_page_filters_sorts_pages_and_exports<B: TestBackend>() {
+    common::logs::install();
+    let Some(app) = common::web::app::<B>().await else {
+        return;
+    };
+    let ann = app.user("ann@example.com", Some(PW)).await;
+    let admin = app.login_with("admin@example.com", &["auth-manage"]).await;
+    // Only the seeded events (not the set-up's own).
+    rows(&app).await;
+    let mut conn = app.store.pool().acquire().await.unwrap();
+    <<B::Db as kegauth::AuthDb>::Backend as Backend>::execute(
+        &mut conn,
+        "DELETE FROM kegauth_audit_events",
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    seed(&app, 30, kinds::LOGIN_FAILURE, ann.id).await;
+    seed(&app, 1, kinds::LOGIN_SUCCESS, ann.id).await;
+    app.store
+        .record_audit(&AuditEvent::new(kinds::LOGOUT, Outcome::Success).actor(admin.id))
+        .await
+        .unwrap();
+
+    let page = |path: String| {
+        let app = &app;
+        async move {
+            let r = app.browse(&path).await;
+            assert_eq!(r.status(), Status::Ok, "{path}");
+            body(r).await
+        }
+    };
+    let html = page("/audit".into()).await;
+    assert!(html.contains("Audit events"), "{html}");
+    assert_eq!(count_in(&html), "32");
+    assert!(html.contains("Login failed") && html.contains("Refused"));
+    assert!(html.contains(&format!("ann@example.com (#{})", ann.id)));
+    let first_row = html.split("<tr data-id=").nth(1).unwrap_or_default();
+    assert!(first_row.contains("Logout"), "newest first: {first_row}");
+
+    let html = page("/audit?user=ann@example.com&kind=login-success".into()).await;
+    assert_eq!(count_in(&html), "1");
+    assert!(html.contains("Login succeeded"));
+    let html = page(format!("/audit?user=%23{}", admin.id)).await;
+    assert_eq!(count_in(&html), "1");
+    let html = page("/audit?user=nobody@example.com".into()).await;
+    assert!(html.contains("No records found."), "{html}");
+    let html = page("/audit?kind=no-such-kind".into()).await;
+    assert_eq!(count_in(&html), "32", "a kind not offered filters nothing");
+    let html = page("/audit?filter=198.51.100".into()).await;
+    assert_eq!(count_in(&html), "31", "text search in the client address");
+
+    let html = page("/audit?sort=kind".into()).await;
+    let first_row = html.split("<tr data-id=").nth(1).unwrap_or_default();
+    assert!(first_row.contains("Login failed"), "{first_row}");
+    let html = page("/audit?sort=-kind".into()).await;
+    let first_row = html.split("<tr data-id=").nth(1).unwrap_or_default();
+    assert!(first_row.contains("Logout"), "{first_row}");
+
+    let html = page("/audit?kind=login-failure".into()).await;
+    assert_eq!(html.matches("<tr data-id=").count(), 25);
+    assert!(
+        html.contains("href=\"/audit?kind=login-failure&amp;page=2\"")
+            || html.contains("href=\"/audit?kind=login-failure&page=2\""),
+        "{html}"
+    );
+    let html = page("/audit?kind=login-failure&page=2".into()).await;
+    assert_eq!(html.matches("<tr data-id=").count(), 5);
+
+    let r = app.browse("/audit?kind=login-failure&export_to=csv").await;
+    assert_eq!(r.status(), Status::Ok);
+    assert_eq!(r.content_type(), Some(rocket::http::ContentType::CSV));
+    let csv = r.into_string().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 31, "{csv}");
+    assert!(
+        lines[0].starts_with("Time (UTC),Event,Outcome,By,About,Client address,Detail"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("Login failed,Refused,,ann@example.com"),
+        "{}",
+        lines[1]
+    );
+
+    let html = page(format!("/users/{}/edit", ann.id)).await;
+    assert!(
+        html.contains(&format!("href=\"/audit?user={}\"", ann.id)),
+        "{html}"
+    );
+
+    // Someone without auth-manage.
+    app.login_with("carl@example.com", &[]).await;
+    assert_eq!(app.status("/audit").await, Status::Forbidden);
+}
+
+/// With its own requirement, `/audit` opens to that permission and not to
+/// `auth-manage`, and only its holders see the link on the user page.
+async fn the_audit_page_has_its_own_requirement<B: TestBackend>() {
+    common::logs::install();
+    let Some(app) = app_configured::<B>(
+        rocket::Config::figment(),
+        |b| b.admin_requirement(Section::Audit, Action::List, "permission1"),
+        |r| r,
+    )
+    .await
+    else {
+        return;
+    };
+    let ann = app.user("ann@example.com", Some(PW)).await;
+    app.login_with("admin@example.com", &["auth-manage"]).await;
+    assert_eq!(app.status("/audit").await, Status::Forbidden);
+    let html = body(app.browse(&format!("/users/{}/edit", ann.id)).await).await;
+    assert!(!html.contains("/audit?user="), "{html}");
+    app.login_with("auditor@example.com", &["auth-manage", "permission1"])
+        .await;
+    assert_eq!(app.status("/audit").await, Status::Ok);
+    let html = body(app.browse(&format!("/users/{}/edit", ann.id)).await).await;
+    assert!(html.contains("/audit?user="), "{html}");
 }

@@ -155,6 +155,18 @@ async fn create_user_with_extra_args_as_superuser_without_mail() {
         .unwrap();
     assert_eq!(boss.name.as_deref(), Some("The Boss"));
     assert!(boss.core.is_superuser);
+    let created = cli
+        .store()
+        .await
+        .audit_events(&kegauth::audit::AuditFilter::default().kind("admin-create"))
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 1, "{created:?}");
+    let detail = &created[0].event.detail;
+    assert_eq!(
+        (detail["via"].as_str(), detail["is_superuser"].as_bool()),
+        (Some("cli"), Some(true))
+    );
 
     // Too few arguments for cli_user_args: a usage error naming them.
     let out = cli.run(&["create-user", "x@example.com"], "");
@@ -288,6 +300,17 @@ async fn set_password_checks_the_policy_and_verifies_the_account() {
         "sessions end"
     );
     assert!(store.verify_password(&ann, pw).await.unwrap().ok);
+    // Recorded as done from the command line, before the command ended.
+    let set = store
+        .audit_events(&kegauth::audit::AuditFilter::default().kind("password-set"))
+        .await
+        .unwrap();
+    assert_eq!(set.len(), 1, "{set:?}");
+    assert_eq!(
+        set[0].event.subject,
+        Some(kegauth::audit::Subject::User(ann.id))
+    );
+    assert_eq!(set[0].event.detail["via"], "cli");
 }
 
 #[tokio::test]

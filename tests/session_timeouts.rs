@@ -8,7 +8,8 @@ mod common;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use common::web::{app_configured, location, App, TestBackend};
-use kegauth::clock::ManualClock;
+use kegauth::audit::{kinds, AuditFilter};
+use kegauth::clock::{Clock, ManualClock};
 use rocket::figment::Figment;
 use rocket::http::{Cookie, Status};
 use std::sync::Arc;
@@ -97,6 +98,23 @@ async fn an_idle_session_ends_after_thirty_minutes<B: TestBackend>() {
         app.flashes().await,
         "info: Your session has expired. Please log in again."
     );
+    // ... and the audit trail has it, at the app clock's time.
+    let filter = AuditFilter::default().kind(kinds::SESSION_EXPIRED);
+    let mut expired = Vec::new();
+    for _ in 0..500 {
+        expired = app.store.audit_events(&filter).await.unwrap();
+        if !expired.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // The oldest is the request that found the timeout. (The redirect of
+    // a refused guard does not carry the ended session's cookie, so the
+    // next request ends it again: a second event, and known.)
+    let first = expired.last().expect("a session-expired event");
+    assert_eq!(first.event.detail["path"], "/secret1", "{expired:?}");
+    assert_eq!(first.event.detail["timeout"], "idle");
+    assert_eq!(first.event.at, Some(clock.now()));
     // A form shown before the timeout still posts (its CSRF token stays):
     // logging out then is not "forged".
     let r = app

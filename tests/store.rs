@@ -744,6 +744,7 @@ async fn grids_sort_filter_and_page<DB: Backend>(ctx: Ctx<DB>) {
         filter: filter.into(),
         page,
         per_page,
+        ..Default::default()
     };
     // Case-insensitive filter; `%` and `_` are plain characters.
     let (rows, total) = s

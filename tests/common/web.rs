@@ -73,10 +73,16 @@ pub struct SqliteDb(sqlx::SqlitePool);
 #[database("main")]
 pub struct PgDb(sqlx::PgPool);
 
+#[derive(Database)]
+#[database("main")]
+pub struct MySqlDb(sqlx::MySqlPool);
+
 /// What to remove after a test.
 pub enum Cleanup {
     File(std::path::PathBuf),
     Schema(String, String),
+    /// A MySQL database (server URL, name).
+    Database(String, String),
 }
 
 impl Drop for Cleanup {
@@ -86,6 +92,24 @@ impl Drop for Cleanup {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
+            }
+            Cleanup::Database(url, name) => {
+                let (url, name) = (url.clone(), name.clone());
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
+                    if let Ok(rt) = rt {
+                        rt.block_on(async {
+                            if let Ok(pool) = sqlx::MySqlPool::connect(&url).await {
+                                let _ = sqlx::query(&format!("DROP DATABASE {name}"))
+                                    .execute(&pool)
+                                    .await;
+                            }
+                        });
+                    }
+                })
+                .join();
             }
             Cleanup::Schema(url, schema) => {
                 let (url, schema) = (url.clone(), schema.clone());
@@ -119,6 +143,35 @@ pub trait TestBackend: 'static {
 
 pub struct OnSqlite;
 pub struct OnPostgres;
+pub struct OnMysql;
+
+impl TestBackend for OnMysql {
+    type Db = MySqlDb;
+    async fn database() -> Option<(String, Cleanup)> {
+        let url = super::backend_url(super::MYSQL_VAR)?;
+        let name = format!("kt_web_{:x}", rand::random::<u64>());
+        let admin = sqlx::MySqlPool::connect(&url)
+            .await
+            .expect("connect to MySQL");
+        sqlx::query(&format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+            .execute(&admin)
+            .await
+            .expect("create database");
+        // The same server, the new database: replace the URL's path.
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, format!("?{q}")),
+            None => (url.as_str(), String::new()),
+        };
+        let server = match base.rfind('/') {
+            Some(i) if i > "mysql://".len() => &base[..i],
+            _ => base,
+        };
+        Some((
+            format!("{server}/{name}{query}"),
+            Cleanup::Database(url, name),
+        ))
+    }
+}
 
 impl TestBackend for OnSqlite {
     type Db = SqliteDb;
@@ -263,6 +316,27 @@ macro_rules! on_sqlite_and_postgres {
             #[rocket::async_test]
             async fn postgres() {
                 super::$test::<$crate::common::web::OnPostgres>().await
+            }
+        }
+    )*};
+}
+
+/// `mod <test> { sqlite, postgres, mysql }` for generic `async fn <test><B: TestBackend>()`.
+#[macro_export]
+macro_rules! on_three_backends {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            #[rocket::async_test]
+            async fn sqlite() {
+                super::$test::<$crate::common::web::OnSqlite>().await
+            }
+            #[rocket::async_test]
+            async fn postgres() {
+                super::$test::<$crate::common::web::OnPostgres>().await
+            }
+            #[rocket::async_test]
+            async fn mysql() {
+                super::$test::<$crate::common::web::OnMysql>().await
             }
         }
     )*};

@@ -35,6 +35,42 @@ pub enum LoginFailure {
     OtherIdentity,
 }
 
+/// A login that went through: who, and the session key to put in the session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LoggedIn {
+    pub user_id: i64,
+    pub session_key: String,
+}
+
+/// A refused login, and the user it was about when there is one (for the
+/// audit trail; never shown).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Refused {
+    pub failure: LoginFailure,
+    pub user_id: Option<i64>,
+}
+
+impl LoginFailure {
+    /// Refused, about no known user.
+    fn anyone(self) -> Refused {
+        Refused {
+            failure: self,
+            user_id: None,
+        }
+    }
+
+    /// Refused, about user `id`.
+    fn of(self, id: i64) -> Refused {
+        Refused {
+            failure: self,
+            user_id: Some(id),
+        }
+    }
+}
+
+/// How a login was judged.
+pub(crate) type Judged = std::result::Result<LoggedIn, Refused>;
+
 /// What a verification or reset token in a link is worth.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum TokenCheck {
@@ -57,10 +93,10 @@ pub(crate) trait AuthService: Send + Sync + 'static {
     fn mail_enabled(&self) -> bool;
 
     /// Forgot password: when `email` belongs to a user who may log in, mail a
-    /// reset link in the background. True when it did (for attempt limiting
-    /// only: the page says the same either way).
+    /// reset link in the background. The user's id when it did (for attempt
+    /// limiting and the audit trail only: the page says the same either way).
     /// The mail is in language `lang`.
-    fn forgot<'a>(&'a self, email: &'a str, lang: &'a str) -> BoxFuture<'a, Result<bool>>;
+    fn forgot<'a>(&'a self, email: &'a str, lang: &'a str) -> BoxFuture<'a, Result<Option<i64>>>;
 
     /// [`Store::open_attempt`].
     fn open_attempt<'a>(
@@ -93,7 +129,7 @@ pub(crate) trait AuthService: Send + Sync + 'static {
         &'a self,
         login_id: &'a str,
         password: &'a str,
-    ) -> BoxFuture<'a, Result<std::result::Result<String, LoginFailure>>>;
+    ) -> BoxFuture<'a, Result<Judged>>;
 
     /// The label of the OAuth provider `login_id`'s domain belongs to.
     fn provider_of(&self, login_id: &str) -> Option<String>;
@@ -108,10 +144,14 @@ pub(crate) trait AuthService: Send + Sync + 'static {
         issuer: &'a str,
         subject: &'a str,
         login_id: &'a str,
-    ) -> BoxFuture<'a, Result<std::result::Result<String, LoginFailure>>>;
+    ) -> BoxFuture<'a, Result<Judged>>;
 
-    /// Rotate the key of the user holding `session_key` (logout: a copied cookie stops working).
-    fn revoke<'a>(&'a self, session_key: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// Rotate the key of the user holding `session_key` (logout: a copied
+    /// cookie stops working); that user's id.
+    fn revoke<'a>(&'a self, session_key: &'a str) -> BoxFuture<'a, Result<Option<i64>>>;
+
+    /// The id of a user returned by `active_user` or `resolve`.
+    fn id_of(&self, user: &AnyUser) -> Option<i64>;
 
     /// The store's write generation (see `Store::write_generation`).
     fn write_generation(&self) -> u64;
@@ -177,11 +217,11 @@ impl<DB: Backend, E: EntitySet> Service<DB, E> {
         ldap: &crate::authn::authenticators::ldap::LdapSettings,
         login_id: &str,
         password: &str,
-    ) -> Result<std::result::Result<String, LoginFailure>> {
+    ) -> Result<Judged> {
         let store = &self.store;
         if ldap.bind(login_id, password).await? == crate::authn::authenticators::ldap::Bind::Refused
         {
-            return Ok(Err(LoginFailure::WrongPassword));
+            return Ok(Err(LoginFailure::WrongPassword.anyone()));
         }
         let login_id = login_id.trim();
         let user = match store.user_by_login(login_id).await? {
@@ -196,7 +236,7 @@ impl<DB: Backend, E: EntitySet> Service<DB, E> {
                     Err(crate::core::error::Error::Conflict(_)) => {
                         match store.user_by_login(login_id).await? {
                             Some(user) => user,
-                            None => return Ok(Err(LoginFailure::UnknownUser)),
+                            None => return Ok(Err(LoginFailure::UnknownUser.anyone())),
                         }
                     }
                     Err(e) => return Err(e),
@@ -204,7 +244,7 @@ impl<DB: Backend, E: EntitySet> Service<DB, E> {
             }
         };
         if let Some(failure) = disabled(user.core(), store.now()) {
-            return Ok(Err(failure));
+            return Ok(Err(failure.of(user.id())));
         }
         self.record_vouched_login(user).await.map(Ok)
     }
@@ -212,12 +252,15 @@ impl<DB: Backend, E: EntitySet> Service<DB, E> {
     /// Record a login that an outside authority vouched for (a directory
     /// bind, an OpenID provider) of an active user: they are marked verified
     /// and their last login set. Their session key.
-    async fn record_vouched_login(&self, mut user: E::User) -> Result<String> {
+    async fn record_vouched_login(&self, mut user: E::User) -> Result<LoggedIn> {
         let core = user.core_mut();
         core.is_verified = true;
         core.last_login_utc = Some(self.store.now());
         self.store.update_user(&mut user).await?;
-        Ok(user.core().session_key.clone())
+        Ok(LoggedIn {
+            user_id: user.id(),
+            session_key: user.core().session_key.clone(),
+        })
     }
 }
 
@@ -234,20 +277,21 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         self.store.mailer().is_some()
     }
 
-    fn forgot<'a>(&'a self, email: &'a str, lang: &'a str) -> BoxFuture<'a, Result<bool>> {
+    fn forgot<'a>(&'a self, email: &'a str, lang: &'a str) -> BoxFuture<'a, Result<Option<i64>>> {
         Box::pin(async move {
             let store = &self.store;
             if store.provider_of(email).is_some() {
                 // No password to reset: they log in through their provider.
-                return Ok(false);
+                return Ok(None);
             }
             let Some(user) = store.user_by_login(email).await? else {
-                return Ok(false);
+                return Ok(None);
             };
             let now = store.now();
             if !user.core().is_enabled || user.core().is_disabled_by_date(now) {
-                return Ok(false);
+                return Ok(None);
             }
+            let id = user.id();
             // Off the request path: the answer takes as long for an unknown
             // address as for a known one, and a slow mail server delays nobody.
             log::info!(target: crate::core::AUDIT, "password reset mail requested for user {}", user.id());
@@ -257,7 +301,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
                     log::error!("kegauth: reset mail to user {} failed: {e}", user.id());
                 }
             });
-            Ok(true)
+            Ok(Some(id))
         })
     }
 
@@ -325,7 +369,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         &'a self,
         login_id: &'a str,
         password: &'a str,
-    ) -> BoxFuture<'a, Result<std::result::Result<String, LoginFailure>>> {
+    ) -> BoxFuture<'a, Result<Judged>> {
         Box::pin(async move {
             if let Some(ldap) = &self.ldap {
                 return self.authenticate_ldap(ldap, login_id, password).await;
@@ -334,13 +378,13 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
             if store.provider_of(login_id).is_some() {
                 // The domain logs in through its OAuth provider; saying so
                 // tells nothing about any one account.
-                return Ok(Err(LoginFailure::UseProvider));
+                return Ok(Err(LoginFailure::UseProvider.anyone()));
             }
             // Exactly one hash in every case, so timing does not tell whether
             // the user exists, has a password, or is disabled.
             let Some(mut user) = store.user_by_login(login_id).await? else {
                 store.hasher().verify_dummy().await?;
-                return Ok(Err(LoginFailure::UnknownUser));
+                return Ok(Err(LoginFailure::UnknownUser.anyone()));
             };
             let mut verified = store.verify_password(&user, password).await?;
             // The hash the password was checked against.
@@ -354,16 +398,17 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
                     verified = store.verify_password(&user, password).await?;
                     checked = user.core().password.clone();
                 }
+                let id = user.id();
                 if !verified.ok {
-                    return Ok(Err(LoginFailure::WrongPassword));
+                    return Ok(Err(LoginFailure::WrongPassword.of(id)));
                 }
                 let now = store.now();
                 let core = user.core();
                 if let Some(failure) = disabled(core, now) {
-                    return Ok(Err(failure));
+                    return Ok(Err(failure.of(id)));
                 }
                 if <E::User as UserEntity>::LOGIN == LoginKind::Email && !core.is_verified {
-                    return Ok(Err(LoginFailure::Unverified));
+                    return Ok(Err(LoginFailure::Unverified.of(id)));
                 }
                 let recorded = if verified.needs_rehash {
                     // A new hash rotates the key: the login uses the new one.
@@ -377,10 +422,13 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
                     store.record_login(&mut user, now).await?
                 };
                 if recorded {
-                    return Ok(Ok(user.core().session_key.clone()));
+                    return Ok(Ok(LoggedIn {
+                        user_id: id,
+                        session_key: user.core().session_key.clone(),
+                    }));
                 }
-                let Some(again) = store.user(user.id()).await? else {
-                    return Ok(Err(LoginFailure::UnknownUser));
+                let Some(again) = store.user(id).await? else {
+                    return Ok(Err(LoginFailure::UnknownUser.anyone()));
                 };
                 user = again;
             }
@@ -441,7 +489,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         issuer: &'a str,
         subject: &'a str,
         login_id: &'a str,
-    ) -> BoxFuture<'a, Result<std::result::Result<String, LoginFailure>>> {
+    ) -> BoxFuture<'a, Result<Judged>> {
         Box::pin(async move {
             let store = &self.store;
             let linked = match store.oauth_user_id(issuer, subject).await? {
@@ -452,19 +500,19 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
                 Some(user) => (user, false),
                 None => {
                     let Some(user) = store.user_by_login(login_id).await? else {
-                        return Ok(Err(LoginFailure::UnknownUser));
+                        return Ok(Err(LoginFailure::UnknownUser.anyone()));
                     };
                     // Identity is (issuer, subject): the same address at the
                     // provider under another subject does not take the
                     // account over.
                     if store.oauth_subject(user.id(), issuer).await?.is_some() {
-                        return Ok(Err(LoginFailure::OtherIdentity));
+                        return Ok(Err(LoginFailure::OtherIdentity.of(user.id())));
                     }
                     (user, true)
                 }
             };
             if let Some(failure) = disabled(user.core(), store.now()) {
-                return Ok(Err(failure));
+                return Ok(Err(failure.of(user.id())));
             }
             if link {
                 match store.link_oauth_identity(user.id(), issuer, subject).await {
@@ -472,7 +520,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
                     // A concurrent first login linked it: only the winner's subject counts.
                     Err(crate::core::error::Error::Conflict(_)) => {
                         if store.oauth_user_id(issuer, subject).await? != Some(user.id()) {
-                            return Ok(Err(LoginFailure::OtherIdentity));
+                            return Ok(Err(LoginFailure::OtherIdentity.of(user.id())));
                         }
                     }
                     Err(e) => return Err(e),
@@ -486,13 +534,18 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         self.store.write_generation()
     }
 
-    fn revoke<'a>(&'a self, session_key: &'a str) -> BoxFuture<'a, Result<()>> {
+    fn revoke<'a>(&'a self, session_key: &'a str) -> BoxFuture<'a, Result<Option<i64>>> {
         Box::pin(async move {
-            if let Some(mut user) = self.store.user_by_session_key(session_key).await? {
-                self.store.rotate_session_key(&mut user).await?;
-            }
-            Ok(())
+            let Some(mut user) = self.store.user_by_session_key(session_key).await? else {
+                return Ok(None);
+            };
+            self.store.rotate_session_key(&mut user).await?;
+            Ok(Some(user.id()))
         })
+    }
+
+    fn id_of(&self, user: &AnyUser) -> Option<i64> {
+        user.downcast_ref::<E::User>().map(AuthEntity::id)
     }
 }
 

@@ -148,6 +148,9 @@ trait RequestView: Sync {
     fn message(&self, key: &str) -> String;
     /// A request header.
     fn header(&self, name: &str) -> Option<&str>;
+    /// Record an audit event about this request (its client address and
+    /// path added).
+    fn audit(&self, _event: crate::core::audit::AuditEvent) {}
 }
 
 impl RequestView for Request<'_> {
@@ -157,6 +160,21 @@ impl RequestView for Request<'_> {
 
     fn header(&self, name: &str) -> Option<&str> {
         self.headers().get_one(name)
+    }
+
+    fn audit(&self, mut event: crate::core::audit::AuditEvent) {
+        let rocket = self.rocket();
+        let Some(auditor) = rocket.state::<crate::core::audit::Auditor>() else {
+            return;
+        };
+        event.client_ip = rocket
+            .state::<crate::core::client_ip::ProxyPolicy>()
+            .and_then(|p| p.client_ip_of(self))
+            .map(|ip| ip.to_string());
+        if let serde_json::Value::Object(detail) = &mut event.detail {
+            detail.insert("path".into(), self.uri().path().as_str().into());
+        }
+        auditor.record(event);
     }
 }
 
@@ -396,6 +414,13 @@ impl<'r> Session<'r> {
         let now = self.now();
         if let Some(expiry) = self.expiry(shared, now) {
             log::info!(target: crate::core::AUDIT, "session ended by the {expiry:?} timeout");
+            self.req.audit(
+                crate::core::audit::AuditEvent::new(
+                    crate::core::audit::kinds::SESSION_EXPIRED,
+                    crate::core::audit::Outcome::Success,
+                )
+                .detail(serde_json::json!({ "timeout": format!("{expiry:?}").to_lowercase() })),
+            );
             self.forget_menu(key);
             let data = Arc::make_mut(shared);
             // The CSRF token stays: it belongs to the browser, not the
@@ -530,14 +555,25 @@ impl<'r> Session<'r> {
     pub fn csrf_matches(&self, submitted: &str) -> bool {
         if cross_site(self.req, &self.config.trusted_origins) {
             log::info!(target: crate::core::AUDIT, "a form was posted from another site");
+            self.req.audit(crate::core::audit::AuditEvent::new(
+                crate::core::audit::kinds::CROSS_SITE_REFUSED,
+                crate::core::audit::Outcome::Refused,
+            ));
             return false;
         }
-        match &self.current().csrf {
+        let ok = match &self.current().csrf {
             Some(expected) => {
                 !submitted.is_empty() && bool::from(expected.as_bytes().ct_eq(submitted.as_bytes()))
             }
             None => false,
+        };
+        if !ok {
+            self.req.audit(crate::core::audit::AuditEvent::new(
+                crate::core::audit::kinds::CSRF_REFUSED,
+                crate::core::audit::Outcome::Refused,
+            ));
         }
+        ok
     }
 
     /// Remember where to go after login (only a safe relative path is kept).

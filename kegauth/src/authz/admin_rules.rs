@@ -21,15 +21,18 @@ pub enum Section {
     Bundles,
     /// `/permissions` (a list only: permissions are declared in code)
     Permissions,
+    /// `/audit` (a list only: the audit trail, see [`crate::audit`])
+    Audit,
 }
 
 impl Section {
     /// Every section.
-    pub const ALL: [Section; 4] = [
+    pub const ALL: [Section; 5] = [
         Section::Users,
         Section::Groups,
         Section::Bundles,
         Section::Permissions,
+        Section::Audit,
     ];
 
     /// The section's path.
@@ -43,6 +46,7 @@ impl Section {
             Section::Groups => "/groups",
             Section::Bundles => "/bundles",
             Section::Permissions => "/permissions",
+            Section::Audit => "/audit",
         }
     }
 }

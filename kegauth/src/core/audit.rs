@@ -68,6 +68,27 @@ pub mod kinds {
     pub const CROSS_SITE_REFUSED: &str = "cross-site-refused";
     /// Old audit rows deleted (`purge-audit`).
     pub const AUDIT_PURGED: &str = "audit-purged";
+
+    /// Every kind above.
+    pub const ALL: [&str; 17] = [
+        LOGIN_SUCCESS,
+        LOGIN_FAILURE,
+        LOGIN_LOCKOUT,
+        LOGOUT,
+        SESSION_EXPIRED,
+        PASSWORD_SET,
+        PASSWORD_RESET_REQUESTED,
+        VERIFIED,
+        TOKEN_ISSUED,
+        TOKEN_REVOKED,
+        ADMIN_CREATE,
+        ADMIN_EDIT,
+        ADMIN_DELETE,
+        SESSIONS_ROTATED,
+        CSRF_REFUSED,
+        CROSS_SITE_REFUSED,
+        AUDIT_PURGED,
+    ];
 }
 
 /// How an audited action ended.
@@ -201,6 +222,24 @@ impl AuditEvent {
         self
     }
 
+    /// Add the entries of the JSON object `more` to the detail (replacing
+    /// entries of the same name).
+    ///
+    /// ```
+    /// use kegauth::audit::{AuditEvent, Outcome};
+    /// let e = AuditEvent::new("x", Outcome::Success)
+    ///     .detail(serde_json::json!({ "a": 1 }))
+    ///     .detail_merged(serde_json::json!({ "b": 2 }));
+    /// assert_eq!(e.detail, serde_json::json!({ "a": 1, "b": 2 }));
+    /// ```
+    pub fn detail_merged(mut self, more: Json) -> Self {
+        match (&mut self.detail, more) {
+            (Json::Object(detail), Json::Object(more)) => detail.extend(more),
+            (detail, more) => *detail = more,
+        }
+        self
+    }
+
     /// When (truncated to whole seconds, as stored).
     pub fn at(mut self, at: NaiveDateTime) -> Self {
         self.at = Some(at);
@@ -261,7 +300,26 @@ pub struct AuditFilter {
     pub limit: Option<u32>,
     /// Skip this many rows first.
     pub offset: Option<u32>,
+    /// Events whose kind, client address or detail contains this text
+    /// (case-insensitive).
+    pub text: Option<String>,
+    /// Sort by this column instead of newest first: `occurred_at`, `kind`,
+    /// `actor_id`, `subject_id`, `client_ip` or `outcome` (any other is
+    /// ignored); ties newest first.
+    pub sort: Option<String>,
+    /// Sort `sort` in ascending order.
+    pub ascending: bool,
 }
+
+/// The columns [`AuditFilter::sort`] accepts.
+pub const SORTABLE: [&str; 6] = [
+    "occurred_at",
+    "kind",
+    "actor_id",
+    "subject_id",
+    "client_ip",
+    "outcome",
+];
 
 impl AuditFilter {
     /// Only events by or about `user_id`.
@@ -285,6 +343,25 @@ impl AuditFilter {
     /// At most `limit` rows.
     pub fn limit(mut self, limit: u32) -> Self {
         self.limit = Some(limit);
+        self
+    }
+
+    /// Only events whose kind, client address or detail contains `text`.
+    pub fn text(mut self, text: impl Into<String>) -> Self {
+        self.text = Some(text.into());
+        self
+    }
+
+    /// Sort by `column` (one of [`SORTABLE`]), ascending or not.
+    ///
+    /// ```
+    /// use kegauth::audit::AuditFilter;
+    /// let f = AuditFilter::default().sort("kind", true);
+    /// assert_eq!((f.sort.as_deref(), f.ascending), (Some("kind"), true));
+    /// ```
+    pub fn sort(mut self, column: &str, ascending: bool) -> Self {
+        self.sort = Some(column.to_string());
+        self.ascending = ascending;
         self
     }
 }
@@ -324,7 +401,15 @@ pub trait AuditSink: Send + Sync + 'static {
 /// keeps it in Rocket's state.
 #[derive(Clone, Debug)]
 pub struct Auditor {
-    tx: tokio::sync::mpsc::Sender<AuditEvent>,
+    tx: tokio::sync::mpsc::Sender<Message>,
+}
+
+/// What the writer task gets.
+#[derive(Debug)]
+enum Message {
+    Event(AuditEvent),
+    /// Answer once every event queued before is written.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// Events waiting to be written before new ones go to the log instead.
@@ -336,9 +421,16 @@ impl Auditor {
         store: crate::core::store::Store<DB, E>,
         sinks: Vec<std::sync::Arc<dyn AuditSink>>,
     ) -> Self {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<AuditEvent>(QUEUE);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(QUEUE);
         tokio::spawn(async move {
-            while let Some(event) = rx.recv().await {
+            while let Some(message) = rx.recv().await {
+                let event = match message {
+                    Message::Event(event) => event,
+                    Message::Flush(done) => {
+                        let _ = done.send(());
+                        continue;
+                    }
+                };
                 if let Err(e) = store.record_audit(&event).await {
                     log::error!(
                         target: crate::core::AUDIT,
@@ -356,13 +448,24 @@ impl Auditor {
     /// Queue `event` to be recorded (at the store clock's time when it is
     /// written, unless `event.at` is set).
     pub fn record(&self, event: AuditEvent) {
-        if let Err(e) = self.tx.try_send(event) {
+        if let Err(e) = self.tx.try_send(Message::Event(event)) {
             let reason = match e {
                 tokio::sync::mpsc::error::TrySendError::Full(_) => "the queue is full",
                 tokio::sync::mpsc::error::TrySendError::Closed(_) => "the writer stopped",
             };
-            let event = e.into_inner();
-            log::error!(target: crate::core::AUDIT, "audit event not queued ({reason}): {event:?}");
+            if let Message::Event(event) = e.into_inner() {
+                log::error!(target: crate::core::AUDIT, "audit event not queued ({reason}): {event:?}");
+            }
+        }
+    }
+
+    /// Wait until every event queued so far is written (or logged): what a
+    /// command-line tool does before it exits, and what a test does before
+    /// it reads the table.
+    pub async fn flush(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send(Message::Flush(done)).await.is_ok() {
+            let _ = wait.await;
         }
     }
 }

@@ -304,19 +304,39 @@ async fn execute<D: AuthDb, E: EntitySet>(
         i18n.catalogs.clone(),
         &crate::core::i18n::language_of_env(&i18n.catalogs),
     );
-    let store = &store.in_language(tr.lang());
+    // What the commands change is recorded as done from the command line.
+    let auditor = rocket.state::<crate::core::audit::Auditor>();
+    let mut store = store.in_language(tr.lang());
+    if let Some(auditor) = auditor {
+        store = store.with_auditor(auditor.clone(), "cli");
+    }
+    let store = &store;
     let mut out = std::io::stdout();
+    let done = run_command(&rocket, store, config, &tr, command, &mut out).await;
+    // Every event written before the process ends.
+    if let Some(auditor) = auditor {
+        auditor.flush().await;
+    }
+    done
+}
+
+async fn run_command<DB: Backend, E: EntitySet>(
+    rocket: &Rocket<rocket::Ignite>,
+    store: &Store<DB, E>,
+    config: &Config,
+    tr: &Translator,
+    command: AuthCommand,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
     match command {
         AuthCommand::CreateUser {
             args,
             as_superuser,
             no_mail,
-        } => create_user(store, config, &tr, &args, as_superuser, no_mail, &mut out).await,
-        AuthCommand::SetPassword { username } => {
-            set_password(store, &tr, &username, &mut out).await
-        }
+        } => create_user(store, config, tr, &args, as_superuser, no_mail, out).await,
+        AuthCommand::SetPassword { username } => set_password(store, tr, &username, out).await,
         AuthCommand::ApiToken { username, revoke } => {
-            api_token(store, &tr, &username, revoke, &mut out).await
+            api_token(store, tr, &username, revoke, out).await
         }
         AuthCommand::PurgeAttempts {
             username,
@@ -337,21 +357,21 @@ async fn execute<D: AuthDb, E: EntitySet>(
                     )
                 })?;
             say(
-                &mut out,
+                out,
                 &tr.t_args("cli-attempts-deleted", &[("count", count.to_string())]),
             )
         }
-        AuthCommand::Audit { command } => audit(store, &tr, command, &mut out).await,
+        AuthCommand::Audit { command } => audit(store, tr, command, out).await,
         AuthCommand::PurgeAudit { older_than } => {
             let before = store.now() - chrono::TimeDelta::days(i64::from(older_than));
             let count = store.purge_audit(before, None).await?;
             say(
-                &mut out,
+                out,
                 &tr.t_args("cli-audit-deleted", &[("count", count.to_string())]),
             )
         }
         AuthCommand::Routes { open } => {
-            let mut report = crate::authz::access::route_report(&rocket);
+            let mut report = crate::authz::access::route_report(rocket);
             if open {
                 report.retain(crate::authz::access::RouteAccess::is_open);
             }
@@ -492,6 +512,18 @@ async fn create_user<DB: Backend, E: EntitySet>(
         ) => return fail(format!("Error: {e}")),
         Err(e) => return fail(tr.t_args("cli-user-not-created", &[("error", e.to_string())])),
     };
+    {
+        use crate::core::audit::{kinds, AuditEvent, Outcome, Subject};
+        store.audit(
+            AuditEvent::new(kinds::ADMIN_CREATE, Outcome::Success)
+                .subject(Subject::User(user.id()))
+                .detail(serde_json::json!({
+                    "section": "users",
+                    "label": user.login_id(),
+                    "is_superuser": as_superuser,
+                })),
+        );
+    }
     say(out, &tr.t("cli-user-created"))?;
     if let Some(url) = url {
         if store.mailer().is_some() {

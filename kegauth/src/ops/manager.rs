@@ -317,10 +317,12 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
         config: &Config,
         secret: &[u8],
         clock: Arc<dyn Clock>,
+        auditor: &crate::core::audit::Auditor,
     ) -> crate::core::error::Result<Loaders> {
         use crate::core::entity::AuthEntity;
         let schema = <E::User as AuthEntity>::schema();
-        let setup = LoaderSetup::new(config, clock, schema, secret);
+        let mut setup = LoaderSetup::new(config, clock, schema, secret);
+        setup.auditor = Some(auditor.clone());
         let entries = self
             .loaders
             .iter()
@@ -530,7 +532,10 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         if !config.oauth_profiles.is_empty() {
             store.flows.set_provider_domains(oauth.domains());
         }
-        let loaders = match self.loaders(&config, &secret, store.shared_clock()) {
+        // The writer's own store records nothing of its own.
+        let auditor = crate::core::audit::Auditor::start(store.clone(), self.audit_sinks.clone());
+        store = store.with_auditor(auditor.clone(), "app");
+        let loaders = match self.loaders(&config, &secret, store.shared_clock(), &auditor) {
             Ok(loaders) => loaders,
             Err(e) => {
                 log::error!("kegauth: {e}");
@@ -646,10 +651,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 }
             }))
             .manage(admin_rules)
-            .manage(crate::core::audit::Auditor::start(
-                store.clone(),
-                self.audit_sinks.clone(),
-            ))
+            .manage(auditor)
             .manage(store)
             .manage(config)
             .manage(proxies)

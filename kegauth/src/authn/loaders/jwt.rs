@@ -46,6 +46,7 @@ struct Keys {
     issuer: String,
     audience: String,
     clock: Arc<dyn Clock>,
+    auditor: Option<crate::core::audit::Auditor>,
 }
 
 /// keg-auth's `JwtRequestLoader`: `Authorization: Bearer <jwt>`.
@@ -121,8 +122,22 @@ impl JwtRequestLoader {
             kind: ACCESS.into(),
             jti: Some(URL_SAFE_NO_PAD.encode(jti)),
         };
-        jsonwebtoken::encode(&Header::new(keys.sign), &claims, &keys.encoding)
-            .map_err(|e| Error::Config(format!("cannot sign an access token: {e}")))
+        let token = jsonwebtoken::encode(&Header::new(keys.sign), &claims, &keys.encoding)
+            .map_err(|e| Error::Config(format!("cannot sign an access token: {e}")))?;
+        if let Some(auditor) = &keys.auditor {
+            use crate::core::audit::{kinds, AuditEvent, Outcome, Subject};
+            // The token id names it without being it.
+            auditor.record(
+                AuditEvent::new(kinds::TOKEN_ISSUED, Outcome::Success)
+                    .subject(Subject::User(user.id()))
+                    .detail(serde_json::json!({
+                        "token": "jwt",
+                        "jti": claims.jti,
+                        "expires": claims.exp,
+                    })),
+            );
+        }
+        Ok(token)
     }
 
     /// How long new tokens stay valid.
@@ -246,6 +261,7 @@ impl RequestLoader for JwtRequestLoader {
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             clock: setup.clock.clone(),
+            auditor: setup.auditor.clone(),
         }));
         Ok(())
     }

@@ -103,6 +103,8 @@ pub struct LoaderSetup<'a> {
     pub clock: Arc<dyn Clock>,
     /// The user entity's schema.
     pub user_schema: &'static EntitySchema,
+    /// Where audit events go (a loader that issues tokens records them).
+    pub auditor: Option<crate::core::audit::Auditor>,
     secret: &'a [u8],
 }
 
@@ -117,6 +119,7 @@ impl<'a> LoaderSetup<'a> {
             config,
             clock,
             user_schema,
+            auditor: None,
             secret,
         }
     }

@@ -216,10 +216,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         ))
     }
 
-    /// The events `filter` selects, newest first (at most 100 unless
-    /// `filter.limit` says otherwise, and never more than 10,000).
-    pub async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
-        let mut sql = Self::audit_select();
+    /// `WHERE ...` for what `filter` selects (always a WHERE clause).
+    fn audit_where(sql: &mut Sql<DB>, filter: &AuditFilter) {
         sql.push(" WHERE 1 = 1");
         if let Some(user) = filter.user {
             sql.push(" AND (")
@@ -245,13 +243,69 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
                 .push(" >= ")
                 .bind(Value::DateTime(since), Kind::DateTime);
         }
+        if let Some(text) = filter.text.as_deref().filter(|t| !t.is_empty()) {
+            let text: String = text.chars().take(super::grid::MAX_FILTER_CHARS).collect();
+            let pattern = super::grid::contains_pattern(&text);
+            sql.push(" AND (");
+            for (i, col) in ["kind", "client_ip", "detail"].iter().enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push("LOWER(").ident(col).push(") LIKE ");
+                sql.bind_text(&pattern).push(" ESCAPE '!'");
+            }
+            sql.push(")");
+        }
+    }
+
+    /// The events `filter` selects, newest first unless it sorts otherwise
+    /// (at most 100 unless `filter.limit` says otherwise, and never more
+    /// than 10,000 per call: page with `offset`).
+    pub async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
+        let mut sql = Self::audit_select();
+        Self::audit_where(&mut sql, filter);
         let limit = filter.limit.unwrap_or(100).min(10_000);
-        sql.push(" ORDER BY ").ident("id").push(&format!(
+        sql.push(" ORDER BY ");
+        let sort = filter
+            .sort
+            .as_deref()
+            .and_then(|s| crate::core::audit::SORTABLE.iter().find(|c| **c == s));
+        if let Some(col) = sort {
+            // NULLs last either way, as on the other grids.
+            sql.push("CASE WHEN ")
+                .ident(col)
+                .push(" IS NULL THEN 1 ELSE 0 END, ")
+                .ident(col)
+                .push(if filter.ascending {
+                    " ASC, "
+                } else {
+                    " DESC, "
+                });
+        }
+        sql.ident("id").push(&format!(
             " DESC LIMIT {limit} OFFSET {}",
             filter.offset.unwrap_or(0)
         ));
         let rows = Self::audit_rows(&mut *self.conn().await?, sql).await?;
         Ok(rows.into_iter().map(|(r, _)| r).collect())
+    }
+
+    /// How many events `filter` selects (its limit and offset aside).
+    pub async fn count_audit_events(&self, filter: &AuditFilter) -> Result<u64> {
+        let mut sql = Sql::<DB>::new("SELECT COUNT(*) FROM ");
+        sql.ident(AUDIT_EVENTS);
+        Self::audit_where(&mut sql, filter);
+        let rows = DB::fetch(
+            &mut *self.conn().await?,
+            &sql.text,
+            sql.args,
+            &[OutCol { kind: Kind::Int }],
+        )
+        .await?;
+        Ok(match rows.first().and_then(|r| r.first()) {
+            Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
+            _ => 0,
+        })
     }
 
     /// Walk the audit trail in id order and report the first broken link: a

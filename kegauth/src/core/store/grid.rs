@@ -9,7 +9,7 @@ use serde::Serialize;
 pub const PER_PAGE: u32 = 25;
 
 /// Longest filter text kept (longer input is cut, never sent to the database).
-const MAX_FILTER_CHARS: usize = 200;
+pub(crate) const MAX_FILTER_CHARS: usize = 200;
 
 /// A grid column.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -51,6 +51,24 @@ pub struct GridQuery {
     pub page: u32,
     /// Rows per page.
     pub per_page: u32,
+    /// The values of the source's own filters
+    /// ([`CrudSource::filters`](crate::crud::CrudSource::filters)), by key;
+    /// only non-empty ones.
+    pub params: std::collections::BTreeMap<String, String>,
+}
+
+/// A `LIKE ... ESCAPE '!'` pattern for "contains `text`, case-insensitive"
+/// (compare with `LOWER(column)`), `%` and `_` taken literally.
+pub(super) fn contains_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for ch in text.to_lowercase().chars() {
+        if matches!(ch, '!' | '%' | '_') {
+            p.push('!');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
 }
 
 impl GridQuery {
@@ -97,6 +115,7 @@ impl GridQuery {
                 .filter(|p| *p > 0)
                 .unwrap_or(1),
             per_page: PER_PAGE,
+            params: Default::default(),
         }
     }
 
@@ -123,7 +142,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// for name in ["alpha", "beta", "al_pha"] {
     ///     store.insert_group(&mut Group { id: 0, name: name.into() }).await?;
     /// }
-    /// let query = GridQuery { sort: Some("name".into()), descending: true, filter: "AL".into(), page: 1, per_page: 25 };
+    /// let query = GridQuery { sort: Some("name".into()), descending: true, filter: "AL".into(), page: 1, per_page: 25, ..Default::default() };
     /// let (rows, total) = store.grid::<Group>(&query, &["name"]).await?;
     /// assert_eq!(total, 2);
     /// assert_eq!(rows.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["alpha", "al_pha"]);
@@ -141,17 +160,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .filter(|c| filter_columns.contains(&c.name) && c.kind == Kind::Text)
             .map(|c| c.name)
             .collect();
-        let pattern = (!query.filter.is_empty() && !filter_cols.is_empty()).then(|| {
-            let mut p = String::from("%");
-            for ch in query.filter.to_lowercase().chars() {
-                if matches!(ch, '!' | '%' | '_') {
-                    p.push('!');
-                }
-                p.push(ch);
-            }
-            p.push('%');
-            p
-        });
+        let pattern = (!query.filter.is_empty() && !filter_cols.is_empty())
+            .then(|| contains_pattern(&query.filter));
         let push_where = |sql: &mut Sql<DB>| {
             if let Some(pattern) = &pattern {
                 sql.push(" WHERE (");

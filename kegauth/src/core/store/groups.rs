@@ -93,8 +93,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         if n == 0 {
             return Err(Error::NotFound(format!("{kind:?} {id}").to_lowercase()));
         }
-        self.rotate_keys(&mut tx, &affected).await?;
-        self.commit(tx).await?;
+        self.rotate_and_commit(tx, &affected, kind, id, "deleted")
+            .await?;
         Ok(n)
     }
 
@@ -224,8 +224,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         let affected = self
             .affected_users(&mut tx, Self::subject(lk, left_id))
             .await?;
-        self.rotate_keys(&mut tx, &affected).await?;
-        self.commit(tx).await?;
+        self.rotate_and_commit(tx, &affected, lk, left_id, link.table())
+            .await?;
         Ok(true)
     }
 
@@ -253,8 +253,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         let affected = self
             .affected_users(&mut tx, Self::subject(lk, left_id))
             .await?;
-        self.rotate_keys(&mut tx, &affected).await?;
-        self.commit(tx).await?;
+        self.rotate_and_commit(tx, &affected, lk, left_id, link.table())
+            .await?;
         Ok(true)
     }
 
@@ -276,8 +276,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         if DB::execute(&mut tx, &sql.text, sql.args).await? == 0 {
             return Ok(false);
         }
-        self.rotate_keys(&mut tx, &affected).await?;
-        self.commit(tx).await?;
+        self.rotate_and_commit(tx, &affected, lk, left_id, link.table())
+            .await?;
         Ok(true)
     }
 }

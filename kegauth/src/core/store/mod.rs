@@ -99,6 +99,10 @@ pub struct Store<DB: Backend, E: EntitySet> {
     pub(crate) flows: crate::core::accounts::Flows,
     attempts: crate::core::attempts::AttemptPolicy,
     sessions: Arc<crate::core::store::session_cache::SessionCache<U<E>>>,
+    /// Where the store's own audit events go (rights changes that rotated
+    /// session keys, passwords set and API tokens issued through the store),
+    /// and what they say did it (`"app"`, `"cli"`).
+    auditor: Option<(crate::core::audit::Auditor, &'static str)>,
     _entities: PhantomData<fn() -> E>,
 }
 
@@ -111,6 +115,7 @@ impl<DB: Backend, E: EntitySet> Clone for Store<DB, E> {
             sessions: self.sessions.clone(),
             hasher: self.hasher.clone(),
             flows: self.flows.clone(),
+            auditor: self.auditor.clone(),
             _entities: PhantomData,
         }
     }
@@ -211,7 +216,29 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             sessions: Arc::new(crate::core::store::session_cache::SessionCache::new(
                 std::time::Duration::ZERO,
             )),
+            auditor: None,
             _entities: PhantomData,
+        }
+    }
+
+    /// Record the store's own events through `auditor` (the `AuthManager`
+    /// does this), saying they were done by `via` (`"app"`, `"cli"`).
+    pub(crate) fn with_auditor(
+        mut self,
+        auditor: crate::core::audit::Auditor,
+        via: &'static str,
+    ) -> Self {
+        self.auditor = Some((auditor, via));
+        self
+    }
+
+    /// Record one of the store's own events (with `via` in its detail).
+    pub(crate) fn audit(&self, mut event: crate::core::audit::AuditEvent) {
+        if let Some((auditor, via)) = &self.auditor {
+            if let serde_json::Value::Object(detail) = &mut event.detail {
+                detail.insert("via".into(), (*via).into());
+            }
+            auditor.record(event);
         }
     }
 
@@ -610,6 +637,39 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             }
         }
         Self::ids(conn, sql).await
+    }
+
+    /// Rotate the keys of `affected` in `tx`, commit, then record the
+    /// rotation (a rights change of `kind` `id`, `change` saying what).
+    async fn rotate_and_commit(
+        &self,
+        mut tx: Transaction<'static, DB>,
+        affected: &[i64],
+        kind: EntityKind,
+        id: i64,
+        change: &str,
+    ) -> Result<()> {
+        self.rotate_keys(&mut tx, affected).await?;
+        self.commit(tx).await?;
+        if !affected.is_empty() {
+            use crate::core::audit::{kinds, AuditEvent, Outcome, Subject as Of};
+            let mut event = AuditEvent::new(kinds::SESSIONS_ROTATED, Outcome::Success).detail(
+                serde_json::json!({
+                    "change": change,
+                    "users": affected.iter().take(100).collect::<Vec<_>>(),
+                    "count": affected.len(),
+                }),
+            );
+            event.subject = match kind {
+                EntityKind::User => Some(Of::User(id)),
+                EntityKind::Group => Some(Of::Group(id)),
+                EntityKind::Bundle => Some(Of::Bundle(id)),
+                EntityKind::Permission => Some(Of::Permission(id)),
+                EntityKind::Attempt => None,
+            };
+            self.audit(event);
+        }
+        Ok(())
     }
 
     /// Give each user a new session key.

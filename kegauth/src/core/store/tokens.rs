@@ -124,12 +124,24 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         let raw = generate_api_token(options)?;
         self.write_api_token(user, Some(api_token_digest(&raw)))
             .await?;
+        self.audit_token(user, crate::core::audit::kinds::TOKEN_ISSUED);
         Ok(raw)
     }
 
     /// Revoke `user`'s API token.
     pub async fn clear_auth_token(&self, user: &mut U<E>) -> Result<()> {
-        self.write_api_token(user, None).await
+        self.write_api_token(user, None).await?;
+        self.audit_token(user, crate::core::audit::kinds::TOKEN_REVOKED);
+        Ok(())
+    }
+
+    fn audit_token(&self, user: &U<E>, kind: &str) {
+        use crate::core::audit::{AuditEvent, Outcome, Subject};
+        self.audit(
+            AuditEvent::new(kind, Outcome::Success)
+                .subject(Subject::User(user.id()))
+                .detail(serde_json::json!({ "token": "api" })),
+        );
     }
 
     async fn write_api_token(&self, user: &mut U<E>, hash: Option<Vec<u8>>) -> Result<()> {

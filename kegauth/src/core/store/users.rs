@@ -121,7 +121,9 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         if !old.login_id().eq_ignore_ascii_case(user.login_id()) {
             self.check_login_free(&mut tx, user).await?;
         }
-        if rights_changed(&old, user) && old.core().session_key == user.core().session_key {
+        let rotated =
+            rights_changed(&old, user) && old.core().session_key == user.core().session_key;
+        if rotated {
             user.core_mut().rotate_session_key();
         }
         if !self.update_row_if(&mut tx, user, expected_key).await? {
@@ -132,6 +134,29 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         tx.commit().await?;
         self.sessions
             .evict(&[&old.core().session_key, &user.core().session_key]);
+        // A new password is an event of its own (and a rehash at login none).
+        let (o, n) = (old.core(), user.core());
+        let rights: Vec<&str> = [
+            ("is_enabled", o.is_enabled != n.is_enabled),
+            ("is_superuser", o.is_superuser != n.is_superuser),
+            ("disabled_utc", o.disabled_utc != n.disabled_utc),
+        ]
+        .into_iter()
+        .filter_map(|(name, changed)| changed.then_some(name))
+        .collect();
+        if rotated && !rights.is_empty() {
+            use crate::core::audit::{kinds, AuditEvent, Outcome, Subject};
+            self.audit(
+                AuditEvent::new(kinds::SESSIONS_ROTATED, Outcome::Success)
+                    .subject(Subject::User(user.id()))
+                    .detail(serde_json::json!({
+                        "change": "user",
+                        "fields": rights,
+                        "users": [user.id()],
+                        "count": 1,
+                    })),
+            );
+        }
         Ok(true)
     }
 
@@ -228,7 +253,15 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     pub async fn set_password(&self, user: &mut U<E>, password: &str) -> Result<()> {
         let hash = self.hasher.hash(password).await?;
         user.core_mut().password = Some(hash);
-        self.update_user(user).await
+        self.update_user(user).await?;
+        self.audit(
+            crate::core::audit::AuditEvent::new(
+                crate::core::audit::kinds::PASSWORD_SET,
+                crate::core::audit::Outcome::Success,
+            )
+            .subject(crate::core::audit::Subject::User(user.id())),
+        );
+        Ok(())
     }
 
     /// Check `password` against the user's hash. A user with no password never matches,

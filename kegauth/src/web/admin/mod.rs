@@ -45,7 +45,7 @@ use crate::core::store::Store;
 use crate::web::crud::view::{BuiltinSources, CrudView, SourceRef};
 use crate::web::crud::{
     Action, BoxFuture, CrudCx, CrudSource, Deleted, FieldErrors, FieldKind, FormField, FormInput,
-    Found, GridColumn, GridPage, GridQuery, GridRow, RowAction, Saved,
+    Found, GridColumn, GridFilter, GridPage, GridQuery, GridRow, RowAction, Saved,
 };
 use rocket::Route;
 use std::collections::{BTreeSet, HashMap};
@@ -70,7 +70,7 @@ pub(crate) fn routes() -> Vec<Route> {
         .flat_map(|s| {
             let view = CrudView::with_source(s.path(), SourceRef::Builtin(*s, row_actions(*s)));
             match s {
-                Section::Permissions => view.actions(&[Action::List]),
+                Section::Permissions | Section::Audit => view.actions(&[Action::List]),
                 _ => view,
             }
             .routes()
@@ -120,7 +120,13 @@ pub(crate) fn sources<DB: Backend, E: EntitySet>(store: Store<DB, E>) -> Builtin
             set_name: <E::Bundle as BundleEntity>::set_name,
         }),
     );
-    sources.insert(Section::Permissions, Arc::new(Permissions { store }));
+    sources.insert(
+        Section::Permissions,
+        Arc::new(Permissions {
+            store: store.clone(),
+        }),
+    );
+    sources.insert(Section::Audit, Arc::new(audit::Audit { store }));
     BuiltinSources(sources)
 }
 
@@ -440,6 +446,7 @@ fn refused(tr: &Translator, label: &str) -> Deleted {
     Deleted::Refused(tr.t_args("admin-delete-referenced", &[("label", label.to_string())]))
 }
 
+mod audit;
 mod named;
 mod users;
 use named::{Named, Permissions};

@@ -7,6 +7,53 @@ pub use crate::core::store::grid::{GridColumn, GridQuery, PER_PAGE};
 /// The most rows one CSV export holds.
 pub(crate) const MAX_EXPORT_ROWS: u32 = 100_000;
 
+/// A filter of a source's own beside the grid's text filter (`?<key>=`),
+/// e.g. the audit page's user and event kind. Its value reaches
+/// [`CrudSource::list`](super::CrudSource::list) in [`GridQuery::params`].
+///
+/// ```
+/// use kegauth::crud::GridFilter;
+/// let f = GridFilter::choice("colour", "Colour", [("r", "Red"), ("g", "Green")]);
+/// assert_eq!(f.options.len(), 2);
+/// assert!(GridFilter::text("owner", "Owner").options.is_empty());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GridFilter {
+    /// The query parameter.
+    pub key: String,
+    /// The label (a catalog key or text).
+    pub label: String,
+    /// `(value, label)` choices; empty for a text box.
+    pub options: Vec<(String, String)>,
+}
+
+impl GridFilter {
+    /// A text box.
+    pub fn text(key: &str, label: &str) -> Self {
+        GridFilter {
+            key: key.into(),
+            label: label.into(),
+            options: Vec::new(),
+        }
+    }
+
+    /// A choice among `options` (`(value, label)`), or none.
+    pub fn choice<'a>(
+        key: &str,
+        label: &str,
+        options: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        GridFilter {
+            key: key.into(),
+            label: label.into(),
+            options: options
+                .into_iter()
+                .map(|(v, l)| (v.to_string(), l.to_string()))
+                .collect(),
+        }
+    }
+}
+
 /// An action offered on one row, run by `POST <base>/<id>/<name>`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RowAction {
@@ -81,4 +128,24 @@ pub fn csv_export(columns: &[GridColumn], rows: &[GridRow]) -> crate::core::erro
         .map_err(|e| crate::core::error::Error::Invalid(format!("CSV export: {e}")))?;
     String::from_utf8(bytes)
         .map_err(|e| crate::core::error::Error::Invalid(format!("CSV export: {e}")))
+}
+
+/// A CSV download.
+pub(crate) struct CsvFile {
+    pub(crate) name: String,
+    pub(crate) body: String,
+}
+
+impl<'r> rocket::response::Responder<'r, 'static> for CsvFile {
+    fn respond_to(self, _: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
+        rocket::Response::build()
+            .header(rocket::http::ContentType::CSV)
+            .raw_header(
+                "Content-Disposition",
+                format!("attachment; filename=\"{}.csv\"", self.name),
+            )
+            .raw_header("Cache-Control", "no-store")
+            .sized_body(self.body.len(), std::io::Cursor::new(self.body))
+            .ok()
+    }
 }

@@ -42,10 +42,14 @@
 //! assert_eq!(routes.len(), 1);
 //! ```
 
+mod changes;
 mod grid;
 pub(crate) mod view;
 
-pub use grid::{csv_export, GridColumn, GridPage, GridQuery, GridRow, RowAction, PER_PAGE};
+pub(crate) use grid::CsvFile;
+pub use grid::{
+    csv_export, GridColumn, GridFilter, GridPage, GridQuery, GridRow, RowAction, PER_PAGE,
+};
 pub use view::CrudView;
 
 use crate::authn::session::Flash;
@@ -96,6 +100,51 @@ pub struct CrudCx<'a> {
     /// The app's catalogs in the request's language (for messages and
     /// labels a source makes).
     pub tr: crate::core::i18n::Translator,
+    /// Where [`audit`](Self::audit) records, with the viewer's id and address.
+    pub(crate) auditing: Auditing,
+}
+
+/// The request's side of the audit trail: where events go, the viewer's id
+/// and the client's address.
+#[derive(Clone, Default)]
+pub(crate) struct Auditing {
+    pub auditor: Option<crate::core::audit::Auditor>,
+    pub actor: Option<i64>,
+    pub client_ip: Option<String>,
+}
+
+impl CrudCx<'_> {
+    /// Record an audit event about this request (see [`crate::audit`]): the
+    /// viewer is its actor unless it names one, and the client's address is
+    /// added. It never waits or fails; kegauth records the add, edit and
+    /// delete of every CRUD view itself (with the fields changed), so a
+    /// source records only what else it does.
+    ///
+    /// ```
+    /// # use kegauth::crud::CrudCx;
+    /// use kegauth::audit::{AuditEvent, Outcome};
+    /// fn archived(cx: &CrudCx<'_>, id: i64) {
+    ///     cx.audit(AuditEvent::new("widget-archived", Outcome::Success)
+    ///         .detail(serde_json::json!({ "widget": id })));
+    /// }
+    /// ```
+    pub fn audit(&self, mut event: crate::core::audit::AuditEvent) {
+        let a = &self.auditing;
+        if event.actor.is_none() {
+            event.actor = a.actor;
+        }
+        if event.client_ip.is_none() {
+            event.client_ip.clone_from(&a.client_ip);
+        }
+        if let Some(auditor) = &a.auditor {
+            auditor.record(event);
+        }
+    }
+
+    /// The viewer's user id, when kegauth knows it.
+    pub fn viewer_id(&self) -> Option<i64> {
+        self.auditing.actor
+    }
 }
 
 /// A record was found, or not, or the viewer may not touch it.
@@ -285,6 +334,12 @@ pub trait CrudSource: Send + Sync + 'static {
 
     /// The grid's columns, in order.
     fn columns(&self) -> Vec<GridColumn>;
+
+    /// Filters of this source's own, shown beside the text filter; their
+    /// values reach [`list`](Self::list) in [`GridQuery::params`]. None by default.
+    fn filters(&self) -> Vec<GridFilter> {
+        Vec::new()
+    }
 
     /// One page of rows matching the query's filter, in its order, and the
     /// number of rows matching the filter.

@@ -1,6 +1,6 @@
 //! [`CrudView`]: the routes of a CRUD page set and their handler.
 
-use super::grid::MAX_EXPORT_ROWS;
+use super::grid::{CsvFile, MAX_EXPORT_ROWS};
 use super::{
     csv_export, Action, CrudCx, CrudSource, Deleted, FieldKind, FormField, FormInput, Found,
     GridPage, GridQuery, Saved, Viewer,
@@ -9,11 +9,12 @@ use crate::authn::principal::principal;
 use crate::authn::session::{Flash, Session};
 use crate::authz::admin_rules::{AdminRules, Section};
 use crate::authz::requirements::{evaluate, register_rule, tag_route, Requirement, RouteRule};
+use crate::core::audit::kinds;
 use crate::core::templates::Templates;
 use crate::web::views::{csrf_failure, html, Ctx, Page};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use rocket::data::ToByteUnit;
-use rocket::http::{ContentType, Method, Status};
+use rocket::http::{Method, Status};
 use rocket::outcome::Outcome;
 use rocket::route::{self, Handler, Route};
 use rocket::{Data, Request};
@@ -49,8 +50,8 @@ pub(crate) enum SourceRef {
 /// overrides like any kegauth template. See the [module docs](super) for an example.
 #[derive(Clone)]
 pub struct CrudView {
-    base: String,
-    source: SourceRef,
+    pub(super) base: String,
+    pub(super) source: SourceRef,
     requirements: BTreeMap<Action, Requirement>,
     actions: Vec<Action>,
 }
@@ -225,18 +226,28 @@ fn root(req: &Request<'_>, base: &str) -> String {
     }
 }
 
+/// Everything but RFC 3986's unreserved characters is escaped in a query value.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 fn enc(s: &str) -> String {
-    utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
+    utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
-/// The list URL for a sort, filter and page.
-fn list_url(root: &str, sort: Option<(&str, bool)>, filter: &str, page: u32) -> String {
+/// The list URL for a sort, the query's filters, and a page.
+fn list_url(root: &str, sort: Option<(&str, bool)>, query: &GridQuery, page: u32) -> String {
     let mut params = Vec::new();
     if let Some((key, desc)) = sort {
         params.push(format!("sort={}{}", if desc { "-" } else { "" }, enc(key)));
     }
-    if !filter.is_empty() {
-        params.push(format!("filter={}", enc(filter)));
+    if !query.filter.is_empty() {
+        params.push(format!("filter={}", enc(&query.filter)));
+    }
+    for (key, value) in &query.params {
+        params.push(format!("{}={}", enc(key), enc(value)));
     }
     if page > 1 {
         params.push(format!("page={page}"));
@@ -358,6 +369,43 @@ impl CrudHandler {
             r.query("filter"),
             r.query("page"),
         );
+        let filters: Vec<_> = source
+            .filters()
+            .into_iter()
+            .map(|mut f| {
+                f.label = r.tr().label(&f.label);
+                for o in &mut f.options {
+                    o.1 = r.tr().label(&o.1);
+                }
+                f
+            })
+            .collect();
+        for f in &filters {
+            let value: String = r
+                .query(&f.key)
+                .unwrap_or_default()
+                .trim()
+                .chars()
+                .take(crate::core::store::grid::MAX_FILTER_CHARS)
+                .collect();
+            // A choice the filter does not offer is no filter.
+            let offered = f.options.is_empty() || f.options.iter().any(|o| o.0 == value);
+            if !value.is_empty() && offered && !matches!(f.key.as_str(), "sort" | "filter" | "page")
+            {
+                query.params.insert(f.key.clone(), value);
+            }
+        }
+        let filter_values: Vec<_> = filters
+            .iter()
+            .map(|f| {
+                json!({
+                    "key": f.key,
+                    "label": f.label,
+                    "options": f.options,
+                    "value": query.params.get(&f.key).cloned().unwrap_or_default(),
+                })
+            })
+            .collect();
         if r.query("export_to") == Some("csv") {
             query.page = 1;
             query.per_page = MAX_EXPORT_ROWS;
@@ -384,7 +432,7 @@ impl CrudHandler {
                 json!({
                     "key": c.key,
                     "label": c.label,
-                    "sort_url": c.sortable.then(|| list_url(root, Some((&c.key, desc_next)), &query.filter, 1)),
+                    "sort_url": c.sortable.then(|| list_url(root, Some((&c.key, desc_next)), &query, 1)),
                     "sorted": current.then_some(if query.descending { "desc" } else { "asc" }),
                 })
             })
@@ -408,7 +456,7 @@ impl CrudHandler {
             })
             .collect();
         let page = u64::from(query.page);
-        let mut export = list_url(root, sort, &query.filter, 1);
+        let mut export = list_url(root, sort, &query, 1);
         export.push(if export.contains('?') { '&' } else { '?' });
         export.push_str("export_to=csv");
         let (singular, plural) = r.names();
@@ -424,10 +472,11 @@ impl CrudHandler {
                 "page": page,
                 "pages": pages,
                 "filter": query.filter,
+                "filters": filter_values,
                 "list_url": root,
                 "sort": query.sort.as_deref().map(|k| format!("{}{k}", if query.descending { "-" } else { "" })),
-                "prev_url": (page > 1).then(|| list_url(root, sort, &query.filter, query.page - 1)),
-                "next_url": (page < pages).then(|| list_url(root, sort, &query.filter, query.page + 1)),
+                "prev_url": (page > 1).then(|| list_url(root, sort, &query, query.page - 1)),
+                "next_url": (page < pages).then(|| list_url(root, sort, &query, query.page + 1)),
                 "add_url": can_add.then(|| format!("{root}/add")),
                 "export_url": export,
                 "csrf_token": r.session().csrf_token(),
@@ -437,6 +486,29 @@ impl CrudHandler {
         Ok(html(Status::Ok, body))
     }
 
+    /// Links shown on an edit page: a user's audit events, for a viewer who
+    /// may see the audit page.
+    async fn form_links(&self, r: &Request2<'_, '_>, id: Option<i64>) -> Vec<serde_json::Value> {
+        let (SourceRef::Builtin(Section::Users, _), Some(id)) = (&self.view.source, id) else {
+            return Vec::new();
+        };
+        let Some(rules) = r.req.rocket().state::<AdminRules>() else {
+            return Vec::new();
+        };
+        if evaluate(r.req, &rules.requirement(Section::Audit, Action::List))
+            .await
+            .is_err()
+        {
+            return Vec::new();
+        }
+        let mount = root(r.req, "");
+        vec![json!({
+            "label": r.tr().t("audit-user-events"),
+            "url": format!("{}{}?user={id}", mount.trim_end_matches('/'), Section::Audit.path()),
+        })]
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn render_form(
         &self,
         r: &Request2<'_, '_>,
@@ -444,6 +516,7 @@ impl CrudHandler {
         fields: Vec<FormField>,
         errors: &super::FieldErrors,
         flashes: Vec<Flash>,
+        links: Vec<serde_json::Value>,
     ) -> Page {
         let (singular, _) = r.names();
         let (title, action) = match id {
@@ -468,6 +541,7 @@ impl CrudHandler {
                     "fields": fields,
                     "errors": errors,
                     "form_action": action,
+                    "links": links,
                     "cancel_url": r.root,
                     "csrf_token": r.session().csrf_token(),
                     "flashes": flashes,
@@ -489,7 +563,8 @@ impl CrudHandler {
             return Ok(Page::Status(Status::NotFound));
         };
         let flashes = r.session().take_flashes();
-        Ok(self.render_form(r, id, fields, &BTreeMap::new(), flashes))
+        let links = self.form_links(r, id).await;
+        Ok(self.render_form(r, id, fields, &BTreeMap::new(), flashes, links))
     }
 
     async fn save(
@@ -498,12 +573,33 @@ impl CrudHandler {
         id: Option<i64>,
         input: &FormInput,
     ) -> crate::core::error::Result<Page> {
+        // The form as it was, to record what the save changed.
+        let before = match r.source.form(&r.cx, id).await? {
+            Found::Yes(fields) => fields,
+            _ => Vec::new(),
+        };
         let saved = r.source.save(&r.cx, id, input).await?;
         if let Some(status) = found_status(&saved) {
             return Ok(Page::Status(status));
         }
         match saved {
-            Found::Yes(Saved::Done { relogin, .. }) => {
+            Found::Yes(Saved::Done {
+                id: saved_id,
+                relogin,
+            }) => {
+                let after = match r.source.form(&r.cx, Some(saved_id)).await? {
+                    Found::Yes(fields) => fields,
+                    _ => Vec::new(),
+                };
+                super::changes::record_save(
+                    &self.view,
+                    &r.cx,
+                    id.is_some(),
+                    saved_id,
+                    &before,
+                    &after,
+                    input,
+                );
                 let flash = success(r.t_name(if id.is_some() {
                     "crud-modified"
                 } else {
@@ -532,7 +628,8 @@ impl CrudHandler {
                 for message in errors.get("_form").into_iter().flatten() {
                     flashes.push(error_flash(message));
                 }
-                Ok(self.render_form(r, id, fields, &errors, flashes))
+                let links = self.form_links(r, id).await;
+                Ok(self.render_form(r, id, fields, &errors, flashes, links))
             }
             _ => Ok(Page::Status(Status::NotFound)),
         }
@@ -564,9 +661,19 @@ impl CrudHandler {
     }
 
     async fn delete(&self, r: &Request2<'_, '_>, id: i64) -> crate::core::error::Result<Page> {
+        let label = match r.source.label(&r.cx, id).await? {
+            Found::Yes(label) => Some(label),
+            _ => None,
+        };
         let deleted = r.source.delete(&r.cx, id).await?;
         Ok(match deleted {
-            Found::Yes(Deleted::Done) => r.redirect_to_list(success(r.t_name("crud-removed"))),
+            Found::Yes(Deleted::Done) => {
+                r.cx.audit(
+                    super::changes::event(&self.view, kinds::ADMIN_DELETE, id)
+                        .detail_merged(json!({ "label": label })),
+                );
+                r.redirect_to_list(success(r.t_name("crud-removed")))
+            }
             Found::Yes(Deleted::Refused(message)) => r.redirect_to_list(Flash {
                 category: "warning".into(),
                 message,
@@ -646,8 +753,13 @@ impl Handler for CrudHandler {
         if let Err(denied) = evaluate(req, &requirement).await {
             return Outcome::Error(denied.status());
         }
-        let viewer = match principal(req).await {
-            Ok(Some(p)) => Viewer::new(p.user.clone()),
+        let (viewer, actor) = match principal(req).await {
+            Ok(Some(p)) => (
+                Viewer::new(p.user.clone()),
+                req.rocket()
+                    .state::<crate::authn::service::Auth>()
+                    .and_then(|auth| auth.0.id_of(&*p.user)),
+            ),
             Ok(None) => return Outcome::Error(Status::Unauthorized),
             Err(status) => return Outcome::Error(status),
         };
@@ -656,6 +768,11 @@ impl Handler for CrudHandler {
             _ => return Outcome::Error(Status::InternalServerError),
         };
         let tr = ctx.templates.tr().clone();
+        let auditing = super::Auditing {
+            auditor: Some(ctx.auditor.clone()),
+            actor,
+            client_ip: ctx.ip.map(|ip| ip.to_string()),
+        };
         let r = Request2 {
             req,
             ctx,
@@ -663,6 +780,7 @@ impl Handler for CrudHandler {
                 rocket: req.rocket(),
                 viewer,
                 tr,
+                auditing,
             },
             source,
             root: root(req, &view.base),
@@ -672,25 +790,5 @@ impl Handler for CrudHandler {
             Err(e) => Page::Error(e),
         };
         route::Outcome::from(req, page)
-    }
-}
-
-/// A CSV download.
-pub(crate) struct CsvFile {
-    name: String,
-    body: String,
-}
-
-impl<'r> rocket::response::Responder<'r, 'static> for CsvFile {
-    fn respond_to(self, _: &'r Request<'_>) -> rocket::response::Result<'static> {
-        rocket::Response::build()
-            .header(ContentType::CSV)
-            .raw_header(
-                "Content-Disposition",
-                format!("attachment; filename=\"{}.csv\"", self.name),
-            )
-            .raw_header("Cache-Control", "no-store")
-            .sized_body(self.body.len(), std::io::Cursor::new(self.body))
-            .ok()
     }
 }

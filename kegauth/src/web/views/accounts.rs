@@ -6,6 +6,7 @@ use crate::authn::service::TokenCheck;
 use crate::authn::session::Session;
 use crate::core::accounts::{FORGOT_PASSWORD_PATH, RESET_PASSWORD_PATH, VERIFY_ACCOUNT_PATH};
 use crate::core::attempts::Gate;
+use crate::core::audit::{kinds, AuditEvent, Outcome, Subject};
 use crate::core::entity::AttemptType;
 use crate::core::templates::Templates;
 use crate::web::catchers::LOGIN_PATH;
@@ -115,12 +116,16 @@ async fn forgot_post(form: Form<ForgotForm<'_>>, ctx: Ctx<'_>) -> Page {
     }
     match auth.0.forgot(email, templates.tr().lang()).await {
         // A success (a mail went out) starts the count again.
-        Ok(true) => {
+        Ok(Some(user_id)) => {
             if let Err(e) = auth.0.attempt_succeeded(gate).await {
                 return Page::Error(e);
             }
+            ctx.audit(
+                AuditEvent::new(kinds::PASSWORD_RESET_REQUESTED, Outcome::Success)
+                    .subject(Subject::User(user_id)),
+            );
         }
-        Ok(false) => {}
+        Ok(None) => {}
         Err(e) => return Page::Error(e),
     }
     // The same answer whether or not the address belongs to an account.
@@ -140,13 +145,21 @@ impl<'a> rocket::request::FromParam<'a> for UserId {
 }
 
 /// Which of the two token pages.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum TokenPage {
     Reset,
     Verify,
 }
 
 impl TokenPage {
+    /// How the password was set, for the audit trail.
+    fn via(self) -> &'static str {
+        match self {
+            TokenPage::Reset => "reset-link",
+            TokenPage::Verify => "verify-link",
+        }
+    }
+
     fn path(self) -> &'static str {
         match self {
             TokenPage::Reset => RESET_PASSWORD_PATH,
@@ -291,6 +304,11 @@ async fn token_post(
         errors.insert("confirm", vec![templates.t("passwords-must-match")]);
     }
     if errors.is_empty() && gate.is_locked() {
+        ctx.audit(
+            AuditEvent::new(kinds::PASSWORD_SET, Outcome::Refused)
+                .subject(Subject::User(user_id))
+                .detail(serde_json::json!({ "via": which.via(), "reason": "locked-out" })),
+        );
         session.flash("error", &templates.t("reset-too-many"));
         return render_set_password(which, templates, session, user_id, token, &login_id, errors);
     }
@@ -304,6 +322,15 @@ async fn token_post(
                 if let Err(e) = auth.0.attempt_succeeded(gate).await {
                     return Page::Error(e);
                 }
+                let by_owner = |kind| {
+                    AuditEvent::new(kind, Outcome::Success)
+                        .actor(user_id)
+                        .subject(Subject::User(user_id))
+                };
+                if which == TokenPage::Verify {
+                    ctx.audit(by_owner(kinds::VERIFIED));
+                }
+                ctx.audit(by_owner(kinds::PASSWORD_SET).detail(json!({ "via": which.via() })));
                 session.flash("success", &which.done_message(templates));
                 return Page::redirect(which.after(endpoints));
             }

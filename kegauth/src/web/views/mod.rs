@@ -5,9 +5,10 @@ pub(crate) mod oauth;
 
 use crate::authn::authenticators::Authenticator;
 use crate::authn::service::{Auth, LoginFailure};
+use crate::authn::service::{LoggedIn, Refused};
 use crate::authn::session::{Flash, Session};
 use crate::core::attempts::Gate;
-use crate::core::audit::{kinds, AuditEvent, Outcome};
+use crate::core::audit::{kinds, AuditEvent, Outcome, Subject};
 use crate::core::client_ip::ProxyPolicy;
 use crate::core::config::Config;
 use crate::core::entity::AttemptType;
@@ -22,7 +23,7 @@ use rocket::http::{Header, Status};
 use rocket::request::{self, FromRequest, Request};
 use rocket::response::content::RawHtml;
 use rocket::response::{Redirect, Responder};
-use rocket::{get, head, post, routes, Route, State};
+use rocket::{get, head, post, routes, Route};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -66,7 +67,7 @@ pub enum Page {
     /// An error.
     Error(crate::core::error::Error),
     /// A CSV download (a CRUD grid's export).
-    Csv(crate::web::crud::view::CsvFile),
+    Csv(crate::web::crud::CsvFile),
 }
 
 impl Page {
@@ -137,6 +138,14 @@ pub struct Ctx<'r> {
 }
 
 impl Ctx<'_> {
+    /// How the login form checks passwords, for the audit trail.
+    fn method(&self) -> &'static str {
+        match self.authenticator {
+            Authenticator::Ldap => "ldap",
+            _ => "password",
+        }
+    }
+
     /// Record `event`, with the client's address, without waiting.
     pub(crate) fn audit(&self, mut event: crate::core::audit::AuditEvent) {
         event.client_ip = self.ip.map(|ip| ip.to_string());
@@ -407,7 +416,10 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
         }));
     } else {
         match auth.0.authenticate(login_id, password).await {
-            Ok(Ok(session_key)) => {
+            Ok(Ok(LoggedIn {
+                user_id,
+                session_key,
+            })) => {
                 if let Err(e) = auth.0.attempt_succeeded(gate).await {
                     return Page::Error(e);
                 }
@@ -418,7 +430,9 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
                 );
                 ctx.audit(
                     AuditEvent::new(kinds::LOGIN_SUCCESS, Outcome::Success)
-                        .detail(serde_json::json!({ "login": login_id, "method": "password" })),
+                        .actor(user_id)
+                        .subject(Subject::User(user_id))
+                        .detail(serde_json::json!({ "login": login_id, "method": ctx.method() })),
                 );
                 let target = next
                     .or_else(|| session.take_next())
@@ -430,13 +444,14 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
                 session.log_in(&session_key, vec![welcome]);
                 return Page::redirect(target);
             }
-            Ok(Err(failure)) => {
+            Ok(Err(Refused { failure, user_id })) => {
                 // Not the typed login id: people type passwords into it.
                 log::info!(target: AUDIT, "login failed ({failure:?}) from {}", ip_text(ctx.ip));
-                ctx.audit(
-                    AuditEvent::new(kinds::LOGIN_FAILURE, Outcome::Refused)
-                        .detail(serde_json::json!({ "reason": format!("{failure:?}") })),
+                let mut event = AuditEvent::new(kinds::LOGIN_FAILURE, Outcome::Refused).detail(
+                    serde_json::json!({ "reason": format!("{failure:?}"), "method": ctx.method() }),
                 );
+                event.subject = user_id.map(Subject::User);
+                ctx.audit(event);
                 flashes.push(error(failure_message(
                     templates, auth, config, failure, login_id,
                 )))
@@ -489,26 +504,31 @@ pub struct LogoutForm<'r> {
 }
 
 #[post("/logout", data = "<form>")]
-async fn logout_post(
-    form: Form<LogoutForm<'_>>,
-    session: Session<'_>,
-    templates: &State<Templates>,
-    auth: &State<Auth>,
-    endpoints: &State<Endpoints>,
-    tr: crate::core::i18n::Translator,
-) -> Page {
-    let templates = &templates.with_lang(tr.lang());
+async fn logout_post(form: Form<LogoutForm<'_>>, ctx: Ctx<'_>) -> Page {
+    let Ctx {
+        session,
+        templates,
+        auth,
+        endpoints,
+        ..
+    } = &ctx;
     if !session.csrf_matches(form.csrf_token.unwrap_or_default()) {
         return csrf_failure(templates);
     }
     if let Some(key) = session.session_key() {
         // Rotate the key so that a copy of this cookie stops working too.
-        if let Err(e) = auth.0.revoke(&key).await {
-            return Page::Error(e);
+        match auth.0.revoke(&key).await {
+            Ok(Some(user_id)) => ctx.audit(
+                AuditEvent::new(kinds::LOGOUT, Outcome::Success)
+                    .actor(user_id)
+                    .subject(Subject::User(user_id)),
+            ),
+            Ok(None) => {}
+            Err(e) => return Page::Error(e),
         }
     }
     session.log_out();
-    session.flash("success", &tr.t("logout-done"));
+    session.flash("success", &templates.t("logout-done"));
     Page::redirect(endpoints.after_logout.clone())
 }
 

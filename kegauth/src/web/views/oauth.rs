@@ -8,8 +8,9 @@ use crate::authn::authenticators::oauth::{
     domain_of, identify, Identity, OAuth, Profile, Refusal, PENDING_SECS,
 };
 use crate::authn::authenticators::Authenticator;
-use crate::authn::service::LoginFailure;
+use crate::authn::service::{LoggedIn, LoginFailure, Refused};
 use crate::authn::session::Flash;
+use crate::core::audit::{kinds, AuditEvent, Outcome as AuditOutcome, Subject};
 use crate::core::config::Config;
 use crate::core::error::Error;
 use crate::core::paths::LOGIN_PATH;
@@ -159,21 +160,30 @@ async fn oauth_callback(
     };
     let (identity, next) = match outcome {
         Ok(Ok(found)) => found,
-        Ok(Err(refusal)) => return refuse(&ctx, p, refusal),
+        Ok(Err(refusal)) => return refuse(&ctx, p, refusal, None),
         Err(e) => return Page::Error(e),
     };
     if !p.domains.is_empty() {
         let domain = domain_of(&identity.login_id).unwrap_or_default();
         if !p.domains.contains(&domain) {
             log::info!(target: AUDIT, "OAuth login through `{}` refused: domain {domain:?} is not in its filter", p.name);
-            return refuse(&ctx, p, Refusal::WrongDomain(identity.login_id));
+            return refuse(&ctx, p, Refusal::WrongDomain(identity.login_id), None);
         }
     }
     let Identity { subject, login_id } = identity;
     let issuer = p.issuer.as_str();
     match ctx.auth.0.provider_login(issuer, &subject, &login_id).await {
-        Ok(Ok(session_key)) => {
+        Ok(Ok(LoggedIn {
+            user_id,
+            session_key,
+        })) => {
             log::info!(target: AUDIT, "OAuth login of {login_id:?} through `{}` succeeded from {}", p.name, ip_text(ctx.ip));
+            ctx.audit(
+                AuditEvent::new(kinds::LOGIN_SUCCESS, AuditOutcome::Success)
+                    .actor(user_id)
+                    .subject(Subject::User(user_id))
+                    .detail(json!({ "login": login_id, "method": "oauth", "provider": p.name })),
+            );
             let target = next
                 .or_else(|| ctx.session.take_next())
                 .unwrap_or_else(|| ctx.endpoints.after_login.clone());
@@ -184,9 +194,9 @@ async fn oauth_callback(
             ctx.session.log_in(&session_key, vec![welcome]);
             Page::redirect(target)
         }
-        Ok(Err(failure)) => {
+        Ok(Err(Refused { failure, user_id })) => {
             log::info!(target: AUDIT, "OAuth login through `{}` refused ({failure:?})", p.name);
-            refuse(&ctx, p, Refusal::Login(login_id, failure))
+            refuse(&ctx, p, Refusal::Login(login_id, failure), user_id)
         }
         Err(e) => Page::Error(e),
     }
@@ -195,7 +205,18 @@ async fn oauth_callback(
 /// Say why the login did not happen: a flash on the login page, or (with the
 /// redirect authenticator, whose `/login` would go straight back to the
 /// provider) a page.
-fn refuse(ctx: &Ctx<'_>, p: &Profile, refusal: Refusal) -> Page {
+fn refuse(ctx: &Ctx<'_>, p: &Profile, refusal: Refusal, user_id: Option<i64>) -> Page {
+    let reason = match &refusal {
+        Refusal::Failed => "Failed".to_string(),
+        Refusal::Refused => "RefusedByProvider".to_string(),
+        Refusal::NoIdentity => "NoIdentity".to_string(),
+        Refusal::WrongDomain(_) => "WrongDomain".to_string(),
+        Refusal::Login(_, failure) => format!("{failure:?}"),
+    };
+    let mut event = AuditEvent::new(kinds::LOGIN_FAILURE, AuditOutcome::Refused)
+        .detail(json!({ "reason": reason, "method": "oauth", "provider": p.name }));
+    event.subject = user_id.map(Subject::User);
+    ctx.audit(event);
     let t = &ctx.templates;
     let provider = || ("provider", p.label.clone());
     let message = match refusal {
