@@ -1116,7 +1116,71 @@ async fn every_grid_filters_sorts_and_exports<B: TestBackend>() {
         assert_eq!(lines[0], header, "{path}");
         assert_eq!(lines.len(), count + 1, "{path}: {csv}");
         assert!(lines[1].starts_with(first), "{path}: {csv}");
+
+        // The same rows as an Excel workbook.
+        let r = app
+            .client
+            .get(format!("{path}?export_to=xlsx&filter={filter}&sort={sort}"))
+            .dispatch()
+            .await;
+        assert_eq!(r.status(), Status::Ok);
+        assert_eq!(
+            r.content_type().map(|c| c.to_string()),
+            Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".into())
+        );
+        let disposition = r
+            .headers()
+            .get_one("Content-Disposition")
+            .unwrap_or_default();
+        assert!(disposition.ends_with(".xlsx\""), "{disposition}");
+        let (strings, sheet) = xlsx_parts(r.into_bytes().await.unwrap());
+        assert!(strings.contains(&format!(">{first}<")), "{path}: {strings}");
+        assert!(strings.contains(&format!(">{}<", header.split(',').next().unwrap())));
+        assert_eq!(sheet.matches("<row ").count(), count + 1, "{path}: {sheet}");
     }
+    let page = body(app.browse("/groups").await).await;
+    assert!(page.contains("href=\"/groups?export_to=xlsx\""), "{page}");
+}
+
+/// An xlsx file's shared strings and first sheet, as XML text.
+fn xlsx_parts(bytes: Vec<u8>) -> (String, String) {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip file");
+    let mut part = |name: &str| {
+        let mut text = String::new();
+        zip.by_name(name)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    };
+    (
+        part("xl/sharedStrings.xml"),
+        part("xl/worksheets/sheet1.xml"),
+    )
+}
+
+on_sqlite_and_postgres!(exports_defuse_formulas);
+
+/// A record whose name a spreadsheet would run as a formula exports as text
+/// in CSV and Excel alike.
+async fn exports_defuse_formulas<B: TestBackend>() {
+    let Some(app) = app::<B>().await else { return };
+    admin(&app).await;
+    group_named(&app, "=HYPERLINK(\"http://evil.example\")").await;
+    let csv = app
+        .client
+        .get("/groups?export_to=csv")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    let r = app.client.get("/groups?export_to=xlsx").dispatch().await;
+    let (strings, sheet) = xlsx_parts(r.into_bytes().await.unwrap());
+    assert!(strings.contains(">'=HYPERLINK("), "{strings}");
+    assert!(!sheet.contains("<f>"), "no formula cell: {sheet}");
 }
 
 #[rocket::async_test]

@@ -90,6 +90,7 @@ crud-edit-title = Edit { $name }
 crud-delete-title = Delete { $name }
 crud-filter = Filter
 crud-export = Export CSV
+crud-export-xlsx = Export Excel
 crud-actions = Actions
 crud-edit = Edit
 crud-delete = Delete

@@ -88,6 +88,7 @@ crud-edit-title = Editar { $name }
 crud-delete-title = Eliminar { $name }
 crud-filter = Filtrar
 crud-export = Exportar CSV
+crud-export-xlsx = Exportar Excel
 crud-actions = Acciones
 crud-edit = Editar
 crud-delete = Eliminar

@@ -46,9 +46,10 @@ mod changes;
 mod grid;
 pub(crate) mod view;
 
-pub(crate) use grid::CsvFile;
+pub(crate) use grid::ExportFile;
 pub use grid::{
-    csv_export, GridColumn, GridFilter, GridPage, GridQuery, GridRow, RowAction, PER_PAGE,
+    csv_export, xlsx_export, GridColumn, GridFilter, GridPage, GridQuery, GridRow, RowAction,
+    PER_PAGE,
 };
 pub use view::CrudView;
 

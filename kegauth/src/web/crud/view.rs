@@ -1,9 +1,9 @@
 //! [`CrudView`]: the routes of a CRUD page set and their handler.
 
-use super::grid::{CsvFile, MAX_EXPORT_ROWS};
+use super::grid::{ExportFile, ExportFormat, MAX_EXPORT_ROWS};
 use super::{
-    csv_export, Action, CrudCx, CrudSource, Deleted, FieldKind, FormField, FormInput, Found,
-    GridPage, GridQuery, Saved, Viewer,
+    csv_export, xlsx_export, Action, CrudCx, CrudSource, Deleted, FieldKind, FormField, FormInput,
+    Found, GridPage, GridQuery, Saved, Viewer,
 };
 use crate::authn::principal::principal;
 use crate::authn::session::{Flash, Session};
@@ -39,7 +39,7 @@ pub(crate) enum SourceRef {
 }
 
 /// A set of CRUD routes over a [`CrudSource`]: `GET <base>` (the grid, and
-/// `?export_to=csv`), `GET/POST <base>/add`, `GET/POST <base>/<id>/edit`,
+/// `?export_to=csv` or `xlsx`), `GET/POST <base>/add`, `GET/POST <base>/<id>/edit`,
 /// `GET/POST <base>/<id>/delete` (GET shows a confirmation; deleting is a
 /// POST with the CSRF token) and `POST <base>/<id>/<row action>`.
 ///
@@ -406,13 +406,18 @@ impl CrudHandler {
                 })
             })
             .collect();
-        if r.query("export_to") == Some("csv") {
+        if let Some(format) = r.query("export_to").and_then(ExportFormat::parse) {
             query.page = 1;
             query.per_page = MAX_EXPORT_ROWS;
             let page = source.list(&r.cx, &query).await?;
-            return Ok(Page::Csv(CsvFile {
+            let body = match format {
+                ExportFormat::Csv => csv_export(&columns, &page.rows)?.into_bytes(),
+                ExportFormat::Xlsx => xlsx_export(&columns, &page.rows)?,
+            };
+            return Ok(Page::Export(ExportFile {
                 name: r.names().1.to_lowercase().replace(' ', "-"),
-                body: csv_export(&columns, &page.rows)?,
+                format,
+                body,
             }));
         }
         let GridPage { rows, total } = source.list(&r.cx, &query).await?;
@@ -456,9 +461,13 @@ impl CrudHandler {
             })
             .collect();
         let page = u64::from(query.page);
-        let mut export = list_url(root, sort, &query, 1);
-        export.push(if export.contains('?') { '&' } else { '?' });
-        export.push_str("export_to=csv");
+        let export = |format: &str| {
+            let mut url = list_url(root, sort, &query, 1);
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str("export_to=");
+            url.push_str(format);
+            url
+        };
         let (singular, plural) = r.names();
         let body = r.templates().render(
             "kegauth/crud-list.html",
@@ -478,7 +487,8 @@ impl CrudHandler {
                 "prev_url": (page > 1).then(|| list_url(root, sort, &query, query.page - 1)),
                 "next_url": (page < pages).then(|| list_url(root, sort, &query, query.page + 1)),
                 "add_url": can_add.then(|| format!("{root}/add")),
-                "export_url": export,
+                "export_url": export("csv"),
+                "export_xlsx_url": export("xlsx"),
                 "csrf_token": r.session().csrf_token(),
                 "flashes": r.session().take_flashes(),
             }),

@@ -66,8 +66,8 @@ pub enum Page {
     Status(Status),
     /// An error.
     Error(crate::core::error::Error),
-    /// A CSV download (a CRUD grid's export).
-    Csv(crate::web::crud::CsvFile),
+    /// A CSV or Excel download (a CRUD grid's export).
+    Export(crate::web::crud::ExportFile),
 }
 
 impl Page {
