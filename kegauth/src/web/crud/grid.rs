@@ -1,5 +1,6 @@
 //! The grid: its query (sort, filter, page), rows and CSV export.
 
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Serialize;
 
 pub use crate::core::store::grid::{GridColumn, GridQuery, PER_PAGE};
@@ -101,6 +102,44 @@ fn defused(cell: &str) -> std::borrow::Cow<'_, str> {
         format!("'{cell}").into()
     } else {
         cell.into()
+    }
+}
+
+/// Everything but RFC 3986's unreserved characters is escaped in a query value.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+fn enc(s: &str) -> String {
+    utf8_percent_encode(s, QUERY_VALUE).to_string()
+}
+
+/// The list URL for a sort, the query's filters, and a page.
+pub(super) fn list_url(
+    root: &str,
+    sort: Option<(&str, bool)>,
+    query: &GridQuery,
+    page: u32,
+) -> String {
+    let mut params = Vec::new();
+    if let Some((key, desc)) = sort {
+        params.push(format!("sort={}{}", if desc { "-" } else { "" }, enc(key)));
+    }
+    if !query.filter.is_empty() {
+        params.push(format!("filter={}", enc(&query.filter)));
+    }
+    for (key, value) in &query.params {
+        params.push(format!("{}={}", enc(key), enc(value)));
+    }
+    if page > 1 {
+        params.push(format!("page={page}"));
+    }
+    if params.is_empty() {
+        root.to_string()
+    } else {
+        format!("{root}?{}", params.join("&"))
     }
 }
 

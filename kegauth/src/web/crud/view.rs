@@ -1,6 +1,6 @@
 //! [`CrudView`]: the routes of a CRUD page set and their handler.
 
-use super::grid::{ExportFile, ExportFormat, MAX_EXPORT_ROWS};
+use super::grid::{list_url, ExportFile, ExportFormat, MAX_EXPORT_ROWS};
 use super::{
     csv_export, xlsx_export, Action, CrudCx, CrudSource, Deleted, FieldKind, FormField, FormInput,
     Found, GridPage, GridQuery, Saved, Viewer,
@@ -12,7 +12,6 @@ use crate::authz::requirements::{evaluate, register_rule, tag_route, Requirement
 use crate::core::audit::kinds;
 use crate::core::templates::Templates;
 use crate::web::views::{csrf_failure, html, Ctx, Page};
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use rocket::data::ToByteUnit;
 use rocket::http::{Method, Status};
 use rocket::outcome::Outcome;
@@ -223,39 +222,6 @@ fn root(req: &Request<'_>, base: &str) -> String {
     match joined.trim_end_matches('/') {
         "" => "/".to_string(),
         s => s.to_string(),
-    }
-}
-
-/// Everything but RFC 3986's unreserved characters is escaped in a query value.
-const QUERY_VALUE: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-fn enc(s: &str) -> String {
-    utf8_percent_encode(s, QUERY_VALUE).to_string()
-}
-
-/// The list URL for a sort, the query's filters, and a page.
-fn list_url(root: &str, sort: Option<(&str, bool)>, query: &GridQuery, page: u32) -> String {
-    let mut params = Vec::new();
-    if let Some((key, desc)) = sort {
-        params.push(format!("sort={}{}", if desc { "-" } else { "" }, enc(key)));
-    }
-    if !query.filter.is_empty() {
-        params.push(format!("filter={}", enc(&query.filter)));
-    }
-    for (key, value) in &query.params {
-        params.push(format!("{}={}", enc(key), enc(value)));
-    }
-    if page > 1 {
-        params.push(format!("page={page}"));
-    }
-    if params.is_empty() {
-        root.to_string()
-    } else {
-        format!("{root}?{}", params.join("&"))
     }
 }
 
