@@ -139,6 +139,14 @@ async fn setup<D: Database + AuthDb>(url: &str, cache_secs: u32) -> Setup {
         .clone()
         .into_owned();
     drop(r);
+    // The set-up's audit events (rotated sessions, the JWT) written before
+    // anything is measured or counted.
+    client
+        .rocket()
+        .state::<kegauth::audit::Auditor>()
+        .expect("the auditor")
+        .flush()
+        .await;
     Setup {
         client,
         cookie,
