@@ -53,18 +53,6 @@ async fn page<DB: Backend>(app: &App<DB>, path: &str) -> (Status, String) {
     (r.status(), body(r).await)
 }
 
-/// POST a form at `path` with the session's CSRF token.
-async fn submit<'c, DB: Backend>(
-    app: &'c App<DB>,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> rocket::local::asynchronous::LocalResponse<'c> {
-    let csrf = app.csrf().await;
-    let mut all = fields.to_vec();
-    all.push(("csrf_token", &csrf));
-    app.post_form(path, &all).await
-}
-
 /// The emails in a users grid, in order.
 fn emails_in(html: &str) -> Vec<String> {
     html.split("<td>")
@@ -158,20 +146,20 @@ async fn users_are_added_edited_and_deleted<B: TestBackend>() {
     assert!(html.contains("name=\"email\"") && html.contains("name=\"group_ids\""));
     // No mail manager: the form sets a password; no superuser switch for a non-superuser.
     assert!(html.contains("name=\"password\"") && !html.contains("is_superuser"));
-    let r = submit(
-        &app,
-        "/users/add",
-        &[
-            ("email", " bob@example.com "),
-            ("name", "Bob"),
-            ("is_enabled", "true"),
-            ("group_ids", &staff.id.to_string()),
-            ("permission_ids", &p1.to_string()),
-            ("password", "a long password for bob"),
-            ("confirm", "a long password for bob"),
-        ],
-    )
-    .await;
+    let r = app
+        .submit(
+            "/users/add",
+            &[
+                ("email", " bob@example.com "),
+                ("name", "Bob"),
+                ("is_enabled", "true"),
+                ("group_ids", &staff.id.to_string()),
+                ("permission_ids", &p1.to_string()),
+                ("password", "a long password for bob"),
+                ("confirm", "a long password for bob"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     assert_eq!(location(&r), "/users");
     let (_, html) = page(&app, "/users").await;
@@ -209,16 +197,16 @@ async fn users_are_added_edited_and_deleted<B: TestBackend>() {
     assert_eq!(status, Status::Ok);
     assert!(html.contains("value=\"Bob\""), "{html}");
     assert!(html.contains(&format!("value=\"{}\" selected", staff.id)));
-    let r = submit(
-        &app,
-        &edit,
-        &[
-            ("email", "bob@example.com"),
-            ("name", "Robert"),
-            ("disabled_utc", "2030-01-02T03:04"),
-        ],
-    )
-    .await;
+    let r = app
+        .submit(
+            &edit,
+            &[
+                ("email", "bob@example.com"),
+                ("name", "Robert"),
+                ("disabled_utc", "2030-01-02T03:04"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     let bob = app.store.user(bob.id).await.unwrap().unwrap();
     assert_eq!(bob.name.as_deref(), Some("Robert"));
@@ -250,7 +238,7 @@ async fn users_are_added_edited_and_deleted<B: TestBackend>() {
     let (status, html) = page(&app, &delete).await;
     assert_eq!(status, Status::Ok);
     assert!(html.contains("bob@example.com"));
-    let r = submit(&app, &delete, &[]).await;
+    let r = app.submit(&delete, &[]).await;
     assert_eq!(r.status(), Status::SeeOther);
     assert!(app.store.user(bob.id).await.unwrap().is_none());
     assert!(page(&app, "/users")
@@ -314,7 +302,7 @@ async fn bad_user_forms_show_field_errors_and_store_nothing<B: TestBackend>() {
         ),
     ];
     for (fields, message) in cases {
-        let r = submit(&app, "/users/add", fields).await;
+        let r = app.submit("/users/add", fields).await;
         assert_eq!(r.status(), Status::Ok, "{message}");
         let html = body(r).await;
         assert!(html.contains(message), "{message}: {html}");
@@ -322,30 +310,30 @@ async fn bad_user_forms_show_field_errors_and_store_nothing<B: TestBackend>() {
         assert_eq!(count().await, before, "{message}");
     }
     // What was typed comes back (never the password).
-    let r = submit(
-        &app,
-        "/users/add",
-        &[
-            ("email", ""),
-            ("name", "Kept"),
-            ("password", "secret-ish pw"),
-            ("confirm", "x"),
-        ],
-    )
-    .await;
+    let r = app
+        .submit(
+            "/users/add",
+            &[
+                ("email", ""),
+                ("name", "Kept"),
+                ("password", "secret-ish pw"),
+                ("confirm", "x"),
+            ],
+        )
+        .await;
     let html = body(r).await;
     assert!(html.contains("value=\"Kept\"") && !html.contains("secret-ish"));
     // The password policy applies.
-    let r = submit(
-        &app,
-        "/users/add",
-        &[
-            ("email", "short@example.com"),
-            ("password", "short"),
-            ("confirm", "short"),
-        ],
-    )
-    .await;
+    let r = app
+        .submit(
+            "/users/add",
+            &[
+                ("email", "short@example.com"),
+                ("password", "short"),
+                ("confirm", "short"),
+            ],
+        )
+        .await;
     assert!(body(r).await.contains("at least 8"));
     assert_eq!(count().await, before);
 }
@@ -359,16 +347,16 @@ async fn groups_and_bundles_are_managed_and_permissions_listed<B: TestBackend>()
         .await
         .unwrap();
     // A bundle with two permissions.
-    let r = submit(
-        &app,
-        "/bundles/add",
-        &[
-            ("name", "Reporting"),
-            ("permission_ids", &ids[0].to_string()),
-            ("permission_ids", &ids[1].to_string()),
-        ],
-    )
-    .await;
+    let r = app
+        .submit(
+            "/bundles/add",
+            &[
+                ("name", "Reporting"),
+                ("permission_ids", &ids[0].to_string()),
+                ("permission_ids", &ids[1].to_string()),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     let bundle = app
         .store
@@ -381,12 +369,12 @@ async fn groups_and_bundles_are_managed_and_permissions_listed<B: TestBackend>()
         2
     );
     // A group with the bundle; a second group with the same name is a field error.
-    let r = submit(
-        &app,
-        "/groups/add",
-        &[("name", "Analysts"), ("bundle_ids", &bundle.id.to_string())],
-    )
-    .await;
+    let r = app
+        .submit(
+            "/groups/add",
+            &[("name", "Analysts"), ("bundle_ids", &bundle.id.to_string())],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     let group = app.store.group_by_name("Analysts").await.unwrap().unwrap();
     assert!(app
@@ -395,13 +383,13 @@ async fn groups_and_bundles_are_managed_and_permissions_listed<B: TestBackend>()
         .await
         .unwrap()
         .contains("permission2"));
-    let r = submit(&app, "/groups/add", &[("name", "Analysts")]).await;
+    let r = app.submit("/groups/add", &[("name", "Analysts")]).await;
     assert_eq!(r.status(), Status::Ok);
     assert!(body(r).await.contains("This value is already in use."));
     assert_eq!(app.store.groups().await.unwrap().len(), 1);
     // Rename.
     let edit = format!("/groups/{}/edit", group.id);
-    let r = submit(&app, &edit, &[("name", "Analysts 2")]).await;
+    let r = app.submit(&edit, &[("name", "Analysts 2")]).await;
     assert_eq!(r.status(), Status::SeeOther);
     let (_, html) = page(&app, "/groups").await;
     assert!(html.contains("Analysts 2"));
@@ -416,7 +404,7 @@ async fn groups_and_bundles_are_managed_and_permissions_listed<B: TestBackend>()
         format!("/groups/{}/delete", group.id),
         format!("/bundles/{}/delete", bundle.id),
     ] {
-        let r = submit(&app, &path, &[]).await;
+        let r = app.submit(&path, &[]).await;
         assert_eq!(r.status(), Status::SeeOther, "{path}");
     }
     assert!(app.store.groups().await.unwrap().is_empty());
@@ -443,9 +431,9 @@ async fn unknown_records_are_404<B: TestBackend>() {
     ] {
         assert_eq!(app.status(path).await, Status::NotFound, "{path}");
     }
-    let r = submit(&app, "/groups/999/edit", &[("name", "x")]).await;
+    let r = app.submit("/groups/999/edit", &[("name", "x")]).await;
     assert_eq!(r.status(), Status::NotFound);
-    let r = submit(&app, "/users/999/delete", &[]).await;
+    let r = app.submit("/users/999/delete", &[]).await;
     assert_eq!(r.status(), Status::NotFound);
 }
 
@@ -474,7 +462,7 @@ async fn each_action_has_its_own_requirement<B: TestBackend>() {
     assert!(html.contains("class=\"edit-link\"") && !html.contains("class=\"delete-link\""));
     let delete = format!("/users/{}/delete", plain.id);
     assert_eq!(app.status(&delete).await, Status::Forbidden);
-    let r = submit(&app, &delete, &[]).await;
+    let r = app.submit(&delete, &[]).await;
     assert_eq!(r.status(), Status::Forbidden);
     assert!(app.store.user(plain.id).await.unwrap().is_some());
     // With both, the link shows and the delete works.
@@ -482,7 +470,7 @@ async fn each_action_has_its_own_requirement<B: TestBackend>() {
         .await;
     let (_, html) = page(&app, "/users").await;
     assert!(html.contains(&format!("href=\"{delete}\"")));
-    let r = submit(&app, &delete, &[]).await;
+    let r = app.submit(&delete, &[]).await;
     assert_eq!(r.status(), Status::SeeOther);
     assert!(app.store.user(plain.id).await.unwrap().is_none());
 }
@@ -491,7 +479,7 @@ async fn nobody_deletes_their_own_account<B: TestBackend>() {
     let Some(app) = app::<B>().await else { return };
     let me = admin(&app).await;
     let delete = format!("/users/{}/delete", me.id);
-    let r = submit(&app, &delete, &[]).await;
+    let r = app.submit(&delete, &[]).await;
     assert_eq!(r.status(), Status::SeeOther);
     assert!(page(&app, "/users")
         .await
@@ -523,7 +511,7 @@ async fn a_delete_blocked_by_a_reference_removes_nothing<B: TestBackend>() {
         .unwrap();
     drop(conn);
     let delete = format!("/users/{}/delete", carl.id);
-    let r = submit(&app, &delete, &[]).await;
+    let r = app.submit(&delete, &[]).await;
     assert_eq!(r.status(), Status::SeeOther);
     let (_, html) = page(&app, "/users").await;
     assert!(
@@ -593,35 +581,35 @@ async fn editing_a_users_groups_logs_them_out<B: TestBackend>() {
 
     let me = admin(&app).await;
     let edit = format!("/users/{}/edit", dora.id);
-    let r = submit(
-        &app,
-        &edit,
-        &[
-            ("email", "dora@example.com"),
-            ("is_enabled", "true"),
-            ("group_ids", &staff.id.to_string()),
-        ],
-    )
-    .await;
+    let r = app
+        .submit(
+            &edit,
+            &[
+                ("email", "dora@example.com"),
+                ("is_enabled", "true"),
+                ("group_ids", &staff.id.to_string()),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     assert_eq!(who_with::<B, _>(&app, &doras_cookie).await, "Not logged in");
 
     // A viewer who changes their own rights stays logged in.
     let own = format!("/users/{}/edit", me.id);
-    let r = submit(
-        &app,
-        &own,
-        &[
-            ("email", "admin@example.com"),
-            ("is_enabled", "true"),
-            ("group_ids", &staff.id.to_string()),
-            (
-                "permission_ids",
-                &app.store.permission_ids(&["auth-manage"]).await.unwrap()[0].to_string(),
-            ),
-        ],
-    )
-    .await;
+    let r = app
+        .submit(
+            &own,
+            &[
+                ("email", "admin@example.com"),
+                ("is_enabled", "true"),
+                ("group_ids", &staff.id.to_string()),
+                (
+                    "permission_ids",
+                    &app.store.permission_ids(&["auth-manage"]).await.unwrap()[0].to_string(),
+                ),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     assert_eq!(app.who().await, "Logged in as admin@example.com");
     assert_eq!(app.status("/users").await, Status::Ok);
@@ -721,7 +709,7 @@ async fn admins_grant_only_what_they_hold<B: TestBackend>() {
     ];
     for (path, fields) in &refusals {
         let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let r = submit(&app, path, &fields).await;
+        let r = app.submit(path, &fields).await;
         assert_eq!(r.status(), Status::Ok, "{path} {fields:?} is re-rendered");
         assert!(cannot_grant(&body(r).await), "{path} {fields:?}");
     }
@@ -752,19 +740,19 @@ async fn admins_grant_only_what_they_hold<B: TestBackend>() {
     );
     // Edits within their own rights are saved, and dora keeps permission2,
     // which the admin could not have granted.
-    let r = submit(
-        &app,
-        &dora_edit,
-        &dora_fields(&[
-            ("permission_ids", &p1),
-            ("permission_ids", &p2),
-            ("bundle_ids", &held_bundle.id.to_string()),
-        ])
-        .iter()
-        .map(|(k, v)| (*k, v.as_str()))
-        .collect::<Vec<_>>(),
-    )
-    .await;
+    let r = app
+        .submit(
+            &dora_edit,
+            &dora_fields(&[
+                ("permission_ids", &p1),
+                ("permission_ids", &p2),
+                ("bundle_ids", &held_bundle.id.to_string()),
+            ])
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     let dora_now = app.store.user(dora.id).await.unwrap().unwrap();
     assert_eq!(
@@ -778,16 +766,16 @@ async fn admins_grant_only_what_they_hold<B: TestBackend>() {
     );
     // A superuser grants anything.
     app.login_superuser("root@example.com").await;
-    let r = submit(
-        &app,
-        "/groups/add",
-        &[
-            ("name", "sneaky"),
-            ("permission_ids", &p2),
-            ("bundle_ids", &strong_id),
-        ],
-    )
-    .await;
+    let r = app
+        .submit(
+            "/groups/add",
+            &[
+                ("name", "sneaky"),
+                ("permission_ids", &p2),
+                ("bundle_ids", &strong_id),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     assert!(app.store.group_by_name("sneaky").await.unwrap().is_some());
 }
@@ -801,21 +789,21 @@ async fn only_superusers_touch_superusers<B: TestBackend>() {
     admin(&app).await;
     let edit = format!("/users/{}/edit", root.id);
     assert_eq!(app.status(&edit).await, Status::Forbidden);
-    let r = submit(&app, &edit, &[("email", "x@example.com")]).await;
+    let r = app.submit(&edit, &[("email", "x@example.com")]).await;
     assert_eq!(r.status(), Status::Forbidden);
     let delete = format!("/users/{}/delete", root.id);
-    let r = submit(&app, &delete, &[]).await;
+    let r = app.submit(&delete, &[]).await;
     assert_eq!(r.status(), Status::Forbidden);
-    let r = submit(
-        &app,
-        "/users/add",
-        &[
-            ("email", "sneaky@example.com"),
-            ("is_enabled", "true"),
-            ("is_superuser", "true"),
-        ],
-    )
-    .await;
+    let r = app
+        .submit(
+            "/users/add",
+            &[
+                ("email", "sneaky@example.com"),
+                ("is_enabled", "true"),
+                ("is_superuser", "true"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     let sneaky = app
         .store
@@ -831,16 +819,16 @@ async fn only_superusers_touch_superusers<B: TestBackend>() {
     let (status, html) = page(&app, &sneaky_edit).await;
     assert_eq!(status, Status::Ok);
     assert!(html.contains("name=\"is_superuser\""));
-    let r = submit(
-        &app,
-        &sneaky_edit,
-        &[
-            ("email", "sneaky@example.com"),
-            ("is_enabled", "true"),
-            ("is_superuser", "true"),
-        ],
-    )
-    .await;
+    let r = app
+        .submit(
+            &sneaky_edit,
+            &[
+                ("email", "sneaky@example.com"),
+                ("is_enabled", "true"),
+                ("is_superuser", "true"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     assert!(
         app.store
@@ -861,16 +849,16 @@ async fn welcome_and_resend_verification_mail<B: TestBackend>() {
     admin(&app).await;
     let (_, html) = page(&app, "/users/add").await;
     assert!(html.contains("name=\"send_welcome\"") && !html.contains("name=\"password\""));
-    let r = submit(
-        &app,
-        "/users/add",
-        &[
-            ("email", "eve@example.com"),
-            ("is_enabled", "true"),
-            ("send_welcome", "true"),
-        ],
-    )
-    .await;
+    let r = app
+        .submit(
+            "/users/add",
+            &[
+                ("email", "eve@example.com"),
+                ("is_enabled", "true"),
+                ("send_welcome", "true"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     let mail = smtp.wait_for(1).await;
     assert_eq!(mail[0].to, ["eve@example.com"]);
@@ -886,7 +874,7 @@ async fn welcome_and_resend_verification_mail<B: TestBackend>() {
     let (_, html) = page(&app, "/users").await;
     let resend = format!("/users/{}/resend-verification", eve.id);
     assert!(html.contains(&resend), "{html}");
-    let r = submit(&app, &resend, &[]).await;
+    let r = app.submit(&resend, &[]).await;
     assert_eq!(r.status(), Status::SeeOther);
     assert_eq!(smtp.wait_for(2).await[1].to, ["eve@example.com"]);
     assert!(page(&app, "/users")
@@ -894,12 +882,12 @@ async fn welcome_and_resend_verification_mail<B: TestBackend>() {
         .1
         .contains("Verification email has been sent"));
     // Without the box, no mail.
-    let r = submit(
-        &app,
-        "/users/add",
-        &[("email", "fay@example.com"), ("is_enabled", "true")],
-    )
-    .await;
+    let r = app
+        .submit(
+            "/users/add",
+            &[("email", "fay@example.com"), ("is_enabled", "true")],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(smtp.received().len(), 2);
@@ -911,16 +899,16 @@ async fn a_failed_welcome_mail_stores_no_user<B: TestBackend>() {
         return;
     };
     admin(&app).await;
-    let r = submit(
-        &app,
-        "/users/add",
-        &[
-            ("email", "gil@example.com"),
-            ("is_enabled", "true"),
-            ("send_welcome", "true"),
-        ],
-    )
-    .await;
+    let r = app
+        .submit(
+            "/users/add",
+            &[
+                ("email", "gil@example.com"),
+                ("is_enabled", "true"),
+                ("send_welcome", "true"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), Status::Ok);
     let html = body(r).await;
     assert!(
@@ -1036,7 +1024,7 @@ async fn apps_reuse_the_crud_view_for_their_own_records<B: TestBackend>() {
         .await;
     let (_, html) = page(&app, "/app/colours").await;
     assert!(html.contains("href=\"/app/colours/1/delete\""));
-    let r = submit(&app, "/app/colours/1/delete", &[]).await;
+    let r = app.submit("/app/colours/1/delete", &[]).await;
     assert_eq!(r.status(), Status::SeeOther);
     assert_eq!(location(&r), "/app/colours");
     assert!(page(&app, "/app/colours")

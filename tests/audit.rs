@@ -202,7 +202,7 @@ async fn bad_events_are_invalid_not_errors<DB: Backend>(ctx: Ctx<DB>) {
 
 // ----- recording from requests ---------------------------------------------------------------
 
-use common::web::{app_configured, TestBackend};
+use common::web::{app_configured, App, TestBackend};
 use std::sync::Mutex;
 
 /// A sink that keeps what it is handed.
@@ -216,21 +216,8 @@ impl kegauth::audit::AuditSink for Kept {
 }
 
 impl Kept {
-    /// The kinds handed so far, waiting up to 5 s for `n` of them.
-    async fn kinds(&self, n: usize) -> Vec<String> {
-        for _ in 0..500 {
-            let kinds: Vec<String> = self
-                .0
-                .lock()
-                .unwrap()
-                .iter()
-                .map(|e| e.kind.clone())
-                .collect();
-            if kinds.len() >= n {
-                return kinds;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+    /// The kinds handed so far (flush the app's auditor first).
+    fn kinds(&self) -> Vec<String> {
         self.0
             .lock()
             .unwrap()
@@ -238,6 +225,20 @@ impl Kept {
             .map(|e| e.kind.clone())
             .collect()
     }
+}
+
+/// The test app with a [`Kept`] sink, and the sink.
+async fn app_with_sink<B: TestBackend>(
+) -> Option<(App<<B::Db as kegauth::AuthDb>::Backend>, Arc<Kept>)> {
+    let kept = Arc::new(Kept::default());
+    let sink = kept.clone();
+    let app = app_configured::<B>(
+        rocket::Config::figment(),
+        move |b| b.audit_sink(sink),
+        |r| r,
+    )
+    .await?;
+    Some((app, kept))
 }
 
 on_three_backends!(logins_are_recorded_and_a_lost_table_fails_no_login);
@@ -248,15 +249,7 @@ on_three_backends!(logins_are_recorded_and_a_lost_table_fails_no_login);
 /// row was not written.
 async fn logins_are_recorded_and_a_lost_table_fails_no_login<B: TestBackend>() {
     common::logs::install();
-    let kept = Arc::new(Kept::default());
-    let sink = kept.clone();
-    let Some(app) = app_configured::<B>(
-        rocket::Config::figment(),
-        move |b| b.audit_sink(sink),
-        |r| r,
-    )
-    .await
-    else {
+    let Some((app, kept)) = app_with_sink::<B>().await else {
         return;
     };
     app.user("ann@example.com", Some("Correct-horse-9")).await;
@@ -269,16 +262,12 @@ async fn logins_are_recorded_and_a_lost_table_fails_no_login<B: TestBackend>() {
         .await;
     assert_eq!(r.status(), rocket::http::Status::SeeOther);
     drop(r);
+    let mut rows = app.audit_events(&AuditFilter::default()).await;
     // The factory set ann's password first.
     assert_eq!(
-        kept.kinds(3).await,
+        kept.kinds(),
         ["password-set", "login-failure", "login-success"]
     );
-    let mut rows = app
-        .store
-        .audit_events(&AuditFilter::default())
-        .await
-        .unwrap();
     rows.retain(|r| r.event.kind.starts_with("login-"));
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].event.detail["login"], "ann@example.com");
@@ -304,7 +293,8 @@ async fn logins_are_recorded_and_a_lost_table_fails_no_login<B: TestBackend>() {
         "the login is not held up"
     );
     drop(r);
-    assert_eq!(kept.kinds(4).await.len(), 4, "the sink still hears of it");
+    app.flush_audit().await;
+    assert_eq!(kept.kinds().len(), 4, "the sink still hears of it");
     let logged = common::logs::lines();
     assert!(
         logged
@@ -322,15 +312,7 @@ on_three_backends!(csrf_and_cross_site_refusals_are_recorded);
 async fn csrf_and_cross_site_refusals_are_recorded<B: TestBackend>() {
     // Before any Rocket starts: the log capture must win over Rocket's logger.
     common::logs::install();
-    let kept = Arc::new(Kept::default());
-    let sink = kept.clone();
-    let Some(app) = app_configured::<B>(
-        rocket::Config::figment(),
-        move |b| b.audit_sink(sink),
-        |r| r,
-    )
-    .await
-    else {
+    let Some((app, kept)) = app_with_sink::<B>().await else {
         return;
     };
     let from = "203.0.113.8:4000".parse().ok();
@@ -349,22 +331,11 @@ async fn csrf_and_cross_site_refusals_are_recorded<B: TestBackend>() {
         .await;
     assert_eq!(r.status(), rocket::http::Status::Forbidden);
     drop(r);
+    let rows = app.audit_events(&AuditFilter::default()).await;
     assert_eq!(
-        kept.kinds(2).await,
+        kept.kinds(),
         [kinds::CSRF_REFUSED, kinds::CROSS_SITE_REFUSED]
     );
-    let mut rows = Vec::new();
-    for _ in 0..500 {
-        rows = app
-            .store
-            .audit_events(&AuditFilter::default())
-            .await
-            .unwrap();
-        if rows.len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
     assert_eq!(rows.len(), 2);
     for row in &rows {
         assert_eq!(row.event.outcome, Outcome::Refused);
@@ -376,7 +347,7 @@ async fn csrf_and_cross_site_refusals_are_recorded<B: TestBackend>() {
 // ----- what each part of kegauth records (issue 38, second part) -----------------------------
 
 use common::smtp::SmtpServer;
-use common::web::{body, App};
+use common::web::body;
 use kegauth::admin::Section;
 use kegauth::audit::AuditRecord;
 use kegauth::crud::Action;
@@ -394,17 +365,7 @@ const NEW_PW: &str = "a new long password 7";
 
 /// Every row, oldest first, once the app's auditor has written what it was given.
 async fn rows<DB: Backend>(app: &App<DB>) -> Vec<AuditRecord> {
-    app.client
-        .rocket()
-        .state::<kegauth::audit::Auditor>()
-        .expect("the auditor")
-        .flush()
-        .await;
-    let mut rows = app
-        .store
-        .audit_events(&AuditFilter::default().limit(1000))
-        .await
-        .unwrap();
+    let mut rows = app.audit_events(&AuditFilter::default().limit(1000)).await;
     rows.reverse();
     rows
 }
@@ -419,18 +380,6 @@ fn one<'a>(rows: &'a [AuditRecord], kind: &str) -> &'a AuditRecord {
     let found = of(rows, kind);
     assert_eq!(found.len(), 1, "{kind}: {rows:#?}");
     found[0]
-}
-
-/// POST a form at `path` with the session's CSRF token.
-async fn submit<'c, DB: Backend>(
-    app: &'c App<DB>,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> rocket::local::asynchronous::LocalResponse<'c> {
-    let csrf = app.csrf().await;
-    let mut all = fields.to_vec();
-    all.push(("csrf_token", &csrf));
-    app.post_form(path, &all).await
 }
 
 /// Logins (with the user they were about), logout, forgot and reset
@@ -468,7 +417,7 @@ async fn account_events_name_the_user<B: TestBackend>() {
     let r = app.login_from("ann@example.com", PW, from, &[]).await;
     assert_eq!(r.status(), Status::SeeOther);
     drop(r);
-    let r = submit(&app, "/logout", &[]).await;
+    let r = app.submit("/logout", &[]).await;
     assert_eq!(r.status(), Status::SeeOther);
     drop(r);
 
@@ -594,19 +543,19 @@ async fn admin_changes_are_recorded_with_the_fields_changed<B: TestBackend>() {
     let admin = app.login_with("admin@example.com", &["auth-manage"]).await;
     let staff = group_named(&app, "staff").await;
     let staff_id = staff.id.to_string();
-    let r = submit(
-        &app,
-        "/users/add",
-        &[
-            ("email", "bob@example.com"),
-            ("name", "Bob"),
-            ("is_enabled", "true"),
-            ("password", PW),
-            ("confirm", PW),
-            ("group_ids", &staff_id),
-        ],
-    )
-    .await;
+    let r = app
+        .submit(
+            "/users/add",
+            &[
+                ("email", "bob@example.com"),
+                ("name", "Bob"),
+                ("is_enabled", "true"),
+                ("password", PW),
+                ("confirm", PW),
+                ("group_ids", &staff_id),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), Status::SeeOther);
     drop(r);
     let bob = app
@@ -623,14 +572,11 @@ async fn admin_changes_are_recorded_with_the_fields_changed<B: TestBackend>() {
         ("is_enabled", "true"),
         ("group_ids", staff_id.as_str()),
     ];
-    assert_eq!(submit(&app, &edit, &same).await.status(), Status::SeeOther);
+    assert_eq!(app.submit(&edit, &same).await.status(), Status::SeeOther);
     // Renamed, disabled (the box unchecked), out of the group.
     let changed = [("email", "bob@example.com"), ("name", "Robert")];
-    assert_eq!(
-        submit(&app, &edit, &changed).await.status(),
-        Status::SeeOther
-    );
-    let r = submit(&app, &format!("/users/{}/delete", bob.id), &[]).await;
+    assert_eq!(app.submit(&edit, &changed).await.status(), Status::SeeOther);
+    let r = app.submit(&format!("/users/{}/delete", bob.id), &[]).await;
     assert_eq!(r.status(), Status::SeeOther);
     drop(r);
 

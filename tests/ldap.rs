@@ -85,17 +85,9 @@ async fn ldap_good_password_logs_in_and_creates_the_user() {
     assert_eq!(status, Status::SeeOther);
     assert_eq!(app.store.users().await.unwrap().len(), 1);
     // Both logins are in the audit trail, as LDAP logins of sam.
-    app.client
-        .rocket()
-        .state::<kegauth::audit::Auditor>()
-        .expect("the auditor")
-        .flush()
-        .await;
     let logins = app
-        .store
         .audit_events(&kegauth::audit::AuditFilter::default().kind("login-success"))
-        .await
-        .unwrap();
+        .await;
     assert_eq!(logins.len(), 2);
     assert_eq!(logins[0].event.actor, Some(sam.id));
     assert_eq!(logins[0].event.detail["method"], "ldap");

@@ -77,6 +77,20 @@ pub struct PgDb(sqlx::PgPool);
 #[database("main")]
 pub struct MySqlDb(sqlx::MySqlPool);
 
+/// Run `work` to its end on a small runtime of its own, on a thread of its
+/// own: `Drop` runs outside async.
+fn run_apart(work: impl std::future::Future<Output = ()> + Send + 'static) {
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        if let Ok(rt) = rt {
+            rt.block_on(work);
+        }
+    })
+    .join();
+}
+
 /// What to remove after a test.
 pub enum Cleanup {
     File(std::path::PathBuf),
@@ -95,40 +109,23 @@ impl Drop for Cleanup {
             }
             Cleanup::Database(url, name) => {
                 let (url, name) = (url.clone(), name.clone());
-                let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build();
-                    if let Ok(rt) = rt {
-                        rt.block_on(async {
-                            if let Ok(pool) = sqlx::MySqlPool::connect(&url).await {
-                                let _ = sqlx::query(&format!("DROP DATABASE {name}"))
-                                    .execute(&pool)
-                                    .await;
-                            }
-                        });
+                run_apart(async move {
+                    if let Ok(pool) = sqlx::MySqlPool::connect(&url).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE {name}"))
+                            .execute(&pool)
+                            .await;
                     }
-                })
-                .join();
+                });
             }
             Cleanup::Schema(url, schema) => {
                 let (url, schema) = (url.clone(), schema.clone());
-                // Drop runs outside async: use a small runtime of its own.
-                let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build();
-                    if let Ok(rt) = rt {
-                        rt.block_on(async {
-                            if let Ok(pool) = sqlx::PgPool::connect(&url).await {
-                                let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                                    .execute(&pool)
-                                    .await;
-                            }
-                        });
+                run_apart(async move {
+                    if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                        let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                            .execute(&pool)
+                            .await;
                     }
-                })
-                .join();
+                });
             }
         }
     }
@@ -586,6 +583,35 @@ impl<DB: Backend> App<DB> {
             ],
         )
         .await
+    }
+
+    /// POST a form at `path` with the session's CSRF token.
+    pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> LocalResponse<'_> {
+        let csrf = self.csrf().await;
+        let mut all = fields.to_vec();
+        all.push(("csrf_token", &csrf));
+        self.post_form(path, &all).await
+    }
+
+    /// Wait until the app's auditor has written (and handed to its sinks)
+    /// every event it was given.
+    pub async fn flush_audit(&self) {
+        self.client
+            .rocket()
+            .state::<kegauth::audit::Auditor>()
+            .expect("the auditor")
+            .flush()
+            .await;
+    }
+
+    /// The audit events `filter` selects (newest first), once the app's
+    /// auditor has written every event it was given.
+    pub async fn audit_events(
+        &self,
+        filter: &kegauth::audit::AuditFilter,
+    ) -> Vec<kegauth::audit::AuditRecord> {
+        self.flush_audit().await;
+        self.store.audit_events(filter).await.expect("audit events")
     }
 
     /// The flash messages waiting in the session ("category: message" lines).

@@ -58,7 +58,6 @@ pub(super) fn event(view: &CrudView, kind: &str, id: i64) -> AuditEvent {
 /// Record an add or edit with the fields it changed: names with the
 /// values before and after, except passwords, which show only that they
 /// were set. A save that changed nothing is not recorded.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn record_save(
     view: &CrudView,
     cx: &CrudCx<'_>,

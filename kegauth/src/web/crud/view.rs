@@ -484,7 +484,6 @@ impl CrudHandler {
         })]
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn render_form(
         &self,
         r: &Request2<'_, '_>,
@@ -549,11 +548,9 @@ impl CrudHandler {
         id: Option<i64>,
         input: &FormInput,
     ) -> crate::core::error::Result<Page> {
-        // The form as it was, to record what the save changed.
-        let before = match r.source.form(&r.cx, id).await? {
-            Found::Yes(fields) => fields,
-            _ => Vec::new(),
-        };
+        // The form as it was: what the save changed is recorded against
+        // it, and an invalid save (which writes nothing) shows it again.
+        let before = r.source.form(&r.cx, id).await?;
         let saved = r.source.save(&r.cx, id, input).await?;
         if let Some(status) = found_status(&saved) {
             return Ok(Page::Status(status));
@@ -572,7 +569,10 @@ impl CrudHandler {
                     &r.cx,
                     id.is_some(),
                     saved_id,
-                    &before,
+                    match &before {
+                        Found::Yes(fields) => fields,
+                        _ => &[],
+                    },
                     &after,
                     input,
                 );
@@ -592,10 +592,9 @@ impl CrudHandler {
                 }
             }
             Found::Yes(Saved::Invalid(errors)) => {
-                let found = r.source.form(&r.cx, id).await?;
-                let Found::Yes(mut fields) = found else {
+                let Found::Yes(mut fields) = before else {
                     return Ok(Page::Status(
-                        found_status(&found).unwrap_or(Status::NotFound),
+                        found_status(&before).unwrap_or(Status::NotFound),
                     ));
                 };
                 refill(&mut fields, input);
