@@ -234,6 +234,9 @@ pub fn rocket_with_mail(mail: AuthMailManager) -> Rocket<Build> {
                 .request_loader(JwtRequestLoader::default())
                 .request_loader(TokenRequestLoader::default())
                 .create_schema(true)
+                // keg-auth's own tables have a token column only where the
+                // user class had UserTokenMixin: the demo runs on them too.
+                .optional_api_token_column(true)
                 .menu("main", main_menu())
                 .build(),
         )

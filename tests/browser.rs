@@ -15,12 +15,12 @@
 
 mod common;
 
+use common::process::{free_port, Running};
 use common::smtp::Received;
 use common::{demo_auth, demo_command, random_secret, TempDb};
 use fantoccini::{Client, ClientBuilder, Locator};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const ADMIN: &str = "admin@example.com";
@@ -55,68 +55,6 @@ fn artifacts() -> PathBuf {
     let dir = target.join("e2e-artifacts");
     std::fs::create_dir_all(&dir).expect("create target/e2e-artifacts");
     dir
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-/// A child process, killed when dropped (so a failing test leaves none behind).
-struct Running {
-    child: Child,
-    name: &'static str,
-    log: PathBuf,
-}
-
-impl Running {
-    fn spawn(name: &'static str, mut command: Command, log: PathBuf) -> Running {
-        let file = std::fs::File::create(&log).expect("create a log file");
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("log file"))
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        Running { child, name, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Wait until the process accepts connections on `port`.
-    async fn until_listening(&mut self, port: u16) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "{} exited ({status}) before listening:\n{}",
-                    self.name,
-                    self.log()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} is not listening on {port} after 60s:\n{}",
-                self.name,
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A failed step: what was expected.

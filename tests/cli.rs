@@ -674,3 +674,46 @@ fn the_demo_keeps_a_secret_key_of_its_own_when_none_is_configured() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), key, "the same key");
     let _ = std::fs::remove_dir_all(cwd);
 }
+
+/// `password_scheme = "bcrypt"`: the CLI writes keg-auth's bcrypt (cost 12),
+/// and a password bcrypt would truncate is a policy message, not a failure.
+#[tokio::test]
+async fn set_password_writes_bcrypt_with_the_bcrypt_scheme() {
+    let cli = Cli::new().with_kegauth("password_scheme=\"bcrypt\"");
+    assert_ok(&cli.run(&["create-user", "ann@example.com", "--no-mail"], ""));
+    let long = "correct horse battery staple ".repeat(3);
+    let out = cli.run(
+        &["set-password", "ann@example.com"],
+        &format!("{long}\n{long}\n"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("\u{2022} Password must be at most 71 bytes long."),
+        "{}",
+        text(&out.stderr)
+    );
+    let pw = "correct horse battery staple";
+    assert_ok(&cli.run(
+        &["set-password", "ann@example.com"],
+        &format!("{pw}\n{pw}\n"),
+    ));
+    let store = cli.store().await;
+    let ann = store
+        .user_by_login("ann@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = ann.core.password.clone().expect("a hash");
+    assert!(hash.starts_with("$2b$12$"), "{hash}");
+    assert!(store.verify_password(&ann, pw).await.unwrap().ok);
+    // A misspelt scheme stops the command, saying what is wrong.
+    let out = Cli::new()
+        .with_kegauth("password_scheme=\"md5\"")
+        .run(&["create-user", "bob@example.com", "--no-mail"], "");
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("`md5`") && stderr.contains("`argon2id` or `bcrypt`"),
+        "{stderr}"
+    );
+}

@@ -143,8 +143,7 @@ async fn sqlite_database_created_by_keg_auth() {
         .await
         .expect("keg-auth's schema");
     // SQLAlchemy's LargeBinary: the hash is stored as bytes.
-    let hex: String = LEGACY_BCRYPT.bytes().map(|b| format!("{b:02X}")).collect();
-    pool.execute(seed(&format!("X'{hex}'")).as_str())
+    pool.execute(seed(&format!("X'{}'", hex(LEGACY_BCRYPT))).as_str())
         .await
         .expect("seed rows");
     let schema_before: Vec<(String,)> =
@@ -186,8 +185,7 @@ async fn postgres_database_created_by_keg_auth() {
     pool.execute(POSTGRES_SCHEMA)
         .await
         .expect("keg-auth's schema");
-    let hex: String = LEGACY_BCRYPT.bytes().map(|b| format!("{b:02x}")).collect();
-    pool.execute(seed(&format!("'\\x{hex}'::bytea")).as_str())
+    pool.execute(seed(&format!("'\\x{}'::bytea", hex(LEGACY_BCRYPT))).as_str())
         .await
         .expect("seed rows");
     // keg-auth's explicit ids leave the sequences behind; move them past the seeds.
@@ -260,4 +258,74 @@ async fn sqlite_username_and_token_user_tables_of_keg_auth() {
     tokens.insert_user(&mut tia).await.unwrap();
     let tia = tokens.user(tia.id).await.unwrap().expect("found");
     assert_eq!(tia.api_token_hash(), Some(&[1u8, 2, 3, 255][..]));
+}
+
+/// keg_auth_ta's `users` has no token column; the demo's user names one. The
+/// launch check stops on it, unless the column is allowed to be missing:
+/// then it reads as no token, users are read and written without it, and
+/// issuing an API token says why it cannot.
+#[tokio::test]
+async fn sqlite_a_users_table_without_the_token_column() {
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await
+        .unwrap();
+    pool.execute(SQLITE_SCHEMA)
+        .await
+        .expect("keg-auth's schema");
+    pool.execute(seed(&format!("X'{}'", hex(LEGACY_BCRYPT))).as_str())
+        .await
+        .expect("seed rows");
+    let store: Store<sqlx::Sqlite, common::User> = Store::new(pool.clone());
+    let err = store.check_tables().await.expect_err("no token column");
+    assert!(err.to_string().contains("`users` table"), "{err}");
+    assert!(store.user_by_login("ann@example.com").await.is_err());
+
+    assert!(store.allow_missing_api_token_column().await.unwrap());
+    assert!(store.token_column_absent());
+    store
+        .check_tables()
+        .await
+        .expect("the other columns are there");
+    let mut ann = store
+        .user_by_login("ann@example.com")
+        .await
+        .unwrap()
+        .expect("Ann");
+    assert_eq!(ann.token, None);
+    ann.name = Some("Ann B".into());
+    store
+        .update_user(&mut ann)
+        .await
+        .expect("update without the column");
+    let mut bob = common::User::new("bob@example.com");
+    store
+        .insert_user(&mut bob)
+        .await
+        .expect("insert without the column");
+    let err = store
+        .reset_auth_token(&mut ann, &Default::default())
+        .await
+        .expect_err("no column to keep it in");
+    assert!(
+        err.to_string()
+            .contains("API tokens are off: the `users` table has no `token` column"),
+        "{err}"
+    );
+    assert_eq!(
+        store
+            .user_by_api_token("ann@example.com", "x")
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        None
+    );
+    // The same store on a table that has the column keeps using it.
+    let full: Store<sqlx::Sqlite, TokenUser> = Store::new(pool.clone());
+    assert!(!full.allow_missing_api_token_column().await.unwrap());
+}
+
+fn hex(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
 }

@@ -33,9 +33,11 @@ pub const LEGACY_PASSWORD: &str = "correct horse battery staple";
 pub mod demo;
 pub use demo::User;
 
+pub mod keg_auth;
 pub mod ldap;
 pub mod logs;
 pub mod oidc;
+pub mod process;
 pub mod smtp;
 
 /// keg-auth's `users` table (its test app's `User`: email login plus `name`).

@@ -230,11 +230,23 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         self.flows.mailer.as_ref()
     }
 
-    /// The problems the password policy finds with `password` for `user`.
+    /// The problems the password policy finds with `password` for `user`,
+    /// and a password too long for the `password_scheme` (bcrypt's 71 bytes).
     pub fn password_errors(&self, password: &str, user: &U<E>) -> Vec<String> {
-        self.flows
+        let mut errors = self
+            .flows
             .policy
-            .check_in(password, user.login_id(), &self.flows.tr)
+            .check_in(password, user.login_id(), &self.flows.tr);
+        if let Some(max) = self.hasher().scheme().max_password_bytes() {
+            if errors.is_empty() && password.len() > max {
+                errors.push(
+                    self.flows
+                        .tr
+                        .t_args("policy-too-long", &[("max", max.to_string())]),
+                );
+            }
+        }
+        errors
     }
 
     fn signer(&self) -> Result<&TokenSigner> {

@@ -284,6 +284,10 @@ async fn execute<D: AuthDb, E: EntitySet>(
     if let AuthCommand::Schema { backend, apply } = command {
         return schema::<D, E>(rocket, backend, apply).await;
     }
+    // A bad setting is named here: the launch below is quiet.
+    if let Err(e) = Config::from_figment(rocket.figment()) {
+        return fail(format!("the app did not start: {e}"));
+    }
     // The app as it would launch, but quiet: only warnings and errors (Rocket
     // logs at info level until ignition ends, fairings included).
     log::set_max_level(log::LevelFilter::Warn);

@@ -76,6 +76,7 @@ pub struct AuthManager<D, E> {
     permissions: Vec<PermissionDef>,
     endpoints: Vec<(String, String)>,
     create_schema: bool,
+    optional_api_token_column: bool,
     clock: Option<Arc<dyn Clock>>,
     hasher: Option<PasswordHasher>,
     mail: Option<AuthMailManager>,
@@ -109,6 +110,7 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
                 permissions: Vec::new(),
                 endpoints: Vec::new(),
                 create_schema: false,
+                optional_api_token_column: false,
                 clock: None,
                 hasher: None,
                 mail: None,
@@ -152,6 +154,25 @@ impl<D: AuthDb, E: EntitySet> AuthManagerBuilder<D, E> {
     /// Create missing tables at launch (off by default: apps own their migrations).
     pub fn create_schema(mut self, yes: bool) -> Self {
         self.inner.create_schema = yes;
+        self
+    }
+
+    /// Launch on a user table that lacks the `#[auth(api_token)]` column
+    /// (keg-auth's tables where the user class has no `UserTokenMixin`)
+    /// instead of stopping: API tokens are then off, with a warning at launch
+    /// (off by default: a column the entity names is required).
+    ///
+    /// ```
+    /// # use kegauth::prelude::*;
+    /// # #[derive(rocket_db_pools::Database)] #[database("main")] struct Db(sqlx::SqlitePool);
+    /// # #[derive(Debug, Clone, AuthEntity)] #[auth(user, table = "users", login = "email")]
+    /// # struct User { id: i64, email: String, #[auth(api_token)] token: Option<Vec<u8>>,
+    /// #   #[auth(core)] core: UserCore }
+    /// let manager = AuthManager::<Db, User>::builder().optional_api_token_column(true).build();
+    /// # let _ = manager;
+    /// ```
+    pub fn optional_api_token_column(mut self, yes: bool) -> Self {
+        self.inner.optional_api_token_column = yes;
         self
     }
 
@@ -502,19 +523,22 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         if let Some(clock) = &self.clock {
             store = store.with_clock(clock.clone());
         }
-        store = store.with_hasher(match &self.hasher {
-            Some(hasher) => hasher.clone(),
-            None => PasswordHasher::with_priority(
-                config
-                    .hasher_threads
-                    .unwrap_or_else(crate::core::password::default_concurrency),
-                if config.hasher_idle {
-                    HasherPriority::Idle(config.hasher_nice)
-                } else {
-                    HasherPriority::Nice(config.hasher_nice)
-                },
-            ),
-        });
+        store = store.with_hasher(
+            match &self.hasher {
+                Some(hasher) => hasher.clone(),
+                None => PasswordHasher::with_priority(
+                    config
+                        .hasher_threads
+                        .unwrap_or_else(crate::core::password::default_concurrency),
+                    if config.hasher_idle {
+                        HasherPriority::Idle(config.hasher_nice)
+                    } else {
+                        HasherPriority::Nice(config.hasher_nice)
+                    },
+                ),
+            }
+            .with_scheme(config.password_scheme),
+        );
         let secret = match app_secret(rocket.figment()) {
             Ok(secret) => secret,
             Err(e) => {
@@ -546,6 +570,19 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             if let Err(e) = store.create_schema().await {
                 log::error!("kegauth: creating the schema failed: {e}");
                 return Err(rocket);
+            }
+        }
+        if self.optional_api_token_column {
+            match store.allow_missing_api_token_column().await {
+                Ok(true) => log::warn!(
+                    "kegauth: the user table has no API token column: API tokens are off \
+                     (add the column to turn them on)"
+                ),
+                Ok(false) => {}
+                Err(e) => {
+                    log::error!("kegauth: {e}");
+                    return Err(rocket);
+                }
             }
         }
         if let Err(e) = store.check_tables().await {

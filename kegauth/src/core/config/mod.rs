@@ -151,6 +151,11 @@ pub struct Config {
     /// own writes clear it at once; menus only hide links, the routes still
     /// check every request.
     pub nav_cache_secs: u32,
+    /// The hash written for new and rehashed passwords (and API tokens):
+    /// `"argon2id"` (default) or `"bcrypt"` (cost 12, which keg-auth
+    /// verifies: while keg-auth and kegauth share a database during a
+    /// migration, see the README). Every scheme's hashes verify either way.
+    pub password_scheme: crate::core::password::PasswordScheme,
     /// Threads that hash and verify passwords, at most one hash each at a time
     /// (default: one per core but one, at least one). Requests never hash on
     /// the async executor.
@@ -235,6 +240,7 @@ impl Default for Config {
             session_absolute_timeout_secs: 43_200,
             session_cache_secs: DEFAULT_SESSION_CACHE_SECS,
             nav_cache_secs: 300,
+            password_scheme: crate::core::password::PasswordScheme::Argon2id,
             hasher_threads: None,
             hasher_nice: crate::core::password::DEFAULT_HASHER_NICE,
             hasher_idle: true,

@@ -57,6 +57,7 @@ pub struct Verified {
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
+    scheme: PasswordScheme,
     lanes: Arc<Lanes>,
     verifications: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -67,6 +68,7 @@ impl std::fmt::Debug for PasswordHasher {
             .field("m_cost", &self.params.m_cost())
             .field("t_cost", &self.params.t_cost())
             .field("p_cost", &self.params.p_cost())
+            .field("scheme", &self.scheme)
             .finish()
     }
 }
@@ -78,9 +80,11 @@ impl Default for PasswordHasher {
 }
 
 mod pool;
+mod scheme;
 pub(crate) use pool::default_concurrency;
 use pool::{HashPool, Lanes, Shared};
 pub use pool::{HasherPriority, DEFAULT_HASHER_NICE, DEFAULT_HASHER_PRIORITY, IDLE_GRACE};
+pub use scheme::{PasswordScheme, BCRYPT_COST};
 
 impl PasswordHasher {
     /// OWASP argon2id parameters, on one hashing thread per core but one (at
@@ -121,6 +125,7 @@ impl PasswordHasher {
             .unwrap_or(Params::DEFAULT);
         PasswordHasher {
             params,
+            scheme: PasswordScheme::Argon2id,
             lanes: Arc::new(Lanes {
                 idle: match priority {
                     HasherPriority::Idle(_) => Some(HashPool::new(threads, priority)),
@@ -140,9 +145,31 @@ impl PasswordHasher {
         }
     }
 
+    /// The same hasher (its threads shared), writing `scheme`'s hashes.
+    ///
+    /// ```
+    /// use kegauth::password::{PasswordHasher, PasswordScheme};
+    /// let hasher = PasswordHasher::new().with_scheme(PasswordScheme::Bcrypt);
+    /// let hash = hasher.hash_blocking("correct horse battery staple").unwrap();
+    /// assert!(hash.starts_with("$2b$12$"));
+    /// assert!(hasher.verify_blocking("correct horse battery staple", &hash).ok);
+    /// ```
+    pub fn with_scheme(mut self, scheme: PasswordScheme) -> Self {
+        self.scheme = scheme;
+        self
+    }
+
+    /// The scheme new hashes are written with.
+    pub fn scheme(&self) -> PasswordScheme {
+        self.scheme
+    }
+
     /// Hash synchronously (for the CLI and blocking contexts).
     pub fn hash_blocking(&self, password: &str) -> Result<String> {
         check_len(password)?;
+        if self.scheme == PasswordScheme::Bcrypt {
+            return scheme::bcrypt_hash(password);
+        }
         let fail = |e: &dyn std::fmt::Display| Error::Hash(e.to_string());
         let salt = SaltString::generate(&mut OsRng);
         let mut salt_bytes = [0u8; 64];
@@ -184,8 +211,13 @@ impl PasswordHasher {
         Verified { ok, needs_rehash }
     }
 
-    /// Whether `hash` is not argon2id with the current parameters.
+    /// Whether `hash` is not of the current scheme with the current
+    /// parameters (argon2id: at least OWASP's costs; bcrypt: at least cost
+    /// [`BCRYPT_COST`]).
     pub fn needs_rehash(&self, hash: &str) -> bool {
+        if self.scheme == PasswordScheme::Bcrypt {
+            return !scheme::bcrypt_is_current(hash);
+        }
         let Ok(parsed) = PasswordHash::new(hash) else {
             return true;
         };
@@ -203,13 +235,21 @@ impl PasswordHasher {
     }
 
     fn dummy_blocking(&self) -> bool {
-        // A fixed valid argon2id hash with the current parameters.
-        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let hash = DUMMY.get_or_init(|| {
+        // A fixed valid hash of the current scheme with the current parameters.
+        static ARGON2: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        static BCRYPT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let cell = match self.scheme {
+            PasswordScheme::Argon2id => &ARGON2,
+            PasswordScheme::Bcrypt => &BCRYPT,
+        };
+        let hash = cell.get_or_init(|| {
             self.hash_blocking("kegauth dummy password")
                 .unwrap_or_default()
         });
-        verify_argon2(b"x", hash)
+        match self.scheme {
+            PasswordScheme::Argon2id => verify_argon2(b"x", hash),
+            PasswordScheme::Bcrypt => bcrypt::verify("x", hash).unwrap_or(false),
+        }
     }
 
     /// Run `work` on the hashing threads: on the idle lane, if there is one,
@@ -245,7 +285,7 @@ impl PasswordHasher {
         result.await.map_err(failed)
     }
 
-    /// Hash `password` with argon2id off the async executor.
+    /// Hash `password` with the hasher's scheme off the async executor.
     pub async fn hash(&self, password: &str) -> Result<String> {
         check_len(password)?;
         let password = password.to_owned();

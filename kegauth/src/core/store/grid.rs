@@ -190,7 +190,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
             _ => 0,
         };
-        let mut sql = Self::select::<T>();
+        let mut sql = self.select::<T>();
         push_where(&mut sql);
         sql.push(" ORDER BY ");
         let sort = query
@@ -226,7 +226,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
 
     /// A row of `T` by id.
     pub(crate) async fn entity<T: AuthEntity>(&self, id: i64) -> Result<Option<T>> {
-        Self::by_id(&mut *self.conn().await?, id).await
+        self.by_id(&mut *self.conn().await?, id).await
     }
 
     /// Delete a group or bundle (by kind), rotating the affected users' keys.

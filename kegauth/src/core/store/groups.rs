@@ -6,12 +6,13 @@ use super::*;
 impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// The group with this id.
     pub async fn group(&self, id: i64) -> Result<Option<G<E>>> {
-        Self::by_id(&mut *self.conn().await?, id).await
+        self.by_id(&mut *self.conn().await?, id).await
     }
 
     /// The group with this name.
     pub async fn group_by_name(&self, name: &str) -> Result<Option<G<E>>> {
-        Self::by_text(&mut *self.conn().await?, Role::Name, name, false).await
+        self.by_text(&mut *self.conn().await?, Role::Name, name, false)
+            .await
     }
 
     /// Every group, by name.
@@ -40,12 +41,13 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
 
     /// The bundle with this id.
     pub async fn bundle(&self, id: i64) -> Result<Option<B<E>>> {
-        Self::by_id(&mut *self.conn().await?, id).await
+        self.by_id(&mut *self.conn().await?, id).await
     }
 
     /// The bundle with this name.
     pub async fn bundle_by_name(&self, name: &str) -> Result<Option<B<E>>> {
-        Self::by_text(&mut *self.conn().await?, Role::Name, name, false).await
+        self.by_text(&mut *self.conn().await?, Role::Name, name, false)
+            .await
     }
 
     /// Every bundle, by name.

@@ -13,6 +13,7 @@ mod groups;
 mod identities;
 mod permissions;
 pub(crate) mod session_cache;
+mod tables;
 pub(crate) mod tokens;
 mod users;
 
@@ -103,6 +104,10 @@ pub struct Store<DB: Backend, E: EntitySet> {
     /// session keys, passwords set and API tokens issued through the store),
     /// and what they say did it (`"app"`, `"cli"`).
     auditor: Option<(crate::core::audit::Auditor, &'static str)>,
+    /// The user table has no API token column (found at launch with
+    /// [`Store::allow_missing_api_token_column`]): it is read as `NULL` and
+    /// never written.
+    token_column_absent: Arc<std::sync::atomic::AtomicBool>,
     _entities: PhantomData<fn() -> E>,
 }
 
@@ -116,6 +121,7 @@ impl<DB: Backend, E: EntitySet> Clone for Store<DB, E> {
             hasher: self.hasher.clone(),
             flows: self.flows.clone(),
             auditor: self.auditor.clone(),
+            token_column_absent: self.token_column_absent.clone(),
             _entities: PhantomData,
         }
     }
@@ -157,11 +163,12 @@ fn check_lookup(value: &str) -> bool {
 /// the same way (SQLite would store it, the others fail with a database error).
 fn writable_values<T: AuthEntity>(
     entity: &T,
+    token_column_absent: bool,
 ) -> Result<Vec<(&'static crate::core::entity::Column, Value)>> {
     let schema = schema_of::<T>();
     let mut out = Vec::new();
     for (col, value) in schema.columns.iter().zip(entity.to_values()) {
-        if !col.writable() {
+        if !col.writable() || (token_column_absent && col.role == Role::ApiToken) {
             continue;
         }
         let too_long = match (&value, col.opts.max_len) {
@@ -217,6 +224,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
                 std::time::Duration::ZERO,
             )),
             auditor: None,
+            token_column_absent: Arc::default(),
             _entities: PhantomData,
         }
     }
@@ -341,12 +349,20 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     // ----- generic entity rows -------------------------------------------------------------
 
     /// `SELECT <all columns> FROM <table> AS t`
-    pub(crate) fn select<T: AuthEntity>() -> Sql<DB> {
+    pub(crate) fn select<T: AuthEntity>(&self) -> Sql<DB> {
         let schema = schema_of::<T>();
+        let absent = self.token_column_absent();
         let mut sql = Sql::<DB>::new("SELECT ");
         for (i, col) in schema.columns.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
+            }
+            if absent && col.role == Role::ApiToken {
+                sql.push(match DB::DIALECT {
+                    Dialect::Postgres => "NULL::bytea",
+                    _ => "NULL",
+                });
+                continue;
             }
             sql.qualified("t", col.name);
             if let (Some(_), Dialect::Postgres) = (col.pg_type, DB::DIALECT) {
@@ -372,8 +388,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         Ok(if rows.len() == 1 { rows.pop() } else { None })
     }
 
-    async fn by_id<T: AuthEntity>(conn: &mut DB::Connection, id: i64) -> Result<Option<T>> {
-        let mut sql = Self::select::<T>();
+    async fn by_id<T: AuthEntity>(&self, conn: &mut DB::Connection, id: i64) -> Result<Option<T>> {
+        let mut sql = self.select::<T>();
         sql.push(" WHERE ")
             .qualified("t", schema_of::<T>().id_column())
             .push(" = ")
@@ -383,6 +399,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
 
     /// Exact (or, for logins, case-insensitive) match on a role's column.
     async fn by_text<T: AuthEntity>(
+        &self,
         conn: &mut DB::Connection,
         role: Role,
         value: &str,
@@ -392,7 +409,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             return Ok(None);
         }
         let col = schema_of::<T>().require(role)?.name;
-        let mut sql = Self::select::<T>();
+        let mut sql = self.select::<T>();
         sql.push(" WHERE ");
         if case_insensitive {
             sql.push("LOWER(").qualified("t", col).push(") = LOWER(");
@@ -405,7 +422,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
 
     async fn list<T: AuthEntity>(&self, order: Role) -> Result<Vec<T>> {
         let schema = schema_of::<T>();
-        let mut sql = Self::select::<T>();
+        let mut sql = self.select::<T>();
         let col = schema.column(order).map_or(schema.id_column(), |c| c.name);
         sql.push(" ORDER BY ").qualified("t", col);
         Self::fetch_all(&mut *self.conn().await?, sql).await
@@ -451,7 +468,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         let now = self.now();
         let mut sql = Sql::<DB>::new("INSERT INTO ");
         sql.ident(schema.table).push(" (");
-        let values = writable_values(entity)?;
+        let values = writable_values(entity, self.token_column_absent())?;
         let stamps: Vec<_> = schema.timestamp_columns().collect();
         let names = values
             .iter()
@@ -507,7 +524,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         let mut sql = Sql::<DB>::new("UPDATE ");
         sql.ident(schema.table).push(" SET ");
         let mut first = true;
-        for (col, value) in writable_values(entity)? {
+        for (col, value) in writable_values(entity, self.token_column_absent())? {
             if !first {
                 sql.push(", ");
             }
@@ -706,56 +723,5 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// Every attempt, oldest first.
     pub async fn attempts(&self) -> Result<Vec<A<E>>> {
         self.list(Role::Id).await
-    }
-
-    // ----- launch checks --------------------------------------------------------------------
-
-    /// Read no row of `T`'s table with every column `T` names: fails when the
-    /// table or a column is missing.
-    pub(crate) async fn probe_table<T: AuthEntity>(&self) -> std::result::Result<(), sqlx::Error> {
-        let mut sql = Self::select::<T>();
-        sql.push(" WHERE 1 = 0");
-        let mut conn = self.pool.acquire().await?;
-        DB::execute(&mut conn, &sql.text, sql.args).await?;
-        Ok(())
-    }
-
-    /// Check at launch that the user, group, bundle and permission tables have
-    /// every column their entities name, so that a schema behind the code (a
-    /// new `#[auth(api_token)]` field, say) stops the launch with a message
-    /// instead of failing requests.
-    pub async fn check_tables(&self) -> Result<()> {
-        async fn one<DB: Backend, E: EntitySet, T: AuthEntity>(store: &Store<DB, E>) -> Result<()> {
-            store.probe_table::<T>().await.map_err(|e| {
-                if crate::core::error::is_unavailable(&e) {
-                    return Error::Database(e);
-                }
-                Error::Config(format!(
-                    "the `{}` table does not match the {} entity ({e}): add the missing table \
-                     or columns (kegauth's DDL: `auth schema`), or \
-                     AuthManager::builder().create_schema(true) for new tables",
-                    T::schema().table,
-                    std::any::type_name::<T>()
-                ))
-            })
-        }
-        one::<DB, E, U<E>>(self).await?;
-        one::<DB, E, G<E>>(self).await?;
-        one::<DB, E, B<E>>(self).await?;
-        one::<DB, E, P<E>>(self).await
-    }
-
-    /// The DDL for this backend and entity set (see [`crate::ddl`]).
-    pub fn schema_sql(&self) -> Vec<String> {
-        crate::core::ddl::statements::<DB, E>()
-    }
-
-    /// Create the tables, types and indexes that do not exist yet.
-    pub async fn create_schema(&self) -> Result<()> {
-        let mut conn = self.conn().await?;
-        for stmt in self.schema_sql() {
-            DB::execute(&mut conn, &stmt, Vec::new()).await?;
-        }
-        Ok(())
     }
 }

@@ -11,7 +11,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
 
     /// The permission with this token.
     pub async fn permission_by_token(&self, token: &str) -> Result<Option<P<E>>> {
-        Self::by_text(&mut *self.conn().await?, Role::Token, token, false).await
+        self.by_text(&mut *self.conn().await?, Role::Token, token, false)
+            .await
     }
 
     /// The ids of these permission tokens; an unknown token is [`Error::NotFound`] naming it.

@@ -4,6 +4,7 @@
 //! [`TokenRequestLoader`](crate::loaders::TokenRequestLoader).
 
 use super::*;
+use crate::core::password::PasswordScheme;
 use rand::rngs::OsRng;
 use rand::Rng;
 
@@ -110,7 +111,8 @@ pub fn generate_api_token(options: &ApiTokenOptions) -> Result<String> {
 impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// Give `user` a new API token (keg-auth's `reset_auth_token`) and return
     /// it: the raw value exists only in the return value, the user row keeps
-    /// its SHA-256. The previous token stops working. Send it as
+    /// its SHA-256 (with `password_scheme = "bcrypt"`, its bcrypt hash, which
+    /// keg-auth verifies). The previous token stops working. Send it as
     /// [`api_token_header`](crate::loaders::api_token_header)`(login id, token)`
     /// in `X-Auth-Token` (see [`TokenRequestLoader`](crate::loaders::TokenRequestLoader)).
     ///
@@ -122,8 +124,12 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         options: &ApiTokenOptions,
     ) -> Result<String> {
         let raw = generate_api_token(options)?;
-        self.write_api_token(user, Some(api_token_digest(&raw)))
-            .await?;
+        let stored = match self.hasher.scheme() {
+            // While keg-auth shares the table: a hash it can verify.
+            PasswordScheme::Bcrypt => self.hasher.hash(&raw).await?.into_bytes(),
+            PasswordScheme::Argon2id => api_token_digest(&raw),
+        };
+        self.write_api_token(user, Some(stored)).await?;
         self.audit_token(user, crate::core::audit::kinds::TOKEN_ISSUED);
         Ok(raw)
     }
@@ -145,6 +151,15 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     }
 
     async fn write_api_token(&self, user: &mut U<E>, hash: Option<Vec<u8>>) -> Result<()> {
+        if self.token_column_absent() {
+            return Err(Error::Config(format!(
+                "API tokens are off: the `{}` table has no `{}` column",
+                schema_of::<U<E>>().table,
+                schema_of::<U<E>>()
+                    .column(Role::ApiToken)
+                    .map_or("token", |c| c.name)
+            )));
+        }
         if !user.set_api_token_hash(hash.clone()) {
             return Err(Error::Config(
                 "API tokens need an #[auth(api_token)] field (Option<Vec<u8>>) on the user entity"
@@ -173,7 +188,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// The user with this login id whose API token is `raw_token` (compared
     /// in constant time through its SHA-256), whether active or not. A token
     /// hashed by keg-auth (a passlib string) is checked with the password
-    /// hasher and, when it matches, re-stored as SHA-256.
+    /// hasher and, when it matches, re-stored as SHA-256 (not with
+    /// `password_scheme = "bcrypt"`: keg-auth would no longer accept it).
     pub async fn user_by_api_token(&self, login_id: &str, raw_token: &str) -> Result<Option<U<E>>> {
         use subtle::ConstantTimeEq;
         let digest = api_token_digest(raw_token);
@@ -194,7 +210,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
                         false
                     }
                 };
-                if ok {
+                // Re-stored as SHA-256, unless keg-auth still shares the table.
+                if ok && self.hasher.scheme() == PasswordScheme::Argon2id {
                     self.write_api_token(&mut user, Some(digest)).await?;
                 }
                 ok

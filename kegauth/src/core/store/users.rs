@@ -6,12 +6,13 @@ use super::*;
 impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// The user with this id.
     pub async fn user(&self, id: i64) -> Result<Option<U<E>>> {
-        Self::by_id(&mut *self.conn().await?, id).await
+        self.by_id(&mut *self.conn().await?, id).await
     }
 
     /// The user with this login id (email or username), compared case-insensitively.
     pub async fn user_by_login(&self, login: &str) -> Result<Option<U<E>>> {
-        Self::by_text(&mut *self.conn().await?, Role::Login, login.trim(), true).await
+        self.by_text(&mut *self.conn().await?, Role::Login, login.trim(), true)
+            .await
     }
 
     /// The user holding this session key, from the session cache when it is
@@ -50,7 +51,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// The user holding this session key.
     pub async fn user_by_session_key(&self, key: &str) -> Result<Option<U<E>>> {
         let role = Role::Core(CoreField::SessionKey);
-        Self::by_text(&mut *self.conn().await?, role, key, false).await
+        self.by_text(&mut *self.conn().await?, role, key, false)
+            .await
     }
 
     /// Every user, by login id.
@@ -83,7 +85,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         if login.len() > MAX_LOOKUP_BYTES {
             return Err(Error::Invalid("the login id is too long".into()));
         }
-        let taken: Option<U<E>> = Self::by_text(conn, Role::Login, login, true).await?;
+        let taken: Option<U<E>> = self.by_text(conn, Role::Login, login, true).await?;
         match taken {
             Some(other) if other.id() != user.id() => {
                 Err(Error::Conflict(format!("a user with login id `{login}`")))
@@ -112,7 +114,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
 
     async fn save_user(&self, user: &mut U<E>, expected_key: Option<&str>) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let Some(old) = Self::by_id::<U<E>>(&mut tx, user.id()).await? else {
+        let Some(old) = self.by_id::<U<E>>(&mut tx, user.id()).await? else {
             return Ok(false);
         };
         if expected_key.is_some_and(|k| k != old.core().session_key) {
