@@ -157,14 +157,19 @@ impl Demo {
     }
 }
 
-/// Every table's columns, and the permission rows (id, token).
+/// A table's name and one of its columns.
+type TableColumn = (String, String);
+/// A permission row: id and token.
+type PermissionRow = (i64, String);
+
+/// Every table's columns, and the permission rows.
 struct Snapshot {
     columns: BTreeMap<String, Vec<String>>,
-    permissions: Vec<(i64, String)>,
+    permissions: Vec<PermissionRow>,
 }
 
 async fn snapshot(url: &str) -> Snapshot {
-    let (columns, permissions): (Vec<(String, String)>, Vec<(i64, String)>) = if url
+    let (columns, permissions): (Vec<TableColumn>, Vec<PermissionRow>) = if url
         .starts_with("sqlite:")
     {
         let pool = sqlx::SqlitePool::connect(url).await.expect("open SQLite");
