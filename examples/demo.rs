@@ -97,6 +97,10 @@ pub fn main_menu() -> Vec<NavItem> {
             ],
         )
         .nav_group("admin"),
+        NavItem::link(
+            "Two-factor",
+            NavUrl::new("/account/two-factor").requires_user(),
+        ),
         NavItem::link("Log in", NavUrl::new("/login").requires_anonymous()),
         NavItem::link("Log out", NavUrl::new("/logout").requires_user()),
     ]

@@ -323,6 +323,7 @@ async fn the_demo_superuser_manages_everything() {
             "/groups",
             "/bundles",
             "/permissions",
+            "/account/two-factor",
             "/logout"
         ]
     );
@@ -452,7 +453,13 @@ async fn the_demo_menu_shows_each_visitor_their_pages() {
     assert_eq!(app.client.get(login).dispatch().await.status(), Status::Ok);
     assert_eq!(
         menu_links(&home_page(&app).await),
-        ["/", "/secret1", "/secret2", "/logout"]
+        [
+            "/",
+            "/secret1",
+            "/secret2",
+            "/account/two-factor",
+            "/logout"
+        ]
     );
 }
 

@@ -588,3 +588,57 @@ async fn oauth_filtered_domains_get_no_mail_and_keep_their_login_id() {
             .is_enabled
     );
 }
+
+/// With `two_factor_for` naming `oauth`, a user with a second factor who
+/// comes back from the provider takes the second step too (by default an
+/// OAuth login does not: the provider has its own).
+#[rocket::async_test]
+async fn oauth_logins_take_the_second_step_when_configured() {
+    let Some(p) = provider(false) else { return };
+    for (methods, second_step) in [
+        (json!(["password"]), false),
+        (json!(["password", "oauth"]), true),
+    ] {
+        let figment = figment_with(
+            rocket::Config::figment(),
+            json!([p.profile(PROFILE, Some("example.com"))]),
+        )
+        .merge(Serialized::default("kegauth.two_factor_for", methods));
+        let app = app_configured::<OnSqlite>(figment, |b| b, |r| r)
+            .await
+            .expect("SQLite always runs");
+        people(&app).await;
+        let ann = app
+            .store
+            .user_by_login("ann@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        let secret = app.store.begin_totp(ann.id).await.unwrap();
+        let step = chrono::Utc::now().timestamp() / kegauth::two_factor::TOTP_STEP_SECS;
+        app.store
+            .confirm_totp(ann.id, &secret.code_at(step))
+            .await
+            .unwrap()
+            .expect("on");
+        let back = dance(&app, "ann").await;
+        let r = app.client.get(back).dispatch().await;
+        if !second_step {
+            assert_eq!(location(&r), "/");
+            assert_eq!(app.who().await, "Logged in as ann@example.com");
+            continue;
+        }
+        assert_eq!(location(&r), "/login/verify");
+        assert_eq!(app.who().await, "Not logged in");
+        let csrf = app.csrf().await;
+        let code = secret.code_at(step + 1);
+        let r = app
+            .post_form("/login/verify", &[("code", &code), ("csrf_token", &csrf)])
+            .await;
+        assert_eq!(
+            (r.status(), location(&r)),
+            (Status::SeeOther, "/".to_string())
+        );
+        assert_eq!(app.who().await, "Logged in as ann@example.com");
+    }
+}

@@ -203,3 +203,48 @@ audit-kind-sessions-rotated = Sessions ended by a rights change
 audit-kind-csrf-refused = Form refused (CSRF)
 audit-kind-cross-site-refused = Form refused (cross-site)
 audit-kind-audit-purged = Audit events purged
+audit-kind-two-factor-enabled = Two-factor authentication turned on
+audit-kind-two-factor-disabled = Two-factor authentication turned off
+audit-kind-two-factor-checked = Two-factor code checked
+audit-kind-recovery-code-used = Recovery code used
+audit-kind-recovery-codes-regenerated = Recovery codes regenerated
+
+## Second factors (TOTP, recovery codes)
+two-factor-title = Two-factor authentication
+two-factor-verify-title = Two-factor authentication
+two-factor-verify-intro = Enter the 6-digit code from your authenticator app, or one of your recovery codes.
+two-factor-code-label = Code
+two-factor-verify-button = Verify
+two-factor-back-to-login = Start over
+two-factor-expired = The login took too long or the account changed. Please log in again.
+two-factor-wrong-code = That code is not right, or was already used.
+two-factor-recovery-left = { $count ->
+    [one] You logged in with a recovery code. You have 1 left.
+   *[other] You logged in with a recovery code. You have { $count } left.
+}
+two-factor-status-on = Two-factor authentication is on.
+two-factor-status-off = Two-factor authentication is off.
+two-factor-begin-button = Turn on two-factor authentication
+two-factor-scan = Scan this QR code with your authenticator app, then enter the code it shows to finish.
+two-factor-secret-label = Or type this key into the app:
+two-factor-continue = I have saved them: continue
+two-factor-confirm-button = Confirm and turn on
+two-factor-codes-intro = Your recovery codes. Each works once, in place of a code from your app. Keep them somewhere safe: they are shown only now.
+two-factor-codes-left = { $count ->
+    [one] 1 recovery code left.
+   *[other] { $count } recovery codes left.
+}
+two-factor-reauth-intro = To get new recovery codes or turn two-factor authentication off, enter a code from your app or your password.
+two-factor-password-label = Password
+two-factor-regenerate-button = New recovery codes
+two-factor-disable-button = Turn off two-factor authentication
+two-factor-required-note = Your account must use two-factor authentication.
+two-factor-already-on = Two-factor authentication is already on.
+two-factor-enabled = Two-factor authentication is on.
+two-factor-disabled = Two-factor authentication is off.
+two-factor-codes-regenerated = New recovery codes made; the old ones no longer work.
+two-factor-reauth-failed = The code or password is not right.
+two-factor-cannot-disable = Your account must use two-factor authentication: it cannot be turned off.
+two-factor-must-enrol = Your account must use two-factor authentication. Please turn it on to continue.
+admin-two-factor-reset = Reset two-factor authentication
+admin-two-factor-was-reset = Two-factor authentication was reset; the user's sessions ended.

@@ -201,3 +201,48 @@ audit-kind-sessions-rotated = Sesiones cerradas por un cambio de permisos
 audit-kind-csrf-refused = Formulario rechazado (CSRF)
 audit-kind-cross-site-refused = Formulario rechazado (otro sitio)
 audit-kind-audit-purged = Eventos de auditoría purgados
+audit-kind-two-factor-enabled = Autenticación en dos pasos activada
+audit-kind-two-factor-disabled = Autenticación en dos pasos desactivada
+audit-kind-two-factor-checked = Código de dos pasos comprobado
+audit-kind-recovery-code-used = Código de recuperación usado
+audit-kind-recovery-codes-regenerated = Códigos de recuperación regenerados
+
+## Segundos factores (TOTP, códigos de recuperación)
+two-factor-title = Autenticación en dos pasos
+two-factor-verify-title = Autenticación en dos pasos
+two-factor-verify-intro = Introduce el código de 6 dígitos de tu aplicación de autenticación o uno de tus códigos de recuperación.
+two-factor-code-label = Código
+two-factor-verify-button = Verificar
+two-factor-back-to-login = Empezar de nuevo
+two-factor-expired = El inicio de sesión tardó demasiado o la cuenta cambió. Inicia sesión de nuevo.
+two-factor-wrong-code = Ese código no es correcto o ya se usó.
+two-factor-recovery-left = { $count ->
+    [one] Iniciaste sesión con un código de recuperación. Te queda 1.
+   *[other] Iniciaste sesión con un código de recuperación. Te quedan { $count }.
+}
+two-factor-status-on = La autenticación en dos pasos está activada.
+two-factor-status-off = La autenticación en dos pasos está desactivada.
+two-factor-begin-button = Activar la autenticación en dos pasos
+two-factor-scan = Escanea este código QR con tu aplicación de autenticación y escribe el código que muestre para terminar.
+two-factor-secret-label = O escribe esta clave en la aplicación:
+two-factor-continue = Ya los guardé: continuar
+two-factor-confirm-button = Confirmar y activar
+two-factor-codes-intro = Tus códigos de recuperación. Cada uno sirve una vez, en lugar de un código de tu aplicación. Guárdalos en un lugar seguro: solo se muestran ahora.
+two-factor-codes-left = { $count ->
+    [one] Queda 1 código de recuperación.
+   *[other] Quedan { $count } códigos de recuperación.
+}
+two-factor-reauth-intro = Para obtener códigos de recuperación nuevos o desactivar la autenticación en dos pasos, escribe un código de tu aplicación o tu contraseña.
+two-factor-password-label = Contraseña
+two-factor-regenerate-button = Nuevos códigos de recuperación
+two-factor-disable-button = Desactivar la autenticación en dos pasos
+two-factor-required-note = Tu cuenta debe usar la autenticación en dos pasos.
+two-factor-already-on = La autenticación en dos pasos ya está activada.
+two-factor-enabled = La autenticación en dos pasos está activada.
+two-factor-disabled = La autenticación en dos pasos está desactivada.
+two-factor-codes-regenerated = Se crearon códigos de recuperación nuevos; los anteriores ya no sirven.
+two-factor-reauth-failed = El código o la contraseña no son correctos.
+two-factor-cannot-disable = Tu cuenta debe usar la autenticación en dos pasos: no se puede desactivar.
+two-factor-must-enrol = Tu cuenta debe usar la autenticación en dos pasos. Actívala para continuar.
+admin-two-factor-reset = Restablecer la autenticación en dos pasos
+admin-two-factor-was-reset = Se restableció la autenticación en dos pasos; las sesiones del usuario terminaron.

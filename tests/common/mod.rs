@@ -441,3 +441,24 @@ macro_rules! on_all_backends {
         }
     )*};
 }
+
+/// Every value of a bytes `column` of `table` in `ctx`'s database, read
+/// straight from the table (what is stored, not what the store shows).
+pub async fn table_bytes<DB: Backend>(ctx: &Ctx<DB>, table: &str, column: &str) -> Vec<Vec<u8>> {
+    use kegauth::backend::OutCol;
+    use kegauth::entity::{Kind, Value};
+    let pool = ctx.new_pool().await;
+    let mut conn = pool.acquire().await.expect("a connection");
+    let sql = format!("SELECT {column} FROM {table}");
+    let rows = DB::fetch(&mut conn, &sql, Vec::new(), &[OutCol { kind: Kind::Bytes }])
+        .await
+        .expect("read the table");
+    drop(conn);
+    pool.close().await;
+    rows.into_iter()
+        .filter_map(|mut r| match r.pop() {
+            Some(Value::Bytes(b)) => Some(b),
+            _ => None,
+        })
+        .collect()
+}

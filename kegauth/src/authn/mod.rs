@@ -7,7 +7,8 @@
 //! - [`loaders`]: JWT bearer and API-token request loaders;
 //! - [`authenticators`]: the password login, LDAP and OAuth;
 //! - [`service`]: the login service the views call (attempt limiting,
-//!   rehashing, the type-erased store).
+//!   rehashing, the type-erased store);
+//! - [`two_factor`]: a login's second step (the pending state in the session).
 //!
 //! It builds on `core` only.
 
@@ -16,3 +17,4 @@ pub mod loaders;
 pub(crate) mod principal;
 pub(crate) mod service;
 pub mod session;
+pub(crate) mod two_factor;

@@ -89,6 +89,9 @@ pub(crate) enum TokenCheck {
 pub(crate) trait AuthService: Send + Sync + 'static {
     fn login_kind(&self) -> LoginKind;
 
+    /// Second factors (the login's second step, the account page).
+    fn two_factor(&self) -> &dyn crate::authn::two_factor::TwoFactorService;
+
     /// Whether a mail manager is configured (the forgot/reset/verify pages exist).
     fn mail_enabled(&self) -> bool;
 
@@ -271,6 +274,10 @@ const LOGIN_TRIES: usize = 3;
 impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
     fn login_kind(&self) -> LoginKind {
         <E::User as UserEntity>::LOGIN
+    }
+
+    fn two_factor(&self) -> &dyn crate::authn::two_factor::TwoFactorService {
+        self
     }
 
     fn mail_enabled(&self) -> bool {

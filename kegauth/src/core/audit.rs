@@ -68,9 +68,19 @@ pub mod kinds {
     pub const CROSS_SITE_REFUSED: &str = "cross-site-refused";
     /// Old audit rows deleted (`purge-audit`).
     pub const AUDIT_PURGED: &str = "audit-purged";
+    /// A TOTP authenticator confirmed: two-factor authentication on.
+    pub const TWO_FACTOR_ENABLED: &str = "two-factor-enabled";
+    /// Two-factor authentication turned off (by the user, or reset by an admin).
+    pub const TWO_FACTOR_DISABLED: &str = "two-factor-disabled";
+    /// A login's second step: a right code (success) or a wrong one (refused).
+    pub const TWO_FACTOR_CHECKED: &str = "two-factor-checked";
+    /// A recovery code used.
+    pub const RECOVERY_CODE_USED: &str = "recovery-code-used";
+    /// New recovery codes made (the old ones stop working).
+    pub const RECOVERY_CODES_REGENERATED: &str = "recovery-codes-regenerated";
 
     /// Every kind above.
-    pub const ALL: [&str; 17] = [
+    pub const ALL: [&str; 22] = [
         LOGIN_SUCCESS,
         LOGIN_FAILURE,
         LOGIN_LOCKOUT,
@@ -88,6 +98,11 @@ pub mod kinds {
         CSRF_REFUSED,
         CROSS_SITE_REFUSED,
         AUDIT_PURGED,
+        TWO_FACTOR_ENABLED,
+        TWO_FACTOR_DISABLED,
+        TWO_FACTOR_CHECKED,
+        RECOVERY_CODE_USED,
+        RECOVERY_CODES_REGENERATED,
     ];
 }
 

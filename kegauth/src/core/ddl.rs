@@ -170,6 +170,64 @@ pub fn statements<DB: Backend, E: EntitySet>() -> Vec<String> {
     }
     out.push(oauth_identities::<DB, E>());
     out.extend(audit_events::<DB>());
+    out.extend(two_factor_tables::<DB, E>());
+    out
+}
+
+/// kegauth's own table of TOTP second factors: one row per user, the secret
+/// sealed (see [`crate::two_factor::SecretBox`]), `confirmed_at` NULL while
+/// the enrolment waits for its first code, `last_step` the last TOTP step
+/// accepted (a code is never accepted twice).
+pub const TWO_FACTOR: &str = "kegauth_two_factor";
+/// kegauth's own table of recovery codes: their SHA-256 (hex), and when each
+/// was used.
+pub const RECOVERY_CODES: &str = "kegauth_recovery_codes";
+
+fn two_factor_tables<DB: Backend, E: EntitySet>() -> Vec<String> {
+    use crate::core::entity::Kind;
+    let users = E::User::schema();
+    let user_fk = format!(
+        "FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE CASCADE",
+        q::<DB>("user_id"),
+        q::<DB>(users.table),
+        q::<DB>(users.id_column())
+    );
+    let when = DB::column_type(Kind::DateTime, None, false, None);
+    let int = DB::column_type(Kind::Int, None, false, None);
+    let mut out = create_table::<DB>(
+        TWO_FACTOR,
+        vec![
+            format!("{} INTEGER NOT NULL", q::<DB>("user_id")),
+            format!(
+                "{} {} NOT NULL",
+                q::<DB>("totp_secret"),
+                DB::column_type(Kind::Bytes, None, false, None)
+            ),
+            format!("{} {when}", q::<DB>("confirmed_at")),
+            format!("{} {int}", q::<DB>("last_step")),
+            format!("{} {when} NOT NULL", q::<DB>("created_at")),
+            format!("PRIMARY KEY ({})", q::<DB>("user_id")),
+            user_fk.clone(),
+        ],
+        &[],
+    );
+    out.extend(create_table::<DB>(
+        RECOVERY_CODES,
+        vec![
+            format!("{} {}", q::<DB>("id"), DB::id_column_type()),
+            format!("{} INTEGER NOT NULL", q::<DB>("user_id")),
+            format!(
+                "{} {} NOT NULL",
+                q::<DB>("digest"),
+                DB::column_type(Kind::Text, Some(64), false, None)
+            ),
+            format!("{} {when}", q::<DB>("used_at")),
+            format!("PRIMARY KEY ({})", q::<DB>("id")),
+            format!("UNIQUE ({}, {})", q::<DB>("user_id"), q::<DB>("digest")),
+            user_fk,
+        ],
+        &[],
+    ));
     out
 }
 

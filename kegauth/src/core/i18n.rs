@@ -131,7 +131,12 @@ impl Catalogs {
         let pattern = catalog.bundle.get_message(key)?.value()?;
         let mut fluent_args = FluentArgs::new();
         for (name, value) in args {
-            fluent_args.set(*name, value.clone());
+            // A whole number (written canonically) is a number to Fluent, so
+            // that plural variants (`[one]`, `*[other]`) select on it.
+            match canonical_integer(value) {
+                Some(n) => fluent_args.set(*name, fluent_bundle::FluentValue::from(n)),
+                None => fluent_args.set(*name, value.clone()),
+            }
         }
         let mut errors = Vec::new();
         let text = catalog
@@ -144,6 +149,15 @@ impl Catalogs {
     }
 
     /// `key` in `lang`, else in English, else the key itself (and a warning).
+    ///
+    /// ```
+    /// # use kegauth::i18n::Catalogs;
+    /// let catalogs = Catalogs::builtin();
+    /// assert_eq!(catalogs.translate("es", "two-factor-codes-left", &[("count", "1".into())]),
+    ///            "Queda 1 código de recuperación.");
+    /// assert_eq!(catalogs.translate("es", "two-factor-codes-left", &[("count", "7".into())]),
+    ///            "Quedan 7 códigos de recuperación.");
+    /// ```
     pub fn translate(&self, lang: &str, key: &str, args: &[(&str, String)]) -> String {
         self.format(lang, key, args)
             .or_else(|| self.format(FALLBACK, key, args))
@@ -278,6 +292,17 @@ impl Translator {
             label.to_string()
         }
     }
+}
+
+/// `text` as an integer when it is one written canonically (no sign but
+/// `-`, no leading zero, at most 15 digits); anything else stays text.
+fn canonical_integer(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let canonical = !digits.is_empty()
+        && digits.len() <= 15
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    canonical.then(|| text.parse().ok()).flatten()
 }
 
 /// How an app picks the language of a request (before `Accept-Language`).
@@ -440,6 +465,8 @@ mod tests {
             "field-error",
             "mail-outbox",
             "no-such-key",
+            // A row action's name in its URL (`/users/<id>/reset-two-factor`).
+            "reset-two-factor",
             // How a password was set, in audit events.
             "reset-link",
             "verify-link",

@@ -26,6 +26,7 @@ pub mod policy;
 pub mod store;
 pub mod templates;
 pub mod token;
+pub mod two_factor;
 
 /// The log target of authentication events (logins, lockouts, CSRF failures,
 /// password links): never with a password, token or session key in them.

@@ -6,6 +6,12 @@
 /// The path of the login page (`/login`).
 pub const LOGIN_PATH: &str = "/login";
 
+/// The path of a login's second step (`/login/verify`).
+pub const TWO_FACTOR_VERIFY_PATH: &str = "/login/verify";
+
+/// The path of the account's second-factor page (`/account/two-factor`).
+pub const TWO_FACTOR_PATH: &str = "/account/two-factor";
+
 /// The path of the logout page (`/logout`).
 pub const LOGOUT_PATH: &str = "/logout";
 

@@ -57,6 +57,14 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/kegauth/set-password.html"),
     ),
     (
+        "kegauth/two-factor-verify.html",
+        include_str!("../../templates/kegauth/two-factor-verify.html"),
+    ),
+    (
+        "kegauth/two-factor.html",
+        include_str!("../../templates/kegauth/two-factor.html"),
+    ),
+    (
         "kegauth/nav.html",
         include_str!("../../templates/kegauth/nav.html"),
     ),

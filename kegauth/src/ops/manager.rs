@@ -556,6 +556,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         if !config.oauth_profiles.is_empty() {
             store.flows.set_provider_domains(oauth.domains());
         }
+        store = store.with_two_factor_key(crate::core::two_factor::SecretBox::new(&secret));
         // The writer's own store records nothing of its own.
         let auditor = crate::core::audit::Auditor::start(store.clone(), self.audit_sinks.clone());
         store = store.with_auditor(auditor.clone(), "app");
@@ -629,6 +630,15 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 admin_ok = false;
             }
         }
+        for token in &config.two_factor_required_for {
+            if !declared.0.contains(token.as_str()) {
+                log::error!(
+                    "kegauth: two_factor_required_for names permission `{token}`, which is not \
+                     declared"
+                );
+                admin_ok = false;
+            }
+        }
         if !admin_ok {
             return Err(rocket);
         }
@@ -649,7 +659,10 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             store: store.clone(),
             ldap,
         }));
-        let admin_sources = crate::web::admin::sources(store.clone());
+        let admin_sources = crate::web::admin::sources(
+            store.clone(),
+            config.two_factor != crate::core::two_factor::TwoFactorMode::Off,
+        );
         let admin_rules = crate::authz::admin_rules::AdminRules::new::<E>(self.admin_rules.clone());
         // Menus are checked against the routes once every other fairing has
         // mounted its own: this one runs after them.

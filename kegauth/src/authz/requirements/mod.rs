@@ -237,6 +237,10 @@ async fn evaluate_with(
         Ok(None) => return Err(Denied::Unauthenticated),
         Err(status) => return Err(Denied::Unavailable(status)),
     };
+    if must_enrol_first(req).await {
+        req.local_cache(|| FailureOverride(Some(to_enrolment)));
+        return Err(Denied::Unauthenticated);
+    }
     let empty = BTreeSet::new();
     let permissions = if requirement.needs_permissions() {
         principal
@@ -251,6 +255,27 @@ async fn evaluate_with(
     } else {
         Err(Denied::Forbidden)
     }
+}
+
+/// Whether the request's session user must enrol a second factor before
+/// anything else (`two_factor_required_for`, `two_factor = "required"`).
+async fn must_enrol_first(req: &Request<'_>) -> bool {
+    // The flag first: it is off for almost every request.
+    crate::authn::session::Session::of(req).is_some_and(|s| s.current().must_enrol)
+        && req
+            .rocket()
+            .state::<crate::core::config::Config>()
+            .is_some_and(|c| c.two_factor != crate::core::two_factor::TwoFactorMode::Off)
+        && matches!(
+            crate::authn::principal::session_principal(req).await,
+            Ok(Some(_))
+        )
+}
+
+/// Where a user who must enrol is sent from every protected page.
+fn to_enrolment(req: &Request<'_>) -> rocket::response::Result<'static> {
+    use rocket::response::Responder;
+    rocket::response::Redirect::to(crate::core::paths::TWO_FACTOR_PATH).respond_to(req)
 }
 
 /// A custom response for a failed requirement, e.g.

@@ -151,6 +151,18 @@ pub struct Config {
     /// own writes clear it at once; menus only hide links, the routes still
     /// check every request.
     pub nav_cache_secs: u32,
+    /// Second factors (TOTP, recovery codes): `"off"`, `"optional"` (default:
+    /// users may enrol from `/account/two-factor`) or `"required"` (every
+    /// user must). See [`crate::two_factor`].
+    pub two_factor: crate::core::two_factor::TwoFactorMode,
+    /// Which logins take the second step for users who have one: any of
+    /// `"password"`, `"ldap"`, `"oauth"` (default: `["password", "ldap"]`;
+    /// an OAuth provider usually has its own second factor).
+    pub two_factor_for: Vec<String>,
+    /// Users holding any of these permissions must enrol, whatever
+    /// `two_factor` says (unless it is `"off"`): they are sent to the
+    /// enrolment page after login until they do.
+    pub two_factor_required_for: Vec<String>,
     /// The hash written for new and rehashed passwords (and API tokens):
     /// `"argon2id"` (default) or `"bcrypt"` (cost 12, which keg-auth
     /// verifies: while keg-auth and kegauth share a database during a
@@ -240,6 +252,9 @@ impl Default for Config {
             session_absolute_timeout_secs: 43_200,
             session_cache_secs: DEFAULT_SESSION_CACHE_SECS,
             nav_cache_secs: 300,
+            two_factor: crate::core::two_factor::TwoFactorMode::Optional,
+            two_factor_for: vec!["password".into(), "ldap".into()],
+            two_factor_required_for: Vec::new(),
             password_scheme: crate::core::password::PasswordScheme::Argon2id,
             hasher_threads: None,
             hasher_nice: crate::core::password::DEFAULT_HASHER_NICE,
@@ -258,6 +273,13 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Whether a login by `method` (`password`, `ldap`, `oauth`) takes the
+    /// second step for a user who has a second factor.
+    pub fn second_step_for(&self, method: &str) -> bool {
+        self.two_factor != crate::core::two_factor::TwoFactorMode::Off
+            && self.two_factor_for.iter().any(|m| m == method)
+    }
+
     /// Read the `kegauth` table of a figment (defaults when it is absent) and validate it.
     pub fn from_figment(figment: &rocket::figment::Figment) -> crate::core::error::Result<Self> {
         let config: Config = if figment.find_value("kegauth").is_ok() {
@@ -282,6 +304,14 @@ impl Config {
         }
         if self.hasher_threads == Some(0) {
             return bad("hasher_threads must be at least 1".into());
+        }
+        for m in &self.two_factor_for {
+            if !crate::core::two_factor::LOGIN_METHODS.contains(&m.as_str()) {
+                return bad(format!(
+                    "two_factor_for: `{m}` is not one of {:?}",
+                    crate::core::two_factor::LOGIN_METHODS
+                ));
+            }
         }
         if self.hasher_nice > 19 {
             return bad(format!("hasher_nice is 0 to 19, not {}", self.hasher_nice));

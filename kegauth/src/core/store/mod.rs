@@ -15,6 +15,7 @@ mod permissions;
 pub(crate) mod session_cache;
 mod tables;
 pub(crate) mod tokens;
+pub mod two_factor;
 mod users;
 
 use crate::core::backend::{Backend, Dialect, OutCol, Sql};
@@ -108,6 +109,8 @@ pub struct Store<DB: Backend, E: EntitySet> {
     /// [`Store::allow_missing_api_token_column`]): it is read as `NULL` and
     /// never written.
     token_column_absent: Arc<std::sync::atomic::AtomicBool>,
+    /// Seals second-factor secrets (keyed from the app's secret key).
+    sealer: Option<Arc<crate::core::two_factor::SecretBox>>,
     _entities: PhantomData<fn() -> E>,
 }
 
@@ -122,6 +125,7 @@ impl<DB: Backend, E: EntitySet> Clone for Store<DB, E> {
             flows: self.flows.clone(),
             auditor: self.auditor.clone(),
             token_column_absent: self.token_column_absent.clone(),
+            sealer: self.sealer.clone(),
             _entities: PhantomData,
         }
     }
@@ -225,6 +229,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             )),
             auditor: None,
             token_column_absent: Arc::default(),
+            sealer: None,
             _entities: PhantomData,
         }
     }

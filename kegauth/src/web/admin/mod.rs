@@ -54,11 +54,12 @@ use std::sync::Arc;
 pub use crate::authz::admin_rules::Section;
 
 const RESEND_VERIFICATION: &str = "resend-verification";
+const RESET_TWO_FACTOR: &str = "reset-two-factor";
 
 /// The row actions of a section's grid.
 fn row_actions(section: Section) -> Vec<&'static str> {
     match section {
-        Section::Users => vec![RESEND_VERIFICATION],
+        Section::Users => vec![RESEND_VERIFICATION, RESET_TWO_FACTOR],
         _ => Vec::new(),
     }
 }
@@ -79,7 +80,10 @@ pub(crate) fn routes() -> Vec<Route> {
 }
 
 /// The sources of the admin sections, for [`BuiltinSources`].
-pub(crate) fn sources<DB: Backend, E: EntitySet>(store: Store<DB, E>) -> BuiltinSources {
+pub(crate) fn sources<DB: Backend, E: EntitySet>(
+    store: Store<DB, E>,
+    two_factor: bool,
+) -> BuiltinSources {
     let mail = store.mailer().is_some();
     let mut sources: HashMap<Section, Arc<dyn CrudSource>> = HashMap::new();
     sources.insert(
@@ -87,6 +91,7 @@ pub(crate) fn sources<DB: Backend, E: EntitySet>(store: Store<DB, E>) -> Builtin
         Arc::new(Users {
             store: store.clone(),
             mail,
+            two_factor,
         }),
     );
     sources.insert(

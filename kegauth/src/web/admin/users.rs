@@ -7,6 +7,9 @@ use crate::core::accounts::check_login_id;
 pub(super) struct Users<DB: Backend, E: EntitySet> {
     pub(super) store: Store<DB, E>,
     pub(super) mail: bool,
+    /// Second factors are on (`two_factor` is not `"off"`): the grid offers
+    /// to reset a user's.
+    pub(super) two_factor: bool,
 }
 
 fn core_name<U: AuthEntity>(field: CoreField) -> Option<&'static str> {
@@ -282,11 +285,22 @@ impl<DB: Backend, E: EntitySet> CrudSource for Users<DB, E> {
         Box::pin(async move {
             let columns = self.columns();
             let resend = self.mail && Self::email_login();
+            let enrolled = if self.two_factor {
+                self.store.two_factor_user_ids().await?
+            } else {
+                Default::default()
+            };
             grid_page(&self.store, cx, &columns, query, |u: &E::User, row| {
                 if resend && !u.core().is_verified {
                     row.actions.push(RowAction {
                         name: RESEND_VERIFICATION.into(),
                         label: "admin-resend-verification".into(),
+                    });
+                }
+                if enrolled.contains(&u.id()) {
+                    row.actions.push(RowAction {
+                        name: RESET_TWO_FACTOR.into(),
+                        label: "admin-two-factor-reset".into(),
                     });
                 }
             })
@@ -353,6 +367,14 @@ impl<DB: Backend, E: EntitySet> CrudSource for Users<DB, E> {
         id: i64,
     ) -> BoxFuture<'a, Result<Found<Flash>>> {
         Box::pin(async move {
+            if name == RESET_TWO_FACTOR && self.two_factor {
+                let _user = found!(self.existing(cx, id).await?);
+                self.store.disable_two_factor(id, true).await?;
+                return Ok(Found::Yes(Flash {
+                    category: "success".into(),
+                    message: cx.tr.t("admin-two-factor-was-reset"),
+                }));
+            }
             if name != RESEND_VERIFICATION || !self.mail || !Self::email_login() {
                 return Ok(Found::NotFound);
             }

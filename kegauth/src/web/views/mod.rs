@@ -2,6 +2,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod oauth;
+pub(crate) mod two_factor;
 
 use crate::authn::authenticators::Authenticator;
 use crate::authn::service::{Auth, LoginFailure};
@@ -420,29 +421,24 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
                 user_id,
                 session_key,
             })) => {
-                if let Err(e) = auth.0.attempt_succeeded(gate).await {
-                    return Page::Error(e);
-                }
                 log::info!(
                     target: AUDIT,
                     "login of {login_id:?} succeeded from {}",
                     ip_text(ctx.ip)
                 );
-                ctx.audit(
-                    AuditEvent::new(kinds::LOGIN_SUCCESS, Outcome::Success)
-                        .actor(user_id)
-                        .subject(Subject::User(user_id))
-                        .detail(serde_json::json!({ "login": login_id, "method": ctx.method() })),
-                );
                 let target = next
                     .or_else(|| session.take_next())
                     .unwrap_or_else(|| endpoints.after_login.clone());
-                let welcome = Flash {
-                    category: "success".into(),
-                    message: templates.t("login-success"),
+                let step = two_factor::FirstStep {
+                    user_id,
+                    session_key,
+                    login_id,
+                    target,
+                    gate: Some(gate),
+                    method: ctx.method(),
+                    detail: serde_json::json!({ "login": login_id, "method": ctx.method() }),
                 };
-                session.log_in(&session_key, vec![welcome]);
-                return Page::redirect(target);
+                return two_factor::finish_login(&ctx, step).await;
             }
             Ok(Err(Refused { failure, user_id })) => {
                 // Not the typed login id: people type passwords into it.
@@ -546,6 +542,7 @@ pub fn routes() -> Vec<Route> {
     let mut all = routes![login_get, login_head, login_post, logout_get, logout_post];
     all.extend(accounts::routes());
     all.extend(oauth::routes());
+    all.extend(two_factor::routes());
     // The login, logout and token pages are open by design; the route report says so.
     let id = crate::authz::requirements::register_rule(
         crate::authz::requirements::RouteRule::KegauthPage,

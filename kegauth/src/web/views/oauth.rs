@@ -9,7 +9,6 @@ use crate::authn::authenticators::oauth::{
 };
 use crate::authn::authenticators::Authenticator;
 use crate::authn::service::{LoggedIn, LoginFailure, Refused};
-use crate::authn::session::Flash;
 use crate::core::audit::{kinds, AuditEvent, Outcome as AuditOutcome, Subject};
 use crate::core::config::Config;
 use crate::core::error::Error;
@@ -178,21 +177,19 @@ async fn oauth_callback(
             session_key,
         })) => {
             log::info!(target: AUDIT, "OAuth login of {login_id:?} through `{}` succeeded from {}", p.name, ip_text(ctx.ip));
-            ctx.audit(
-                AuditEvent::new(kinds::LOGIN_SUCCESS, AuditOutcome::Success)
-                    .actor(user_id)
-                    .subject(Subject::User(user_id))
-                    .detail(json!({ "login": login_id, "method": "oauth", "provider": p.name })),
-            );
             let target = next
                 .or_else(|| ctx.session.take_next())
                 .unwrap_or_else(|| ctx.endpoints.after_login.clone());
-            let welcome = Flash {
-                category: "success".into(),
-                message: ctx.templates.t("login-success"),
+            let step = super::two_factor::FirstStep {
+                user_id,
+                session_key,
+                login_id: &login_id,
+                target,
+                gate: None,
+                method: "oauth",
+                detail: json!({ "login": login_id, "method": "oauth", "provider": p.name }),
             };
-            ctx.session.log_in(&session_key, vec![welcome]);
-            Page::redirect(target)
+            super::two_factor::finish_login(&ctx, step).await
         }
         Ok(Err(Refused { failure, user_id })) => {
             log::info!(target: AUDIT, "OAuth login through `{}` refused ({failure:?})", p.name);

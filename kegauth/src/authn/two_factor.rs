@@ -1,0 +1,164 @@
+//! The second step of a login: the state a password login leaves in the
+//! session while it waits for a second factor, and the type-erased
+//! second-factor service the views call.
+
+use crate::authn::service::Service;
+use crate::core::backend::Backend;
+use crate::core::entity::{EntitySet, UserEntity};
+use crate::core::error::Result;
+use crate::core::store::two_factor::{SecondFactor, TwoFactorStatus};
+use crate::core::two_factor::{PendingLogin, TotpSecret};
+use std::future::Future;
+use std::pin::Pin;
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the second-factor views need of the store, type-erased.
+pub(crate) trait TwoFactorService: Send + Sync + 'static {
+    /// [`Store::two_factor_status`](crate::Store::two_factor_status).
+    fn status(&self, user_id: i64) -> BoxFuture<'_, Result<TwoFactorStatus>>;
+
+    /// [`Store::check_second_factor`](crate::Store::check_second_factor).
+    fn check<'a>(
+        &'a self,
+        user_id: i64,
+        code: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SecondFactor>>>;
+
+    /// [`Store::begin_totp`](crate::Store::begin_totp).
+    fn begin(&self, user_id: i64) -> BoxFuture<'_, Result<TotpSecret>>;
+
+    /// [`Store::pending_totp`](crate::Store::pending_totp).
+    fn pending(&self, user_id: i64) -> BoxFuture<'_, Result<Option<TotpSecret>>>;
+
+    /// [`Store::confirm_totp`](crate::Store::confirm_totp).
+    fn confirm<'a>(
+        &'a self,
+        user_id: i64,
+        code: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>>>;
+
+    /// [`Store::regenerate_recovery_codes`](crate::Store::regenerate_recovery_codes).
+    fn regenerate(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<String>>>;
+
+    /// [`Store::disable_two_factor`](crate::Store::disable_two_factor).
+    fn disable(&self, user_id: i64, rotate: bool) -> BoxFuture<'_, Result<()>>;
+
+    /// Whether `password` is `user_id`'s (to turn the second factor off or
+    /// see new recovery codes without a code).
+    fn password_matches<'a>(
+        &'a self,
+        user_id: i64,
+        password: &'a str,
+    ) -> BoxFuture<'a, Result<bool>>;
+
+    /// Whether `pending` still stands: not expired at `now` (Unix seconds),
+    /// and its user active with the same session key.
+    fn pending_holds<'a>(
+        &'a self,
+        pending: &'a PendingLogin,
+        now: i64,
+    ) -> BoxFuture<'a, Result<bool>>;
+
+    /// The login id of user `user_id` (for the authenticator app's label).
+    fn login_id_of(&self, user_id: i64) -> BoxFuture<'_, Result<Option<String>>>;
+
+    /// Whether user `user_id` holds any of `tokens` (a superuser holds all).
+    fn holds_any<'a>(&'a self, user_id: i64, tokens: &'a [String]) -> BoxFuture<'a, Result<bool>>;
+
+    /// Now, in Unix seconds, by the store's clock.
+    fn now_secs(&self) -> i64;
+}
+
+impl<DB: Backend, E: EntitySet> TwoFactorService for Service<DB, E> {
+    fn status(&self, user_id: i64) -> BoxFuture<'_, Result<TwoFactorStatus>> {
+        Box::pin(self.store.two_factor_status(user_id))
+    }
+
+    fn check<'a>(
+        &'a self,
+        user_id: i64,
+        code: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SecondFactor>>> {
+        Box::pin(self.store.check_second_factor(user_id, code))
+    }
+
+    fn begin(&self, user_id: i64) -> BoxFuture<'_, Result<TotpSecret>> {
+        Box::pin(self.store.begin_totp(user_id))
+    }
+
+    fn pending(&self, user_id: i64) -> BoxFuture<'_, Result<Option<TotpSecret>>> {
+        Box::pin(self.store.pending_totp(user_id))
+    }
+
+    fn confirm<'a>(
+        &'a self,
+        user_id: i64,
+        code: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>>> {
+        Box::pin(self.store.confirm_totp(user_id, code))
+    }
+
+    fn regenerate(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<String>>> {
+        Box::pin(self.store.regenerate_recovery_codes(user_id))
+    }
+
+    fn disable(&self, user_id: i64, rotate: bool) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.store.disable_two_factor(user_id, rotate))
+    }
+
+    fn password_matches<'a>(
+        &'a self,
+        user_id: i64,
+        password: &'a str,
+    ) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let Some(user) = self.store.user(user_id).await? else {
+                self.store.hasher().verify_dummy().await?;
+                return Ok(false);
+            };
+            Ok(self.store.verify_password(&user, password).await?.ok)
+        })
+    }
+
+    fn pending_holds<'a>(
+        &'a self,
+        pending: &'a PendingLogin,
+        now: i64,
+    ) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            if now > pending.until {
+                return Ok(false);
+            }
+            let Some(user) = self.store.user(pending.user_id).await? else {
+                return Ok(false);
+            };
+            Ok(user.is_active_at(self.store.now())
+                && user.core().session_key == pending.session_key)
+        })
+    }
+
+    fn holds_any<'a>(&'a self, user_id: i64, tokens: &'a [String]) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let Some(user) = self.store.user(user_id).await? else {
+                return Ok(false);
+            };
+            let held = self.store.user_permissions(&user).await?;
+            Ok(tokens.iter().any(|t| held.contains(t)))
+        })
+    }
+
+    fn now_secs(&self) -> i64 {
+        self.store.now().and_utc().timestamp()
+    }
+
+    fn login_id_of(&self, user_id: i64) -> BoxFuture<'_, Result<Option<String>>> {
+        Box::pin(async move {
+            Ok(self
+                .store
+                .user(user_id)
+                .await?
+                .map(|u| u.login_id().to_string()))
+        })
+    }
+}
