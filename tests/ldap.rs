@@ -340,3 +340,58 @@ async fn ldap_a_server_that_never_answers_times_out() {
     );
     held.abort();
 }
+
+/// A user with a second factor takes the second step after a directory
+/// bind too (`two_factor_for` has `ldap` by default), and not when the
+/// setting leaves LDAP out.
+#[rocket::async_test]
+async fn ldap_logins_take_the_second_step() {
+    let Some(slapd) = Slapd::start().await else {
+        return;
+    };
+    for (methods, second_step) in [(vec!["password", "ldap"], true), (vec!["password"], false)] {
+        let figment =
+            ldap_figment(&[slapd.url.as_str()]).merge(("kegauth.two_factor_for", methods));
+        let app =
+            app_configured::<OnSqlite>(figment, |b| b.authenticator(Authenticator::Ldap), |r| r)
+                .await
+                .expect("SQLite always runs");
+        // The first login creates sam; then sam turns TOTP on.
+        log_in(&app, SAM.0, SAM.1).await;
+        let sam = app
+            .store
+            .user_by_login(SAM.0)
+            .await
+            .unwrap()
+            .expect("created");
+        let secret = app.store.begin_totp(sam.id).await.unwrap();
+        let step = chrono::Utc::now().timestamp() / kegauth::two_factor::TOTP_STEP_SECS;
+        app.store
+            .confirm_totp(sam.id, &secret.code_at(step))
+            .await
+            .unwrap()
+            .expect("on");
+        forget_session(&app).await;
+        let (status, to) = log_in(&app, SAM.0, SAM.1).await;
+        assert_eq!(status, Status::SeeOther);
+        if !second_step {
+            assert_eq!(to, "/");
+            assert_eq!(app.who().await, format!("Logged in as {}", SAM.0));
+            continue;
+        }
+        assert_eq!(to, "/login/verify");
+        assert_eq!(app.who().await, "Not logged in");
+        let csrf = app.csrf().await;
+        let code = secret.code_at(step + 1);
+        let r = app
+            .post_form("/login/verify", &[("code", &code), ("csrf_token", &csrf)])
+            .await;
+        assert_eq!(common::web::location(&r), "/");
+        assert_eq!(app.who().await, format!("Logged in as {}", SAM.0));
+        let logins = app
+            .audit_events(&kegauth::audit::AuditFilter::default().kind("login-success"))
+            .await;
+        assert_eq!(logins[0].event.detail["method"], "ldap");
+        assert_eq!(logins[0].event.detail["second_factor"], "totp");
+    }
+}
