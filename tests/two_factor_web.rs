@@ -405,3 +405,44 @@ on_three_backends!(
     an_admin_resets_a_second_factor,
     off_means_one_step,
 );
+
+/// An app that owns its migrations and lacks the second-factor tables stops
+/// at launch with what to do, unless `two_factor = "off"`.
+#[rocket::async_test]
+async fn missing_tables_stop_the_launch_unless_two_factor_is_off() {
+    use common::web::{rocket_for, OnSqlite, SqliteDb};
+    let (url, _cleanup) = OnSqlite::database().await.expect("SQLite always runs");
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let store: kegauth::Store<sqlx::Sqlite, common::User> = kegauth::Store::new(pool.clone());
+    store.create_schema().await.unwrap();
+    sqlx::query("DROP TABLE kegauth_recovery_codes")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let err = rocket::local::asynchronous::Client::tracked(rocket_for::<SqliteDb>(
+        &url,
+        rocket::Config::figment(),
+        |b| b.create_schema(false),
+    ))
+    .await
+    .expect_err("no recovery codes table");
+    assert!(
+        matches!(err.kind(), rocket::error::ErrorKind::FailedFairings(f) if f.iter().any(|i| i.name == "kegauth")),
+        "{err:?}"
+    );
+    let message = store
+        .check_two_factor_tables()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("kegauth_recovery_codes") && message.contains("two_factor = \"off\""),
+        "{message}"
+    );
+    let off = rocket::Config::figment().merge(("kegauth.two_factor", "off"));
+    rocket::local::asynchronous::Client::tracked(rocket_for::<SqliteDb>(&url, off, |b| {
+        b.create_schema(false)
+    }))
+    .await
+    .expect("off needs no tables");
+}

@@ -18,6 +18,9 @@ pub(crate) trait TwoFactorService: Send + Sync + 'static {
     /// [`Store::two_factor_status`](crate::Store::two_factor_status).
     fn status(&self, user_id: i64) -> BoxFuture<'_, Result<TwoFactorStatus>>;
 
+    /// [`Store::totp_enabled`](crate::Store::totp_enabled).
+    fn enabled(&self, user_id: i64) -> BoxFuture<'_, Result<bool>>;
+
     /// [`Store::check_second_factor`](crate::Store::check_second_factor).
     fn check<'a>(
         &'a self,
@@ -73,6 +76,10 @@ pub(crate) trait TwoFactorService: Send + Sync + 'static {
 impl<DB: Backend, E: EntitySet> TwoFactorService for Service<DB, E> {
     fn status(&self, user_id: i64) -> BoxFuture<'_, Result<TwoFactorStatus>> {
         Box::pin(self.store.two_factor_status(user_id))
+    }
+
+    fn enabled(&self, user_id: i64) -> BoxFuture<'_, Result<bool>> {
+        Box::pin(self.store.totp_enabled(user_id))
     }
 
     fn check<'a>(

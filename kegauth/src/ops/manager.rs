@@ -596,6 +596,12 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 return Err(rocket);
             }
         }
+        if config.two_factor != crate::core::two_factor::TwoFactorMode::Off {
+            if let Err(e) = store.check_two_factor_tables().await {
+                log::error!("kegauth: {e}");
+                return Err(rocket);
+            }
+        }
         if config.attempt_limit_enabled {
             if let Err(e) = store.check_attempt_table().await {
                 log::error!("kegauth: {e}");

@@ -89,6 +89,44 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         })
     }
 
+    /// Whether `user_id` has a confirmed TOTP authenticator (one statement:
+    /// what every login asks).
+    pub async fn totp_enabled(&self, user_id: i64) -> Result<bool> {
+        let mut sql = Sql::<DB>::new("SELECT ");
+        sql.ident("user_id").push(" FROM ").ident(TWO_FACTOR);
+        Self::where_user(&mut sql, user_id);
+        sql.push(" AND ").ident("confirmed_at").push(" IS NOT NULL");
+        Ok(!Self::ids(&mut *self.conn().await?, sql).await?.is_empty())
+    }
+
+    /// Check at launch that the second-factor tables can be read.
+    pub async fn check_two_factor_tables(&self) -> Result<()> {
+        for (table, column) in [(TWO_FACTOR, "confirmed_at"), (RECOVERY_CODES, "used_at")] {
+            let mut sql = Sql::<DB>::new("SELECT ");
+            sql.ident("user_id")
+                .push(", ")
+                .ident(column)
+                .push(" FROM ")
+                .ident(table)
+                .push(" WHERE 1 = 0");
+            let mut conn = self.conn().await?;
+            DB::execute(&mut conn, &sql.text, sql.args)
+                .await
+                .map_err(|e| {
+                    if crate::core::error::is_unavailable(&e) {
+                        return Error::Database(e);
+                    }
+                    Error::Config(format!(
+                        "two_factor is on, but the table `{table}` cannot be read ({e}): \
+                         create it (kegauth's DDL: `auth schema`, or \
+                         AuthManager::builder().create_schema(true)), or set \
+                         two_factor = \"off\""
+                    ))
+                })?;
+        }
+        Ok(())
+    }
+
     async fn recovery_codes_left(&self, conn: &mut DB::Connection, user_id: i64) -> Result<usize> {
         let mut sql = Sql::<DB>::new("SELECT COUNT(*) FROM ");
         sql.ident(RECOVERY_CODES);

@@ -41,7 +41,7 @@ pub(crate) async fn finish_login(ctx: &Ctx<'_>, step: FirstStep<'_>) -> Page {
 
 async fn finish(ctx: &Ctx<'_>, step: FirstStep<'_>) -> crate::core::error::Result<Page> {
     let service = ctx.auth.0.two_factor();
-    if ctx.config.second_step_for(step.method) && service.status(step.user_id).await?.enabled() {
+    if ctx.config.second_step_for(step.method) && service.enabled(step.user_id).await? {
         ctx.session.begin_second_step(PendingLogin {
             user_id: step.user_id,
             session_key: step.session_key,
@@ -133,8 +133,7 @@ async fn required_for(ctx: &Ctx<'_>, user_id: i64) -> crate::core::error::Result
 /// Whether the user who just logged in must enrol first and has not: the
 /// session then sends them to the enrolment page.
 async fn must_enrol(ctx: &Ctx<'_>, user_id: i64) -> crate::core::error::Result<bool> {
-    Ok(required_for(ctx, user_id).await?
-        && !ctx.auth.0.two_factor().status(user_id).await?.enabled())
+    Ok(required_for(ctx, user_id).await? && !ctx.auth.0.two_factor().enabled(user_id).await?)
 }
 
 fn render_verify(ctx: &Ctx<'_>, status: Status, error: Option<String>) -> Page {
