@@ -15,6 +15,8 @@
 
 mod common;
 
+use common::KegTokenUser;
+
 use common::keg_auth::{users, Expected, KegAuth};
 use common::process::{free_port, Running};
 use common::web::{csrf_in, OnPostgres, OnSqlite, SqliteDb, TestBackend};
@@ -370,21 +372,9 @@ async fn assert_admin_pages(demo: &Demo, expected: &Expected) {
     }
 }
 
-/// keg-auth's `users_with_token` table (its `UserTokenMixin` user).
-#[derive(Debug, Clone, AuthEntity)]
-#[auth(user, table = "users_with_token", login = "email")]
-struct TokenUser {
-    id: i64,
-    email: String,
-    #[auth(api_token)]
-    token: Option<Vec<u8>>,
-    #[auth(core)]
-    core: UserCore,
-}
-
 #[requires_user(request_loaders = [TokenRequestLoader])]
 #[get("/api/me")]
-fn api_me(user: AuthUser<TokenUser>) -> String {
+fn api_me(user: AuthUser<KegTokenUser>) -> String {
     user.email.clone()
 }
 
@@ -403,7 +393,7 @@ async fn assert_token<D: rocket_db_pools::Database + AuthDb>(
     )
     .attach(D::init())
     .attach(
-        AuthManager::<D, TokenUser>::builder()
+        AuthManager::<D, KegTokenUser>::builder()
             .permissions(demo::PERMISSIONS)
             .request_loader(TokenRequestLoader::default())
             .build(),

@@ -8,6 +8,7 @@
 mod common;
 
 use common::demo;
+use common::KegTokenUser;
 use common::KegUser as User;
 use common::{LEGACY_BCRYPT, LEGACY_PASSWORD};
 use kegauth::entity::{Attempt, AttemptCore, AttemptType, Group};
@@ -212,29 +213,10 @@ struct NoEmailUser {
     core: UserCore,
 }
 
-/// keg-auth's `UserTokenMixin` table: a hashed API token column.
-#[derive(Debug, AuthEntity)]
-#[auth(user, table = "users_with_token", login = "email")]
-struct TokenUser {
-    id: i64,
-    email: String,
-    #[auth(api_token)]
-    token: Option<Vec<u8>>,
-    #[auth(core)]
-    core: UserCore,
-}
-
 #[tokio::test]
 async fn sqlite_username_and_token_user_tables_of_keg_auth() {
     use kegauth::entity::UserEntity;
-    let pool = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect("sqlite::memory:")
-        .await
-        .unwrap();
-    pool.execute(SQLITE_SCHEMA)
-        .await
-        .expect("keg-auth's schema");
+    let pool = keg_auth_in_memory().await;
 
     let plain: Store<sqlx::Sqlite, NoEmailUser> = Store::new(pool.clone());
     let mut sam = NoEmailUser {
@@ -247,8 +229,8 @@ async fn sqlite_username_and_token_user_tables_of_keg_auth() {
     assert!(plain.is_active(&sam), "username users need no verification");
     assert!(sam.core.is_verified);
 
-    let tokens: Store<sqlx::Sqlite, TokenUser> = Store::new(pool.clone());
-    let mut tia = TokenUser {
+    let tokens: Store<sqlx::Sqlite, KegTokenUser> = Store::new(pool.clone());
+    let mut tia = KegTokenUser {
         id: 0,
         email: "tia@example.com".into(),
         token: None,
@@ -266,14 +248,7 @@ async fn sqlite_username_and_token_user_tables_of_keg_auth() {
 /// issuing an API token says why it cannot.
 #[tokio::test]
 async fn sqlite_a_users_table_without_the_token_column() {
-    let pool = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect("sqlite::memory:")
-        .await
-        .unwrap();
-    pool.execute(SQLITE_SCHEMA)
-        .await
-        .expect("keg-auth's schema");
+    let pool = keg_auth_in_memory().await;
     pool.execute(seed(&format!("X'{}'", hex(LEGACY_BCRYPT))).as_str())
         .await
         .expect("seed rows");
@@ -322,8 +297,21 @@ async fn sqlite_a_users_table_without_the_token_column() {
         None
     );
     // The same store on a table that has the column keeps using it.
-    let full: Store<sqlx::Sqlite, TokenUser> = Store::new(pool.clone());
+    let full: Store<sqlx::Sqlite, KegTokenUser> = Store::new(pool.clone());
     assert!(!full.allow_missing_api_token_column().await.unwrap());
+}
+
+/// An in-memory SQLite database with keg-auth's schema.
+async fn keg_auth_in_memory() -> sqlx::SqlitePool {
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await
+        .unwrap();
+    pool.execute(SQLITE_SCHEMA)
+        .await
+        .expect("keg-auth's schema");
+    pool
 }
 
 fn hex(text: &str) -> String {

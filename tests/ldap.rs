@@ -364,13 +364,7 @@ async fn ldap_logins_take_the_second_step() {
             .await
             .unwrap()
             .expect("created");
-        let secret = app.store.begin_totp(sam.id).await.unwrap();
-        let step = chrono::Utc::now().timestamp() / kegauth::two_factor::TOTP_STEP_SECS;
-        app.store
-            .confirm_totp(sam.id, &secret.code_at(step))
-            .await
-            .unwrap()
-            .expect("on");
+        let (secret, step) = common::turn_on_totp(&app.store, sam.id).await;
         forget_session(&app).await;
         let (status, to) = log_in(&app, SAM.0, SAM.1).await;
         assert_eq!(status, Status::SeeOther);

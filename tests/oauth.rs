@@ -614,13 +614,7 @@ async fn oauth_logins_take_the_second_step_when_configured() {
             .await
             .unwrap()
             .unwrap();
-        let secret = app.store.begin_totp(ann.id).await.unwrap();
-        let step = chrono::Utc::now().timestamp() / kegauth::two_factor::TOTP_STEP_SECS;
-        app.store
-            .confirm_totp(ann.id, &secret.code_at(step))
-            .await
-            .unwrap()
-            .expect("on");
+        let (secret, step) = common::turn_on_totp(&app.store, ann.id).await;
         let back = dance(&app, "ann").await;
         let r = app.client.get(back).dispatch().await;
         if !second_step {

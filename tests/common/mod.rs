@@ -53,6 +53,36 @@ pub struct KegUser {
     pub core: UserCore,
 }
 
+/// keg-auth's `users_with_token` table (its test app's `UserTokenMixin`
+/// user): a hashed API token column.
+#[derive(Debug, Clone, AuthEntity)]
+#[auth(user, table = "users_with_token", login = "email")]
+pub struct KegTokenUser {
+    pub id: i64,
+    pub email: String,
+    #[auth(api_token)]
+    pub token: Option<Vec<u8>>,
+    #[auth(core)]
+    pub core: UserCore,
+}
+
+/// Turn TOTP on for `user_id` with the code of the current step (by the
+/// system clock): the secret and that step (the next code to use is the
+/// next step's).
+pub async fn turn_on_totp<DB: Backend, E: kegauth::EntitySet>(
+    store: &Store<DB, E>,
+    user_id: i64,
+) -> (kegauth::two_factor::TotpSecret, i64) {
+    let secret = store.begin_totp(user_id).await.expect("begin");
+    let step = chrono::Utc::now().timestamp() / kegauth::two_factor::TOTP_STEP_SECS;
+    store
+        .confirm_totp(user_id, &secret.code_at(step))
+        .await
+        .expect("confirm")
+        .expect("the right code");
+    (secret, step)
+}
+
 pub mod web;
 
 impl User {

@@ -97,10 +97,27 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
 
     /// Check at launch that the OAuth identities table can be read.
     pub async fn check_oauth_table(&self) -> Result<()> {
+        self.check_readable(
+            crate::core::ddl::OAUTH_IDENTITIES,
+            &["user_id"],
+            "oauth_profiles are configured",
+        )
+        .await
+    }
+
+    /// Read no row of kegauth's own `table` (its `columns`): a launch check.
+    /// A missing table or column is an [`Error::Config`] saying why the
+    /// table is needed (`because`) and how to create it.
+    pub(crate) async fn check_readable(
+        &self,
+        table: &str,
+        columns: &[&str],
+        because: &str,
+    ) -> Result<()> {
         let mut sql = Sql::<DB>::new("SELECT ");
-        sql.ident("user_id")
+        sql.idents(columns.iter().copied())
             .push(" FROM ")
-            .ident(crate::core::ddl::OAUTH_IDENTITIES)
+            .ident(table)
             .push(" WHERE 1 = 0");
         let mut conn = self.conn().await?;
         DB::execute(&mut conn, &sql.text, sql.args)
@@ -110,10 +127,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
                     return Error::Database(e);
                 }
                 Error::Config(format!(
-                    "oauth_profiles are configured, but the table `{}` cannot be read ({e}): \
-                 create it (kegauth's DDL: `auth schema`, or \
-                 AuthManager::builder().create_schema(true))",
-                    crate::core::ddl::OAUTH_IDENTITIES
+                    "{because}, but the table `{table}` cannot be read ({e}): create it \
+                     (kegauth's DDL: `auth schema`, or AuthManager::builder().create_schema(true))"
                 ))
             })?;
         Ok(())

@@ -101,30 +101,11 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
 
     /// Check at launch that the second-factor tables can be read.
     pub async fn check_two_factor_tables(&self) -> Result<()> {
-        for (table, column) in [(TWO_FACTOR, "confirmed_at"), (RECOVERY_CODES, "used_at")] {
-            let mut sql = Sql::<DB>::new("SELECT ");
-            sql.ident("user_id")
-                .push(", ")
-                .ident(column)
-                .push(" FROM ")
-                .ident(table)
-                .push(" WHERE 1 = 0");
-            let mut conn = self.conn().await?;
-            DB::execute(&mut conn, &sql.text, sql.args)
-                .await
-                .map_err(|e| {
-                    if crate::core::error::is_unavailable(&e) {
-                        return Error::Database(e);
-                    }
-                    Error::Config(format!(
-                        "two_factor is on, but the table `{table}` cannot be read ({e}): \
-                         create it (kegauth's DDL: `auth schema`, or \
-                         AuthManager::builder().create_schema(true)), or set \
-                         two_factor = \"off\""
-                    ))
-                })?;
-        }
-        Ok(())
+        let because = "two_factor is on (set two_factor = \"off\" to go without)";
+        self.check_readable(TWO_FACTOR, &["user_id", "confirmed_at"], because)
+            .await?;
+        self.check_readable(RECOVERY_CODES, &["user_id", "used_at"], because)
+            .await
     }
 
     async fn recovery_codes_left(&self, conn: &mut DB::Connection, user_id: i64) -> Result<usize> {
