@@ -4,7 +4,7 @@
 
 use crate::authn::service::Service;
 use crate::core::backend::Backend;
-use crate::core::entity::{EntitySet, UserEntity};
+use crate::core::entity::{AuthEntity, EntitySet, UserEntity};
 use crate::core::error::Result;
 use crate::core::store::two_factor::{SecondFactor, TwoFactorStatus};
 use crate::core::two_factor::{PendingLogin, TotpSecret};
@@ -55,16 +55,12 @@ pub(crate) trait TwoFactorService: Send + Sync + 'static {
         password: &'a str,
     ) -> BoxFuture<'a, Result<bool>>;
 
-    /// Whether `pending` still stands: not expired at `now` (Unix seconds),
-    /// and its user active with the same session key.
-    fn pending_holds<'a>(
-        &'a self,
-        pending: &'a PendingLogin,
-        now: i64,
-    ) -> BoxFuture<'a, Result<bool>>;
+    /// Whether `pending` still stands: not expired now, and its user active
+    /// with the same session key.
+    fn pending_holds<'a>(&'a self, pending: &'a PendingLogin) -> BoxFuture<'a, Result<bool>>;
 
-    /// The login id of user `user_id` (for the authenticator app's label).
-    fn login_id_of(&self, user_id: i64) -> BoxFuture<'_, Result<Option<String>>>;
+    /// The active user holding `session_key`: their id and login id.
+    fn account<'a>(&'a self, session_key: &'a str) -> BoxFuture<'a, Result<Option<(i64, String)>>>;
 
     /// Whether user `user_id` holds any of `tokens` (a superuser holds all).
     fn holds_any<'a>(&'a self, user_id: i64, tokens: &'a [String]) -> BoxFuture<'a, Result<bool>>;
@@ -128,20 +124,26 @@ impl<DB: Backend, E: EntitySet> TwoFactorService for Service<DB, E> {
         })
     }
 
-    fn pending_holds<'a>(
-        &'a self,
-        pending: &'a PendingLogin,
-        now: i64,
-    ) -> BoxFuture<'a, Result<bool>> {
+    fn pending_holds<'a>(&'a self, pending: &'a PendingLogin) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
-            if now > pending.until {
+            let now = self.store.now();
+            if now.and_utc().timestamp() > pending.until {
                 return Ok(false);
             }
             let Some(user) = self.store.user(pending.user_id).await? else {
                 return Ok(false);
             };
-            Ok(user.is_active_at(self.store.now())
-                && user.core().session_key == pending.session_key)
+            Ok(user.is_active_at(now) && user.core().session_key == pending.session_key)
+        })
+    }
+
+    fn account<'a>(&'a self, session_key: &'a str) -> BoxFuture<'a, Result<Option<(i64, String)>>> {
+        Box::pin(async move {
+            let user = self.store.session_user(session_key).await?;
+            let now = self.store.now();
+            Ok(user
+                .filter(|u| u.is_active_at(now))
+                .map(|u| (u.id(), u.login_id().to_string())))
         })
     }
 
@@ -157,15 +159,5 @@ impl<DB: Backend, E: EntitySet> TwoFactorService for Service<DB, E> {
 
     fn now_secs(&self) -> i64 {
         self.store.now().and_utc().timestamp()
-    }
-
-    fn login_id_of(&self, user_id: i64) -> BoxFuture<'_, Result<Option<String>>> {
-        Box::pin(async move {
-            Ok(self
-                .store
-                .user(user_id)
-                .await?
-                .map(|u| u.login_id().to_string()))
-        })
     }
 }

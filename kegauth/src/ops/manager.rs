@@ -596,7 +596,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 return Err(rocket);
             }
         }
-        if config.two_factor != crate::core::two_factor::TwoFactorMode::Off {
+        if config.two_factor_on() {
             if let Err(e) = store.check_two_factor_tables().await {
                 log::error!("kegauth: {e}");
                 return Err(rocket);
@@ -665,10 +665,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             store: store.clone(),
             ldap,
         }));
-        let admin_sources = crate::web::admin::sources(
-            store.clone(),
-            config.two_factor != crate::core::two_factor::TwoFactorMode::Off,
-        );
+        let admin_sources = crate::web::admin::sources(store.clone(), config.two_factor_on());
         let admin_rules = crate::authz::admin_rules::AdminRules::new::<E>(self.admin_rules.clone());
         // Menus are checked against the routes once every other fairing has
         // mounted its own: this one runs after them.

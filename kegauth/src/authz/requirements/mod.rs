@@ -265,7 +265,7 @@ async fn must_enrol_first(req: &Request<'_>) -> bool {
         && req
             .rocket()
             .state::<crate::core::config::Config>()
-            .is_some_and(|c| c.two_factor != crate::core::two_factor::TwoFactorMode::Off)
+            .is_some_and(crate::core::config::Config::two_factor_on)
         && matches!(
             crate::authn::principal::session_principal(req).await,
             Ok(Some(_))

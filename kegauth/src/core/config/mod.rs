@@ -276,8 +276,12 @@ impl Config {
     /// Whether a login by `method` (`password`, `ldap`, `oauth`) takes the
     /// second step for a user who has a second factor.
     pub fn second_step_for(&self, method: &str) -> bool {
+        self.two_factor_on() && self.two_factor_for.iter().any(|m| m == method)
+    }
+
+    /// Whether second factors are on (`two_factor` is not `"off"`).
+    pub fn two_factor_on(&self) -> bool {
         self.two_factor != crate::core::two_factor::TwoFactorMode::Off
-            && self.two_factor_for.iter().any(|m| m == method)
     }
 
     /// Read the `kegauth` table of a figment (defaults when it is absent) and validate it.

@@ -3,9 +3,7 @@
 
 use super::*;
 use crate::core::ddl::{RECOVERY_CODES, TWO_FACTOR};
-use crate::core::two_factor::{
-    generate_recovery_codes, recovery_digest, SecretBox, TotpSecret, TOTP_STEP_SECS,
-};
+use crate::core::two_factor::{generate_recovery_codes, recovery_digest, SecretBox, TotpSecret};
 
 /// A user's second factors.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -174,46 +172,32 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// show its QR code again), if there is one.
     pub async fn pending_totp(&self, user_id: i64) -> Result<Option<TotpSecret>> {
         let mut conn = self.conn().await?;
-        Ok(self
-            .totp_row(&mut conn, user_id, false)
-            .await?
-            .map(|(secret, _)| secret))
+        self.totp_row(&mut conn, user_id, false).await
     }
 
-    /// `user_id`'s TOTP secret and last accepted step, pending or confirmed.
+    /// `user_id`'s TOTP secret, pending or confirmed.
     async fn totp_row(
         &self,
         conn: &mut DB::Connection,
         user_id: i64,
         confirmed: bool,
-    ) -> Result<Option<(TotpSecret, Option<i64>)>> {
+    ) -> Result<Option<TotpSecret>> {
         let mut sql = Sql::<DB>::new("SELECT ");
-        sql.ident("totp_secret")
-            .push(", ")
-            .ident("last_step")
-            .push(" FROM ")
-            .ident(TWO_FACTOR);
+        sql.ident("totp_secret").push(" FROM ").ident(TWO_FACTOR);
         Self::where_user(&mut sql, user_id);
         sql.push(" AND ").ident("confirmed_at").push(if confirmed {
             " IS NOT NULL"
         } else {
             " IS NULL"
         });
-        let cols = [OutCol { kind: Kind::Bytes }, OutCol { kind: Kind::Int }];
-        let rows = DB::fetch(conn, &sql.text, sql.args, &cols).await?;
-        let Some(row) = rows.into_iter().next() else {
+        let rows = DB::fetch(conn, &sql.text, sql.args, &[OutCol { kind: Kind::Bytes }]).await?;
+        let Some(Value::Bytes(sealed)) = rows.into_iter().next().and_then(|r| r.into_iter().next())
+        else {
             return Ok(None);
         };
-        let mut row = row.into_iter();
-        let (Some(Value::Bytes(sealed)), last) = (row.next(), row.next()) else {
-            return Ok(None);
-        };
-        let secret = TotpSecret::from_bytes(&self.sealer()?.open(&sealed)?)?;
-        let last = match last {
-            Some(Value::Int(n)) => Some(n),
-            _ => None,
-        };
-        Ok(Some((secret, last)))
+        Ok(Some(TotpSecret::from_bytes(
+            &self.sealer()?.open(&sealed)?,
+        )?))
     }
 
     /// Record `step` as used, only if no later or equal step was: whether it was
@@ -243,7 +227,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     pub async fn confirm_totp(&self, user_id: i64, code: &str) -> Result<Option<Vec<String>>> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
-        let Some((secret, _)) = self.totp_row(&mut tx, user_id, false).await? else {
+        let Some(secret) = self.totp_row(&mut tx, user_id, false).await? else {
             return Ok(None);
         };
         let Some(step) = secret.matching_step(code, now.and_utc().timestamp()) else {
@@ -298,7 +282,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// New recovery codes for `user_id` (the old ones stop working), for a
     /// user with TOTP on; the caller has checked a fresh code or the password.
     pub async fn regenerate_recovery_codes(&self, user_id: i64) -> Result<Vec<String>> {
-        if !self.two_factor_status(user_id).await?.totp {
+        if !self.totp_enabled(user_id).await? {
             return Err(Error::Invalid(
                 "recovery codes need two-factor authentication on".into(),
             ));
@@ -344,14 +328,15 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             self.audit_two_factor(user_id, crate::core::audit::kinds::RECOVERY_CODE_USED);
             return Ok(Some(SecondFactor::RecoveryCode { left }));
         }
-        let Some((secret, last)) = self.totp_row(&mut conn, user_id, true).await? else {
+        let Some(secret) = self.totp_row(&mut conn, user_id, true).await? else {
             return Ok(None);
         };
         let now = self.now().and_utc().timestamp();
         let Some(step) = secret.matching_step(code, now) else {
             return Ok(None);
         };
-        if last.is_some_and(|l| step <= l) || !self.take_step(&mut conn, user_id, step).await? {
+        // The step, and every one before it, is taken at most once.
+        if !self.take_step(&mut conn, user_id, step).await? {
             log::info!(target: crate::core::AUDIT, "a used TOTP code was refused");
             return Ok(None);
         }
@@ -404,11 +389,5 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .await?
             .into_iter()
             .collect())
-    }
-
-    /// Seconds until the TOTP step after the current one starts (what a
-    /// page can show as "this code changes in").
-    pub fn seconds_to_next_step(&self) -> i64 {
-        TOTP_STEP_SECS - self.now().and_utc().timestamp().rem_euclid(TOTP_STEP_SECS)
     }
 }

@@ -351,7 +351,6 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
         templates,
         auth,
         config,
-        endpoints,
         ..
     } = &ctx;
     if ctx.authenticator == Authenticator::Redirect {
@@ -426,14 +425,11 @@ async fn login_post(next: Option<&str>, form: Form<LoginForm<'_>>, ctx: Ctx<'_>)
                     "login of {login_id:?} succeeded from {}",
                     ip_text(ctx.ip)
                 );
-                let target = next
-                    .or_else(|| session.take_next())
-                    .unwrap_or_else(|| endpoints.after_login.clone());
                 let step = two_factor::FirstStep {
                     user_id,
                     session_key,
                     login_id,
-                    target,
+                    next,
                     gate: Some(gate),
                     method: ctx.method(),
                     detail: serde_json::json!({ "login": login_id, "method": ctx.method() }),

@@ -177,14 +177,11 @@ async fn oauth_callback(
             session_key,
         })) => {
             log::info!(target: AUDIT, "OAuth login of {login_id:?} through `{}` succeeded from {}", p.name, ip_text(ctx.ip));
-            let target = next
-                .or_else(|| ctx.session.take_next())
-                .unwrap_or_else(|| ctx.endpoints.after_login.clone());
             let step = super::two_factor::FirstStep {
                 user_id,
                 session_key,
                 login_id: &login_id,
-                target,
+                next,
                 gate: None,
                 method: "oauth",
                 detail: json!({ "login": login_id, "method": "oauth", "provider": p.name }),

@@ -19,8 +19,9 @@ pub(crate) struct FirstStep<'a> {
     pub user_id: i64,
     pub session_key: String,
     pub login_id: &'a str,
-    /// Where to go after the login.
-    pub target: String,
+    /// Where to go after the login, if the request said (else the session's
+    /// `next`, else the after-login endpoint).
+    pub next: Option<String>,
     /// The first step's attempt, counted a success once the login is done.
     pub gate: Option<crate::core::attempts::Gate>,
     /// `password`, `ldap` or `oauth`.
@@ -40,13 +41,17 @@ pub(crate) async fn finish_login(ctx: &Ctx<'_>, step: FirstStep<'_>) -> Page {
 }
 
 async fn finish(ctx: &Ctx<'_>, step: FirstStep<'_>) -> crate::core::error::Result<Page> {
+    let target = step
+        .next
+        .or_else(|| ctx.session.take_next())
+        .unwrap_or_else(|| ctx.endpoints.after_login.clone());
     let service = ctx.auth.0.two_factor();
     if ctx.config.second_step_for(step.method) && service.enabled(step.user_id).await? {
         ctx.session.begin_second_step(PendingLogin {
             user_id: step.user_id,
             session_key: step.session_key,
             login_id: step.login_id.to_string(),
-            next: Some(step.target),
+            next: Some(target),
             until: service.now_secs() + PENDING_LOGIN_SECS,
             method: step.method.to_string(),
             gate: match step.gate {
@@ -65,19 +70,18 @@ async fn finish(ctx: &Ctx<'_>, step: FirstStep<'_>) -> crate::core::error::Resul
         &step.session_key,
         step.detail,
         Vec::new(),
-    )
-    .await?;
-    after_login(ctx, step.user_id, step.target).await
+    );
+    after_login(ctx, step.user_id, target).await
 }
 
 /// Record the login and start the session.
-async fn log_in(
+fn log_in(
     ctx: &Ctx<'_>,
     user_id: i64,
     session_key: &str,
     detail: serde_json::Value,
     more: Vec<Flash>,
-) -> crate::core::error::Result<()> {
+) {
     ctx.audit(
         AuditEvent::new(kinds::LOGIN_SUCCESS, Outcome::Success)
             .actor(user_id)
@@ -90,7 +94,6 @@ async fn log_in(
     }];
     flashes.extend(more);
     ctx.session.log_in(session_key, flashes);
-    Ok(())
 }
 
 /// Where a logged-in user goes: `target`, or the enrolment page first (the
@@ -167,7 +170,7 @@ async fn pending_or_login(ctx: &Ctx<'_>) -> Result<PendingLogin, Page> {
     let Some(pending) = ctx.session.pending_login() else {
         return Err(Page::redirect(LOGIN_PATH.to_string()));
     };
-    match service.pending_holds(&pending, service.now_secs()).await {
+    match service.pending_holds(&pending).await {
         Ok(true) => Ok(pending),
         Ok(false) => {
             ctx.session.end_second_step();
@@ -273,9 +276,7 @@ async fn verify_post(form: Form<CodeForm<'_>>, ctx: Ctx<'_>) -> Page {
     };
     let detail =
         json!({ "login": pending.login_id, "method": pending.method, "second_factor": used });
-    if let Err(e) = log_in(&ctx, pending.user_id, &pending.session_key, detail, more).await {
-        return Page::Error(e);
-    }
+    log_in(&ctx, pending.user_id, &pending.session_key, detail, more);
     let target = pending
         .next
         .unwrap_or_else(|| ctx.endpoints.after_login.clone());
@@ -292,22 +293,14 @@ async fn account_user(ctx: &Ctx<'_>) -> Result<(i64, String), Page> {
         );
         Page::redirect(format!("{LOGIN_PATH}?next={next}"))
     };
-    if ctx.config.two_factor == TwoFactorMode::Off {
+    if !ctx.config.two_factor_on() {
         return Err(Page::Status(Status::NotFound));
     }
     let Some(key) = ctx.session.session_key() else {
         return Err(to_login());
     };
-    let user = match ctx.auth.0.active_user(&key).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return Err(to_login()),
-        Err(e) => return Err(Page::Error(e)),
-    };
-    let Some(id) = ctx.auth.0.id_of(&*user) else {
-        return Err(to_login());
-    };
-    match ctx.auth.0.two_factor().login_id_of(id).await {
-        Ok(Some(login)) => Ok((id, login)),
+    match ctx.auth.0.two_factor().account(&key).await {
+        Ok(Some(account)) => Ok(account),
         Ok(None) => Err(to_login()),
         Err(e) => Err(Page::Error(e)),
     }
