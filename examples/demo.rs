@@ -8,7 +8,7 @@
 //! shows on the next request.
 //!
 //! ```sh
-//! cargo run --example demo      # then open http://127.0.0.1:8000/
+//! cargo run --example demo      # then open http://localhost:8000/
 //! ```
 //!
 //! Mail (verification and forgot-password links) is written as `.eml` files to

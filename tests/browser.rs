@@ -11,7 +11,13 @@
 //! `KEGAUTH_CHROMIUM` and `KEGAUTH_CHROMEDRIVER` name other binaries). Without
 //! them the test passes with a notice, except under `CI=true`. Screenshots
 //! (and, on a failure, the page source and the server's log) are written to
-//! `target/e2e-artifacts/`.
+//! `target/e2e-artifacts/<test>/`.
+//!
+//! The passkey test registers a passkey on the account page, signs in with
+//! it and answers a password login's second step with it, through a virtual
+//! authenticator that ChromeDriver adds (WebDriver's WebAuthn extension
+//! commands), on the demo served as `localhost` (WebAuthn takes no IP
+//! address).
 
 mod common;
 
@@ -330,8 +336,21 @@ async fn superuser_creates_a_user_who_verifies_and_logs_in(b: &Browser, outbox: 
     Ok(())
 }
 
-#[tokio::test]
-async fn in_a_browser_a_superuser_adds_a_user_who_verifies_and_logs_in() {
+/// The demo and a browser on it, for one test.
+struct Harness {
+    browser: Browser,
+    server: Running,
+    chromedriver: Running,
+    profile: PathBuf,
+    artifacts: PathBuf,
+    db: TempDb,
+}
+
+/// Start the demo (settings `extra` besides `server_name`, served as
+/// `host`, with the superuser ADMIN made by the CLI), ChromeDriver and a
+/// headless Chromium; `None` (with a notice) when they are not installed,
+/// except under `CI=true`.
+async fn launch(name: &str, host: &str, extra: &str) -> Option<Harness> {
     let (Some(chromium), Some(driver)) = (
         program(
             "KEGAUTH_CHROMIUM",
@@ -347,13 +366,15 @@ async fn in_a_browser_a_superuser_adds_a_user_who_verifies_and_logs_in() {
             "notice: chromium/chromedriver are not installed; skipping the browser test \
              (apt-get install chromium chromium-driver)"
         );
-        return;
+        return None;
     };
-    let artifacts = artifacts();
+    // Each test's screenshots and logs in a folder of its own.
+    let artifacts = artifacts().join(name);
+    std::fs::create_dir_all(&artifacts).expect("create the test's artifacts folder");
     let db = TempDb::new();
     let secret = random_secret();
     let port = free_port();
-    let settings = format!("server_name=\"127.0.0.1:{port}\"");
+    let settings = format!("server_name=\"{host}:{port}\"{extra}");
 
     // The first superuser, from the CLI.
     let cli = |args: &[&str], stdin: &str| {
@@ -413,30 +434,373 @@ async fn in_a_browser_a_superuser_adds_a_user_who_verifies_and_logs_in() {
         .unwrap_or_else(|e| panic!("a browser session: {e}\n{}", chromedriver.log()));
     let browser = Browser {
         client,
-        base: format!("http://127.0.0.1:{port}"),
+        base: format!("http://{host}:{port}"),
         artifacts: artifacts.clone(),
     };
-    let result = superuser_creates_a_user_who_verifies_and_logs_in(&browser, &db.mail_dir()).await;
-    if result.is_err() {
-        let _ = browser.screenshot("failure.png").await;
-        if let Ok(html) = browser.client.source().await {
-            let _ = std::fs::write(artifacts.join("failure.html"), html);
+    Some(Harness {
+        browser,
+        server,
+        chromedriver,
+        profile,
+        artifacts,
+        db,
+    })
+}
+
+impl Harness {
+    /// Close the browser; on a failed step, keep a screenshot and the page
+    /// and fail with the demo's log.
+    async fn finish(self, result: Step) {
+        let Harness {
+            browser,
+            server,
+            chromedriver,
+            profile,
+            artifacts,
+            db: _db,
+        } = self;
+        if result.is_err() {
+            let _ = browser.screenshot("failure.png").await;
+            if let Ok(html) = browser.client.source().await {
+                let _ = std::fs::write(artifacts.join("failure.html"), html);
+            }
+        }
+        let _ = browser.client.close().await;
+        drop(chromedriver);
+        let _ = std::fs::remove_dir_all(&profile);
+        if let Err(step) = result {
+            panic!(
+                "{step}\n(screenshot and page in {})\nthe demo's log:\n{}",
+                artifacts.display(),
+                server.log()
+            );
         }
     }
-    let _ = browser.client.close().await;
-    drop(chromedriver);
-    let _ = std::fs::remove_dir_all(&profile);
-    if let Err(step) = result {
-        panic!(
-            "{step}\n(screenshot and page in {})\nthe demo's log:\n{}",
-            artifacts.display(),
-            server.log()
-        );
-    }
+}
+
+#[tokio::test]
+async fn in_a_browser_a_superuser_adds_a_user_who_verifies_and_logs_in() {
+    let Some(h) = launch("users", "127.0.0.1", ",passkeys=false").await else {
+        return;
+    };
+    let result =
+        superuser_creates_a_user_who_verifies_and_logs_in(&h.browser, &h.db.mail_dir()).await;
+    let artifacts = h.artifacts.clone();
+    h.finish(result).await;
     for shot in ["login.png", "users.png"] {
         let size = std::fs::metadata(artifacts.join(shot))
             .map(|m| m.len())
             .ok();
         assert!(size.is_some_and(|n| n > 1000), "{shot}: {size:?}");
     }
+}
+
+/// A command of WebDriver's WebAuthn extension (ChromeDriver's virtual
+/// authenticators): `method` on `session/<id>/webauthn/<path>`.
+#[derive(Debug)]
+struct WebAuthn {
+    method: http::Method,
+    path: String,
+    body: Option<serde_json::Value>,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for WebAuthn {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let session = session_id.unwrap_or_default();
+        base_url.join(&format!("session/{session}/webauthn/{}", self.path))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            self.method.clone(),
+            self.body.as_ref().map(|b| b.to_string()),
+        )
+    }
+}
+
+impl Browser {
+    async fn webauthn(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Step<serde_json::Value> {
+        let path = path.to_string();
+        self.client
+            .issue_cmd(WebAuthn {
+                method,
+                path: path.clone(),
+                body,
+            })
+            .await
+            .map_err(|e| format!("webauthn/{path}: {e}"))
+    }
+
+    /// A virtual platform authenticator (a passkey provider that verifies
+    /// its user): its id.
+    async fn add_authenticator(&self) -> Step<String> {
+        self.authenticator(serde_json::json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+        }))
+        .await
+    }
+
+    /// A virtual USB security key (no user verification): its id.
+    async fn add_security_key(&self) -> Step<String> {
+        self.authenticator(serde_json::json!({
+            "protocol": "ctap2",
+            "transport": "usb",
+            "hasResidentKey": false,
+            "hasUserVerification": false,
+        }))
+        .await
+    }
+
+    async fn authenticator(&self, options: serde_json::Value) -> Step<String> {
+        let id = self
+            .webauthn(http::Method::POST, "authenticator", Some(options))
+            .await?;
+        id.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("authenticator id: {id}"))
+    }
+
+    async fn remove_authenticator(&self, id: &str) -> Step {
+        self.webauthn(http::Method::DELETE, &format!("authenticator/{id}"), None)
+            .await
+            .map(drop)
+    }
+
+    /// Give the virtual authenticator `id` the credential `credential` (as
+    /// [`credentials`](Self::credentials) gave it, private key included).
+    async fn add_credential(&self, id: &str, credential: &serde_json::Value) -> Step {
+        self.webauthn(
+            http::Method::POST,
+            &format!("authenticator/{id}/credential"),
+            Some(credential.clone()),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The credentials the virtual authenticator `id` holds.
+    async fn credentials(&self, id: &str) -> Step<Vec<serde_json::Value>> {
+        let all = self
+            .webauthn(
+                http::Method::GET,
+                &format!("authenticator/{id}/credentials"),
+                None,
+            )
+            .await?;
+        all.as_array()
+            .cloned()
+            .ok_or_else(|| format!("credentials: {all}"))
+    }
+
+    /// Submit the passkey form `form` and wait (up to 10s) until the
+    /// browser shows a new page on `path`; on a failure, what the form's
+    /// script said.
+    async fn passkey(&self, form: &str, path: &str) -> Step {
+        self.submit(&format!("{form} button[type=submit]"), form, path)
+            .await
+    }
+
+    /// Click `button` and wait (up to 10s) until the browser shows a new
+    /// page on `path`; on a failure, what the script of the passkey form
+    /// `form` said.
+    async fn submit(&self, button: &str, form: &str, path: &str) -> Step {
+        // The page before is marked: the new one is not.
+        self.client
+            .execute("document.body.dataset.before = '1';", Vec::new())
+            .await
+            .map_err(|e| e.to_string())?;
+        self.click(button).await?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let said = format!("{form} .passkey-status[data-error]");
+        loop {
+            if let Ok(status) = self.client.find(Locator::Css(&said)).await {
+                let error = status.attr("data-error").await.ok().flatten();
+                return Err(format!("the passkey script said: {error:?}"));
+            }
+            let new_page = self
+                .client
+                .find(Locator::Css("body:not([data-before])"))
+                .await
+                .is_ok();
+            if new_page && self.path().await? == path {
+                return Ok(());
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "expected a new page on {path}, still on {}",
+                self.path().await?
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn who(&self) -> Step<String> {
+        self.find("#who")
+            .await?
+            .text()
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn log_out(&self) -> Step {
+        self.open("/logout").await?;
+        self.click("#logout-form button[type=submit]").await?;
+        self.open("/secret1").await?;
+        self.until_on("/login").await
+    }
+}
+
+async fn passkeys_register_sign_in_and_serve_as_second_factor(b: &Browser) -> Step {
+    let authenticator = b.add_authenticator().await?;
+
+    // A passkey from the account page, after a password login.
+    b.log_in(ADMIN, ADMIN_PASSWORD).await?;
+    b.open("/account/two-factor").await?;
+    b.find("#passkey-add-form").await?;
+    b.fill("#passkey-name", "Laptop").await?;
+    b.choose("#passkey-kind", "Passkey: sign in without a password")
+        .await?;
+    b.passkey("#passkey-add-form", "/account/passkeys").await?;
+    let flashes = b.texts(".flash-success").await?;
+    ensure!(flashes == ["Passkey added."], "after adding: {flashes:?}");
+    let codes = b.texts("#recovery-codes li").await?;
+    ensure!(codes.len() == 10, "recovery codes shown once: {codes:?}");
+    let listed = b.texts("#passkey-list .passkey-name").await?;
+    ensure!(listed == ["Laptop"], "the account lists it: {listed:?}");
+    b.screenshot("passkeys.png").await?;
+    let held = b.credentials(&authenticator).await?;
+    ensure!(
+        held.len() == 1 && held[0]["isResidentCredential"] == true,
+        "the authenticator holds one discoverable credential: {held:?}"
+    );
+    ensure!(
+        held[0]["rpId"] == "localhost",
+        "bound to server_name's host: {held:?}"
+    );
+
+    // Signing in with it: no login id, no password.
+    b.log_out().await?;
+    b.open("/login?next=/secret1").await?;
+    b.passkey("#passkey-login-form", "/secret1").await?;
+    b.open("/").await?;
+    ensure!(
+        b.who().await? == format!("Logged in as {ADMIN}."),
+        "after the passkey login: {}",
+        b.who().await?
+    );
+    let signed = b.credentials(&authenticator).await?;
+    ensure!(
+        signed[0]["signCount"].as_u64() > held[0]["signCount"].as_u64(),
+        "the assertion was counted: {signed:?}"
+    );
+
+    // A security key as well, on a USB key of its own (the laptop's
+    // authenticator is excluded: it holds a credential of this account
+    // already). Adding to an account with a second factor takes the
+    // password again.
+    let laptop = b.credentials(&authenticator).await?;
+    b.remove_authenticator(&authenticator).await?;
+    let usb = b.add_security_key().await?;
+    b.open("/account/two-factor").await?;
+    b.fill("#passkey-name", "Key").await?;
+    b.choose(
+        "#passkey-kind",
+        "Security key: a second step after the password",
+    )
+    .await?;
+    b.fill("#passkey-password", ADMIN_PASSWORD).await?;
+    b.passkey("#passkey-add-form", "/account/two-factor")
+        .await?;
+    let flashes = b.texts(".flash-success").await?;
+    ensure!(
+        flashes == ["Passkey added."],
+        "after adding the key: {flashes:?}"
+    );
+    let listed = b.texts("#passkey-list .passkey-name").await?;
+    ensure!(listed == ["Laptop", "Key"], "both listed: {listed:?}");
+    let key = b.credentials(&usb).await?;
+    ensure!(
+        key.len() == 1 && key[0]["isResidentCredential"] == false,
+        "the security key's credential is not discoverable: {key:?}"
+    );
+
+    // The password now takes a second step, and the security key answers it.
+    b.log_out().await?;
+    b.open("/login").await?;
+    b.fill("#login_id", ADMIN).await?;
+    b.fill("#password", ADMIN_PASSWORD).await?;
+    b.click("#login-form button[type=submit]").await?;
+    b.until_on("/login/verify").await?;
+    b.passkey("#passkey-verify-form", "/").await?;
+    ensure!(
+        b.who().await? == format!("Logged in as {ADMIN}."),
+        "after the second step: {}",
+        b.who().await?
+    );
+    let used = b.credentials(&usb).await?;
+    ensure!(
+        used[0]["signCount"].as_u64() > key[0]["signCount"].as_u64(),
+        "the security key signed the second step: {used:?}"
+    );
+
+    // The laptop's passkey removed from the account page: the laptop still
+    // holds it, and the login page refuses it.
+    b.open("/account/two-factor").await?;
+    b.submit(
+        ".passkey-delete-form button[type=submit]",
+        "#passkey-add-form",
+        "/account/two-factor",
+    )
+    .await?;
+    let flashes = b.texts(".flash-success").await?;
+    ensure!(
+        flashes == ["Passkey removed."],
+        "after removing: {flashes:?}"
+    );
+    let listed = b.texts("#passkey-list .passkey-name").await?;
+    ensure!(
+        listed == ["Laptop", "Key"][1..],
+        "the key is left: {listed:?}"
+    );
+    b.remove_authenticator(&usb).await?;
+    let authenticator = b.add_authenticator().await?;
+    b.add_credential(&authenticator, &laptop[0]).await?;
+    b.log_out().await?;
+    b.open("/login").await?;
+    b.submit(
+        "#passkey-login-form button[type=submit]",
+        "#passkey-login-form",
+        "/login",
+    )
+    .await?;
+    let errors = b.texts(".flash-error").await?;
+    ensure!(
+        errors == ["The passkey was not accepted."],
+        "a removed passkey: {errors:?}"
+    );
+    ensure!(b.find("#who").await.is_err(), "not logged in");
+    Ok(())
+}
+
+#[tokio::test]
+async fn in_a_browser_passkeys_register_sign_in_and_serve_as_second_factor() {
+    // WebAuthn takes domain names only: the demo is served as localhost.
+    let Some(h) = launch("passkeys", "localhost", ",passkeys=true").await else {
+        return;
+    };
+    let result = passkeys_register_sign_in_and_serve_as_second_factor(&h.browser).await;
+    h.finish(result).await;
 }

@@ -83,7 +83,7 @@ async fn create_user_with_mail_prints_the_link_and_mails_it() {
     assert_eq!(lines[0], "User created.", "{stdout}");
     assert_eq!(lines[1], "Email sent with verification URL.");
     let url = lines[2]
-        .strip_prefix("Verification URL: http://127.0.0.1:8000/verify-account/")
+        .strip_prefix("Verification URL: http://localhost:8000/verify-account/")
         .unwrap_or_else(|| panic!("{stdout}"));
     let store = cli.store().await;
     let ann = store

@@ -186,7 +186,7 @@ async fn forgot_password_on_the_demo_writes_the_mail_to_the_outbox() {
         mail.contains("Subject: [kegauth demo] Password Reset Link"),
         "{mail}"
     );
-    let link = format!("http://127.0.0.1:8000/reset-password/{}/", ann.id);
+    let link = format!("http://localhost:8000/reset-password/{}/", ann.id);
     assert!(mail.contains(&link), "{mail}");
 }
 

@@ -114,7 +114,8 @@ async fn enrolment_is_confirmed_by_a_code<DB: Backend>(ctx: Ctx<DB>) {
         TwoFactorStatus {
             totp: true,
             totp_pending: false,
-            recovery_codes_left: 10
+            recovery_codes_left: 10,
+            passkeys: 0,
         }
     );
     // On: a new enrolment needs it turned off first.
@@ -274,7 +275,106 @@ async fn an_admin_reset_ends_the_sessions<DB: Backend>(ctx: Ctx<DB>) {
     );
 }
 
+/// A credential as a registration would give it (the bytes are opaque to
+/// the store).
+fn passkey(id: u8) -> kegauth::passkeys::NewPasskey {
+    kegauth::passkeys::NewPasskey {
+        credential_id: vec![id; 32],
+        user_handle: vec![7; 16],
+        public_key: vec![1, 2, 3],
+        sign_state: vec![0; 7],
+        transports: 1,
+    }
+}
+
+/// Passkeys in the store: registered once, found by credential id, counted
+/// as a second factor, a use recorded once, removed by their owner only,
+/// and gone with an admin's reset; none of it while passkeys are off.
+async fn passkeys_are_kept_found_and_reset<DB: Backend>(ctx: Ctx<DB>) {
+    use kegauth::passkeys::PasskeyKind;
+    let (store, _) = at(&ctx);
+    let off = store.clone();
+    let store = store.with_passkeys(true);
+    let ann = ann(&store).await;
+    let mut bob = User::new("bob@example.com");
+    store.insert_user(&mut bob).await.unwrap();
+    assert!(!store.has_second_factor(ann.id).await.unwrap());
+    let id = store
+        .add_passkey(ann.id, " Laptop ", PasskeyKind::Passkey, &passkey(1))
+        .await
+        .unwrap();
+    assert!(store.has_second_factor(ann.id).await.unwrap());
+    assert!(
+        !off.has_second_factor(ann.id).await.unwrap(),
+        "passkeys off"
+    );
+    assert_eq!(store.two_factor_status(ann.id).await.unwrap().passkeys, 1);
+    assert!(store.two_factor_user_ids().await.unwrap().contains(&ann.id));
+    // The same credential again (by anyone) is a conflict; bad names are refused.
+    let again = store
+        .add_passkey(bob.id, "Phone", PasskeyKind::Passkey, &passkey(1))
+        .await;
+    assert!(
+        matches!(again, Err(kegauth::Error::Conflict(_))),
+        "{again:?}"
+    );
+    for name in ["", "   ", &"x".repeat(101)] {
+        let bad = store
+            .add_passkey(ann.id, name, PasskeyKind::SecurityKey, &passkey(2))
+            .await;
+        assert!(matches!(bad, Err(kegauth::Error::Invalid(_))), "{bad:?}");
+    }
+    let found = store
+        .passkey_by_credential(&[1; 32])
+        .await
+        .unwrap()
+        .expect("found by its credential id");
+    assert_eq!(
+        (found.id, found.user_id, found.name.as_str()),
+        (id, ann.id, "Laptop")
+    );
+    assert_eq!(found.kind, PasskeyKind::Passkey);
+    assert!(store
+        .passkey_by_credential(&[9; 32])
+        .await
+        .unwrap()
+        .is_none());
+    // The handle stays the user's; a new user gets a new random one.
+    assert_eq!(
+        store.passkey_user_handle(ann.id).await.unwrap(),
+        vec![7; 16]
+    );
+    assert_ne!(
+        store.passkey_user_handle(bob.id).await.unwrap(),
+        vec![7; 16]
+    );
+    // A use is recorded once from the state it was checked against.
+    let next = [0, 0, 0, 1, 0, 0, 0];
+    assert!(store.record_passkey_use(id, &[0; 7], &next).await.unwrap());
+    assert!(!store.record_passkey_use(id, &[0; 7], &next).await.unwrap());
+    let used = store
+        .passkey_by_credential(&[1; 32])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(used.sign_state, next);
+    // Only its owner removes it.
+    assert!(!store.delete_passkey(bob.id, id).await.unwrap());
+    assert!(store.delete_passkey(ann.id, id).await.unwrap());
+    assert!(!store.has_second_factor(ann.id).await.unwrap());
+    // An admin's reset takes passkeys too, and ends the sessions.
+    store
+        .add_passkey(ann.id, "Key", PasskeyKind::SecurityKey, &passkey(3))
+        .await
+        .unwrap();
+    store.disable_two_factor(ann.id, true).await.unwrap();
+    assert!(store.passkeys(ann.id).await.unwrap().is_empty());
+    let rotated = store.user(ann.id).await.unwrap().expect("Ann");
+    assert_ne!(rotated.core.session_key, ann.core.session_key);
+}
+
 on_all_backends!(
+    passkeys_are_kept_found_and_reset,
     enrolment_is_confirmed_by_a_code,
     totp_window_and_replay,
     one_code_twice_at_once_lets_one_in,

@@ -208,6 +208,8 @@ audit-kind-two-factor-disabled = Two-factor authentication turned off
 audit-kind-two-factor-checked = Two-factor code checked
 audit-kind-recovery-code-used = Recovery code used
 audit-kind-recovery-codes-regenerated = Recovery codes regenerated
+audit-kind-passkey-added = Passkey added
+audit-kind-passkey-removed = Passkey removed
 
 ## Second factors (TOTP, recovery codes)
 two-factor-title = Two-factor authentication
@@ -225,6 +227,7 @@ two-factor-recovery-left = { $count ->
 two-factor-status-on = Two-factor authentication is on.
 two-factor-status-off = Two-factor authentication is off.
 two-factor-begin-button = Turn on two-factor authentication
+two-factor-add-app-button = Add an authenticator app
 two-factor-scan = Scan this QR code with your authenticator app, then enter the code it shows to finish.
 two-factor-secret-label = Or type this key into the app:
 two-factor-continue = I have saved them: continue
@@ -248,3 +251,28 @@ two-factor-cannot-disable = Your account must use two-factor authentication: it 
 two-factor-must-enrol = Your account must use two-factor authentication. Please turn it on to continue.
 admin-two-factor-reset = Reset two-factor authentication
 admin-two-factor-was-reset = Two-factor authentication was reset; the user's sessions ended.
+
+## Passkeys and security keys (WebAuthn)
+passkeys-title = Passkeys and security keys
+passkeys-intro = A passkey signs you in without a password; a security key is asked for after your password, in place of a code.
+passkey-login-button = Sign in with a passkey
+passkey-verify-button = Use a passkey or security key
+passkey-add-button = Add
+passkey-remove-button = Remove
+passkey-name-label = Name (e.g. the device)
+passkey-kind-label = Use
+passkey-kind-passkey = passkey
+passkey-kind-security-key = security key
+passkey-kind-passkey-long = Passkey: sign in without a password
+passkey-kind-security-key-long = Security key: a second step after the password
+passkey-reauth-intro = To add one, enter a code from your app or your password.
+passkey-added = Passkey added.
+passkey-removed = Passkey removed.
+passkey-not-found = That passkey is not one of yours.
+passkey-refused = The passkey was not accepted.
+passkey-expired = The passkey request expired. Please try again.
+passkey-already-registered = That passkey is already registered.
+passkey-name-invalid = Give the passkey a name of at most 100 characters.
+passkey-too-many = An account can have at most 20 passkeys: remove one first.
+passkey-failed = The passkey could not be used. Please try again.
+passkey-unsupported = This browser cannot use passkeys.

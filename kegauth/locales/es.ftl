@@ -206,6 +206,8 @@ audit-kind-two-factor-disabled = Autenticación en dos pasos desactivada
 audit-kind-two-factor-checked = Código de dos pasos comprobado
 audit-kind-recovery-code-used = Código de recuperación usado
 audit-kind-recovery-codes-regenerated = Códigos de recuperación regenerados
+audit-kind-passkey-added = Llave de acceso añadida
+audit-kind-passkey-removed = Llave de acceso eliminada
 
 ## Segundos factores (TOTP, códigos de recuperación)
 two-factor-title = Autenticación en dos pasos
@@ -223,6 +225,7 @@ two-factor-recovery-left = { $count ->
 two-factor-status-on = La autenticación en dos pasos está activada.
 two-factor-status-off = La autenticación en dos pasos está desactivada.
 two-factor-begin-button = Activar la autenticación en dos pasos
+two-factor-add-app-button = Añadir una aplicación de autenticación
 two-factor-scan = Escanea este código QR con tu aplicación de autenticación y escribe el código que muestre para terminar.
 two-factor-secret-label = O escribe esta clave en la aplicación:
 two-factor-continue = Ya los guardé: continuar
@@ -246,3 +249,28 @@ two-factor-cannot-disable = Tu cuenta debe usar la autenticación en dos pasos: 
 two-factor-must-enrol = Tu cuenta debe usar la autenticación en dos pasos. Actívala para continuar.
 admin-two-factor-reset = Restablecer la autenticación en dos pasos
 admin-two-factor-was-reset = Se restableció la autenticación en dos pasos; las sesiones del usuario terminaron.
+
+## Llaves de acceso y llaves de seguridad (WebAuthn)
+passkeys-title = Llaves de acceso y llaves de seguridad
+passkeys-intro = Una llave de acceso le permite entrar sin contraseña; una llave de seguridad se pide después de la contraseña, en lugar de un código.
+passkey-login-button = Entrar con una llave de acceso
+passkey-verify-button = Usar una llave de acceso o de seguridad
+passkey-add-button = Añadir
+passkey-remove-button = Eliminar
+passkey-name-label = Nombre (p. ej. el dispositivo)
+passkey-kind-label = Uso
+passkey-kind-passkey = llave de acceso
+passkey-kind-security-key = llave de seguridad
+passkey-kind-passkey-long = Llave de acceso: entrar sin contraseña
+passkey-kind-security-key-long = Llave de seguridad: un segundo paso después de la contraseña
+passkey-reauth-intro = Para añadir una, introduzca un código de su aplicación o su contraseña.
+passkey-added = Llave de acceso añadida.
+passkey-removed = Llave de acceso eliminada.
+passkey-not-found = Esa llave de acceso no es suya.
+passkey-refused = La llave de acceso no fue aceptada.
+passkey-expired = La solicitud de la llave de acceso caducó. Inténtelo de nuevo.
+passkey-already-registered = Esa llave de acceso ya está registrada.
+passkey-name-invalid = Dé a la llave de acceso un nombre de 100 caracteres como máximo.
+passkey-too-many = Una cuenta puede tener como máximo 20 llaves de acceso: elimine una primero.
+passkey-failed = No se pudo usar la llave de acceso. Inténtelo de nuevo.
+passkey-unsupported = Este navegador no puede usar llaves de acceso.

@@ -8,6 +8,7 @@
 //!   `session_key` rotation, over SQLite, PostgreSQL and MySQL ([`Backend`]);
 //! - [`password`]: argon2id hashing, legacy keg-auth hashes, rehash signal;
 //! - [`two_factor`]: TOTP codes, their secrets sealed at rest, recovery codes;
+//! - [`passkeys`]: passkeys and security keys (WebAuthn ceremonies);
 //! - [`ddl`]: the schema for each backend;
 //! - [`mail`], [`token`], [`accounts`], [`policy`]: verification and reset
 //!   links in mail, signed and salted so each works once;
@@ -75,7 +76,7 @@ pub use self::authn::{loaders, session};
 pub use self::authz::{access, guards, nav, requirements};
 pub use self::core::{
     accounts, attempts, audit, backend, client_ip, clock, config, ddl, entity, i18n, mail, next,
-    password, permissions, policy, store, templates, token, two_factor,
+    passkeys, password, permissions, policy, store, templates, token, two_factor,
 };
 pub use self::ops::cli;
 #[cfg(feature = "testing")]

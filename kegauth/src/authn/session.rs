@@ -62,6 +62,9 @@ pub struct SessionData {
     /// The logged-in user must enrol a second factor before anything else.
     #[serde(rename = "e", default, skip_serializing_if = "std::ops::Not::not")]
     pub must_enrol: bool,
+    /// A passkey ceremony between its two requests.
+    #[serde(rename = "w", default, skip_serializing_if = "Option::is_none")]
+    pub ceremony: Option<crate::core::passkeys::Ceremony>,
 }
 
 impl SessionData {
@@ -494,7 +497,7 @@ impl<'r> Session<'r> {
         self.jar.add_private(cookie);
     }
 
-    fn update(&self, f: impl FnOnce(&mut SessionData)) {
+    pub(crate) fn update(&self, f: impl FnOnce(&mut SessionData)) {
         let mut data = self.data();
         f(&mut data);
         self.save(&data);
@@ -530,34 +533,6 @@ impl<'r> Session<'r> {
             logged_in_at: Some(logged_in_at),
             ..SessionData::logged_in(session_key, &random_token(), self.now())
         });
-    }
-
-    /// Hold a login at its second step: no user is logged in, the session
-    /// keeps `pending` (and its CSRF token) until the code comes.
-    pub(crate) fn begin_second_step(&self, pending: crate::core::two_factor::PendingLogin) {
-        self.update(|data| {
-            data.session_key = None;
-            data.logged_in_at = None;
-            data.must_enrol = false;
-            data.pending = Some(pending);
-        });
-    }
-
-    /// The login waiting for its second factor, if any.
-    pub(crate) fn pending_login(&self) -> Option<crate::core::two_factor::PendingLogin> {
-        self.current().pending.clone()
-    }
-
-    /// Drop the login waiting for its second factor.
-    pub(crate) fn end_second_step(&self) {
-        self.update(|data| data.pending = None);
-    }
-
-    /// Mark (or clear) the logged-in user as having to enrol a second factor.
-    pub(crate) fn set_must_enrol(&self, yes: bool) {
-        if self.current().must_enrol != yes {
-            self.update(|data| data.must_enrol = yes);
-        }
     }
 
     /// Log out: clear the whole session (`logout_clear_session`, the default)

@@ -6,6 +6,7 @@ use crate::authn::service::Service;
 use crate::core::backend::Backend;
 use crate::core::entity::{AuthEntity, EntitySet, UserEntity};
 use crate::core::error::Result;
+use crate::core::passkeys::{NewPasskey, PasskeyKind, StoredPasskey};
 use crate::core::store::two_factor::{SecondFactor, TwoFactorStatus};
 use crate::core::two_factor::{PendingLogin, TotpSecret};
 use std::future::Future;
@@ -18,7 +19,7 @@ pub(crate) trait TwoFactorService: Send + Sync + 'static {
     /// [`Store::two_factor_status`](crate::Store::two_factor_status).
     fn status(&self, user_id: i64) -> BoxFuture<'_, Result<TwoFactorStatus>>;
 
-    /// [`Store::totp_enabled`](crate::Store::totp_enabled).
+    /// [`Store::has_second_factor`](crate::Store::has_second_factor).
     fn enabled(&self, user_id: i64) -> BoxFuture<'_, Result<bool>>;
 
     /// [`Store::check_second_factor`](crate::Store::check_second_factor).
@@ -67,6 +68,42 @@ pub(crate) trait TwoFactorService: Send + Sync + 'static {
 
     /// Now, in Unix seconds, by the store's clock.
     fn now_secs(&self) -> i64;
+
+    /// [`Store::passkeys`](crate::Store::passkeys).
+    fn passkeys(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<StoredPasskey>>>;
+
+    /// [`Store::passkey_user_handle`](crate::Store::passkey_user_handle).
+    fn passkey_handle(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<u8>>>;
+
+    /// [`Store::add_passkey`](crate::Store::add_passkey).
+    fn add_passkey<'a>(
+        &'a self,
+        user_id: i64,
+        name: &'a str,
+        kind: PasskeyKind,
+        passkey: &'a NewPasskey,
+    ) -> BoxFuture<'a, Result<i64>>;
+
+    /// [`Store::passkey_by_credential`](crate::Store::passkey_by_credential).
+    fn passkey_by_credential<'a>(
+        &'a self,
+        credential_id: &'a [u8],
+    ) -> BoxFuture<'a, Result<Option<StoredPasskey>>>;
+
+    /// [`Store::record_passkey_use`](crate::Store::record_passkey_use).
+    fn record_passkey_use<'a>(
+        &'a self,
+        id: i64,
+        before: &'a [u8],
+        after: &'a [u8],
+    ) -> BoxFuture<'a, Result<bool>>;
+
+    /// [`Store::delete_passkey`](crate::Store::delete_passkey).
+    fn delete_passkey(&self, user_id: i64, id: i64) -> BoxFuture<'_, Result<bool>>;
+
+    /// User `user_id`, if active: their session key and login id (a passkey
+    /// login's user).
+    fn active_user(&self, user_id: i64) -> BoxFuture<'_, Result<Option<(String, String)>>>;
 }
 
 impl<DB: Backend, E: EntitySet> TwoFactorService for Service<DB, E> {
@@ -75,7 +112,7 @@ impl<DB: Backend, E: EntitySet> TwoFactorService for Service<DB, E> {
     }
 
     fn enabled(&self, user_id: i64) -> BoxFuture<'_, Result<bool>> {
-        Box::pin(self.store.totp_enabled(user_id))
+        Box::pin(self.store.has_second_factor(user_id))
     }
 
     fn check<'a>(
@@ -159,5 +196,99 @@ impl<DB: Backend, E: EntitySet> TwoFactorService for Service<DB, E> {
 
     fn now_secs(&self) -> i64 {
         self.store.now().and_utc().timestamp()
+    }
+
+    fn passkeys(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<StoredPasskey>>> {
+        Box::pin(self.store.passkeys(user_id))
+    }
+
+    fn passkey_handle(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<u8>>> {
+        Box::pin(self.store.passkey_user_handle(user_id))
+    }
+
+    fn add_passkey<'a>(
+        &'a self,
+        user_id: i64,
+        name: &'a str,
+        kind: PasskeyKind,
+        passkey: &'a NewPasskey,
+    ) -> BoxFuture<'a, Result<i64>> {
+        Box::pin(self.store.add_passkey(user_id, name, kind, passkey))
+    }
+
+    fn passkey_by_credential<'a>(
+        &'a self,
+        credential_id: &'a [u8],
+    ) -> BoxFuture<'a, Result<Option<StoredPasskey>>> {
+        Box::pin(self.store.passkey_by_credential(credential_id))
+    }
+
+    fn record_passkey_use<'a>(
+        &'a self,
+        id: i64,
+        before: &'a [u8],
+        after: &'a [u8],
+    ) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(self.store.record_passkey_use(id, before, after))
+    }
+
+    fn delete_passkey(&self, user_id: i64, id: i64) -> BoxFuture<'_, Result<bool>> {
+        Box::pin(self.store.delete_passkey(user_id, id))
+    }
+
+    fn active_user(&self, user_id: i64) -> BoxFuture<'_, Result<Option<(String, String)>>> {
+        Box::pin(async move {
+            let user = self.store.user(user_id).await?;
+            let now = self.store.now();
+            Ok(user
+                .filter(|u| u.is_active_at(now))
+                .map(|u| (u.core().session_key.clone(), u.login_id().to_string())))
+        })
+    }
+}
+
+/// The session's part in a login's second step and in passkey ceremonies.
+impl crate::authn::session::Session<'_> {
+    /// Hold a login at its second step: no user is logged in, the session
+    /// keeps `pending` (and its CSRF token) until the code comes.
+    pub(crate) fn begin_second_step(&self, pending: PendingLogin) {
+        self.update(|data| {
+            data.session_key = None;
+            data.logged_in_at = None;
+            data.must_enrol = false;
+            data.pending = Some(pending);
+        });
+    }
+
+    /// The login waiting for its second factor, if any.
+    pub(crate) fn pending_login(&self) -> Option<PendingLogin> {
+        self.current().pending.clone()
+    }
+
+    /// Drop the login waiting for its second factor.
+    pub(crate) fn end_second_step(&self) {
+        self.update(|data| data.pending = None);
+    }
+
+    /// Mark (or clear) the logged-in user as having to enrol a second factor.
+    pub(crate) fn set_must_enrol(&self, yes: bool) {
+        if self.current().must_enrol != yes {
+            self.update(|data| data.must_enrol = yes);
+        }
+    }
+
+    /// Keep `ceremony` until its answer comes (one at a time: a new one
+    /// replaces the last).
+    pub(crate) fn set_ceremony(&self, ceremony: crate::core::passkeys::Ceremony) {
+        self.update(|data| data.ceremony = Some(ceremony));
+    }
+
+    /// Take the ceremony out of the session (it is used once).
+    pub(crate) fn take_ceremony(&self) -> Option<crate::core::passkeys::Ceremony> {
+        let ceremony = self.current().ceremony.clone();
+        if ceremony.is_some() {
+            self.update(|data| data.ceremony = None);
+        }
+        ceremony
     }
 }

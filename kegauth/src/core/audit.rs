@@ -78,9 +78,13 @@ pub mod kinds {
     pub const RECOVERY_CODE_USED: &str = "recovery-code-used";
     /// New recovery codes made (the old ones stop working).
     pub const RECOVERY_CODES_REGENERATED: &str = "recovery-codes-regenerated";
+    /// A passkey or security key registered.
+    pub const PASSKEY_ADDED: &str = "passkey-added";
+    /// A passkey or security key removed by its owner.
+    pub const PASSKEY_REMOVED: &str = "passkey-removed";
 
     /// Every kind above.
-    pub const ALL: [&str; 22] = [
+    pub const ALL: [&str; 24] = [
         LOGIN_SUCCESS,
         LOGIN_FAILURE,
         LOGIN_LOCKOUT,
@@ -103,6 +107,8 @@ pub mod kinds {
         TWO_FACTOR_CHECKED,
         RECOVERY_CODE_USED,
         RECOVERY_CODES_REGENERATED,
+        PASSKEY_ADDED,
+        PASSKEY_REMOVED,
     ];
 }
 

@@ -224,12 +224,52 @@ fn two_factor_tables<DB: Backend, E: EntitySet>() -> Vec<String> {
             format!("{} {when}", q::<DB>("used_at")),
             format!("PRIMARY KEY ({})", q::<DB>("id")),
             format!("UNIQUE ({}, {})", q::<DB>("user_id"), q::<DB>("digest")),
-            user_fk,
+            user_fk.clone(),
         ],
         &[],
     ));
+    let bytes = DB::column_type(Kind::Bytes, None, false, None);
+    out.extend(create_table::<DB>(
+        PASSKEYS,
+        vec![
+            format!("{} {}", q::<DB>("id"), DB::id_column_type()),
+            format!("{} INTEGER NOT NULL", q::<DB>("user_id")),
+            format!(
+                "{} {} NOT NULL",
+                q::<DB>("credential_digest"),
+                DB::column_type(Kind::Text, Some(64), false, None)
+            ),
+            format!("{} {bytes} NOT NULL", q::<DB>("credential_id")),
+            format!("{} {bytes} NOT NULL", q::<DB>("user_handle")),
+            format!("{} {bytes} NOT NULL", q::<DB>("public_key")),
+            format!("{} {bytes} NOT NULL", q::<DB>("sign_state")),
+            format!("{} {int} NOT NULL", q::<DB>("transports")),
+            format!(
+                "{} {} NOT NULL",
+                q::<DB>("name"),
+                DB::column_type(Kind::Text, Some(100), false, None)
+            ),
+            format!(
+                "{} {} NOT NULL",
+                q::<DB>("kind"),
+                DB::column_type(Kind::Text, Some(16), false, None)
+            ),
+            format!("{} {when} NOT NULL", q::<DB>("created_at")),
+            format!("{} {when}", q::<DB>("last_used_at")),
+            format!("PRIMARY KEY ({})", q::<DB>("id")),
+            format!("UNIQUE ({})", q::<DB>("credential_digest")),
+            user_fk,
+        ],
+        &[("ix_kegauth_passkeys_user", &["user_id"])],
+    ));
     out
 }
+
+/// kegauth's own table of passkeys and security keys (see
+/// [`crate::passkeys`]): one row per registered credential, found by the
+/// SHA-256 (hex) of its credential id, with its public key, signature
+/// counter and flags as webauthn_rp encodes them.
+pub const PASSKEYS: &str = "kegauth_passkeys";
 
 /// kegauth's own table of audit events (see [`crate::audit`]): one row per
 /// event, chained by hash; `UNIQUE (prev_hash)` keeps the chain a line even

@@ -19,6 +19,7 @@ pub mod i18n;
 pub(crate) mod links;
 pub mod mail;
 pub mod next;
+pub mod passkeys;
 pub mod password;
 pub(crate) mod paths;
 pub mod permissions;

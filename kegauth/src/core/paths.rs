@@ -6,6 +6,13 @@
 /// The path of the login page (`/login`).
 pub const LOGIN_PATH: &str = "/login";
 
+/// The login page that goes on to `next` after the login (`next`
+/// percent-encoded whole: `/login?next=%2Fsecret1`).
+pub(crate) fn login_then(next: &str) -> String {
+    let next = percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC);
+    format!("{LOGIN_PATH}?next={next}")
+}
+
 /// The path of a login's second step (`/login/verify`).
 pub const TWO_FACTOR_VERIFY_PATH: &str = "/login/verify";
 
@@ -20,3 +27,15 @@ pub const LOGOUT_PATH: &str = "/logout";
 /// `testing` feature is on).
 #[cfg(feature = "testing")]
 pub const TEST_ROUTES: &str = "/__kegauth-test";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn login_then_encodes_next_whole() {
+        assert_eq!(super::login_then("/secret1"), "/login?next=%2Fsecret1");
+        assert_eq!(
+            super::login_then("/a?b=c&d"),
+            "/login?next=%2Fa%3Fb%3Dc%26d"
+        );
+    }
+}

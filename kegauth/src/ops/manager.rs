@@ -556,7 +556,9 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         if !config.oauth_profiles.is_empty() {
             store.flows.set_provider_domains(oauth.domains());
         }
-        store = store.with_two_factor_key(crate::core::two_factor::SecretBox::new(&secret));
+        store = store
+            .with_two_factor_key(crate::core::two_factor::SecretBox::new(&secret))
+            .with_passkeys(config.passkeys_on());
         // The writer's own store records nothing of its own.
         let auditor = crate::core::audit::Auditor::start(store.clone(), self.audit_sinks.clone());
         store = store.with_auditor(auditor.clone(), "app");
@@ -598,6 +600,12 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         }
         if config.two_factor_on() {
             if let Err(e) = store.check_two_factor_tables().await {
+                log::error!("kegauth: {e}");
+                return Err(rocket);
+            }
+        }
+        if config.passkeys_on() {
+            if let Err(e) = store.check_passkeys_table().await {
                 log::error!("kegauth: {e}");
                 return Err(rocket);
             }

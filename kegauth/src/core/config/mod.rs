@@ -163,6 +163,13 @@ pub struct Config {
     /// `two_factor` says (unless it is `"off"`): they are sent to the
     /// enrolment page after login until they do.
     pub two_factor_required_for: Vec<String>,
+    /// Passkeys and security keys (WebAuthn; default false): users register
+    /// them on `/account/two-factor`, sign in with a passkey from the login
+    /// page, or use either as the second step after the password. Needs
+    /// `server_name` (a domain name: the relying-party id is its host, the
+    /// one accepted origin `preferred_url_scheme://server_name`); off while `two_factor` is
+    /// `"off"`. See [`crate::passkeys`].
+    pub passkeys: bool,
     /// The hash written for new and rehashed passwords (and API tokens):
     /// `"argon2id"` (default) or `"bcrypt"` (cost 12, which keg-auth
     /// verifies: while keg-auth and kegauth share a database during a
@@ -255,6 +262,7 @@ impl Default for Config {
             two_factor: crate::core::two_factor::TwoFactorMode::Optional,
             two_factor_for: vec!["password".into(), "ldap".into()],
             two_factor_required_for: Vec::new(),
+            passkeys: false,
             password_scheme: crate::core::password::PasswordScheme::Argon2id,
             hasher_threads: None,
             hasher_nice: crate::core::password::DEFAULT_HASHER_NICE,
@@ -277,6 +285,29 @@ impl Config {
     /// second step for a user who has a second factor.
     pub fn second_step_for(&self, method: &str) -> bool {
         self.two_factor_on() && self.two_factor_for.iter().any(|m| m == method)
+    }
+
+    /// The relying party passkeys are bound to, when they are on.
+    pub fn relying_party(
+        &self,
+    ) -> crate::core::error::Result<Option<crate::core::passkeys::RelyingParty>> {
+        if !self.passkeys_on() {
+            return Ok(None);
+        }
+        let Some(server_name) = &self.server_name else {
+            return Err(crate::core::error::Error::Config(
+                "passkeys need server_name in [kegauth] (e.g. server_name = \"app.example.com\"): \
+                 the relying-party id and origin come from it, never from the request"
+                    .into(),
+            ));
+        };
+        crate::core::passkeys::RelyingParty::new(server_name, &self.preferred_url_scheme).map(Some)
+    }
+
+    /// Whether passkeys are on: `passkeys`, and second factors on
+    /// (`two_factor = "off"` is the master switch).
+    pub fn passkeys_on(&self) -> bool {
+        self.passkeys && self.two_factor_on()
     }
 
     /// Whether second factors are on (`two_factor` is not `"off"`).
@@ -359,6 +390,8 @@ impl Config {
                 ));
             }
         }
+        // Checked only when on: `two_factor = "off"` turns passkeys off too.
+        self.relying_party()?;
         for origin in &self.trusted_origins {
             let valid = origin.split_once("://").is_some_and(|(scheme, authority)| {
                 matches!(scheme, "http" | "https") && valid_server_name(authority)

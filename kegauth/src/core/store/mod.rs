@@ -11,6 +11,7 @@ mod audit;
 pub(crate) mod grid;
 mod groups;
 mod identities;
+pub mod passkeys;
 mod permissions;
 pub(crate) mod session_cache;
 mod tables;
@@ -111,6 +112,8 @@ pub struct Store<DB: Backend, E: EntitySet> {
     token_column_absent: Arc<std::sync::atomic::AtomicBool>,
     /// Seals second-factor secrets (keyed from the app's secret key).
     sealer: Option<Arc<crate::core::two_factor::SecretBox>>,
+    /// Passkeys are on: their table is read and they count as second factors.
+    passkeys: bool,
     _entities: PhantomData<fn() -> E>,
 }
 
@@ -126,6 +129,7 @@ impl<DB: Backend, E: EntitySet> Clone for Store<DB, E> {
             auditor: self.auditor.clone(),
             token_column_absent: self.token_column_absent.clone(),
             sealer: self.sealer.clone(),
+            passkeys: self.passkeys,
             _entities: PhantomData,
         }
     }
@@ -230,6 +234,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             auditor: None,
             token_column_absent: Arc::default(),
             sealer: None,
+            passkeys: false,
             _entities: PhantomData,
         }
     }

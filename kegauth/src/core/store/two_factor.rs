@@ -14,12 +14,15 @@ pub struct TwoFactorStatus {
     pub totp_pending: bool,
     /// Recovery codes not used yet.
     pub recovery_codes_left: usize,
+    /// Passkeys and security keys registered.
+    pub passkeys: usize,
 }
 
 impl TwoFactorStatus {
-    /// Whether logging in takes a second step.
+    /// Whether logging in takes a second step: TOTP on, or a passkey or
+    /// security key registered.
     pub fn enabled(&self) -> bool {
-        self.totp
+        self.totp || self.passkeys > 0
     }
 }
 
@@ -62,6 +65,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
 
     /// `user_id`'s second factors.
     pub async fn two_factor_status(&self, user_id: i64) -> Result<TwoFactorStatus> {
+        let passkeys = self.passkeys(user_id).await?.len();
         let mut conn = self.conn().await?;
         let mut sql = Sql::<DB>::new("SELECT ");
         sql.ident("confirmed_at").push(" FROM ").ident(TWO_FACTOR);
@@ -84,6 +88,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             totp,
             totp_pending,
             recovery_codes_left: self.recovery_codes_left(&mut conn, user_id).await?,
+            passkeys,
         })
     }
 
@@ -94,6 +99,23 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         sql.ident("user_id").push(" FROM ").ident(TWO_FACTOR);
         Self::where_user(&mut sql, user_id);
         sql.push(" AND ").ident("confirmed_at").push(" IS NOT NULL");
+        Ok(!Self::ids(&mut *self.conn().await?, sql).await?.is_empty())
+    }
+
+    /// Whether `user_id` has a second factor: TOTP on, or (with passkeys on)
+    /// a passkey or security key. What every password login asks.
+    pub async fn has_second_factor(&self, user_id: i64) -> Result<bool> {
+        if self.totp_enabled(user_id).await? {
+            return Ok(true);
+        }
+        if !self.passkeys {
+            return Ok(false);
+        }
+        let mut sql = Sql::<DB>::new("SELECT ");
+        sql.ident("id")
+            .push(" FROM ")
+            .ident(crate::core::ddl::PASSKEYS);
+        Self::where_user(&mut sql, user_id);
         Ok(!Self::ids(&mut *self.conn().await?, sql).await?.is_empty())
     }
 
@@ -280,9 +302,10 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     }
 
     /// New recovery codes for `user_id` (the old ones stop working), for a
-    /// user with TOTP on; the caller has checked a fresh code or the password.
+    /// user with a second factor; the caller has checked a fresh code or the
+    /// password.
     pub async fn regenerate_recovery_codes(&self, user_id: i64) -> Result<Vec<String>> {
-        if !self.totp_enabled(user_id).await? {
+        if !self.has_second_factor(user_id).await? {
             return Err(Error::Invalid(
                 "recovery codes need two-factor authentication on".into(),
             ));
@@ -343,12 +366,21 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         Ok(Some(SecondFactor::Totp))
     }
 
-    /// Turn `user_id`'s second factors off: the TOTP secret and recovery
-    /// codes are deleted. With `rotate`, the user's sessions also end (an
-    /// admin's reset).
+    /// Turn `user_id`'s TOTP off: its secret is deleted, and the recovery
+    /// codes unless passkeys are left. With `rotate` (an admin's reset)
+    /// every second factor goes, passkeys too, and the user's sessions end.
     pub async fn disable_two_factor(&self, user_id: i64, rotate: bool) -> Result<()> {
+        let keep_codes = !rotate && !self.passkeys(user_id).await?.is_empty();
         let mut tx = self.begin_write().await?;
-        for table in [TWO_FACTOR, RECOVERY_CODES] {
+        if rotate {
+            self.delete_passkeys(&mut tx, user_id).await?;
+        }
+        let tables: &[&str] = if keep_codes {
+            &[TWO_FACTOR]
+        } else {
+            &[TWO_FACTOR, RECOVERY_CODES]
+        };
+        for &table in tables {
             let mut sql = Sql::<DB>::new("DELETE FROM ");
             sql.ident(table);
             Self::where_user(&mut sql, user_id);
@@ -375,8 +407,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         self.audit(AuditEvent::new(kind, Outcome::Success).subject(Subject::User(user_id)));
     }
 
-    /// The ids of the users with a confirmed TOTP authenticator (the admin
-    /// grid offers to reset theirs).
+    /// The ids of the users with a second factor: a confirmed TOTP
+    /// authenticator or a passkey (the admin grid offers to reset theirs).
     pub async fn two_factor_user_ids(&self) -> Result<std::collections::HashSet<i64>> {
         let mut sql = Sql::<DB>::new("SELECT ");
         sql.ident("user_id")
@@ -385,9 +417,11 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .push(" WHERE ")
             .ident("confirmed_at")
             .push(" IS NOT NULL");
-        Ok(Self::ids(&mut *self.conn().await?, sql)
+        let mut ids: std::collections::HashSet<i64> = Self::ids(&mut *self.conn().await?, sql)
             .await?
             .into_iter()
-            .collect())
+            .collect();
+        ids.extend(self.passkey_user_ids().await?);
+        Ok(ids)
     }
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod oauth;
+pub(crate) mod passkeys;
 pub(crate) mod two_factor;
 
 use crate::authn::authenticators::Authenticator;
@@ -275,6 +276,8 @@ fn render_login(ctx: &Ctx<'_>, page: LoginPage<'_>) -> Page {
                 "flashes": page.flashes,
                 "forgot_url": auth.0.mail_enabled().then_some(crate::core::accounts::FORGOT_PASSWORD_PATH),
                 "providers": providers,
+                "passkey_login": ctx.config.passkeys_on(),
+                "passkey_script": passkeys::SCRIPT_PATH,
             }),
         ),
     )
@@ -539,6 +542,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(accounts::routes());
     all.extend(oauth::routes());
     all.extend(two_factor::routes());
+    all.extend(passkeys::routes());
     // The login, logout and token pages are open by design; the route report says so.
     let id = crate::authz::requirements::register_rule(
         crate::authz::requirements::RouteRule::KegauthPage,

@@ -6,6 +6,9 @@ use crate::authn::session::Flash;
 use crate::core::audit::{kinds, AuditEvent, Outcome, Subject};
 use crate::core::entity::AttemptType;
 use crate::core::paths::{LOGIN_PATH, TWO_FACTOR_PATH, TWO_FACTOR_VERIFY_PATH};
+
+/// Where the account's passkeys are added (and removed, under `/<id>/delete`).
+const PASSKEYS_PATH: &str = "/account/passkeys";
 use crate::core::store::two_factor::SecondFactor;
 use crate::core::two_factor::{PendingLogin, TwoFactorMode, PENDING_LOGIN_SECS};
 use crate::web::views::{csrf_failure, html, Ctx, Page};
@@ -116,7 +119,7 @@ async fn after_login(
 /// Whether user `user_id` must have a second factor: `two_factor =
 /// "required"`, or a permission of `two_factor_required_for` (never with
 /// `two_factor = "off"`).
-async fn required_for(ctx: &Ctx<'_>, user_id: i64) -> crate::core::error::Result<bool> {
+pub(super) async fn required_for(ctx: &Ctx<'_>, user_id: i64) -> crate::core::error::Result<bool> {
     let config = ctx.config;
     Ok(match config.two_factor {
         TwoFactorMode::Off => false,
@@ -139,8 +142,18 @@ async fn must_enrol(ctx: &Ctx<'_>, user_id: i64) -> crate::core::error::Result<b
     Ok(required_for(ctx, user_id).await? && !ctx.auth.0.two_factor().enabled(user_id).await?)
 }
 
-fn render_verify(ctx: &Ctx<'_>, status: Status, error: Option<String>) -> Page {
+pub(super) async fn render_verify(ctx: &Ctx<'_>, status: Status, error: Option<String>) -> Page {
     let t = &ctx.templates;
+    // The passkey button, when the waiting user has one.
+    let passkey = match ctx.session.pending_login() {
+        Some(p) if ctx.config.passkeys_on() => {
+            match ctx.auth.0.two_factor().passkeys(p.user_id).await {
+                Ok(keys) => !keys.is_empty(),
+                Err(e) => return Page::Error(e),
+            }
+        }
+        _ => false,
+    };
     let mut flashes = ctx.session.take_flashes();
     if let Some(message) = error {
         flashes.push(Flash {
@@ -156,6 +169,8 @@ fn render_verify(ctx: &Ctx<'_>, status: Status, error: Option<String>) -> Page {
             json!({
                 "verify_url": TWO_FACTOR_VERIFY_PATH,
                 "login_url": LOGIN_PATH,
+                "passkey": passkey,
+                "passkey_script": super::passkeys::SCRIPT_PATH,
                 "csrf_token": ctx.session.csrf_token(),
                 "flashes": flashes,
             }),
@@ -165,7 +180,7 @@ fn render_verify(ctx: &Ctx<'_>, status: Status, error: Option<String>) -> Page {
 
 /// The pending login, if it still stands; otherwise it is dropped and the
 /// answer is the login page with a message.
-async fn pending_or_login(ctx: &Ctx<'_>) -> Result<PendingLogin, Page> {
+pub(super) async fn pending_or_login(ctx: &Ctx<'_>) -> Result<PendingLogin, Page> {
     let service = ctx.auth.0.two_factor();
     let Some(pending) = ctx.session.pending_login() else {
         return Err(Page::redirect(LOGIN_PATH.to_string()));
@@ -185,7 +200,7 @@ async fn pending_or_login(ctx: &Ctx<'_>) -> Result<PendingLogin, Page> {
 #[get("/login/verify")]
 async fn verify_get(ctx: Ctx<'_>) -> Page {
     match pending_or_login(&ctx).await {
-        Ok(_) => render_verify(&ctx, Status::Ok, None),
+        Ok(_) => render_verify(&ctx, Status::Ok, None).await,
         Err(page) => page,
     }
 }
@@ -193,43 +208,25 @@ async fn verify_get(ctx: Ctx<'_>) -> Page {
 /// The fields of the second-step and account forms.
 #[derive(FromForm)]
 pub struct CodeForm<'r> {
-    code: Option<&'r str>,
-    password: Option<&'r str>,
-    csrf_token: Option<&'r str>,
+    pub(super) code: Option<&'r str>,
+    pub(super) password: Option<&'r str>,
+    pub(super) csrf_token: Option<&'r str>,
 }
 
 #[post("/login/verify", data = "<form>")]
 async fn verify_post(form: Form<CodeForm<'_>>, ctx: Ctx<'_>) -> Page {
     // Before anything answers: a post from another site learns nothing.
-    if !ctx
-        .session
-        .csrf_matches(form.csrf_token.unwrap_or_default())
-    {
-        return csrf_failure(&ctx.templates);
-    }
-    let pending = match pending_or_login(&ctx).await {
-        Ok(p) => p,
+    let (pending, gate) = match second_step(&ctx, form.csrf_token).await {
+        Ok(step) => step,
         Err(page) => return page,
-    };
-    // Tries count with the password's, under the login id typed.
-    let gate = match ctx
-        .open_attempt(AttemptType::Login, &pending.login_id)
-        .await
-    {
-        Ok(gate) => gate,
-        Err(e) => return Page::Error(e),
     };
     let t = &ctx.templates;
     let code = form.code.unwrap_or_default().trim();
     if code.is_empty() {
-        return render_verify(&ctx, Status::Ok, Some(t.t("field-required")));
+        return render_verify(&ctx, Status::Ok, Some(t.t("field-required"))).await;
     }
     if gate.is_locked() {
-        ctx.audit(
-            AuditEvent::new(kinds::LOGIN_LOCKOUT, Outcome::Refused)
-                .subject(Subject::User(pending.user_id)),
-        );
-        return render_verify(&ctx, Status::Ok, Some(t.t("login-too-many")));
+        return locked_out(&ctx, &pending).await;
     }
     let service = ctx.auth.0.two_factor();
     let checked = match service.check(pending.user_id, code).await {
@@ -249,20 +246,8 @@ async fn verify_post(form: Form<CodeForm<'_>>, ctx: Ctx<'_>) -> Page {
     .detail(json!({ "method": pending.method }));
     ctx.audit(event);
     let Some(factor) = checked else {
-        return render_verify(&ctx, Status::Ok, Some(t.t("two-factor-wrong-code")));
+        return render_verify(&ctx, Status::Ok, Some(t.t("two-factor-wrong-code"))).await;
     };
-    // The login is done: its first step and this try count as successes.
-    for gate in [
-        Some(gate),
-        pending.gate.map(crate::core::attempts::Gate::Open),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        if let Err(e) = ctx.auth.0.attempt_succeeded(gate).await {
-            return Page::Error(e);
-        }
-    }
     let mut more = Vec::new();
     let used = match factor {
         SecondFactor::Totp => "totp",
@@ -274,9 +259,59 @@ async fn verify_post(form: Form<CodeForm<'_>>, ctx: Ctx<'_>) -> Page {
             "recovery-code"
         }
     };
+    complete_second_step(&ctx, pending, gate, used, more).await
+}
+
+/// A second-step post's common start: the CSRF check, the pending login,
+/// and its try (counted with the password's, under the login id typed).
+pub(super) async fn second_step(
+    ctx: &Ctx<'_>,
+    csrf: Option<&str>,
+) -> Result<(PendingLogin, crate::core::attempts::Gate), Page> {
+    // Before anything answers: a post from another site learns nothing.
+    if !ctx.session.csrf_matches(csrf.unwrap_or_default()) {
+        return Err(csrf_failure(&ctx.templates));
+    }
+    let pending = pending_or_login(ctx).await?;
+    let gate = ctx
+        .open_attempt(AttemptType::Login, &pending.login_id)
+        .await
+        .map_err(Page::Error)?;
+    Ok((pending, gate))
+}
+
+/// A second-step try while the login is locked out: audited, and said.
+pub(super) async fn locked_out(ctx: &Ctx<'_>, pending: &PendingLogin) -> Page {
+    ctx.audit(
+        AuditEvent::new(kinds::LOGIN_LOCKOUT, Outcome::Refused)
+            .subject(Subject::User(pending.user_id)),
+    );
+    render_verify(ctx, Status::Ok, Some(ctx.templates.t("login-too-many"))).await
+}
+
+/// The second step went through with `used` (`totp`, `recovery-code`,
+/// `passkey`): the login's attempts count as successes, the session starts.
+pub(super) async fn complete_second_step(
+    ctx: &Ctx<'_>,
+    pending: PendingLogin,
+    gate: crate::core::attempts::Gate,
+    used: &str,
+    more: Vec<Flash>,
+) -> Page {
+    for gate in [
+        Some(gate),
+        pending.gate.map(crate::core::attempts::Gate::Open),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let Err(e) = ctx.auth.0.attempt_succeeded(gate).await {
+            return Page::Error(e);
+        }
+    }
     let detail =
         json!({ "login": pending.login_id, "method": pending.method, "second_factor": used });
-    log_in(&ctx, pending.user_id, &pending.session_key, detail, more);
+    log_in(ctx, pending.user_id, &pending.session_key, detail, more);
     let target = pending
         .next
         .unwrap_or_else(|| ctx.endpoints.after_login.clone());
@@ -285,14 +320,8 @@ async fn verify_post(form: Form<CodeForm<'_>>, ctx: Ctx<'_>) -> Page {
 }
 
 /// The logged-in user's id and login id, or the login redirect.
-async fn account_user(ctx: &Ctx<'_>) -> Result<(i64, String), Page> {
-    let to_login = || {
-        let next = percent_encoding::utf8_percent_encode(
-            TWO_FACTOR_PATH,
-            percent_encoding::NON_ALPHANUMERIC,
-        );
-        Page::redirect(format!("{LOGIN_PATH}?next={next}"))
-    };
+pub(super) async fn account_user(ctx: &Ctx<'_>) -> Result<(i64, String), Page> {
+    let to_login = || Page::redirect(crate::core::paths::login_then(TWO_FACTOR_PATH));
     if !ctx.config.two_factor_on() {
         return Err(Page::Status(Status::NotFound));
     }
@@ -308,7 +337,7 @@ async fn account_user(ctx: &Ctx<'_>) -> Result<(i64, String), Page> {
 
 /// The account page: what is on, and the forms; `codes` are new recovery
 /// codes to show (once).
-async fn render_account(
+pub(super) async fn render_account(
     ctx: &Ctx<'_>,
     user_id: i64,
     login: &str,
@@ -351,6 +380,19 @@ async fn render_account(
         Ok(r) => r,
         Err(e) => return Page::Error(e),
     };
+    let passkeys: Vec<_> = match service.passkeys(user_id).await {
+        Ok(keys) => keys
+            .into_iter()
+            .map(|p| {
+                let kind = t.t(match p.kind {
+                    crate::core::passkeys::PasskeyKind::Passkey => "passkey-kind-passkey",
+                    crate::core::passkeys::PasskeyKind::SecurityKey => "passkey-kind-security-key",
+                });
+                json!({ "id": p.id, "name": p.name, "kind": kind })
+            })
+            .collect(),
+        Err(e) => return Page::Error(e),
+    };
     html(
         Status::Ok,
         t.render(
@@ -368,6 +410,10 @@ async fn render_account(
                     .unwrap_or_else(|| ctx.endpoints.after_login.clone())),
                 "codes": codes,
                 "required": required,
+                "passkeys_on": ctx.config.passkeys_on(),
+                "passkeys": passkeys,
+                "passkeys_url": PASSKEYS_PATH,
+                "passkey_script": super::passkeys::SCRIPT_PATH,
                 "flashes": ctx.session.take_flashes(),
             }),
         ),
@@ -383,7 +429,7 @@ async fn account_get(ctx: Ctx<'_>) -> Page {
 }
 
 /// The account forms' common start: the CSRF check, then the user.
-async fn account_post(ctx: &Ctx<'_>, csrf: Option<&str>) -> Result<(i64, String), Page> {
+pub(super) async fn account_post(ctx: &Ctx<'_>, csrf: Option<&str>) -> Result<(i64, String), Page> {
     if !ctx.session.csrf_matches(csrf.unwrap_or_default()) {
         return Err(csrf_failure(&ctx.templates));
     }
@@ -442,7 +488,7 @@ async fn confirm_post(form: Form<CodeForm<'_>>, ctx: Ctx<'_>) -> Page {
 
 /// A fresh code or the password, for the forms that change a second factor
 /// already on (counted by the attempt limiter like a login).
-async fn reauthenticated(
+pub(super) async fn reauthenticated(
     ctx: &Ctx<'_>,
     id: i64,
     login: &str,
