@@ -83,10 +83,11 @@ impl Demo {
         command
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("ROCKET_DATABASES", format!("{{main={{url=\"{url}\"}}}}"))
+            // Served on 127.0.0.1: passkeys (which take no IP address) off.
             .env(
                 "ROCKET_KEGAUTH",
                 format!(
-                    "{{server_name=\"127.0.0.1:{port}\",cookie_secure=false,\
+                    "{{server_name=\"127.0.0.1:{port}\",cookie_secure=false,passkeys=false,\
                      mail={{dir=\"{}\"}}{settings}}}",
                     mail.mail_dir().display()
                 ),
