@@ -759,6 +759,8 @@ async fn passkeys_register_sign_in_and_serve_as_second_factor(b: &Browser) -> St
     // The laptop's passkey removed from the account page: the laptop still
     // holds it, and the login page refuses it.
     b.open("/account/two-factor").await?;
+    b.fill(".passkey-delete-form input[name=password]", ADMIN_PASSWORD)
+        .await?;
     b.submit(
         ".passkey-delete-form button[type=submit]",
         "#passkey-add-form",

@@ -128,6 +128,30 @@ async fn registration_options_and_bad_answers<B: TestBackend>() {
     let script = app.browse("/kegauth/passkeys.js").await;
     assert_eq!(script.status(), Status::Ok);
     assert!(body(script).await.contains("parseCreationOptionsFromJSON"));
+    // At most 20 each: the 21st is refused before the browser is asked.
+    let store = app.store.clone().with_passkeys(true);
+    for i in 0..20u8 {
+        let passkey = kegauth::passkeys::NewPasskey {
+            credential_id: vec![i; 32],
+            user_handle: vec![7; 16],
+            public_key: vec![1],
+            sign_state: vec![0; 7],
+            transports: 0,
+        };
+        let kind = kegauth::passkeys::PasskeyKind::Passkey;
+        store
+            .add_passkey(ann.id, "Key", kind, &passkey)
+            .await
+            .unwrap();
+    }
+    let fields = [
+        ("kind", "passkey"),
+        ("name", "One more"),
+        ("password", PASSWORD),
+    ];
+    let (status, said) = post(&app, "/account/passkeys/options", &fields).await;
+    assert_eq!(status, Status::BadRequest);
+    assert!(said.contains("at most 20 passkeys"), "{said}");
 }
 
 async fn an_account_with_a_second_factor_needs_the_password_to_add_one<B: TestBackend>() {
@@ -161,6 +185,66 @@ async fn an_account_with_a_second_factor_needs_the_password_to_add_one<B: TestBa
     assert_eq!(
         options["authenticatorSelection"]["residentKey"],
         "discouraged"
+    );
+}
+
+/// Removing a passkey takes a fresh code or the password, and only the
+/// owner's; the last one takes the recovery codes with it.
+async fn removing_a_passkey_needs_the_password<B: TestBackend>() {
+    let Some(app) = passkey_app::<B>().await else {
+        return;
+    };
+    let ann = app.user("ann@example.com", Some(PASSWORD)).await;
+    let bob = app.user("bob@example.com", Some(PASSWORD)).await;
+    let store = app.store.clone().with_passkeys(true);
+    let mut ids = Vec::new();
+    for (user, byte) in [(&ann, 1u8), (&bob, 2)] {
+        let passkey = kegauth::passkeys::NewPasskey {
+            credential_id: vec![byte; 32],
+            user_handle: vec![byte; 16],
+            public_key: vec![1],
+            sign_state: vec![0; 7],
+            transports: 0,
+        };
+        let kind = kegauth::passkeys::PasskeyKind::SecurityKey;
+        ids.push(
+            store
+                .add_passkey(user.id, "Key", kind, &passkey)
+                .await
+                .unwrap(),
+        );
+    }
+    store.regenerate_recovery_codes(ann.id).await.unwrap();
+    app.log_in_as(&ann).await;
+    let delete = |id: i64| format!("/account/passkeys/{id}/delete");
+    let r = app.submit(&delete(ids[0]), &[]).await;
+    assert_eq!(
+        (r.status(), location(&r)),
+        (Status::SeeOther, "/account/two-factor".into())
+    );
+    assert!(app
+        .flashes()
+        .await
+        .contains("The code or password is not right."));
+    let r = app.submit(&delete(ids[1]), &[("password", PASSWORD)]).await;
+    assert_eq!(r.status(), Status::SeeOther);
+    assert!(app
+        .flashes()
+        .await
+        .contains("That passkey is not one of yours."));
+    assert_eq!(
+        store.passkeys(bob.id).await.unwrap().len(),
+        1,
+        "bob's stays"
+    );
+    let r = app.submit(&delete(ids[0]), &[("password", PASSWORD)]).await;
+    assert_eq!(r.status(), Status::SeeOther);
+    assert!(app.flashes().await.contains("Passkey removed."));
+    assert!(store.passkeys(ann.id).await.unwrap().is_empty());
+    let status = store.two_factor_status(ann.id).await.unwrap();
+    assert_eq!(
+        status.recovery_codes_left, 0,
+        "no second factor left: no codes"
     );
 }
 
@@ -267,6 +351,7 @@ async fn passkeys_off_answer_404<B: TestBackend>() {
 
 on_three_backends!(
     registration_options_and_bad_answers,
+    removing_a_passkey_needs_the_password,
     an_account_with_a_second_factor_needs_the_password_to_add_one,
     passkey_login_refuses_bad_answers,
     passkeys_off_answer_404,

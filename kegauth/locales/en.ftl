@@ -259,6 +259,7 @@ passkey-login-button = Sign in with a passkey
 passkey-verify-button = Use a passkey or security key
 passkey-add-button = Add
 passkey-remove-button = Remove
+passkey-remove-intro = To remove one, enter a code from your app or your password beside it.
 passkey-name-label = Name (e.g. the device)
 passkey-kind-label = Use
 passkey-kind-passkey = passkey

@@ -257,6 +257,7 @@ passkey-login-button = Entrar con una llave de acceso
 passkey-verify-button = Usar una llave de acceso o de seguridad
 passkey-add-button = Añadir
 passkey-remove-button = Eliminar
+passkey-remove-intro = Para eliminar una, introduzca a su lado un código de su aplicación o su contraseña.
 passkey-name-label = Nombre (p. ej. el dispositivo)
 passkey-kind-label = Uso
 passkey-kind-passkey = llave de acceso

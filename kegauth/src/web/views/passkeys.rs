@@ -153,6 +153,10 @@ async fn register_options(form: Form<PasskeyForm<'_>>, ctx: Ctx<'_>) -> Options 
         Ok(p) => p,
         Err(e) => return Options::Failed(Page::Error(e)),
     };
+    // Said before the browser asks anything of its user.
+    if existing.len() >= crate::core::store::passkeys::MAX_PASSKEYS_PER_USER {
+        return Options::said(Status::BadRequest, &ctx.templates.t("passkey-too-many"));
+    }
     let handle = match service.passkey_handle(id).await {
         Ok(h) => h,
         Err(e) => return Options::Failed(Page::Error(e)),
@@ -224,7 +228,8 @@ async fn delete(passkey: i64, form: Form<PasskeyForm<'_>>, ctx: Ctx<'_>) -> Page
     if relying_party(&ctx).is_err() {
         return Page::Status(Status::NotFound);
     }
-    let (id, _) = match tf::account_post(&ctx, form.csrf_token).await {
+    // Like turning TOTP off: a fresh code or the password first.
+    let (id, _) = match tf::reauthenticated_user(&ctx, &form.reauth()).await {
         Ok(u) => u,
         Err(page) => return page,
     };

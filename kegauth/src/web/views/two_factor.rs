@@ -536,7 +536,10 @@ pub(super) async fn reauthenticated(
 /// The account user, once the CSRF token and a fresh code or the password
 /// checked out (the forms that change a second factor already on); else the
 /// answer to give.
-async fn reauthenticated_user(ctx: &Ctx<'_>, form: &CodeForm<'_>) -> Result<(i64, String), Page> {
+pub(super) async fn reauthenticated_user(
+    ctx: &Ctx<'_>,
+    form: &CodeForm<'_>,
+) -> Result<(i64, String), Page> {
     let (id, login) = account_post(ctx, form.csrf_token).await?;
     if reauthenticated(ctx, id, &login, form).await? {
         Ok((id, login))
