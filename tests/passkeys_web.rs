@@ -15,10 +15,29 @@ use rocket::http::Status;
 const PASSWORD: &str = "correct horse battery staple";
 
 async fn passkey_app<B: TestBackend>() -> Option<App<<B::Db as kegauth::AuthDb>::Backend>> {
-    let figment = rocket::Config::figment()
+    passkey_app_with::<B>(rocket::Config::figment()).await
+}
+
+/// The app with passkeys on, at app.example.com, over `figment`.
+async fn passkey_app_with<B: TestBackend>(
+    figment: Figment,
+) -> Option<App<<B::Db as kegauth::AuthDb>::Backend>> {
+    let figment = figment
         .merge(("kegauth.passkeys", true))
         .merge(("kegauth.server_name", "app.example.com"));
     app_configured::<B>(figment, |b| b, |r| r).await
+}
+
+/// A credential as a registration would give it (its bytes are opaque to
+/// the store): credential id `byte` x 32.
+fn passkey(byte: u8) -> kegauth::passkeys::NewPasskey {
+    kegauth::passkeys::NewPasskey {
+        credential_id: vec![byte; 32],
+        user_handle: vec![byte; 16],
+        public_key: vec![1],
+        sign_state: vec![0; 7],
+        transports: 0,
+    }
 }
 
 /// POST `fields` (with the session's CSRF token) to `path`: status and body.
@@ -131,13 +150,7 @@ async fn registration_options_and_bad_answers<B: TestBackend>() {
     // At most 20 each: the 21st is refused before the browser is asked.
     let store = app.store.clone().with_passkeys(true);
     for i in 0..20u8 {
-        let passkey = kegauth::passkeys::NewPasskey {
-            credential_id: vec![i; 32],
-            user_handle: vec![7; 16],
-            public_key: vec![1],
-            sign_state: vec![0; 7],
-            transports: 0,
-        };
+        let passkey = passkey(i);
         let kind = kegauth::passkeys::PasskeyKind::Passkey;
         store
             .add_passkey(ann.id, "Key", kind, &passkey)
@@ -199,13 +212,7 @@ async fn removing_a_passkey_needs_the_password<B: TestBackend>() {
     let store = app.store.clone().with_passkeys(true);
     let mut ids = Vec::new();
     for (user, byte) in [(&ann, 1u8), (&bob, 2)] {
-        let passkey = kegauth::passkeys::NewPasskey {
-            credential_id: vec![byte; 32],
-            user_handle: vec![byte; 16],
-            public_key: vec![1],
-            sign_state: vec![0; 7],
-            transports: 0,
-        };
+        let passkey = passkey(byte);
         let kind = kegauth::passkeys::PasskeyKind::SecurityKey;
         ids.push(
             store
@@ -245,6 +252,49 @@ async fn removing_a_passkey_needs_the_password<B: TestBackend>() {
     assert_eq!(
         status.recovery_codes_left, 0,
         "no second factor left: no codes"
+    );
+}
+
+/// A user who must have a second factor may drop any but the last: TOTP
+/// while a passkey is left, not the passkey once it is alone.
+async fn the_last_second_factor_stays_when_required<B: TestBackend>() {
+    let figment = rocket::Config::figment().merge(("kegauth.two_factor", "required"));
+    let Some(app) = passkey_app_with::<B>(figment).await else {
+        return;
+    };
+    let ann = app.user("ann@example.com", Some(PASSWORD)).await;
+    let store = app.store.clone().with_passkeys(true);
+    let secret = store.begin_totp(ann.id).await.unwrap();
+    let now = store.now().and_utc().timestamp();
+    let code = secret.code_at(now.div_euclid(kegauth::two_factor::TOTP_STEP_SECS));
+    store
+        .confirm_totp(ann.id, &code)
+        .await
+        .unwrap()
+        .expect("on");
+    let kind = kegauth::passkeys::PasskeyKind::Passkey;
+    let id = store
+        .add_passkey(ann.id, "Laptop", kind, &passkey(1))
+        .await
+        .unwrap();
+    app.log_in_as(&ann).await;
+    let r = app
+        .submit("/account/two-factor/disable", &[("password", PASSWORD)])
+        .await;
+    assert_eq!(r.status(), Status::SeeOther);
+    assert!(app
+        .flashes()
+        .await
+        .contains("The authenticator app is removed"));
+    assert!(!store.totp_enabled(ann.id).await.unwrap(), "TOTP went");
+    let path = format!("/account/passkeys/{id}/delete");
+    let r = app.submit(&path, &[("password", PASSWORD)]).await;
+    assert_eq!(r.status(), Status::SeeOther);
+    assert!(app.flashes().await.contains("it cannot be turned off"));
+    assert_eq!(
+        store.passkeys(ann.id).await.unwrap().len(),
+        1,
+        "the passkey stays"
     );
 }
 
@@ -352,6 +402,7 @@ async fn passkeys_off_answer_404<B: TestBackend>() {
 on_three_backends!(
     registration_options_and_bad_answers,
     removing_a_passkey_needs_the_password,
+    the_last_second_factor_stays_when_required,
     an_account_with_a_second_factor_needs_the_password_to_add_one,
     passkey_login_refuses_bad_answers,
     passkeys_off_answer_404,

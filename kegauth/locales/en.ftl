@@ -245,6 +245,7 @@ two-factor-required-note = Your account must use two-factor authentication.
 two-factor-already-on = Two-factor authentication is already on.
 two-factor-enabled = Two-factor authentication is on.
 two-factor-disabled = Two-factor authentication is off.
+two-factor-app-removed = The authenticator app is removed; your passkeys still stand as your second factor.
 two-factor-codes-regenerated = New recovery codes made; the old ones no longer work.
 two-factor-reauth-failed = The code or password is not right.
 two-factor-cannot-disable = Your account must use two-factor authentication: it cannot be turned off.

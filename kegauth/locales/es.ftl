@@ -243,6 +243,7 @@ two-factor-required-note = Tu cuenta debe usar la autenticación en dos pasos.
 two-factor-already-on = La autenticación en dos pasos ya está activada.
 two-factor-enabled = La autenticación en dos pasos está activada.
 two-factor-disabled = La autenticación en dos pasos está desactivada.
+two-factor-app-removed = Se quitó la aplicación de autenticación; sus llaves de acceso siguen siendo su segundo factor.
 two-factor-codes-regenerated = Se crearon códigos de recuperación nuevos; los anteriores ya no sirven.
 two-factor-reauth-failed = El código o la contraseña no son correctos.
 two-factor-cannot-disable = Tu cuenta debe usar la autenticación en dos pasos: no se puede desactivar.

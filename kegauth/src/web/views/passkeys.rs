@@ -240,16 +240,8 @@ async fn delete(passkey: i64, form: Form<PasskeyForm<'_>>, ctx: Ctx<'_>) -> Page
         Err(e) => return Page::Error(e),
     };
     let last = !status.totp && status.passkeys == 1;
-    if last {
-        match tf::required_for(&ctx, id).await {
-            Ok(false) => {}
-            Ok(true) => {
-                ctx.session
-                    .flash("error", &t.t("two-factor-cannot-disable"));
-                return Page::redirect(TWO_FACTOR_PATH.to_string());
-            }
-            Err(e) => return Page::Error(e),
-        }
+    if let Err(page) = tf::may_drop(&ctx, id, last).await {
+        return page;
     }
     match service.delete_passkey(id, passkey).await {
         Ok(true) => {

@@ -571,20 +571,36 @@ async fn disable_post(form: Form<CodeForm<'_>>, ctx: Ctx<'_>) -> Page {
         Err(page) => return page,
     };
     let t = &ctx.templates;
-    match required_for(&ctx, id).await {
-        Ok(false) => {}
-        Ok(true) => {
-            ctx.session
-                .flash("error", &t.t("two-factor-cannot-disable"));
-            return Page::redirect(TWO_FACTOR_PATH.to_string());
-        }
+    // Passkeys left: TOTP is not the last second factor.
+    let last = match ctx.auth.0.two_factor().status(id).await {
+        Ok(status) => status.passkeys == 0,
         Err(e) => return Page::Error(e),
+    };
+    if let Err(page) = may_drop(&ctx, id, last).await {
+        return page;
     }
     if let Err(e) = ctx.auth.0.two_factor().disable(id, false).await {
         return Page::Error(e);
     }
-    ctx.session.flash("success", &t.t("two-factor-disabled"));
+    let said = if last {
+        "two-factor-disabled"
+    } else {
+        "two-factor-app-removed"
+    };
+    ctx.session.flash("success", &t.t(said));
     Page::redirect(TWO_FACTOR_PATH.to_string())
+}
+
+/// Whether user `id` may drop a second factor (the `last` one they have, or
+/// not): not the last when they must have one; else the account page with
+/// a message.
+pub(super) async fn may_drop(ctx: &Ctx<'_>, id: i64, last: bool) -> Result<(), Page> {
+    if last && required_for(ctx, id).await.map_err(Page::Error)? {
+        ctx.session
+            .flash("error", &ctx.templates.t("two-factor-cannot-disable"));
+        return Err(Page::redirect(TWO_FACTOR_PATH.to_string()));
+    }
+    Ok(())
 }
 
 /// The second step and the account page.
