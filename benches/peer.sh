@@ -37,9 +37,9 @@ stop_server() { if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; wa
 cleanup() { stop_server; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-echo "peer: building the demo (release)" >&2
-cargo build --release --example demo >&2
-cp target/release/examples/demo "$WORK/demo"
+echo "peer: building the demo and Rocket alone (release)" >&2
+cargo build --release --example demo --example rocket-floor >&2
+cp target/release/examples/demo target/release/examples/rocket-floor "$WORK/"
 
 echo "peer: keg-auth makes the database" >&2
 "$PY" tests/keg-auth/make_db.py "sqlite:///$WORK/keg-auth.sqlite" "$WORK/expected.json" >&2
@@ -164,6 +164,14 @@ for cache in 1 0; do
   stop_server
 done
 
+# --- Rocket alone: the ceiling of this machine, wrk and the framework ---
+echo "== Rocket alone (benches/rocket_floor.rs: a constant text, no fairing, no cookie), release"
+ROCKET_SECRET_KEY="$SECRET" ROCKET_PORT="$PORT" ROCKET_LOG_LEVEL=critical "$WORK/rocket-floor" >"$WORK/floor.log" 2>&1 &
+SERVER=$!
+until_up /floor
+measure floor "GET /floor (no kegauth)" "$BASE/floor"
+stop_server
+
 # --- the table ---
 rps() { awk '{print $1}' "$WORK/results/$1"; }
 p99() { awk '{printf "%.1f ms", $2 / 1000}' "$WORK/results/$1"; }
@@ -185,4 +193,7 @@ row "POST /login, bcrypt 12" ka_bcrypt kg_bcrypt
 row "POST /login, bcrypt 12 (hasher_threads=2)" ka_bcrypt kg_bcrypt_2
 row "POST /login, argon2id (keg-auth: bcrypt 12)" ka_bcrypt kg_argon2
 echo
+awk -v floor="$(rps floor)" -v page="$(rps ka_session)" -v login="$(rps ka_login_page)" 'BEGIN {
+  printf "Rocket alone (GET /floor, a constant text, nothing of kegauth): %.0f req/s, %.1fx keg-auth'"'"'s protected page.\n", floor, (page > 0 ? floor / page : 0)
+  printf "50x keg-auth would be %.0f req/s for GET /login and %.0f req/s for the protected page.\n", 50 * login, 50 * page }'
 echo "requests/s per side and kegauth/keg-auth; target: every GET row at least 50x keg-auth"

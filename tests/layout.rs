@@ -297,3 +297,63 @@ async fn a_missing_base_template_stops_the_launch_naming_it() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// kegauth's pages carry their own `X-Frame-Options` and
+/// `X-Content-Type-Options`, which Rocket's Shield sets too: Shield must not
+/// find them already there, since it then logs two warnings for every page
+/// (at Rocket's default release level too), which filled the app's log and
+/// took a tenth of a page's time. The headers are kegauth's.
+#[rocket::async_test]
+async fn kegauth_pages_make_rockets_shield_log_nothing() {
+    common::logs::install();
+    log::warn!(target: "probe", "the capture is installed");
+    let (templates, mail) = (app_templates(), temp_dir());
+    let setup = Setup::SharedEngine;
+    let app = mail_app::<common::web::OnSqlite>(setup, figment(setup, &templates, &mail))
+        .await
+        .expect("SQLite");
+    let mut pages = vec![];
+    let r = app.client.get("/login").dispatch().await;
+    pages.push(("the login page", r.status(), r.headers().clone()));
+    app.login_with("ann@example.com", &[]).await;
+    let r = app.browse("/users").await;
+    pages.push(("the 403 page", r.status(), r.headers().clone()));
+    let r = app.client.get("/logout").dispatch().await;
+    pages.push(("the logout page", r.status(), r.headers().clone()));
+    for (what, status, headers) in &pages[..] {
+        let expected = match *what {
+            "the 403 page" => Status::Forbidden,
+            _ => Status::Ok,
+        };
+        assert_eq!(*status, expected, "{what}");
+        assert_eq!(headers.get_one("X-Frame-Options"), Some("DENY"), "{what}");
+        assert_eq!(
+            headers.get_one("X-Content-Type-Options"),
+            Some("nosniff"),
+            "{what}"
+        );
+        assert_eq!(
+            headers.get_one("Content-Security-Policy"),
+            Some("frame-ancestors 'none'"),
+            "{what}"
+        );
+    }
+    // Rocket's own pages keep Shield's headers.
+    let r = app.client.get("/no-such-page").dispatch().await;
+    assert_eq!(r.status(), Status::NotFound);
+    assert_eq!(r.headers().get_one("X-Frame-Options"), Some("SAMEORIGIN"));
+    let logged = common::logs::lines();
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.contains("the capture is installed")),
+        "{logged:?}"
+    );
+    let shield: Vec<_> = logged
+        .iter()
+        .filter(|l| l.starts_with("WARN rocket::shield"))
+        .collect();
+    assert!(shield.is_empty(), "{shield:?}");
+    let _ = std::fs::remove_dir_all(templates);
+    let _ = std::fs::remove_dir_all(mail);
+}

@@ -16,7 +16,7 @@ use crate::core::store::Store;
 use crate::core::templates::{SharedEngine, Templates};
 use crate::web::endpoints::Endpoints;
 use rocket::fairing::{self, Fairing, Info, Kind};
-use rocket::{Build, Rocket};
+use rocket::{Build, Request, Rocket};
 use rocket_db_pools::Database;
 use sqlx::Pool;
 use std::marker::PhantomData;
@@ -416,8 +416,12 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
     fn info(&self) -> Info {
         Info {
             name: "kegauth",
-            kind: Kind::Ignite,
+            kind: Kind::Ignite | Kind::Response,
         }
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, response: &mut rocket::Response<'r>) {
+        crate::web::views::page_headers(req, response);
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {

@@ -21,7 +21,7 @@ use crate::core::templates::Templates;
 use crate::core::AUDIT;
 use crate::web::endpoints::Endpoints;
 use rocket::form::{Form, FromForm};
-use rocket::http::{Header, Status};
+use rocket::http::Status;
 use rocket::request::{self, FromRequest, Request};
 use rocket::response::content::RawHtml;
 use rocket::response::{Redirect, Responder};
@@ -38,22 +38,43 @@ pub use crate::core::paths::LOGOUT_PATH;
 /// (`Content-Security-Policy: frame-ancestors 'none'` and, for older
 /// browsers, `X-Frame-Options: DENY`) against clickjacking of the login and
 /// admin forms.
-#[derive(Responder)]
+///
+/// Rocket's Shield (attached to every Rocket first) sets
+/// `X-Content-Type-Options` and `X-Frame-Options: SAMEORIGIN` itself, after
+/// the responder, and logs a warning for each header a response already has
+/// (two warnings per page, at every log level but "off"). So the page only
+/// marks the request, and the `AuthManager` fairing, whose `on_response`
+/// runs after Shield's, sets those two over Shield's ([`page_headers`]).
 pub struct HtmlPage {
-    page: (Status, RawHtml<String>),
-    nosniff: Header<'static>,
-    frame_ancestors: Header<'static>,
-    frame_options: Header<'static>,
+    status: Status,
+    body: String,
 }
 
 impl HtmlPage {
     pub(crate) fn new(status: Status, body: String) -> Self {
-        HtmlPage {
-            page: (status, RawHtml(body)),
-            nosniff: Header::new("X-Content-Type-Options", "nosniff"),
-            frame_ancestors: Header::new("Content-Security-Policy", "frame-ancestors 'none'"),
-            frame_options: Header::new("X-Frame-Options", "DENY"),
-        }
+        HtmlPage { status, body }
+    }
+}
+
+impl<'r> Responder<'r, 'static> for HtmlPage {
+    fn respond_to(self, req: &'r Request<'_>) -> rocket::response::Result<'static> {
+        req.local_cache(|| KegauthPage(true));
+        let mut response = (self.status, RawHtml(self.body)).respond_to(req)?;
+        response.set_raw_header("Content-Security-Policy", "frame-ancestors 'none'");
+        Ok(response)
+    }
+}
+
+/// Set on a request that a kegauth page ([`HtmlPage`]) answered.
+struct KegauthPage(bool);
+
+/// The headers of a kegauth page that Rocket's Shield sets too, set over
+/// Shield's after it ran (the `AuthManager`'s `on_response`); other
+/// responses are left alone.
+pub(crate) fn page_headers(req: &Request<'_>, response: &mut rocket::Response<'_>) {
+    if req.local_cache(|| KegauthPage(false)).0 {
+        response.set_raw_header("X-Content-Type-Options", "nosniff");
+        response.set_raw_header("X-Frame-Options", "DENY");
     }
 }
 
