@@ -3,7 +3,11 @@
 //! no database. Its row in the peer table is the ceiling that the machine,
 //! wrk and Rocket itself set for any app, kegauth or not.
 //!
-//!   cargo run --release --example rocket-floor   # ROCKET_PORT=...
+//!   ROCKET_SECRET_KEY=$(head -c 32 /dev/urandom | base64) \
+//!     cargo run --release --example rocket-floor    # ROCKET_PORT=...
+//!
+//! (The workspace builds Rocket with its `secrets` feature, so a release
+//! build refuses to launch without a secret key, although nothing here uses it.)
 
 #[rocket::get("/floor")]
 fn floor() -> &'static str {
