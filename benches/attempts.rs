@@ -8,7 +8,7 @@
 //!   argon2id at OWASP settings dominates);
 //! - `gate`: `Store::open_attempt` alone (the lockout check and its log row).
 //!
-//! Run: `cargo bench --bench attempts` (add the PostgreSQL URL to include it).
+//! Run: `cargo bench -p kegauth-benches --bench attempts` (add the PostgreSQL URL to include it).
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use kegauth::prelude::*;

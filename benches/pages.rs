@@ -11,7 +11,7 @@
 //!
 //! Both apps extend the same layout (`base_template = "layout"`). The
 //! release build has no template hot reload, as in production.
-//! Run: `cargo bench --bench pages`.
+//! Run: `cargo bench -p kegauth-benches --bench pages`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kegauth::dyn_templates::Layout;

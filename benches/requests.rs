@@ -10,7 +10,7 @@
 //! - `user_permissions`: resolving that user's rights from the store alone.
 //!
 //! It also prints the SQL statements each kind of request sends.
-//! Run: `cargo bench --bench requests`. `benches/load.sh` measures over HTTP with wrk.
+//! Run: `cargo bench -p kegauth-benches --bench requests`. `benches/load.sh` measures over HTTP with wrk.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kegauth::loaders::{registered_loader, JwtRequestLoader};

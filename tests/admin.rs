@@ -2,13 +2,13 @@
 //! SQLite and PostgreSQL: grids (sort, filter, pages, CSV export), add, edit,
 //! delete, per-action requirements, and the rules around them.
 
-mod common;
+use crate::common;
 
-use common::smtp::SmtpServer;
-use common::web::{
+use crate::common::smtp::SmtpServer;
+use crate::common::web::{
     app, app_configured, body, location, mail_app_with, rocket_for, App, TestBackend,
 };
-use common::User;
+use crate::common::User;
 use kegauth::admin::Section;
 use kegauth::crud::Action;
 use kegauth::entity::Group;

@@ -203,7 +203,7 @@ fn report(problems: &[Problem]) -> String {
 
 #[test]
 fn the_library_layers_point_down_only() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("kegauth/src");
+    let src = crate::common::root().join("kegauth/src");
     let problems = check_tree(&src);
     assert!(
         problems.is_empty(),
@@ -214,7 +214,7 @@ fn the_library_layers_point_down_only() {
 
 #[test]
 fn the_macro_crate_keeps_small_files() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("kegauth-macros/src");
+    let src = crate::common::root().join("kegauth-macros/src");
     let mut files = Vec::new();
     sources(&src, &mut files);
     assert!(files.len() >= 5, "the macro crate's files: {files:?}");

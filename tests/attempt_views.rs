@@ -5,15 +5,13 @@
 //! app instances on one database share the count. SECURITY-CHECKLIST rows
 //! 10-14.
 
-mod common;
-
-use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
-use common::demo::User;
-use common::smtp::{SmtpServer, ORIGIN};
-use common::web::{
+use crate::common::demo::User;
+use crate::common::smtp::{SmtpServer, ORIGIN};
+use crate::common::web::{
     app_configured, body, csrf_in, form_body, location, rocket_for, App, OnPostgres, PgDb,
     TestBackend,
 };
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use kegauth::attempts::Gate;
 use kegauth::clock::ManualClock;
 use kegauth::entity::Attempt;

@@ -1,10 +1,8 @@
 //! Attempt limiting in the store, on SQLite, PostgreSQL and MySQL, with an
 //! injected clock: keg-auth's counting rules and purge_attempts.
 
-mod common;
-
+use crate::common::{Ctx, User};
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
-use common::{Ctx, User};
 use kegauth::attempts::AttemptLimits;
 use kegauth::clock::ManualClock;
 use kegauth::{AttemptType, Backend, Store};

@@ -3,10 +3,10 @@
 //! removed or inserted row found by the verification; purging keeps the
 //! chain verifiable; concurrent writers keep one line.
 
-mod common;
+use crate::common;
 
+use crate::common::{Ctx, User};
 use chrono::TimeDelta;
-use common::{Ctx, User};
 use kegauth::audit::{kinds, AuditEvent, AuditFilter, Outcome, Subject, GENESIS};
 use kegauth::clock::{Clock, ManualClock};
 use kegauth::prelude::*;
@@ -202,7 +202,7 @@ async fn bad_events_are_invalid_not_errors<DB: Backend>(ctx: Ctx<DB>) {
 
 // ----- recording from requests ---------------------------------------------------------------
 
-use common::web::{app_configured, App, TestBackend};
+use crate::common::web::{app_configured, App, TestBackend};
 use std::sync::Mutex;
 
 /// A sink that keeps what it is handed.
@@ -346,8 +346,8 @@ async fn csrf_and_cross_site_refusals_are_recorded<B: TestBackend>() {
 
 // ----- what each part of kegauth records (issue 38, second part) -----------------------------
 
-use common::smtp::SmtpServer;
-use common::web::body;
+use crate::common::smtp::SmtpServer;
+use crate::common::web::body;
 use kegauth::admin::Section;
 use kegauth::audit::AuditRecord;
 use kegauth::crud::Action;

@@ -19,11 +19,9 @@
 //! commands), on the demo served as `localhost` (WebAuthn takes no IP
 //! address).
 
-mod common;
-
-use common::process::{free_port, Running};
-use common::smtp::Received;
-use common::{demo_auth, demo_command, random_secret, TempDb};
+use crate::common::process::{free_port, Running};
+use crate::common::smtp::Received;
+use crate::common::{demo_auth, demo_command, random_secret, TempDb};
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,11 +1,11 @@
 //! The `auth` commands, run as a process: the demo binary (`cargo run
 //! --example demo -- auth ...`) against a temporary SQLite database, its mail
 //! written to a temporary outbox. `cargo test` builds the demo before the
-//! tests run; alone (`cargo test --test cli`) it needs `cargo build --example demo`.
+//! tests run; alone (`cargo test -p kegauth-tests cli::`) it needs `cargo build --example demo`.
 
-mod common;
+use crate::common;
 
-use common::TempDb;
+use crate::common::TempDb;
 use kegauth::AttemptType;
 use std::process::Output;
 
@@ -71,7 +71,7 @@ fn assert_ok(out: &Output) {
     );
 }
 
-use common::demo::User;
+use crate::common::demo::User;
 
 #[tokio::test]
 async fn create_user_with_mail_prints_the_link_and_mails_it() {
@@ -647,10 +647,7 @@ fn the_demo_keeps_a_secret_key_of_its_own_when_none_is_configured() {
         command
             .current_dir(&cwd)
             .env_remove("ROCKET_SECRET_KEY")
-            .env(
-                "ROCKET_CONFIG",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/Rocket.toml"),
-            );
+            .env("ROCKET_CONFIG", common::root().join("Rocket.toml"));
         common::run_auth(command, &["routes"], "")
     };
     let out = run();

@@ -4,10 +4,8 @@
 //! token; same-origin posts and configured trusted origins pass.
 //! SECURITY-CHECKLIST row 39.
 
-mod common;
-
-use common::smtp::{SmtpServer, ORIGIN};
-use common::web::{body, location, mail_app_with, App, TestBackend};
+use crate::common::smtp::{SmtpServer, ORIGIN};
+use crate::common::web::{body, location, mail_app_with, App, TestBackend};
 use kegauth::Backend;
 use rocket::http::{Method, Status};
 

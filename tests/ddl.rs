@@ -1,9 +1,9 @@
 //! kegauth's DDL produces keg-auth's schema: same tables, columns, types and
 //! nullability (column order aside), compared against the verbatim keg-auth schema.
 
-mod common;
+use crate::common;
 
-use common::{Ctx, KegUser};
+use crate::common::{Ctx, KegUser};
 use kegauth::prelude::*;
 use kegauth::Backend;
 use sqlx::{Executor, Row};

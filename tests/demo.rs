@@ -1,8 +1,8 @@
 //! The demo app launches on SQLite with no other setup and serves its home page.
 
-mod common;
+use crate::common;
 
-use common::{demo, demo_rocket, DemoApp, TempDb};
+use crate::common::{demo, demo_rocket, DemoApp, TempDb};
 
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
@@ -132,7 +132,9 @@ async fn mail_settings_that_would_leak_or_misroute_stop_the_launch() {
         if let rocket::figment::value::Value::Dict(_, dict) = &mut data {
             dict.remove("server_name");
         }
-        rocket::figment::Figment::from(rocket::Config::default()).merge(("kegauth", data))
+        rocket::figment::Figment::from(rocket::Config::default())
+            .merge(("template_dir", common::root().join("templates")))
+            .merge(("kegauth", data))
     };
     let Err(err) = ignite_with(without(data.clone())).await else {
         panic!("must stop without server_name");
@@ -142,7 +144,9 @@ async fn mail_settings_that_would_leak_or_misroute_stop_the_launch() {
     if let rocket::figment::value::Value::Dict(_, dict) = &mut data {
         dict.insert("server_name".into(), "example.com".into());
     }
-    let with = rocket::figment::Figment::from(rocket::Config::default()).merge(("kegauth", data));
+    let with = rocket::figment::Figment::from(rocket::Config::default())
+        .merge(("template_dir", common::root().join("templates")))
+        .merge(("kegauth", data));
     ignite_with(with).await.expect("launches with server_name");
 }
 

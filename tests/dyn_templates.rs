@@ -7,9 +7,9 @@
 //! The layout around kegauth's pages, and escaping on every kind of kegauth
 //! page, are in tests/layout.rs, for both engines.
 
-mod common;
+use crate::common;
 
-use common::web::{body, shared_app_with, App, OnSqlite, TestBackend};
+use crate::common::web::{body, shared_app_with, App, OnSqlite, TestBackend};
 use kegauth::dyn_templates::Layout;
 use kegauth::Backend;
 use rocket::figment::Figment;
@@ -340,7 +340,7 @@ async fn fails_in(rocket: Rocket<Build>, fairing: &str, says: &str) {
 /// override of a kegauth template that does not compile.
 #[rocket::async_test]
 async fn a_wrong_setup_stops_the_launch_saying_what_is_wrong() {
-    use common::web::{rocket_around, rocket_for, SqliteDb};
+    use crate::common::web::{rocket_around, rocket_for, SqliteDb};
     common::logs::install();
     let dir = app_templates("v1");
 

@@ -6,10 +6,10 @@
 //! closes (every connection and the port) and reopens; the killed backends
 //! are real `pg_terminate_backend` calls.
 
-mod common;
+use crate::common;
 
-use common::smtp::SmtpServer;
-use common::web::{app_at, body, location, mail_app_with, OnPostgres, PgDb, TestBackend};
+use crate::common::smtp::SmtpServer;
+use crate::common::web::{app_at, body, location, mail_app_with, OnPostgres, PgDb, TestBackend};
 use rocket::http::Status;
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -5,10 +5,12 @@
 //! languages and choose the language with a hook; a catalog that does not
 //! parse stops the launch.
 
-mod common;
+use crate::common;
 
-use common::smtp::{SmtpServer, ORIGIN};
-use common::web::{app_configured, body, csrf_in, mail_app_with, OnSqlite, SqliteDb, TestBackend};
+use crate::common::smtp::{SmtpServer, ORIGIN};
+use crate::common::web::{
+    app_configured, body, csrf_in, mail_app_with, OnSqlite, SqliteDb, TestBackend,
+};
 use rocket::http::{Header, Status};
 
 const ES: (&str, &str) = ("Accept-Language", "es-ES,es;q=0.9,en;q=0.5");

@@ -13,14 +13,14 @@
 //! Without keg-auth installed the tests are skipped with a notice (under
 //! `CI=true`, they fail).
 
-mod common;
+use crate::common;
 
-use common::KegTokenUser;
+use crate::common::KegTokenUser;
 
-use common::keg_auth::{users, Expected, KegAuth};
-use common::process::{free_port, Running};
-use common::web::{csrf_in, OnPostgres, OnSqlite, SqliteDb, TestBackend};
-use common::{demo, demo_auth, random_secret, TempDb};
+use crate::common::keg_auth::{users, Expected, KegAuth};
+use crate::common::process::{free_port, Running};
+use crate::common::web::{csrf_in, OnPostgres, OnSqlite, SqliteDb, TestBackend};
+use crate::common::{demo, demo_auth, random_secret, TempDb};
 use kegauth::prelude::*;
 use kegauth::{AuthDb, Backend};
 use rocket::{get, routes};
@@ -81,7 +81,7 @@ impl Demo {
         let mail = TempDb::new();
         let mut command = std::process::Command::new(bin);
         command
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(common::root())
             .env("ROCKET_DATABASES", format!("{{main={{url=\"{url}\"}}}}"))
             // Served on 127.0.0.1: passkeys (which take no IP address) off.
             .env(

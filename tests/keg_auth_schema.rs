@@ -5,12 +5,12 @@
 //! are written the way SQLAlchemy writes them (password hashes as bytes,
 //! uuid4 session keys, microsecond timestamps, the attempt type enum).
 
-mod common;
+use crate::common;
 
-use common::demo;
-use common::KegTokenUser;
-use common::KegUser as User;
-use common::{LEGACY_BCRYPT, LEGACY_PASSWORD};
+use crate::common::demo;
+use crate::common::KegTokenUser;
+use crate::common::KegUser as User;
+use crate::common::{LEGACY_BCRYPT, LEGACY_PASSWORD};
 use kegauth::entity::{Attempt, AttemptCore, AttemptType, Group};
 use kegauth::prelude::*;
 use kegauth::Backend;

@@ -4,9 +4,9 @@
 //! own engine and by the app's rocket_dyn_templates engine
 //! (`kegauth::dyn_templates`).
 
-mod common;
+use crate::common;
 
-use common::web::{body, csrf_in, App, TestBackend};
+use crate::common::web::{body, csrf_in, App, TestBackend};
 use kegauth::Backend;
 use rocket::figment::Figment;
 use rocket::http::{ContentType, Status};

@@ -5,10 +5,10 @@
 //! the first server that answers, and no server answering is a clear 503
 //! page. SECURITY-CHECKLIST rows 9, 33-35.
 
-mod common;
+use crate::common;
 
-use common::ldap::{closed_port, Slapd, ADMIN, DN_FORMAT, SAM};
-use common::web::{app_configured, body, App, OnSqlite};
+use crate::common::ldap::{closed_port, Slapd, ADMIN, DN_FORMAT, SAM};
+use crate::common::web::{app_configured, body, App, OnSqlite};
 use kegauth::ldap::{Bind, LdapSettings};
 use kegauth::Authenticator;
 use rocket::figment::Figment;
@@ -257,7 +257,7 @@ async fn ldap_a_disabled_local_user_is_refused() {
 
 #[rocket::async_test]
 async fn ldap_settings_are_checked_at_launch() {
-    use common::web::rocket_for;
+    use crate::common::web::rocket_for;
     let (url, _cleanup) = <OnSqlite as common::web::TestBackend>::database()
         .await
         .unwrap();

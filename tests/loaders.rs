@@ -6,13 +6,13 @@
 //! API failures are 401s with a challenge, never a login redirect.
 //! SECURITY-CHECKLIST rows 25-28, 31, 32.
 
-mod common;
+use crate::common;
 
+use crate::common::demo::{self, User};
+use crate::common::web::{app_configured, body, App, TestBackend};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
-use common::demo::{self, User};
-use common::web::{app_configured, body, App, TestBackend};
 use kegauth::clock::ManualClock;
 use kegauth::loaders::{
     api_token_header, loader_id, registered_loader, ApiTokenOptions, JwtRequestLoader,
@@ -775,7 +775,7 @@ async fn launch_error(
     ) -> kegauth::AuthManagerBuilder<common::web::SqliteDb, User>,
     extend: fn(rocket::Rocket<rocket::Build>) -> rocket::Rocket<rocket::Build>,
 ) -> Option<rocket::Error> {
-    use common::web::{rocket_for, OnSqlite};
+    use crate::common::web::{rocket_for, OnSqlite};
     let (url, _cleanup) = OnSqlite::database().await?;
     let figment = settings(rocket::Config::figment());
     rocket::local::asynchronous::Client::tracked(extend(rocket_for(&url, figment, configure)))

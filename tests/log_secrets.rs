@@ -7,12 +7,12 @@
 //! session used. Rocket's "debug" level is out of scope: there Rocket's own
 //! form parser traces every form field, passwords included (SECURITY.md).
 
-mod common;
+use crate::common;
 
+use crate::common::smtp::{SmtpServer, ORIGIN};
+use crate::common::web::{app_configured, body, csrf_in, OnSqlite};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use common::smtp::{SmtpServer, ORIGIN};
-use common::web::{app_configured, body, csrf_in, OnSqlite};
 use kegauth::loaders::{
     api_token_header, registered_loader, ApiTokenOptions, JwtRequestLoader, TokenRequestLoader,
 };

@@ -4,13 +4,13 @@
 //! Each scenario runs on a small app (the kegauth routes, the demo's user and
 //! permissions, a few pages) over each backend's `rocket_db_pools` pool.
 
-mod common;
+use crate::common;
 
-use common::demo::User;
-use common::web::{
+use crate::common::demo::User;
+use crate::common::web::{
     app, app_configured, app_with, body, csrf_in, location, rocket_for, App, TestBackend,
 };
-use common::{LEGACY_BCRYPT, LEGACY_PASSWORD};
+use crate::common::{LEGACY_BCRYPT, LEGACY_PASSWORD};
 use kegauth::Backend;
 use rocket::http::{ContentType, Cookie, Status};
 use rocket::local::asynchronous::Client;

@@ -2,10 +2,10 @@
 //! loopback: forgot password, reset password, verify account, and creating a
 //! user with a verification mail. SECURITY-CHECKLIST rows 3, 18, 22, 23, 29, 30.
 
-mod common;
+use crate::common;
 
-use common::smtp::{SmtpServer, ORIGIN};
-use common::web::{app_configured, body, location, mail_app_with, App, TestBackend};
+use crate::common::smtp::{SmtpServer, ORIGIN};
+use crate::common::web::{app_configured, body, location, mail_app_with, App, TestBackend};
 use kegauth::mail::{AuthMailManager, MailTransport};
 use kegauth::Backend;
 use rocket::http::Status;

@@ -2,9 +2,9 @@
 //! which entries, groups, current-page marking, the per-session cache, and
 //! the launch checks.
 
-mod common;
+use crate::common;
 
-use common::web::{app_configured, body, rocket_for, App, OnSqlite, TestBackend};
+use crate::common::web::{app_configured, body, rocket_for, App, OnSqlite, TestBackend};
 use kegauth::access::{render_report, route_report};
 use kegauth::nav::{MenuEntry, Nav, NavItem, NavUrl};
 use kegauth::requirements::{has_all, RequireEverywhere};

@@ -8,11 +8,11 @@
 //! forgot-password, welcome mail and the user admin. SECURITY-CHECKLIST
 //! rows 36-37.
 
-mod common;
+use crate::common;
 
-use common::oidc::{param, with_param, OidcProvider, ProviderBrowser};
-use common::smtp::SmtpServer;
-use common::web::{app_configured, body, location, login_path, App, OnSqlite};
+use crate::common::oidc::{param, with_param, OidcProvider, ProviderBrowser};
+use crate::common::smtp::SmtpServer;
+use crate::common::web::{app_configured, body, location, login_path, App, OnSqlite};
 use kegauth::clock::ManualClock;
 use kegauth::testing::Factory;
 use kegauth::Authenticator;

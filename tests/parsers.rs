@@ -7,11 +7,11 @@
 //! Bounded case counts, so CI runs them on every push; `PROPTEST_CASES`
 //! raises them locally.
 
-mod common;
+use crate::common;
 
+use crate::common::demo::User;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::demo::User;
 use kegauth::loaders::{
     api_token_header, bearer_token, parse_api_token_header, registered_loader, JwtRequestLoader,
     TokenRequestLoader,

@@ -5,9 +5,7 @@
 //! page with a message or a refusal, never a 500 and never a session. The
 //! ceremonies themselves run in Chromium (tests/browser.rs).
 
-mod common;
-
-use common::web::{app_configured, body, location, App, TestBackend};
+use crate::common::web::{app_configured, body, location, App, TestBackend};
 use kegauth::Backend;
 use rocket::figment::Figment;
 use rocket::http::Status;

@@ -2,10 +2,10 @@
 //! nested / callable conditions, excluded methods, 401 vs 303 vs 403, and
 //! undeclared tokens stopping the launch.
 
-mod common;
+use crate::common;
 
-use common::demo::{self, User};
-use common::web::{self, App, TestBackend};
+use crate::common::demo::{self, User};
+use crate::common::web::{self, App, TestBackend};
 use kegauth::prelude::*;
 
 use rocket::http::{Accept, Status};

@@ -1,8 +1,8 @@
 //! Sessions and the user guards, through Rocket's local client on the demo app.
 
-mod common;
+use crate::common;
 
-use common::demo::{DemoStore, User};
+use crate::common::demo::{DemoStore, User};
 use kegauth::session::Session;
 use kegauth::{AuthUser, Link, OptionalUser};
 use rocket::http::{Accept, ContentType, Cookie, Header, Status};

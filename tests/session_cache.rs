@@ -6,9 +6,9 @@
 //! One test function: the statement counter is per process, so nothing may
 //! run beside it.
 
-mod common;
+use crate::common;
 
-use common::web::{app_configured, App, OnSqlite};
+use crate::common::web::{app_configured, App, OnSqlite};
 use kegauth::backend::statements_sent;
 use rocket::http::Status;
 

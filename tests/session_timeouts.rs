@@ -4,10 +4,8 @@
 //! ends too); the last-seen time is rewritten at most once a minute; both
 //! timeouts can be turned off. SECURITY-CHECKLIST row 20.
 
-mod common;
-
+use crate::common::web::{app_configured, location, App, TestBackend};
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
-use common::web::{app_configured, location, App, TestBackend};
 use kegauth::audit::{kinds, AuditFilter};
 use kegauth::clock::{Clock, ManualClock};
 use rocket::figment::Figment;

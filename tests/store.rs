@@ -1,9 +1,7 @@
 //! The entity/storage core, on SQLite, PostgreSQL and MySQL.
 
-mod common;
-
+use crate::common::{Ctx, User, LEGACY_BCRYPT, LEGACY_PASSWORD, LEGACY_PBKDF2};
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
-use common::{Ctx, User, LEGACY_BCRYPT, LEGACY_PASSWORD, LEGACY_PBKDF2};
 use kegauth::clock::ManualClock;
 use kegauth::entity::{Bundle, Group};
 use kegauth::prelude::*;

@@ -1,9 +1,9 @@
 //! The demo runs kegauth's reusable auth suite (`kegauth::testing`), as an
 //! app's own tests would: a fresh SQLite file per test, mail kept in memory.
 
-mod common;
+use crate::common;
 
-use common::{demo, TempDb};
+use crate::common::{demo, TempDb};
 use kegauth::mail::AuthMailManager;
 use kegauth::testing::{CapturedMail, TestClient};
 use rocket::http::Status;

@@ -2,12 +2,12 @@
 //! injected clock: expiry, invalidation by every change in the salt, and
 //! forged tokens. SECURITY-CHECKLIST rows 23-27.
 
-mod common;
+use crate::common;
 
+use crate::common::{Ctx, User};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
-use common::{Ctx, User};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use kegauth::clock::ManualClock;
 use kegauth::token::{token_salt, TokenSigner};

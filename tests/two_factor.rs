@@ -3,9 +3,9 @@
 //! recovery codes (single use, regeneration), turning it off and an admin's
 //! reset.
 
-mod common;
+use crate::common;
 
-use common::{Ctx, User};
+use crate::common::{Ctx, User};
 use kegauth::clock::ManualClock;
 use kegauth::prelude::*;
 use kegauth::store::two_factor::{SecondFactor, TwoFactorStatus};

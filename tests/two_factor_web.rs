@@ -4,9 +4,9 @@
 //! minutes end it, wrong codes lock the login out; recovery codes; the
 //! enrolment a permission requires; an admin's reset; `two_factor = "off"`.
 
-mod common;
+use crate::common;
 
-use common::web::{app_configured, body, location, App, TestBackend};
+use crate::common::web::{app_configured, body, location, App, TestBackend};
 use kegauth::clock::{Clock, ManualClock};
 use kegauth::two_factor::{TotpSecret, TOTP_STEP_SECS};
 use kegauth::Backend;
@@ -407,7 +407,7 @@ on_three_backends!(
 /// at launch with what to do, unless `two_factor = "off"`.
 #[rocket::async_test]
 async fn missing_tables_stop_the_launch_unless_two_factor_is_off() {
-    use common::web::{rocket_for, OnSqlite, SqliteDb};
+    use crate::common::web::{rocket_for, OnSqlite, SqliteDb};
     let (url, _cleanup) = OnSqlite::database().await.expect("SQLite always runs");
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     let store: kegauth::Store<sqlx::Sqlite, common::User> = kegauth::Store::new(pool.clone());

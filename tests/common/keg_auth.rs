@@ -2,7 +2,7 @@
 //! tests/keg-auth/setup.sh makes): it creates databases with its own test app
 //! and says whether it accepts a login or an API token.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// The variable naming the peer's python (what tests/keg-auth/setup.sh prints).
@@ -17,7 +17,7 @@ pub struct KegAuth {
 pub type Expected = serde_json::Value;
 
 fn scripts() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keg-auth")
+    super::root().join("tests/keg-auth")
 }
 
 impl KegAuth {
@@ -26,9 +26,7 @@ impl KegAuth {
     pub fn find() -> Option<KegAuth> {
         let python = std::env::var_os(PYTHON_VAR)
             .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("target/keg-auth/venv/bin/python")
-            });
+            .unwrap_or_else(|| super::root().join("target/keg-auth/venv/bin/python"));
         if python.exists() {
             return Some(KegAuth { python });
         }

@@ -83,6 +83,7 @@ pub async fn turn_on_totp<DB: Backend, E: kegauth::EntitySet>(
     (secret, step)
 }
 
+#[macro_use]
 pub mod web;
 
 impl User {
@@ -152,6 +153,22 @@ impl Drop for TempDb {
     }
 }
 
+/// The workspace's folder (this package is its `tests/`): where `Rocket.toml`,
+/// `templates/` and the demo are.
+pub fn root() -> &'static std::path::Path {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+}
+
+/// Before a test app launches: in the binary that reads the log
+/// (`logged.rs`), the log capture becomes the logger first.
+pub fn before_launch() {
+    if crate::CAPTURE_LOGS {
+        logs::install();
+    }
+}
+
 /// The demo binary `cargo test` built next to the running test.
 pub fn demo_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary");
@@ -178,7 +195,7 @@ pub fn demo_command(db: &TempDb, secret: &str, settings: &str) -> std::process::
     );
     let mut command = std::process::Command::new(demo_bin());
     command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(root())
         .env(
             "ROCKET_DATABASES",
             format!("{{main={{url=\"{}\"}}}}", db.url()),
@@ -256,6 +273,7 @@ impl DemoApp {
         extend: impl FnOnce(rocket::Rocket<rocket::Build>) -> rocket::Rocket<rocket::Build>,
     ) -> Self {
         let db = TempDb::new();
+        before_launch();
         let client =
             rocket::local::asynchronous::Client::tracked(extend(demo_rocket(&db, figment)))
                 .await

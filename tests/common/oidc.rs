@@ -33,7 +33,7 @@ impl Drop for OidcProvider {
 }
 
 fn provider_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oidc")
+    super::root().join("tests/oidc")
 }
 
 fn node_available() -> bool {

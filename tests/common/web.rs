@@ -266,6 +266,7 @@ pub async fn app_at<D: Database + AuthDb>(
 
 /// The test app `rocket` (on the database at `url`), launched.
 pub async fn app_of<DB: Backend>(rocket: Rocket<Build>, url: String, cleanup: Cleanup) -> App<DB> {
+    super::before_launch();
     let client = Client::tracked(rocket).await.expect("launch");
     let store = client
         .rocket()

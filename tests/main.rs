@@ -1,0 +1,37 @@
+//! kegauth's integration tests, as one binary: each file of this folder is a
+//! module (the common helpers once), so the library is linked once, not once
+//! per file. The tests that read the process's log are `logged.rs`.
+
+/// The log capture (`common::logs`) is not installed in this binary.
+pub const CAPTURE_LOGS: bool = false;
+
+#[macro_use]
+mod common;
+
+mod admin;
+mod architecture;
+mod attempt_views;
+mod attempts;
+mod browser;
+mod cli;
+mod cross_site;
+mod ddl;
+mod demo;
+mod i18n;
+mod keg_auth_peer;
+mod keg_auth_schema;
+mod ldap;
+mod loaders;
+mod login;
+mod mail;
+mod oauth;
+mod parsers;
+mod passkeys_web;
+mod requirements;
+mod session;
+mod session_timeouts;
+mod store;
+mod suite;
+mod tokens;
+mod two_factor;
+mod two_factor_web;
