@@ -59,7 +59,14 @@
 //! [`store::MAX_LOOKUP_BYTES`] and passwords at [`password::MAX_PASSWORD_BYTES`]
 //! before they reach a query or the hasher.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!(
+    "kegauth needs a database backend: enable one or more of its features \
+     `sqlite`, `postgres`, `mysql` (e.g. kegauth = { version = \"0.1\", features = [\"postgres\"] })"
+);
 
 extern crate self as kegauth;
 
@@ -71,11 +78,16 @@ mod web;
 
 // The public modules, at the paths they have always had. Each lives in its
 // layer's folder; see "Architecture" above.
-pub use self::authn::authenticators::{ldap, oauth};
+#[cfg(feature = "ldap")]
+pub use self::authn::authenticators::ldap;
+#[cfg(feature = "oauth")]
+pub use self::authn::authenticators::oauth;
 pub use self::authn::{loaders, session};
 pub use self::authz::{access, guards, nav, requirements};
+#[cfg(feature = "mail")]
+pub use self::core::mail;
 pub use self::core::{
-    accounts, attempts, audit, backend, client_ip, clock, config, ddl, entity, i18n, mail, next,
+    accounts, attempts, audit, backend, client_ip, clock, config, ddl, entity, i18n, next,
     passkeys, password, permissions, policy, store, templates, token, two_factor,
 };
 pub use self::ops::cli;
@@ -114,7 +126,10 @@ pub mod prelude {
         PermissionEntity, UserEntity,
     };
     #[doc(no_inline)]
-    pub use crate::loaders::{JwtRequestLoader, TokenRequestLoader};
+    #[cfg(feature = "jwt")]
+    #[doc(no_inline)]
+    pub use crate::loaders::JwtRequestLoader;
+    pub use crate::loaders::TokenRequestLoader;
     #[doc(no_inline)]
     pub use crate::requirements::{has_all, has_any, require, Requirement};
     #[doc(no_inline)]

@@ -71,6 +71,7 @@ impl LoginFailure {
 /// How a login was judged.
 pub(crate) type Judged = std::result::Result<LoggedIn, Refused>;
 
+#[cfg(feature = "mail")]
 /// What a verification or reset token in a link is worth.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum TokenCheck {
@@ -99,6 +100,7 @@ pub(crate) trait AuthService: Send + Sync + 'static {
     /// reset link in the background. The user's id when it did (for attempt
     /// limiting and the audit trail only: the page says the same either way).
     /// The mail is in language `lang`.
+    #[cfg(feature = "mail")]
     fn forgot<'a>(&'a self, email: &'a str, lang: &'a str) -> BoxFuture<'a, Result<Option<i64>>>;
 
     /// [`Store::open_attempt`].
@@ -113,11 +115,13 @@ pub(crate) trait AuthService: Send + Sync + 'static {
     fn attempt_succeeded(&self, gate: Gate) -> BoxFuture<'_, Result<()>>;
 
     /// Check the token of a reset or verify link.
+    #[cfg(feature = "mail")]
     fn check_token<'a>(&'a self, user_id: i64, token: &'a str)
         -> BoxFuture<'a, Result<TokenCheck>>;
 
     /// Set a password through a reset or verify link (policy problems in
     /// language `lang`).
+    #[cfg(feature = "mail")]
     fn use_token<'a>(
         &'a self,
         user_id: i64,
@@ -142,6 +146,7 @@ pub(crate) trait AuthService: Send + Sync + 'static {
     /// user with that login id (who is then linked to it, unless already
     /// linked to another subject of the issuer). They must be active; they
     /// are marked verified. Returns the session key.
+    #[cfg(feature = "oauth")]
     fn provider_login<'a>(
         &'a self,
         issuer: &'a str,
@@ -202,6 +207,7 @@ fn disabled(
 pub(crate) struct Service<DB: Backend, E: EntitySet> {
     pub store: Store<DB, E>,
     /// Set with the LDAP authenticator: passwords are checked by the directory.
+    #[cfg(feature = "ldap")]
     pub ldap: Option<Arc<crate::authn::authenticators::ldap::LdapSettings>>,
 }
 
@@ -215,6 +221,7 @@ impl<DB: Backend, E: EntitySet> Service<DB, E> {
 
     /// The LDAP login: bind, then find (or create) the local user, who must be
     /// active. No password is stored; an email user is verified by the bind.
+    #[cfg(feature = "ldap")]
     async fn authenticate_ldap(
         &self,
         ldap: &crate::authn::authenticators::ldap::LdapSettings,
@@ -255,6 +262,7 @@ impl<DB: Backend, E: EntitySet> Service<DB, E> {
     /// Record a login that an outside authority vouched for (a directory
     /// bind, an OpenID provider) of an active user: they are marked verified
     /// and their last login set. Their session key.
+    #[cfg(any(feature = "ldap", feature = "oauth"))]
     async fn record_vouched_login(&self, mut user: E::User) -> Result<LoggedIn> {
         let core = user.core_mut();
         core.is_verified = true;
@@ -281,9 +289,10 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
     }
 
     fn mail_enabled(&self) -> bool {
-        self.store.mailer().is_some()
+        self.store.mail_on()
     }
 
+    #[cfg(feature = "mail")]
     fn forgot<'a>(&'a self, email: &'a str, lang: &'a str) -> BoxFuture<'a, Result<Option<i64>>> {
         Box::pin(async move {
             let store = &self.store;
@@ -325,6 +334,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         Box::pin(self.store.attempt_succeeded(gate))
     }
 
+    #[cfg(feature = "mail")]
     fn check_token<'a>(
         &'a self,
         user_id: i64,
@@ -342,6 +352,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         })
     }
 
+    #[cfg(feature = "mail")]
     fn use_token<'a>(
         &'a self,
         user_id: i64,
@@ -378,6 +389,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         password: &'a str,
     ) -> BoxFuture<'a, Result<Judged>> {
         Box::pin(async move {
+            #[cfg(feature = "ldap")]
             if let Some(ldap) = &self.ldap {
                 return self.authenticate_ldap(ldap, login_id, password).await;
             }
@@ -491,6 +503,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         self.store.provider_of(login_id).map(str::to_string)
     }
 
+    #[cfg(feature = "oauth")]
     fn provider_login<'a>(
         &'a self,
         issuer: &'a str,

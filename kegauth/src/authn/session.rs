@@ -130,6 +130,7 @@ impl SessionState {
     }
 
     /// The clock, shared.
+    #[cfg(feature = "oauth")]
     pub(crate) fn clock(&self) -> Arc<dyn Clock> {
         Arc::clone(&self.clock)
     }

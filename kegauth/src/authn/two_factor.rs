@@ -6,7 +6,9 @@ use crate::authn::service::Service;
 use crate::core::backend::Backend;
 use crate::core::entity::{AuthEntity, EntitySet, UserEntity};
 use crate::core::error::Result;
-use crate::core::passkeys::{NewPasskey, PasskeyKind, StoredPasskey};
+use crate::core::passkeys::StoredPasskey;
+#[cfg(feature = "passkeys")]
+use crate::core::passkeys::{NewPasskey, PasskeyKind};
 use crate::core::store::two_factor::{SecondFactor, TwoFactorStatus};
 use crate::core::two_factor::{PendingLogin, TotpSecret};
 use std::future::Future;
@@ -73,9 +75,11 @@ pub(crate) trait TwoFactorService: Send + Sync + 'static {
     fn passkeys(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<StoredPasskey>>>;
 
     /// [`Store::passkey_user_handle`](crate::Store::passkey_user_handle).
+    #[cfg(feature = "passkeys")]
     fn passkey_handle(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<u8>>>;
 
     /// [`Store::add_passkey`](crate::Store::add_passkey).
+    #[cfg(feature = "passkeys")]
     fn add_passkey<'a>(
         &'a self,
         user_id: i64,
@@ -85,12 +89,14 @@ pub(crate) trait TwoFactorService: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<i64>>;
 
     /// [`Store::passkey_by_credential`](crate::Store::passkey_by_credential).
+    #[cfg(feature = "passkeys")]
     fn passkey_by_credential<'a>(
         &'a self,
         credential_id: &'a [u8],
     ) -> BoxFuture<'a, Result<Option<StoredPasskey>>>;
 
     /// [`Store::record_passkey_use`](crate::Store::record_passkey_use).
+    #[cfg(feature = "passkeys")]
     fn record_passkey_use<'a>(
         &'a self,
         id: i64,
@@ -99,10 +105,12 @@ pub(crate) trait TwoFactorService: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<bool>>;
 
     /// [`Store::delete_passkey`](crate::Store::delete_passkey).
+    #[cfg(feature = "passkeys")]
     fn delete_passkey(&self, user_id: i64, id: i64) -> BoxFuture<'_, Result<bool>>;
 
     /// User `user_id`, if active: their session key and login id (a passkey
     /// login's user).
+    #[cfg(feature = "passkeys")]
     fn active_user(&self, user_id: i64) -> BoxFuture<'_, Result<Option<(String, String)>>>;
 }
 
@@ -202,10 +210,12 @@ impl<DB: Backend, E: EntitySet> TwoFactorService for Service<DB, E> {
         Box::pin(self.store.passkeys(user_id))
     }
 
+    #[cfg(feature = "passkeys")]
     fn passkey_handle(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<u8>>> {
         Box::pin(self.store.passkey_user_handle(user_id))
     }
 
+    #[cfg(feature = "passkeys")]
     fn add_passkey<'a>(
         &'a self,
         user_id: i64,
@@ -216,6 +226,7 @@ impl<DB: Backend, E: EntitySet> TwoFactorService for Service<DB, E> {
         Box::pin(self.store.add_passkey(user_id, name, kind, passkey))
     }
 
+    #[cfg(feature = "passkeys")]
     fn passkey_by_credential<'a>(
         &'a self,
         credential_id: &'a [u8],
@@ -223,6 +234,7 @@ impl<DB: Backend, E: EntitySet> TwoFactorService for Service<DB, E> {
         Box::pin(self.store.passkey_by_credential(credential_id))
     }
 
+    #[cfg(feature = "passkeys")]
     fn record_passkey_use<'a>(
         &'a self,
         id: i64,
@@ -232,10 +244,12 @@ impl<DB: Backend, E: EntitySet> TwoFactorService for Service<DB, E> {
         Box::pin(self.store.record_passkey_use(id, before, after))
     }
 
+    #[cfg(feature = "passkeys")]
     fn delete_passkey(&self, user_id: i64, id: i64) -> BoxFuture<'_, Result<bool>> {
         Box::pin(self.store.delete_passkey(user_id, id))
     }
 
+    #[cfg(feature = "passkeys")]
     fn active_user(&self, user_id: i64) -> BoxFuture<'_, Result<Option<(String, String)>>> {
         Box::pin(async move {
             let user = self.store.user(user_id).await?;
@@ -279,11 +293,13 @@ impl crate::authn::session::Session<'_> {
 
     /// Keep `ceremony` until its answer comes (one at a time: a new one
     /// replaces the last).
+    #[cfg(feature = "passkeys")]
     pub(crate) fn set_ceremony(&self, ceremony: crate::core::passkeys::Ceremony) {
         self.update(|data| data.ceremony = Some(ceremony));
     }
 
     /// Take the ceremony out of the session (it is used once).
+    #[cfg(feature = "passkeys")]
     pub(crate) fn take_ceremony(&self) -> Option<crate::core::passkeys::Ceremony> {
         let ceremony = self.current().ceremony.clone();
         if ceremony.is_some() {

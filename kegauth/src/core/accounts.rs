@@ -3,12 +3,16 @@
 
 use crate::core::backend::Backend;
 use crate::core::config::oauth::ProviderDomains;
-use crate::core::entity::{AuthEntity, EntitySet, LoginKind, UserEntity};
+#[cfg(feature = "mail")]
+use crate::core::entity::AuthEntity;
+use crate::core::entity::{EntitySet, LoginKind, UserEntity};
 use crate::core::error::{Error, Result};
 use crate::core::i18n::Translator;
+#[cfg(feature = "mail")]
 use crate::core::mail::{MailKind, Mailer};
 use crate::core::policy::{DefaultPolicy, PasswordPolicy};
 use crate::core::store::{Store, MAX_LOOKUP_BYTES};
+#[cfg(feature = "mail")]
 use crate::core::token::{token_salt, TokenSigner};
 use std::sync::Arc;
 
@@ -93,17 +97,49 @@ pub fn check_login_id(kind: LoginKind, login: &str) -> std::result::Result<(), L
     if login.chars().any(char::is_control) {
         return Err(LoginIdProblem::ControlCharacter);
     }
-    if kind == LoginKind::Email && login.parse::<lettre::Address>().is_err() {
+    if kind == LoginKind::Email && !is_email_address(login) {
         return Err(LoginIdProblem::NotAnEmail);
     }
     Ok(())
 }
 
+/// Whether `login` is an email address, as lettre (which sends the mail)
+/// reads one.
+#[cfg(feature = "mail")]
+fn is_email_address(login: &str) -> bool {
+    login.parse::<lettre::Address>().is_ok()
+}
+
+/// Whether `login` is an email address: a dot-atom local part (RFC 5322's
+/// atext characters) and a domain of letter, digit and hyphen labels (a
+/// build without the `mail` feature has no lettre to ask).
+#[cfg(not(feature = "mail"))]
+fn is_email_address(login: &str) -> bool {
+    let Some((local, domain)) = login.rsplit_once('@') else {
+        return false;
+    };
+    let atext = |c: char| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    let dot_atom = |s: &str, ok: &dyn Fn(char) -> bool| {
+        !s.is_empty()
+            && s.split('.')
+                .all(|part| !part.is_empty() && part.chars().all(ok))
+    };
+    let label = |c: char| c.is_alphanumeric() || c == '-';
+    dot_atom(local, &atext)
+        && dot_atom(domain, &label)
+        && domain
+            .split('.')
+            .all(|l| !l.starts_with('-') && !l.ends_with('-'))
+}
+
 /// What the store needs for the token and mail flows; set by the fairing.
 #[derive(Clone)]
 pub(crate) struct Flows {
+    #[cfg(feature = "mail")]
     signer: Option<TokenSigner>,
+    #[cfg(feature = "mail")]
     link_origin: Option<String>,
+    #[cfg(feature = "mail")]
     mailer: Option<Mailer>,
     policy: Arc<dyn PasswordPolicy>,
     /// The language of mail and password-policy messages.
@@ -117,8 +153,11 @@ pub(crate) struct Flows {
 impl Default for Flows {
     fn default() -> Self {
         Flows {
+            #[cfg(feature = "mail")]
             signer: None,
+            #[cfg(feature = "mail")]
             link_origin: None,
+            #[cfg(feature = "mail")]
             mailer: None,
             policy: Arc::new(DefaultPolicy::default()),
             tr: Translator::english(),
@@ -149,26 +188,6 @@ impl Flows {
 }
 
 impl<DB: Backend, E: EntitySet> Store<DB, E> {
-    /// Sign verification and reset tokens with `signer` (the fairing makes one
-    /// from Rocket's `secret_key`).
-    pub fn with_token_signer(mut self, signer: TokenSigner) -> Self {
-        self.flows.signer = Some(signer);
-        self
-    }
-
-    /// Start links in mail with `origin`, e.g. `https://example.com` (the
-    /// fairing takes it from `preferred_url_scheme` and `server_name`).
-    pub fn with_link_origin(mut self, origin: impl Into<String>) -> Self {
-        self.flows.link_origin = Some(origin.into().trim_end_matches('/').to_string());
-        self
-    }
-
-    /// Send kegauth's mail with `mailer`.
-    pub fn with_mailer(mut self, mailer: Mailer) -> Self {
-        self.flows.mailer = Some(mailer);
-        self
-    }
-
     /// Check new passwords with `policy` (default: [`DefaultPolicy`]).
     pub fn with_password_policy<P: PasswordPolicy>(mut self, policy: P) -> Self {
         self.flows.set_policy(Arc::new(policy));
@@ -225,9 +244,13 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         self.flows.providers.provider_of(login_id)
     }
 
-    /// The mailer, when mail is configured.
-    pub fn mailer(&self) -> Option<&Mailer> {
-        self.flows.mailer.as_ref()
+    /// Whether mail is configured (the forgot, reset and verify pages are
+    /// served). Always false in a build without the `mail` feature.
+    pub fn mail_on(&self) -> bool {
+        #[cfg(feature = "mail")]
+        return self.flows.mailer.is_some();
+        #[cfg(not(feature = "mail"))]
+        false
     }
 
     /// The problems the password policy finds with `password` for `user`,
@@ -247,6 +270,70 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             }
         }
         errors
+    }
+
+    /// Insert a new user and, for an email-login user who is not yet verified,
+    /// make a verify-account link and (with `send_mail` and a mailer) mail it.
+    /// The login id is trimmed and checked first ([`check_login_id`]: what the
+    /// admin form and `auth create-user` refuse too); a refused one is
+    /// [`Error::Invalid`], in the store's language, and nothing is written.
+    /// A user whose domain belongs to an OAuth provider ([`Self::provider_of`])
+    /// gets no link and no mail: they log in through the provider.
+    /// If the mail cannot be sent the user is deleted again and the error
+    /// returned, so no account is left that nobody can activate. Returns the
+    /// link (when `server_name` is configured), for the CLI to print.
+    pub async fn create_user(&self, user: &mut U<E>, send_mail: bool) -> Result<Option<String>> {
+        // The same check as the admin form's, before anything is stored.
+        let login = user.login_id().trim().to_string();
+        if let Err(problem) = check_login_id(<U<E> as UserEntity>::LOGIN, &login) {
+            return Err(Error::Invalid(problem.message(&self.flows.tr, &login)));
+        }
+        if login != user.login_id() {
+            user.set_login_id(login);
+        }
+        self.insert_user(user).await?;
+        if <U<E> as UserEntity>::LOGIN != LoginKind::Email
+            || user.core().is_verified
+            || self.provider_of(user.login_id()).is_some()
+        {
+            return Ok(None);
+        }
+        #[cfg(not(feature = "mail"))]
+        {
+            let _ = send_mail;
+            Ok(None)
+        }
+        #[cfg(feature = "mail")]
+        self.link_and_mail_new_user(user, send_mail).await
+    }
+}
+
+/// The links and mail of the account flows (feature `mail`).
+#[cfg(feature = "mail")]
+impl<DB: Backend, E: EntitySet> Store<DB, E> {
+    /// Sign verification and reset tokens with `signer` (the fairing makes one
+    /// from Rocket's `secret_key`).
+    pub fn with_token_signer(mut self, signer: TokenSigner) -> Self {
+        self.flows.signer = Some(signer);
+        self
+    }
+
+    /// Start links in mail with `origin`, e.g. `https://example.com` (the
+    /// fairing takes it from `preferred_url_scheme` and `server_name`).
+    pub fn with_link_origin(mut self, origin: impl Into<String>) -> Self {
+        self.flows.link_origin = Some(origin.into().trim_end_matches('/').to_string());
+        self
+    }
+
+    /// Send kegauth's mail with `mailer`.
+    pub fn with_mailer(mut self, mailer: Mailer) -> Self {
+        self.flows.mailer = Some(mailer);
+        self
+    }
+
+    /// The mailer, when mail is configured.
+    pub fn mailer(&self) -> Option<&Mailer> {
+        self.flows.mailer.as_ref()
     }
 
     fn signer(&self) -> Result<&TokenSigner> {
@@ -333,32 +420,13 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         self.update_user_if_key(user, &expected).await
     }
 
-    /// Insert a new user and, for an email-login user who is not yet verified,
-    /// make a verify-account link and (with `send_mail` and a mailer) mail it.
-    /// The login id is trimmed and checked first ([`check_login_id`]: what the
-    /// admin form and `auth create-user` refuse too); a refused one is
-    /// [`Error::Invalid`], in the store's language, and nothing is written.
-    /// A user whose domain belongs to an OAuth provider ([`Self::provider_of`])
-    /// gets no link and no mail: they log in through the provider.
-    /// If the mail cannot be sent the user is deleted again and the error
-    /// returned, so no account is left that nobody can activate. Returns the
-    /// link (when `server_name` is configured), for the CLI to print.
-    pub async fn create_user(&self, user: &mut U<E>, send_mail: bool) -> Result<Option<String>> {
-        // The same check as the admin form's, before anything is stored.
-        let login = user.login_id().trim().to_string();
-        if let Err(problem) = check_login_id(<U<E> as UserEntity>::LOGIN, &login) {
-            return Err(Error::Invalid(problem.message(&self.flows.tr, &login)));
-        }
-        if login != user.login_id() {
-            user.set_login_id(login);
-        }
-        self.insert_user(user).await?;
-        if <U<E> as UserEntity>::LOGIN != LoginKind::Email
-            || user.core().is_verified
-            || self.provider_of(user.login_id()).is_some()
-        {
-            return Ok(None);
-        }
+    /// The new user's verify-account link (with a link origin and a
+    /// signer), mailed with `send_mail` and a mailer; see [`Self::create_user`].
+    async fn link_and_mail_new_user(
+        &self,
+        user: &mut U<E>,
+        send_mail: bool,
+    ) -> Result<Option<String>> {
         let url = match (&self.flows.link_origin, &self.flows.signer) {
             (Some(_), Some(_)) => Some(self.verify_account_url(user)?),
             _ => None,

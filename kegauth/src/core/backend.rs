@@ -8,7 +8,9 @@
 
 use crate::core::entity::{Kind, Value};
 use chrono::{NaiveDate, NaiveDateTime};
-use sqlx::{Column as _, Row as _, TypeInfo as _};
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use sqlx::Column as _;
+use sqlx::{Row as _, TypeInfo as _};
 use std::future::Future;
 
 /// A bound query argument: a value and the column type it is for (PostgreSQL
@@ -134,6 +136,7 @@ pub trait Backend: sqlx::Database + Sized {
     }
 }
 
+#[cfg(feature = "sqlite")]
 fn fmt_datetime(d: NaiveDateTime) -> String {
     // SQLAlchemy's format on SQLite, so text comparisons order correctly.
     d.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
@@ -184,6 +187,7 @@ macro_rules! bind_args {
 }
 
 /// Decode with `get` as `Option<T>`; `NULL` becomes [`Value::Null`].
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 macro_rules! opt {
     ($row:expr, $i:expr, $t:ty, $wrap:expr) => {
         $row.try_get::<Option<$t>, _>($i)
@@ -219,6 +223,7 @@ macro_rules! impl_common {
     };
 }
 
+#[cfg(feature = "sqlite")]
 mod sqlite {
     use super::*;
     use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -320,6 +325,7 @@ mod sqlite {
     }
 }
 
+#[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
     use sqlx::postgres::{PgArguments, PgRow};
@@ -428,6 +434,7 @@ mod postgres {
     }
 }
 
+#[cfg(feature = "mysql")]
 mod mysql {
     use super::*;
     use sqlx::mysql::{MySqlArguments, MySqlRow};

@@ -456,6 +456,8 @@ mod tests {
         // Kebab-case literals with a catalog prefix that are HTML ids or
         // test names, not messages.
         let not_keys = [
+            // Cargo feature names, in `cfg(feature = ..)`.
+            "two-factor",
             "login-form",
             "logout-form",
             "forgot-password-form",

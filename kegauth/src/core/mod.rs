@@ -17,6 +17,7 @@ pub mod entity;
 pub(crate) mod error;
 pub mod i18n;
 pub(crate) mod links;
+#[cfg(feature = "mail")]
 pub mod mail;
 pub mod next;
 pub mod passkeys;

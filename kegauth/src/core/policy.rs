@@ -148,6 +148,7 @@ fn contains_login_name(password: &str, login_id: &str, min_chars: usize) -> bool
 /// Characters of a password the strength estimate looks at (the estimate
 /// grows steeply with length; a password weak in its first 100 characters
 /// is weak).
+#[cfg(feature = "password-strength")]
 const STRENGTH_CHARS: usize = 100;
 
 /// kegauth's default policy, as NIST 800-63B asks: at least `min_length`
@@ -157,6 +158,8 @@ const STRENGTH_CHARS: usize = 100;
 /// million guesses; zxcvbn knows 30,000 common passwords, names, words,
 /// dates, keyboard walks and l33t speak), and must not contain the login name
 /// (an email address's local part) when that has 4 characters or more.
+/// The strength check needs the `password-strength` feature (a default one);
+/// without it the policy checks length and the login name only.
 /// Passwords longer than [`MAX_PASSWORD_BYTES`] are refused as a
 /// denial-of-service guard.
 ///
@@ -177,6 +180,8 @@ pub struct DefaultPolicy {
     /// The fewest characters (Unicode scalar values) a password may have.
     pub min_length: usize,
     /// The zxcvbn score (0 to 4) a password must reach; 0 turns the check off.
+    /// (Feature `password-strength`: a build without it has no strength check.)
+    #[cfg(feature = "password-strength")]
     pub min_strength: u8,
     /// Refuse passwords that contain the login name (of 4 characters or more).
     pub refuse_login_name: bool,
@@ -186,6 +191,7 @@ impl Default for DefaultPolicy {
     fn default() -> Self {
         DefaultPolicy {
             min_length: 8,
+            #[cfg(feature = "password-strength")]
             min_strength: 2,
             refuse_login_name: true,
         }
@@ -195,6 +201,7 @@ impl Default for DefaultPolicy {
 impl DefaultPolicy {
     /// Whether `password` falls short of `min_strength` (judged on its first
     /// [`STRENGTH_CHARS`] characters, with the login id as a known word).
+    #[cfg(feature = "password-strength")]
     fn too_guessable(&self, password: &str, login_id: &str) -> bool {
         if self.min_strength == 0 {
             return false;
@@ -203,6 +210,12 @@ impl DefaultPolicy {
         let name = login_name(login_id);
         let score = u8::from(zxcvbn::zxcvbn(&head, &[login_id, &name]).score());
         score < self.min_strength
+    }
+
+    /// Without the `password-strength` feature there is no strength check.
+    #[cfg(not(feature = "password-strength"))]
+    fn too_guessable(&self, _password: &str, _login_id: &str) -> bool {
+        false
     }
 }
 

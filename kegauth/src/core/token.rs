@@ -24,11 +24,16 @@ pub fn new_session_key() -> String {
 
 // ----- verification and reset tokens ---------------------------------------------------------
 
+#[cfg(feature = "mail")]
 use crate::core::entity::UserEntity;
 use crate::core::error::{Error, Result};
+#[cfg(feature = "mail")]
 use chrono::{NaiveDateTime, TimeDelta};
+#[cfg(feature = "mail")]
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+#[cfg(feature = "mail")]
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "mail")]
 use sha2::{Digest, Sha512};
 
 /// The shortest signing secret kegauth accepts (256 bits, as Rocket's `secret_key`).
@@ -37,6 +42,7 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// The longest token kegauth will look at; real ones are about 200 characters.
 pub const MAX_TOKEN_BYTES: usize = 1024;
 
+#[cfg(feature = "mail")]
 #[derive(Serialize, Deserialize)]
 struct Claims {
     user_id: i64,
@@ -67,12 +73,14 @@ struct Claims {
 /// assert!(signer.verify(&token, 5, "salt", exp));           // valid at exp
 /// assert!(!signer.verify(&token, 5, "salt", exp + chrono::TimeDelta::seconds(1)));
 /// ```
+#[cfg(feature = "mail")]
 #[derive(Clone)]
 pub struct TokenSigner {
     secret: std::sync::Arc<[u8]>,
     expire: TimeDelta,
 }
 
+#[cfg(feature = "mail")]
 impl std::fmt::Debug for TokenSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenSigner")
@@ -81,6 +89,7 @@ impl std::fmt::Debug for TokenSigner {
     }
 }
 
+#[cfg(feature = "mail")]
 impl TokenSigner {
     /// A signer with `secret` (at least [`MIN_SECRET_BYTES`]) whose tokens last
     /// `expire_mins` minutes.
@@ -179,6 +188,7 @@ pub(crate) fn check_secret(secret: &[u8]) -> Result<()> {
 /// let user = User { id: 1, email: "ann@example.com".into(), core: UserCore::new() };
 /// assert_eq!(kegauth::token::token_salt(&user, now), r#"["ann@example.com",false,"",null]"#);
 /// ```
+#[cfg(feature = "mail")]
 pub fn token_salt<U: UserEntity>(user: &U, now: NaiveDateTime) -> String {
     let core = user.core();
     serde_json::json!([

@@ -8,7 +8,9 @@
 //! proxy log cannot be replayed).
 
 use crate::core::error::{Error, Result};
+#[cfg(feature = "two-factor")]
 use aes_gcm::aead::{Aead, KeyInit};
+#[cfg(feature = "two-factor")]
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::rngs::OsRng;
 use rand::{Rng, RngCore};
@@ -86,6 +88,7 @@ pub enum TwoFactorMode {
 pub const LOGIN_METHODS: [&str; 3] = ["password", "ldap", "oauth"];
 
 /// What a URI component escapes: all but RFC 3986's unreserved characters.
+#[cfg(feature = "two-factor")]
 const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
@@ -131,6 +134,7 @@ impl TotpSecret {
     /// let s = kegauth::two_factor::TotpSecret::from_bytes(b"12345678901234567890").unwrap();
     /// assert_eq!(s.base32(), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
     /// ```
+    #[cfg(feature = "two-factor")]
     pub fn base32(&self) -> String {
         data_encoding::BASE32_NOPAD.encode(&self.0)
     }
@@ -145,6 +149,7 @@ impl TotpSecret {
     ///      &issuer=Example%20App&algorithm=SHA1&digits=6&period=30"
     /// );
     /// ```
+    #[cfg(feature = "two-factor")]
     pub fn otpauth_uri(&self, issuer: &str, account: &str) -> String {
         use percent_encoding::utf8_percent_encode;
         let issuer = utf8_percent_encode(issuer, URI_COMPONENT).to_string();
@@ -163,6 +168,7 @@ impl TotpSecret {
     /// let s = kegauth::two_factor::TotpSecret::from_bytes(b"12345678901234567890").unwrap();
     /// assert_eq!(s.code_at(59 / 30), "287082");
     /// ```
+    #[cfg(feature = "two-factor")]
     pub fn code_at(&self, step: i64) -> String {
         let totp = totp_rs::TOTP::new_unchecked(
             totp_rs::Algorithm::SHA1,
@@ -177,6 +183,16 @@ impl TotpSecret {
     /// The step, within [`TOTP_WINDOW`] of `unix_secs`'s, whose code is
     /// `code` (spaces ignored), compared in constant time; `None` when none is.
     /// Whether the step was used before is the caller's to check.
+    /// (Without the `two-factor` feature no code matches.)
+    #[cfg(not(feature = "two-factor"))]
+    pub fn matching_step(&self, _code: &str, _unix_secs: i64) -> Option<i64> {
+        None
+    }
+
+    /// The step, within [`TOTP_WINDOW`] of `unix_secs`'s, whose code is
+    /// `code` (spaces ignored), compared in constant time; `None` when none is.
+    /// Whether the step was used before is the caller's to check.
+    #[cfg(feature = "two-factor")]
     pub fn matching_step(&self, code: &str, unix_secs: i64) -> Option<i64> {
         use subtle::ConstantTimeEq;
         let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
@@ -198,9 +214,29 @@ impl TotpSecret {
 /// Encrypts TOTP secrets at rest: AES-256-GCM under a key derived from the
 /// app's secret key by HKDF-SHA256 (its own key, not the cookies' or the
 /// tokens'). A stored value is a 12-byte random nonce and the ciphertext.
+#[cfg(feature = "two-factor")]
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: Aes256Gcm,
+}
+
+/// Without the `two-factor` feature there is no key to seal with: no value
+/// of this type can exist, so nothing is ever sealed or opened.
+#[cfg(not(feature = "two-factor"))]
+#[derive(Clone)]
+pub enum SecretBox {}
+
+#[cfg(not(feature = "two-factor"))]
+impl SecretBox {
+    /// Never called: there is no `SecretBox` without the feature.
+    pub fn seal(&self, _plain: &[u8]) -> Result<Vec<u8>> {
+        match *self {}
+    }
+
+    /// Never called: there is no `SecretBox` without the feature.
+    pub fn open(&self, _sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        match *self {}
+    }
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -210,8 +246,10 @@ impl std::fmt::Debug for SecretBox {
 }
 
 /// HKDF's info for the TOTP key: a new purpose gets a new label.
+#[cfg(feature = "two-factor")]
 const TOTP_KEY_INFO: &[u8] = b"kegauth two-factor secrets v1";
 
+#[cfg(feature = "two-factor")]
 impl SecretBox {
     /// The box keyed from the app's `secret` (Rocket's `secret_key`).
     ///
@@ -316,6 +354,7 @@ pub fn recovery_digest(code: &str) -> Option<Vec<u8>> {
 /// let svg = kegauth::two_factor::qr_svg("otpauth://totp/x?secret=ABC").unwrap();
 /// assert!(svg.starts_with("<?xml") && svg.contains("<svg"));
 /// ```
+#[cfg(feature = "two-factor")]
 pub fn qr_svg(text: &str) -> Result<String> {
     let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| Error::Invalid(format!("no QR code for this text: {e}")))?;
@@ -327,7 +366,7 @@ pub fn qr_svg(text: &str) -> Result<String> {
         .build())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "two-factor"))]
 mod tests {
     use super::*;
 

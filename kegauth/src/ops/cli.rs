@@ -530,7 +530,7 @@ async fn create_user<DB: Backend, E: EntitySet>(
     }
     say(out, &tr.t("cli-user-created"))?;
     if let Some(url) = url {
-        if store.mailer().is_some() {
+        if store.mail_on() {
             if !no_mail {
                 say(out, &tr.t("cli-mail-sent"))?;
             }
@@ -587,6 +587,31 @@ async fn set_password<DB: Backend, E: EntitySet>(
     say(out, &tr.t("cli-password-set"))
 }
 
+/// The schema script for `backend`, if this build has its driver (kegauth's
+/// feature of the same name).
+fn script_for<E: EntitySet>(backend: BackendArg) -> Result<String, Failure> {
+    let missing = |feature: &str| {
+        fail(format!(
+            "this build has no {feature} driver: build kegauth with its `{feature}` feature \
+             to print that schema"
+        ))
+    };
+    match backend {
+        #[cfg(feature = "sqlite")]
+        BackendArg::Sqlite => Ok(crate::core::ddl::script::<sqlx::Sqlite, E>()),
+        #[cfg(feature = "postgres")]
+        BackendArg::Postgres => Ok(crate::core::ddl::script::<sqlx::Postgres, E>()),
+        #[cfg(feature = "mysql")]
+        BackendArg::Mysql => Ok(crate::core::ddl::script::<sqlx::MySql, E>()),
+        #[allow(unreachable_patterns)]
+        other => missing(match other {
+            BackendArg::Sqlite => "sqlite",
+            BackendArg::Postgres => "postgres",
+            BackendArg::Mysql => "mysql",
+        }),
+    }
+}
+
 async fn schema<D: AuthDb, E: EntitySet>(
     rocket: Rocket<Build>,
     backend: Option<BackendArg>,
@@ -600,11 +625,7 @@ async fn schema<D: AuthDb, E: EntitySet>(
     };
     let mut out = std::io::stdout();
     if !apply {
-        let script = match backend.unwrap_or(own) {
-            BackendArg::Sqlite => crate::core::ddl::script::<sqlx::Sqlite, E>(),
-            BackendArg::Postgres => crate::core::ddl::script::<sqlx::Postgres, E>(),
-            BackendArg::Mysql => crate::core::ddl::script::<sqlx::MySql, E>(),
-        };
+        let script = script_for::<E>(backend.unwrap_or(own))?;
         return write!(out, "{script}").map_err(|e| Failure(e.to_string(), 1));
     }
     if backend.is_some_and(|b| b != own) {

@@ -8,6 +8,7 @@ use crate::core::backend::Backend;
 use crate::core::clock::Clock;
 use crate::core::config::Config;
 use crate::core::entity::EntitySet;
+#[cfg(feature = "mail")]
 use crate::core::mail::AuthMailManager;
 use crate::core::password::{HasherPriority, PasswordHasher};
 use crate::core::permissions::PermissionDef;
@@ -79,6 +80,7 @@ pub struct AuthManager<D, E> {
     optional_api_token_column: bool,
     clock: Option<Arc<dyn Clock>>,
     hasher: Option<PasswordHasher>,
+    #[cfg(feature = "mail")]
     mail: Option<AuthMailManager>,
     policy: Option<Arc<dyn PasswordPolicy>>,
     loaders: Vec<LoaderFactory>,
@@ -113,6 +115,7 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
                 optional_api_token_column: false,
                 clock: None,
                 hasher: None,
+                #[cfg(feature = "mail")]
                 mail: None,
                 policy: None,
                 loaders: Vec::new(),
@@ -192,6 +195,7 @@ impl<D: AuthDb, E: EntitySet> AuthManagerBuilder<D, E> {
     /// forgot, reset and verify pages. Without a mail manager kegauth sends
     /// nothing and those pages answer 404. Needs email-login users and
     /// `server_name` in `[kegauth]`; see [`crate::mail`].
+    #[cfg(feature = "mail")]
     pub fn mail(mut self, manager: AuthMailManager) -> Self {
         self.inner.mail = Some(manager);
         self
@@ -361,6 +365,29 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
         templates: &Templates,
         secret: &[u8],
     ) -> crate::core::error::Result<Store<D::Backend, E>> {
+        #[cfg(feature = "mail")]
+        {
+            store = self.with_links(store, rocket, config, templates, secret)?;
+        }
+        #[cfg(not(feature = "mail"))]
+        let _ = (rocket, config, secret);
+        if let Some(policy) = &self.policy {
+            store.flows.set_policy(policy.clone());
+        }
+        store.flows.set_translator(templates.tr().clone());
+        Ok(store)
+    }
+
+    /// Give the store its token signer, link origin and mailer.
+    #[cfg(feature = "mail")]
+    fn with_links(
+        &self,
+        mut store: Store<D::Backend, E>,
+        rocket: &Rocket<Build>,
+        config: &Config,
+        templates: &Templates,
+        secret: &[u8],
+    ) -> crate::core::error::Result<Store<D::Backend, E>> {
         use crate::core::entity::{LoginKind, UserEntity};
         let signer = crate::core::token::TokenSigner::new(secret, config.token_expire_mins)?;
         let origin = config.link_origin();
@@ -403,10 +430,6 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
         if let Some(mailer) = mailer {
             store = store.with_mailer(mailer);
         }
-        if let Some(policy) = &self.policy {
-            store.flows.set_policy(policy.clone());
-        }
-        store.flows.set_translator(templates.tr().clone());
         Ok(store)
     }
 }
@@ -441,6 +464,13 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             );
             return Err(rocket);
         }
+        #[cfg(not(feature = "ldap"))]
+        if self.authenticator == Authenticator::Ldap {
+            let e = crate::core::config::missing_feature("the LDAP authenticator", "ldap");
+            log::error!("kegauth: {e}");
+            return Err(rocket);
+        }
+        #[cfg(feature = "ldap")]
         let ldap = match self.authenticator {
             Authenticator::Ldap => {
                 match crate::authn::authenticators::ldap::LdapSettings::from_config(&config) {
@@ -560,9 +590,11 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         if !config.oauth_profiles.is_empty() {
             store.flows.set_provider_domains(oauth.domains());
         }
-        store = store
-            .with_two_factor_key(crate::core::two_factor::SecretBox::new(&secret))
-            .with_passkeys(config.passkeys_on());
+        #[cfg(feature = "two-factor")]
+        {
+            store = store.with_two_factor_key(crate::core::two_factor::SecretBox::new(&secret));
+        }
+        store = store.with_passkeys(config.passkeys_on());
         // The writer's own store records nothing of its own.
         let auditor = crate::core::audit::Auditor::start(store.clone(), self.audit_sinks.clone());
         store = store.with_auditor(auditor.clone(), "app");
@@ -675,6 +707,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         }
         let auth = Auth(Box::new(Service {
             store: store.clone(),
+            #[cfg(feature = "ldap")]
             ldap,
         }));
         let admin_sources = crate::web::admin::sources(store.clone(), config.two_factor_on());

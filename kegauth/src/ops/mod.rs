@@ -8,6 +8,8 @@
 //! It may use every other layer; nothing uses it.
 
 pub mod cli;
+#[cfg(test)]
+mod features_off;
 pub(crate) mod manager;
 #[cfg(feature = "testing")]
 pub mod testing;

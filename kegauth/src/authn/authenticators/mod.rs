@@ -8,8 +8,13 @@
 //! Which of them the login page offers is the [`Authenticator`] the app
 //! chose; OAuth profiles work beside any of them.
 
+#[cfg(feature = "ldap")]
 pub mod ldap;
+#[cfg(feature = "oauth")]
 pub mod oauth;
+#[cfg(not(feature = "oauth"))]
+#[path = "oauth_off.rs"]
+pub(crate) mod oauth;
 
 /// How people log in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -16,8 +16,6 @@ use rocket::request::{self, FromRequest, Request};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-pub use crate::core::config::jwt::JwtConfig;
-
 /// The longest `Authorization` header value the JWT loader looks at.
 pub const MAX_BEARER_BYTES: usize = 4096;
 
@@ -58,7 +56,7 @@ struct Keys {
 /// are required, with no leeway on expiry; a verification or reset token
 /// from a mail is never accepted (other claims, another key).
 ///
-/// Settings come from `[kegauth.jwt]` ([`JwtConfig`]). Issue tokens from a
+/// Settings come from `[kegauth.jwt]` ([`JwtConfig`](crate::loaders::JwtConfig)). Issue tokens from a
 /// handler that takes the loader as a request guard (the launch fails when the
 /// loader is not registered):
 ///

@@ -36,13 +36,16 @@
 //! [`Credential`] found in the request; kegauth looks the user up.
 
 mod api_token;
+#[cfg(feature = "jwt")]
 mod jwt;
 
+pub use crate::core::config::jwt::JwtConfig;
 pub use api_token::{
     api_token_header, generate_api_token, parse_api_token_header, ApiTokenOptions, Charset,
     TokenRequestLoader, MAX_API_TOKEN_HEADER_BYTES,
 };
-pub use jwt::{bearer_token, JwtConfig, JwtRequestLoader, MAX_BEARER_BYTES};
+#[cfg(feature = "jwt")]
+pub use jwt::{bearer_token, JwtRequestLoader, MAX_BEARER_BYTES};
 
 use crate::authn::principal::Principal;
 use crate::core::clock::Clock;
@@ -393,6 +396,7 @@ pub(crate) fn api_failure(req: &Request<'_>) -> ApiFailure {
 }
 
 /// Look a registered loader up from a request (for the loaders' request guards).
+#[cfg(feature = "jwt")]
 pub(crate) fn registered<'r, L: RequestLoader>(req: &'r Request<'_>) -> Option<&'r L> {
     registered_loader(req.rocket())
 }
@@ -407,6 +411,7 @@ pub fn registered_loader<L: RequestLoader, P: rocket::Phase>(
 }
 
 /// Whether loader `L` is registered on an ignited Rocket (for sentinels).
+#[cfg(feature = "jwt")]
 pub(crate) fn is_registered<L: RequestLoader>(rocket: &rocket::Rocket<rocket::Ignite>) -> bool {
     rocket
         .state::<Loaders>()

@@ -14,6 +14,7 @@ pub enum ServerUrls {
 }
 
 impl ServerUrls {
+    #[cfg(feature = "ldap")]
     pub(crate) fn to_vec(&self) -> Vec<String> {
         match self {
             ServerUrls::One(url) => vec![url.clone()],

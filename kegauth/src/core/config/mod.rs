@@ -13,6 +13,7 @@
 
 pub(crate) mod jwt;
 pub(crate) mod ldap;
+pub(crate) mod mail;
 pub(crate) mod oauth;
 
 use serde::Deserialize;
@@ -199,7 +200,7 @@ pub struct Config {
     /// stop. `false`: the hashing threads run at `hasher_nice` only.
     pub hasher_idle: bool,
     /// The mail transport (`[kegauth.mail]`), used when the app sets a mail manager.
-    pub mail: Option<crate::core::mail::MailConfig>,
+    pub mail: Option<mail::MailConfig>,
     /// The LDAP server(s) the LDAP authenticator binds to: a URL or a list tried in order.
     pub ldap_server_url: Option<ldap::ServerUrls>,
     /// The DN to bind as, with `{}` for the (escaped) login id, e.g. `uid={},dc=example,dc=org`.
@@ -259,7 +260,12 @@ impl Default for Config {
             session_absolute_timeout_secs: 43_200,
             session_cache_secs: DEFAULT_SESSION_CACHE_SECS,
             nav_cache_secs: 300,
-            two_factor: crate::core::two_factor::TwoFactorMode::Optional,
+            // Off in a build without the feature; "optional" there stops the launch.
+            two_factor: if cfg!(feature = "two-factor") {
+                crate::core::two_factor::TwoFactorMode::Optional
+            } else {
+                crate::core::two_factor::TwoFactorMode::Off
+            },
             two_factor_for: vec!["password".into(), "ldap".into()],
             two_factor_required_for: Vec::new(),
             passkeys: false,
@@ -287,6 +293,7 @@ impl Config {
         self.two_factor_on() && self.two_factor_for.iter().any(|m| m == method)
     }
 
+    #[cfg(feature = "passkeys")]
     /// The relying party passkeys are bound to, when they are on.
     pub fn relying_party(
         &self,
@@ -307,7 +314,7 @@ impl Config {
     /// Whether passkeys are on: `passkeys`, and second factors on
     /// (`two_factor = "off"` is the master switch).
     pub fn passkeys_on(&self) -> bool {
-        self.passkeys && self.two_factor_on()
+        cfg!(feature = "passkeys") && self.passkeys && self.two_factor_on()
     }
 
     /// Whether second factors are on (`two_factor` is not `"off"`).
@@ -325,7 +332,35 @@ impl Config {
             Config::default()
         };
         config.validate()?;
+        #[cfg(not(feature = "jwt"))]
+        if figment.find_value("kegauth.jwt").is_ok() {
+            return Err(missing_feature("[kegauth.jwt]", "jwt"));
+        }
         Ok(config)
+    }
+
+    /// The settings this build cannot honour: each needs a Cargo feature of
+    /// kegauth's that it was built without.
+    fn check_features(&self) -> crate::core::error::Result<()> {
+        if !cfg!(feature = "mail") && self.mail.is_some() {
+            return Err(missing_feature("[kegauth.mail]", "mail"));
+        }
+        if !cfg!(feature = "ldap") && self.ldap_server_url.is_some() {
+            return Err(missing_feature("ldap_server_url", "ldap"));
+        }
+        if !cfg!(feature = "oauth") && !self.oauth_profiles.is_empty() {
+            return Err(missing_feature("oauth_profiles", "oauth"));
+        }
+        if !cfg!(feature = "two-factor") && self.two_factor_on() {
+            return Err(missing_feature(
+                "two_factor = \"optional\" or \"required\" (or two_factor = \"off\")",
+                "two-factor",
+            ));
+        }
+        if !cfg!(feature = "passkeys") && self.passkeys {
+            return Err(missing_feature("passkeys = true", "passkeys"));
+        }
+        Ok(())
     }
 
     fn validate(&self) -> crate::core::error::Result<()> {
@@ -340,6 +375,7 @@ impl Config {
         if self.hasher_threads == Some(0) {
             return bad("hasher_threads must be at least 1".into());
         }
+        self.check_features()?;
         for m in &self.two_factor_for {
             if !crate::core::two_factor::LOGIN_METHODS.contains(&m.as_str()) {
                 return bad(format!(
@@ -391,6 +427,7 @@ impl Config {
             }
         }
         // Checked only when on: `two_factor = "off"` turns passkeys off too.
+        #[cfg(feature = "passkeys")]
         self.relying_party()?;
         for origin in &self.trusted_origins {
             let valid = origin.split_once("://").is_some_and(|(scheme, authority)| {
@@ -498,6 +535,15 @@ fn valid_server_name(s: &str) -> bool {
     host_ok && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0))
 }
 
+/// The error of a setting (`what`) that needs kegauth's Cargo feature
+/// `feature`, which this build lacks.
+pub(crate) fn missing_feature(what: &str, feature: &str) -> crate::core::error::Error {
+    crate::core::error::Error::Config(format!(
+        "{what} needs kegauth's `{feature}` feature, which this build lacks: add it to the \
+         app's Cargo.toml (kegauth = {{ features = [\"{feature}\", ...] }})"
+    ))
+}
+
 /// A DNS name (or dotted IPv4 address): dot-separated labels of letters,
 /// digits and `-`, none empty.
 pub(crate) fn valid_dns_name(host: &str) -> bool {
@@ -509,6 +555,7 @@ pub(crate) fn valid_dns_name(host: &str) -> bool {
 
 /// Whether `host` (a name, an IP, or an IPv6 address in brackets) is this
 /// machine: `localhost` or a loopback address.
+#[cfg(any(feature = "mail", feature = "oauth"))]
 pub(crate) fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host
@@ -519,6 +566,7 @@ pub(crate) fn is_loopback(host: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(any(feature = "mail", feature = "oauth"))]
     #[test]
     fn loopback_hosts() {
         assert!(super::is_loopback("localhost"));

@@ -45,6 +45,7 @@ fn hex(bytes: &[u8]) -> String {
 impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// Seal second-factor secrets with `sealer` (the `AuthManager` keys it
     /// from the app's secret key).
+    #[cfg(feature = "two-factor")]
     pub fn with_two_factor_key(mut self, sealer: SecretBox) -> Self {
         self.sealer = Some(Arc::new(sealer));
         self
@@ -52,7 +53,13 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
 
     fn sealer(&self) -> Result<&SecretBox> {
         self.sealer.as_deref().ok_or_else(|| {
-            Error::Config("no two-factor key: give the store one with with_two_factor_key".into())
+            if cfg!(feature = "two-factor") {
+                Error::Config(
+                    "no two-factor key: give the store one with with_two_factor_key".into(),
+                )
+            } else {
+                crate::core::config::missing_feature("second factors", "two-factor")
+            }
         })
     }
 

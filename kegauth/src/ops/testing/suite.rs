@@ -171,7 +171,7 @@ pub async fn disabled_users_cannot_log_in<D: AuthDb, E: EntitySet>(client: &Test
 
 /// Whether the mail flows can be checked; says why not on stderr.
 fn mail_ready<D: AuthDb, E: EntitySet>(client: &TestClient<D, E>, test: &str) -> bool {
-    let mail_on = client.store().is_ok_and(|s| s.mailer().is_some());
+    let mail_on = client.store().is_ok_and(|s| s.mail_on());
     if !mail_on {
         eprintln!("notice: kegauth suite `{test}`: mail is not configured; skipped");
     } else if client.outbox().is_none() {

@@ -84,7 +84,7 @@ pub(crate) fn sources<DB: Backend, E: EntitySet>(
     store: Store<DB, E>,
     two_factor: bool,
 ) -> BuiltinSources {
-    let mail = store.mailer().is_some();
+    let mail = store.mail_on();
     let mut sources: HashMap<Section, Arc<dyn CrudSource>> = HashMap::new();
     sources.insert(
         Section::Users,

@@ -386,16 +386,21 @@ impl<DB: Backend, E: EntitySet> CrudSource for Users<DB, E> {
             if user.core().is_verified {
                 return Ok(Found::Yes(flash("info", "admin-already-verified")));
             }
-            let store = self.store.in_language(cx.tr.lang());
-            Ok(Found::Yes(
-                match store.send_verification_mail(&user).await {
-                    Ok(()) => flash("success", "admin-verification-sent"),
-                    Err(e) => {
-                        log::error!("kegauth: verification mail to user {id} failed: {e}");
-                        flash("error", "admin-verification-failed")
-                    }
-                },
-            ))
+            #[cfg(not(feature = "mail"))]
+            return Ok(Found::Yes(flash("error", "admin-verification-failed")));
+            #[cfg(feature = "mail")]
+            {
+                let store = self.store.in_language(cx.tr.lang());
+                Ok(Found::Yes(
+                    match store.send_verification_mail(&user).await {
+                        Ok(()) => flash("success", "admin-verification-sent"),
+                        Err(e) => {
+                            log::error!("kegauth: verification mail to user {id} failed: {e}");
+                            flash("error", "admin-verification-failed")
+                        }
+                    },
+                ))
+            }
         })
     }
 }

@@ -170,6 +170,7 @@ pub fn csv_export(columns: &[GridColumn], rows: &[GridRow]) -> crate::core::erro
 }
 
 /// The longest text one spreadsheet cell holds (Excel's limit).
+#[cfg(feature = "xlsx")]
 const MAX_CELL_CHARS: usize = 32_767;
 
 /// The grid as an Excel workbook (keg-auth's `export_to=xlsx`): one sheet, a
@@ -181,6 +182,7 @@ const MAX_CELL_CHARS: usize = 32_767;
 /// let xlsx = xlsx_export(&[GridColumn::new("name", "Name")], &[GridRow::new(1, vec!["=1+1".into()])]).unwrap();
 /// assert!(xlsx.starts_with(b"PK"), "a zip file");
 /// ```
+#[cfg(feature = "xlsx")]
 pub fn xlsx_export(
     columns: &[GridColumn],
     rows: &[GridRow],
@@ -219,6 +221,7 @@ pub fn xlsx_export(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ExportFormat {
     Csv,
+    #[cfg(feature = "xlsx")]
     Xlsx,
 }
 
@@ -226,6 +229,7 @@ impl ExportFormat {
     pub(crate) fn parse(s: &str) -> Option<Self> {
         match s {
             "csv" => Some(Self::Csv),
+            #[cfg(feature = "xlsx")]
             "xlsx" => Some(Self::Xlsx),
             _ => None,
         }
@@ -243,6 +247,7 @@ impl<'r> rocket::response::Responder<'r, 'static> for ExportFile {
     fn respond_to(self, _: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
         let (content_type, ext) = match self.format {
             ExportFormat::Csv => (rocket::http::ContentType::CSV, "csv"),
+            #[cfg(feature = "xlsx")]
             ExportFormat::Xlsx => (
                 rocket::http::ContentType::new(
                     "application",

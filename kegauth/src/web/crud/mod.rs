@@ -46,10 +46,11 @@ mod changes;
 mod grid;
 pub(crate) mod view;
 
+#[cfg(feature = "xlsx")]
+pub use grid::xlsx_export;
 pub(crate) use grid::ExportFile;
 pub use grid::{
-    csv_export, xlsx_export, GridColumn, GridFilter, GridPage, GridQuery, GridRow, RowAction,
-    PER_PAGE,
+    csv_export, GridColumn, GridFilter, GridPage, GridQuery, GridRow, RowAction, PER_PAGE,
 };
 pub use view::CrudView;
 

@@ -2,8 +2,8 @@
 
 use super::grid::{list_url, ExportFile, ExportFormat, MAX_EXPORT_ROWS};
 use super::{
-    csv_export, xlsx_export, Action, CrudCx, CrudSource, Deleted, FieldKind, FormField, FormInput,
-    Found, GridPage, GridQuery, Saved, Viewer,
+    csv_export, Action, CrudCx, CrudSource, Deleted, FieldKind, FormField, FormInput, Found,
+    GridPage, GridQuery, Saved, Viewer,
 };
 use crate::authn::principal::principal;
 use crate::authn::session::{Flash, Session};
@@ -372,13 +372,20 @@ impl CrudHandler {
                 })
             })
             .collect();
+        #[cfg(not(feature = "xlsx"))]
+        if r.query("export_to") == Some("xlsx") {
+            return Err(crate::core::error::Error::NotFound(
+                "the Excel export (kegauth's `xlsx` feature, which this build lacks)".into(),
+            ));
+        }
         if let Some(format) = r.query("export_to").and_then(ExportFormat::parse) {
             query.page = 1;
             query.per_page = MAX_EXPORT_ROWS;
             let page = source.list(&r.cx, &query).await?;
             let body = match format {
                 ExportFormat::Csv => csv_export(&columns, &page.rows)?.into_bytes(),
-                ExportFormat::Xlsx => xlsx_export(&columns, &page.rows)?,
+                #[cfg(feature = "xlsx")]
+                ExportFormat::Xlsx => super::grid::xlsx_export(&columns, &page.rows)?,
             };
             return Ok(Page::Export(ExportFile {
                 name: r.names().1.to_lowercase().replace(' ', "-"),
@@ -454,7 +461,7 @@ impl CrudHandler {
                 "next_url": (page < pages).then(|| list_url(root, sort, &query, query.page + 1)),
                 "add_url": can_add.then(|| format!("{root}/add")),
                 "export_url": export("csv"),
-                "export_xlsx_url": export("xlsx"),
+                "export_xlsx_url": cfg!(feature = "xlsx").then(|| export("xlsx")),
                 "csrf_token": r.session().csrf_token(),
                 "flashes": r.session().take_flashes(),
             }),

@@ -1,7 +1,10 @@
 //! kegauth's views: login and logout (keg-auth's URLs and form field names).
 
+#[cfg(feature = "mail")]
 pub(crate) mod accounts;
+#[cfg(feature = "oauth")]
 pub(crate) mod oauth;
+#[cfg(feature = "passkeys")]
 pub(crate) mod passkeys;
 pub(crate) mod two_factor;
 
@@ -225,6 +228,7 @@ impl<'r> FromRequest<'r> for Ctx<'r> {
 
 impl Ctx<'_> {
     /// Whether the mail views exist for this app.
+    #[cfg(feature = "mail")]
     pub(crate) fn mail_views(&self) -> bool {
         self.authenticator == Authenticator::Keg && self.auth.0.mail_enabled()
     }
@@ -298,7 +302,7 @@ fn render_login(ctx: &Ctx<'_>, page: LoginPage<'_>) -> Page {
                 "forgot_url": auth.0.mail_enabled().then_some(crate::core::accounts::FORGOT_PASSWORD_PATH),
                 "providers": providers,
                 "passkey_login": ctx.config.passkeys_on(),
-                "passkey_script": passkeys::SCRIPT_PATH,
+                "passkey_script": passkey_script(),
             }),
         ),
     )
@@ -548,6 +552,15 @@ async fn logout_post(form: Form<LogoutForm<'_>>, ctx: Ctx<'_>) -> Page {
     Page::redirect(endpoints.after_logout.clone())
 }
 
+/// Where the passkey pages' script is served (none without the `passkeys`
+/// feature).
+pub(crate) fn passkey_script() -> Option<&'static str> {
+    #[cfg(feature = "passkeys")]
+    return Some(passkeys::SCRIPT_PATH);
+    #[cfg(not(feature = "passkeys"))]
+    None
+}
+
 /// kegauth's routes: mount them at `/` (`.mount("/", kegauth::routes())`).
 ///
 /// `GET/POST /login`, `HEAD /login` (405), `GET /logout` (a confirm form),
@@ -560,9 +573,12 @@ async fn logout_post(form: Form<LogoutForm<'_>>, ctx: Ctx<'_>) -> Page {
 /// their `add`, `<id>/edit` and `<id>/delete` pages, and `/permissions`.
 pub fn routes() -> Vec<Route> {
     let mut all = routes![login_get, login_head, login_post, logout_get, logout_post];
+    #[cfg(feature = "mail")]
     all.extend(accounts::routes());
+    #[cfg(feature = "oauth")]
     all.extend(oauth::routes());
     all.extend(two_factor::routes());
+    #[cfg(feature = "passkeys")]
     all.extend(passkeys::routes());
     // The login, logout and token pages are open by design; the route report says so.
     let id = crate::authz::requirements::register_rule(

@@ -170,7 +170,7 @@ pub(super) async fn render_verify(ctx: &Ctx<'_>, status: Status, error: Option<S
                 "verify_url": TWO_FACTOR_VERIFY_PATH,
                 "login_url": LOGIN_PATH,
                 "passkey": passkey,
-                "passkey_script": super::passkeys::SCRIPT_PATH,
+                "passkey_script": super::passkey_script(),
                 "csrf_token": ctx.session.csrf_token(),
                 "flashes": flashes,
             }),
@@ -335,6 +335,40 @@ pub(super) async fn account_user(ctx: &Ctx<'_>) -> Result<(i64, String), Page> {
     }
 }
 
+/// What the enrolment form shows of a new TOTP `secret`: its QR code, the
+/// secret typed in, and the `otpauth://` URI.
+#[cfg(feature = "two-factor")]
+fn enrolment_of(
+    ctx: &Ctx<'_>,
+    login: &str,
+    secret: &crate::core::two_factor::TotpSecret,
+) -> crate::core::error::Result<serde_json::Value> {
+    let issuer = if ctx.config.email_site_name.is_empty() {
+        ctx.config
+            .server_name
+            .clone()
+            .unwrap_or_else(|| "kegauth".into())
+    } else {
+        ctx.config.email_site_name.clone()
+    };
+    let uri = secret.otpauth_uri(&issuer, login);
+    let qr = crate::core::two_factor::qr_svg(&uri)?;
+    Ok(json!({ "qr_svg": qr, "secret": secret.base32(), "uri": uri }))
+}
+
+/// Without the `two-factor` feature no secret is ever pending.
+#[cfg(not(feature = "two-factor"))]
+fn enrolment_of(
+    _ctx: &Ctx<'_>,
+    _login: &str,
+    _secret: &crate::core::two_factor::TotpSecret,
+) -> crate::core::error::Result<serde_json::Value> {
+    Err(crate::core::config::missing_feature(
+        "second factors",
+        "two-factor",
+    ))
+}
+
 /// The account page: what is on, and the forms; `codes` are new recovery
 /// codes to show (once).
 pub(super) async fn render_account(
@@ -356,22 +390,10 @@ pub(super) async fn render_account(
     let mut enrolment = serde_json::Value::Null;
     if status.totp_pending {
         match service.pending(user_id).await {
-            Ok(Some(secret)) => {
-                let issuer = if ctx.config.email_site_name.is_empty() {
-                    ctx.config
-                        .server_name
-                        .clone()
-                        .unwrap_or_else(|| "kegauth".into())
-                } else {
-                    ctx.config.email_site_name.clone()
-                };
-                let uri = secret.otpauth_uri(&issuer, login);
-                let qr = match crate::core::two_factor::qr_svg(&uri) {
-                    Ok(svg) => svg,
-                    Err(e) => return Page::Error(e),
-                };
-                enrolment = json!({ "qr_svg": qr, "secret": secret.base32(), "uri": uri });
-            }
+            Ok(Some(secret)) => match enrolment_of(ctx, login, &secret) {
+                Ok(shown) => enrolment = shown,
+                Err(e) => return Page::Error(e),
+            },
             Ok(None) => {}
             Err(e) => return Page::Error(e),
         }
@@ -413,7 +435,7 @@ pub(super) async fn render_account(
                 "passkeys_on": ctx.config.passkeys_on(),
                 "passkeys": passkeys,
                 "passkeys_url": PASSKEYS_PATH,
-                "passkey_script": super::passkeys::SCRIPT_PATH,
+                "passkey_script": super::passkey_script(),
                 "flashes": ctx.session.take_flashes(),
             }),
         ),
