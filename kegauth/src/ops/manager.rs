@@ -365,9 +365,52 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
         templates: &Templates,
         secret: &[u8],
     ) -> crate::core::error::Result<Store<D::Backend, E>> {
+        // The links and mail (feature `mail`).
         #[cfg(feature = "mail")]
         {
-            store = self.with_links(store, rocket, config, templates, secret)?;
+            use crate::core::entity::{LoginKind, UserEntity};
+            let signer = crate::core::token::TokenSigner::new(secret, config.token_expire_mins)?;
+            let origin = config.link_origin();
+            let mailer = match &self.mail {
+                None => None,
+                Some(manager) => {
+                    if <E::User as UserEntity>::LOGIN != LoginKind::Email {
+                        return Err(crate::core::error::Error::Config(
+                            "mail needs email-login users (#[auth(user, login = \"email\")])"
+                                .into(),
+                        ));
+                    }
+                    if origin.is_none() {
+                        return Err(crate::core::error::Error::Config(
+                            "mail needs server_name in [kegauth] for its links (e.g. \
+                             \"example.com\"); kegauth never takes the host from a request"
+                                .into(),
+                        ));
+                    }
+                    let reset_route = format!(
+                        "{}/<user_id>/<token>",
+                        crate::core::accounts::RESET_PASSWORD_PATH
+                    );
+                    let mounted = rocket
+                        .routes()
+                        .any(|r| r.uri.path() == reset_route.as_str());
+                    if !mounted {
+                        return Err(crate::core::error::Error::Config(
+                            "mail links point at /reset-password and /verify-account: mount \
+                             kegauth::routes() at /"
+                                .into(),
+                        ));
+                    }
+                    Some(manager.build(config, templates)?)
+                }
+            };
+            store = store.with_token_signer(signer);
+            if let Some(origin) = origin {
+                store = store.with_link_origin(origin);
+            }
+            if let Some(mailer) = mailer {
+                store = store.with_mailer(mailer);
+            }
         }
         #[cfg(not(feature = "mail"))]
         let _ = (rocket, config, secret);
@@ -375,61 +418,6 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
             store.flows.set_policy(policy.clone());
         }
         store.flows.set_translator(templates.tr().clone());
-        Ok(store)
-    }
-
-    /// Give the store its token signer, link origin and mailer.
-    #[cfg(feature = "mail")]
-    fn with_links(
-        &self,
-        mut store: Store<D::Backend, E>,
-        rocket: &Rocket<Build>,
-        config: &Config,
-        templates: &Templates,
-        secret: &[u8],
-    ) -> crate::core::error::Result<Store<D::Backend, E>> {
-        use crate::core::entity::{LoginKind, UserEntity};
-        let signer = crate::core::token::TokenSigner::new(secret, config.token_expire_mins)?;
-        let origin = config.link_origin();
-        let mailer = match &self.mail {
-            None => None,
-            Some(manager) => {
-                if <E::User as UserEntity>::LOGIN != LoginKind::Email {
-                    return Err(crate::core::error::Error::Config(
-                        "mail needs email-login users (#[auth(user, login = \"email\")])".into(),
-                    ));
-                }
-                if origin.is_none() {
-                    return Err(crate::core::error::Error::Config(
-                        "mail needs server_name in [kegauth] for its links (e.g. \
-                         \"example.com\"); kegauth never takes the host from a request"
-                            .into(),
-                    ));
-                }
-                let reset_route = format!(
-                    "{}/<user_id>/<token>",
-                    crate::core::accounts::RESET_PASSWORD_PATH
-                );
-                let mounted = rocket
-                    .routes()
-                    .any(|r| r.uri.path() == reset_route.as_str());
-                if !mounted {
-                    return Err(crate::core::error::Error::Config(
-                        "mail links point at /reset-password and /verify-account: mount \
-                         kegauth::routes() at /"
-                            .into(),
-                    ));
-                }
-                Some(manager.build(config, templates)?)
-            }
-        };
-        store = store.with_token_signer(signer);
-        if let Some(origin) = origin {
-            store = store.with_link_origin(origin);
-        }
-        if let Some(mailer) = mailer {
-            store = store.with_mailer(mailer);
-        }
         Ok(store)
     }
 }
