@@ -475,14 +475,13 @@ impl Menus {
             return self.anonymous(rocket, true);
         };
         let generation = auth.0.write_generation();
-        if let Some(key) = &key {
-            if let Some(hit) = self
+        if let Some(key) = &key
+            && let Some(hit) = self
                 .lock()
                 .get(key.as_str())
                 .filter(|c| c.generation == generation && c.at.elapsed() < self.ttl)
-            {
-                return hit.visible.clone();
-            }
+        {
+            return hit.visible.clone();
         }
         let requirements: Vec<Option<Requirement>> = self
             .links

@@ -260,14 +260,15 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .flows
             .policy
             .check_in(password, user.login_id(), &self.flows.tr);
-        if let Some(max) = self.hasher().scheme().max_password_bytes() {
-            if errors.is_empty() && password.len() > max {
-                errors.push(
-                    self.flows
-                        .tr
-                        .t_args("policy-too-long", &[("max", max.to_string())]),
-                );
-            }
+        if let Some(max) = self.hasher().scheme().max_password_bytes()
+            && errors.is_empty()
+            && password.len() > max
+        {
+            errors.push(
+                self.flows
+                    .tr
+                    .t_args("policy-too-long", &[("max", max.to_string())]),
+            );
         }
         errors
     }
@@ -431,21 +432,20 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             (Some(_), Some(_)) => Some(self.verify_account_url(user)?),
             _ => None,
         };
-        if let (true, Some(mailer), Some(url)) = (send_mail, self.mailer(), &url) {
-            if let Err(e) = mailer
+        if let (true, Some(mailer), Some(url)) = (send_mail, self.mailer(), &url)
+            && let Err(e) = mailer
                 .send(MailKind::NewUser, user.login_id(), url, self.language())
                 .await
-            {
-                log::error!(
-                    "kegauth: verification mail to user {} failed: {e}",
-                    user.id()
-                );
-                if let Err(d) = self.delete_user(user.id()).await {
-                    log::error!("kegauth: could not delete user {} again: {d}", user.id());
-                }
-                user.set_id(0);
-                return Err(e);
+        {
+            log::error!(
+                "kegauth: verification mail to user {} failed: {e}",
+                user.id()
+            );
+            if let Err(d) = self.delete_user(user.id()).await {
+                log::error!("kegauth: could not delete user {} again: {d}", user.id());
             }
+            user.set_id(0);
+            return Err(e);
         }
         Ok(url)
     }

@@ -529,13 +529,13 @@ async fn create_user<DB: Backend, E: EntitySet>(
         );
     }
     say(out, &tr.t("cli-user-created"))?;
-    if let Some(url) = url {
-        if store.mail_on() {
-            if !no_mail {
-                say(out, &tr.t("cli-mail-sent"))?;
-            }
-            say(out, &tr.t_args("cli-verification-url", &[("url", url)]))?;
+    if let Some(url) = url
+        && store.mail_on()
+    {
+        if !no_mail {
+            say(out, &tr.t("cli-mail-sent"))?;
         }
+        say(out, &tr.t_args("cli-verification-url", &[("url", url)]))?;
     }
     Ok(())
 }

@@ -96,13 +96,13 @@ mod launched {
     #[database("main")]
     struct Db(sqlx::SqlitePool);
 
-    #[derive(crate::AuthEntity)]
+    #[derive(kegauth_macros::AuthEntity)]
     #[auth(user, table = "users", login = "email")]
     struct User {
         id: i64,
         email: String,
         #[auth(core)]
-        core: crate::UserCore,
+        core: crate::core::entity::UserCore,
     }
 
     /// A SQLite file that goes with the test.
@@ -130,8 +130,8 @@ mod launched {
         let rocket = rocket::custom(figment)
             .attach(Db::init())
             .attach(manager)
-            .mount("/", crate::routes())
-            .register("/", crate::catchers());
+            .mount("/", crate::web::views::routes())
+            .register("/", crate::web::catchers::catchers());
         Client::tracked(rocket).await
     }
 
@@ -186,12 +186,12 @@ mod launched {
         let client = launch(&file, "", |b| b).await.expect("the app launches");
         let store = client
             .rocket()
-            .state::<crate::Store<sqlx::Sqlite, User>>()
+            .state::<crate::core::store::Store<sqlx::Sqlite, User>>()
             .expect("the store is managed");
         let mut admin = User {
             id: 0,
             email: "admin@example.com".into(),
-            core: crate::UserCore::new(),
+            core: crate::core::entity::UserCore::new(),
         };
         admin.core.is_superuser = true;
         admin.core.is_verified = true;

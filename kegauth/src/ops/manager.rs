@@ -593,11 +593,11 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 return Err(rocket);
             }
         };
-        if self.create_schema {
-            if let Err(e) = store.create_schema().await {
-                log::error!("kegauth: creating the schema failed: {e}");
-                return Err(rocket);
-            }
+        if self.create_schema
+            && let Err(e) = store.create_schema().await
+        {
+            log::error!("kegauth: creating the schema failed: {e}");
+            return Err(rocket);
         }
         if self.optional_api_token_column {
             match store.allow_missing_api_token_column().await {
@@ -616,29 +616,29 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             log::error!("kegauth: {e}");
             return Err(rocket);
         }
-        if !config.oauth_profiles.is_empty() {
-            if let Err(e) = store.check_oauth_table().await {
-                log::error!("kegauth: {e}");
-                return Err(rocket);
-            }
+        if !config.oauth_profiles.is_empty()
+            && let Err(e) = store.check_oauth_table().await
+        {
+            log::error!("kegauth: {e}");
+            return Err(rocket);
         }
-        if config.two_factor_on() {
-            if let Err(e) = store.check_two_factor_tables().await {
-                log::error!("kegauth: {e}");
-                return Err(rocket);
-            }
+        if config.two_factor_on()
+            && let Err(e) = store.check_two_factor_tables().await
+        {
+            log::error!("kegauth: {e}");
+            return Err(rocket);
         }
-        if config.passkeys_on() {
-            if let Err(e) = store.check_passkeys_table().await {
-                log::error!("kegauth: {e}");
-                return Err(rocket);
-            }
+        if config.passkeys_on()
+            && let Err(e) = store.check_passkeys_table().await
+        {
+            log::error!("kegauth: {e}");
+            return Err(rocket);
         }
-        if config.attempt_limit_enabled {
-            if let Err(e) = store.check_attempt_table().await {
-                log::error!("kegauth: {e}");
-                return Err(rocket);
-            }
+        if config.attempt_limit_enabled
+            && let Err(e) = store.check_attempt_table().await
+        {
+            log::error!("kegauth: {e}");
+            return Err(rocket);
         }
         match store.sync_permissions(&self.permissions).await {
             Ok(report) => log::info!(

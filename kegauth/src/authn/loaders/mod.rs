@@ -301,10 +301,10 @@ pub(crate) async fn load_principal<'r>(
     };
     let cells = outcomes(req, loaders);
     for (entry, cell) in loaders.0.iter().zip(&cells.0) {
-        if let Some(choice) = choice {
-            if !choice.iter().any(|id| id().type_id == entry.key.type_id) {
-                continue;
-            }
+        if let Some(choice) = choice
+            && !choice.iter().any(|id| id().type_id == entry.key.type_id)
+        {
+            continue;
         }
         let outcome = cell
             .get_or_init(|| async {

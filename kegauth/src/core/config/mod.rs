@@ -394,12 +394,12 @@ impl Config {
                 ));
             }
         }
-        if let Some(target) = &self.redirect_login_target {
-            if crate::core::next::safe_next(target).is_none() {
-                return bad(format!(
-                    "redirect_login_target must be a relative path like /sso, not `{target}`"
-                ));
-            }
+        if let Some(target) = &self.redirect_login_target
+            && crate::core::next::safe_next(target).is_none()
+        {
+            return bad(format!(
+                "redirect_login_target must be a relative path like /sso, not `{target}`"
+            ));
         }
         if !matches!(self.preferred_url_scheme.as_str(), "http" | "https") {
             return bad(format!(
@@ -418,13 +418,13 @@ impl Config {
                 }
             }
         }
-        if let Some(server_name) = &self.server_name {
-            if !valid_server_name(server_name) {
-                return bad(format!(
-                    "server_name must be a host with an optional port, like example.com or \
+        if let Some(server_name) = &self.server_name
+            && !valid_server_name(server_name)
+        {
+            return bad(format!(
+                "server_name must be a host with an optional port, like example.com or \
                      localhost:8000, not `{server_name}`"
-                ));
-            }
+            ));
         }
         // Checked only when on: `two_factor = "off"` turns passkeys off too.
         #[cfg(feature = "passkeys")]

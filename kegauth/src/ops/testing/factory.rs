@@ -103,10 +103,10 @@ impl<DB: Backend, E: EntitySet> Factory<DB, E> {
 
     /// The ids of `tokens`, each one declared.
     async fn permission_ids(&self, tokens: &[String]) -> Result<Vec<i64>> {
-        if let Some(declared) = &self.declared {
-            if let Some(t) = tokens.iter().find(|t| !declared.contains(*t)) {
-                return Err(Error::Invalid(format!("permission `{t}` is not declared")));
-            }
+        if let Some(declared) = &self.declared
+            && let Some(t) = tokens.iter().find(|t| !declared.contains(*t))
+        {
+            return Err(Error::Invalid(format!("permission `{t}` is not declared")));
         }
         self.store
             .permission_ids(tokens)

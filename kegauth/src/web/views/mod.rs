@@ -346,16 +346,16 @@ fn failure_message(
     failure: LoginFailure,
     login_id: &str,
 ) -> String {
-    if failure == LoginFailure::UseProvider {
-        if let (Some(provider), Some(domain)) = (
+    if failure == LoginFailure::UseProvider
+        && let (Some(provider), Some(domain)) = (
             auth.0.provider_of(login_id),
             crate::authn::authenticators::oauth::domain_of(login_id),
-        ) {
-            return templates.t_args(
-                "login-use-provider",
-                &[("provider", provider), ("domain", domain)],
-            );
-        }
+        )
+    {
+        return templates.t_args(
+            "login-use-provider",
+            &[("provider", provider), ("domain", domain)],
+        );
     }
     if !config.detailed_login_errors {
         return templates.t("login-failed");
