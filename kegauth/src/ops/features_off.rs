@@ -44,6 +44,40 @@ fn mail_settings_need_the_mail_feature() {
     refused_for("[kegauth.mail]\ntransport = \"file\"", "mail");
 }
 
+/// Without lettre, email login ids are checked by kegauth's own dot-atom
+/// rule: what the admin form and `auth create-user` refuse stays refused.
+#[cfg(not(feature = "mail"))]
+#[test]
+fn email_login_ids_are_still_checked_without_mail() {
+    use crate::core::accounts::{check_login_id, LoginIdProblem};
+    use crate::core::entity::LoginKind;
+    for good in [
+        "ann@example.com",
+        "ann.b+tag@mail.example.co",
+        "o'neil@example.org",
+    ] {
+        assert_eq!(check_login_id(LoginKind::Email, good), Ok(()), "{good}");
+    }
+    for bad in [
+        "<script>alert(1)</script>@example.com",
+        "ann",
+        "ann@",
+        "@example.com",
+        "ann..b@example.com",
+        ".ann@example.com",
+        "ann@-example.com",
+        "ann@example..com",
+        "ann b@example.com",
+        "ann@exa_mple.com",
+    ] {
+        assert_eq!(
+            check_login_id(LoginKind::Email, bad),
+            Err(LoginIdProblem::NotAnEmail),
+            "{bad}"
+        );
+    }
+}
+
 #[cfg(not(feature = "jwt"))]
 #[test]
 fn jwt_settings_need_the_jwt_feature() {
