@@ -1,6 +1,8 @@
 //! kegauth's integration tests, as one binary: each file of this folder is a
 //! module (the common helpers once), so the library is linked once, not once
-//! per file. The tests that read the process's log are `logged.rs`.
+//! per file. Three binaries stand alone, for their tests read process-wide
+//! state: `logged.rs` (the log), `nav_main.rs` (the route report's handler
+//! table) and `session_cache_main.rs` (the statement counter).
 
 /// The log capture (`common::logs`) is not installed in this binary.
 pub const CAPTURE_LOGS: bool = false;
