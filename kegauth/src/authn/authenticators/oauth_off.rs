@@ -1,6 +1,6 @@
 //! OAuth in a build without kegauth's `oauth` feature: no provider, so the
-//! login page shows no provider links and a configured `oauth_profiles`
-//! stops the launch with a message naming the feature.
+//! login page shows no provider links. (A configured `oauth_profiles` has
+//! already stopped the launch: `Config::check_features`.)
 
 pub(crate) use crate::core::config::oauth::domain_of;
 use crate::core::config::oauth::ProviderDomains;
@@ -11,16 +11,9 @@ use crate::core::error::Result;
 pub(crate) struct OAuth;
 
 impl OAuth {
-    /// Refuse `oauth_profiles`: this build cannot log in through them.
-    pub(crate) fn from_config(config: &Config) -> Result<Self> {
-        if config.oauth_profiles.is_empty() {
-            Ok(OAuth)
-        } else {
-            Err(crate::core::config::missing_feature(
-                "oauth_profiles",
-                "oauth",
-            ))
-        }
+    /// No profiles: the settings were checked to have none.
+    pub(crate) fn from_config(_config: &Config) -> Result<Self> {
+        Ok(OAuth)
     }
 
     /// No provider domains.

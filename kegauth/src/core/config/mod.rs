@@ -314,7 +314,7 @@ impl Config {
     /// Whether passkeys are on: `passkeys`, and second factors on
     /// (`two_factor = "off"` is the master switch).
     pub fn passkeys_on(&self) -> bool {
-        cfg!(feature = "passkeys") && self.passkeys && self.two_factor_on()
+        self.passkeys && self.two_factor_on()
     }
 
     /// Whether second factors are on (`two_factor` is not `"off"`).
