@@ -20,6 +20,7 @@ mod cross_site;
 mod ddl;
 mod demo;
 mod i18n;
+mod imports;
 mod keg_auth_peer;
 mod keg_auth_schema;
 mod ldap;

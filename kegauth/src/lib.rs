@@ -29,19 +29,22 @@
 //!   purge-attempts, routes, schema).
 //!
 //! ## Architecture
-//! The source is five layers, one folder each; a layer uses only the ones
-//! below it (`tests/architecture.rs` checks it, and ARCHITECTURE.md says more):
+//! The source is six layers, one folder each; a layer uses only the ones
+//! below it, and no two files import each other around a circle
+//! (`tests/architecture.rs` and `tests/imports.rs` check it, and
+//! ARCHITECTURE.md says more):
 //!
 //! ```text
-//! ops     ops/manager.rs (the fairing), ops/cli.rs, ops/testing/
-//! web     web/views/, web/catchers.rs, web/endpoints.rs, web/crud/, web/admin/
-//! authz   authz/requirements/, authz/guards.rs, authz/admin_rules.rs, authz/access.rs, authz/nav.rs
-//! authn   authn/session.rs, authn/principal.rs, authn/loaders/, authn/authenticators/, authn/service.rs
-//! core    core/entity/, core/store/, core/password/, core/token.rs, core/config/, core/error.rs, ...
+//! ops       ops/manager.rs (the fairing), ops/cli.rs, ops/testing/
+//! web       web/views/, web/catchers.rs, web/endpoints.rs, web/crud/, web/admin/
+//! authz     authz/requirements/, authz/guards.rs, authz/admin_rules.rs, authz/access.rs, authz/nav.rs
+//! authn     authn/session.rs, authn/principal.rs, authn/loaders/, authn/authenticators/, authn/service.rs
+//! services  services/i18n.rs, services/templates.rs, services/mail.rs, services/accounts.rs, ...
+//! core      core/entity/, core/store/, core/password/, core/token.rs, core/config/, core/error.rs, ...
 //! ```
 //!
-//! A login: `web/views/mod.rs` (`login_post`: form, CSRF, attempt gate of
-//! `core/attempts.rs`) → `authn/service.rs` (`authenticate`: the user
+//! A login: `web/views/login.rs` (`login_post`: form, CSRF, attempt gate of
+//! `core/attempts/`) → `authn/service.rs` (`authenticate`: the user
 //! from `core/store/users.rs`, the hash checked by `core/password/`) →
 //! `authn/session.rs` (`log_in`: the encrypted cookie) → a redirect to the
 //! after-login endpoint (`web/endpoints.rs`).
@@ -74,6 +77,7 @@ mod authn;
 mod authz;
 mod core;
 mod ops;
+mod services;
 mod web;
 
 // The public modules, at the paths they have always had. Each lives in its
@@ -82,17 +86,17 @@ mod web;
 pub use self::authn::authenticators::ldap;
 #[cfg(feature = "oauth")]
 pub use self::authn::authenticators::oauth;
-pub use self::authn::{loaders, session};
+pub use self::authn::{client_ip, loaders, session};
 pub use self::authz::{access, guards, nav, requirements};
-#[cfg(feature = "mail")]
-pub use self::core::mail;
 pub use self::core::{
-    accounts, attempts, audit, backend, client_ip, clock, config, ddl, entity, i18n, next,
-    passkeys, password, permissions, policy, store, templates, token, two_factor,
+    attempts, audit, backend, clock, config, ddl, entity, next, password, permissions, store, token,
 };
 pub use self::ops::cli;
 #[cfg(feature = "testing")]
 pub use self::ops::testing;
+#[cfg(feature = "mail")]
+pub use self::services::mail;
+pub use self::services::{accounts, i18n, policy, templates};
 #[cfg(feature = "dyn-templates")]
 pub use self::web::dyn_templates;
 pub use self::web::{admin, crud, endpoints};
@@ -117,6 +121,35 @@ pub use self::ops::manager::{AuthDb, AuthManager, AuthManagerBuilder, StoreOf};
 pub use self::web::catchers::catchers;
 pub use self::web::views::routes;
 pub use kegauth_macros::{requires_permissions, requires_user, AuthEntity};
+
+/// Passkeys and security keys (WebAuthn): what the store keeps of them, and
+/// (feature `passkeys`) the ceremonies, [`RelyingParty`](passkeys::RelyingParty).
+///
+/// See the record types' module for the whole story: the ceremonies, the
+/// relying-party id and origin, and what travels in the session cookie.
+pub mod passkeys {
+    #[doc(inline)]
+    pub use crate::core::passkeys::*;
+    #[cfg(feature = "passkeys")]
+    #[doc(inline)]
+    pub use crate::services::passkeys::{Refused, RelyingParty};
+}
+
+/// Second factors: TOTP (RFC 6238) with its secret encrypted at rest,
+/// single-use recovery codes kept as digests, and (feature `two-factor`) the
+/// enrolment's QR code, [`qr_svg`](two_factor::qr_svg).
+///
+/// TOTP codes are 6 digits over 30-second steps, SHA-1 (what authenticator
+/// apps read from an `otpauth://` URI), accepted one step either side of now,
+/// and each step at most once per user: the store keeps the last step used
+/// and refuses it and every earlier one.
+pub mod two_factor {
+    #[doc(inline)]
+    pub use crate::core::two_factor::*;
+    #[cfg(feature = "two-factor")]
+    #[doc(inline)]
+    pub use crate::services::two_factor::qr_svg;
+}
 
 /// The names an app usually needs.
 pub mod prelude {

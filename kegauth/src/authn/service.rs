@@ -5,14 +5,19 @@ use crate::core::attempts::Gate;
 use crate::core::backend::Backend;
 use crate::core::entity::{AttemptType, AuthEntity, EntitySet, LoginKind, UserEntity};
 use crate::core::error::Result;
+use crate::core::passkeys::StoredPasskey;
+#[cfg(feature = "passkeys")]
+use crate::core::passkeys::{NewPasskey, PasskeyKind};
+use crate::core::store::two_factor::{SecondFactor, TwoFactorStatus};
 use crate::core::store::Store;
+use crate::core::two_factor::{PendingLogin, TotpSecret};
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Why a login did not succeed (only shown in detail when `detailed_login_errors` is on).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +96,7 @@ pub(crate) trait AuthService: Send + Sync + 'static {
     fn login_kind(&self) -> LoginKind;
 
     /// Second factors (the login's second step, the account page).
-    fn two_factor(&self) -> &dyn crate::authn::two_factor::TwoFactorService;
+    fn two_factor(&self) -> &dyn TwoFactorService;
 
     /// Whether a mail manager is configured (the forgot/reset/verify pages exist).
     fn mail_enabled(&self) -> bool;
@@ -284,7 +289,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         <E::User as UserEntity>::LOGIN
     }
 
-    fn two_factor(&self) -> &dyn crate::authn::two_factor::TwoFactorService {
+    fn two_factor(&self) -> &dyn TwoFactorService {
         self
     }
 
@@ -478,7 +483,7 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         use crate::authn::loaders::Credential;
         Box::pin(async move {
             match credential {
-                Credential::SessionKey(key) => self.active_user(key).await,
+                Credential::SessionKey(key) => AuthService::active_user(self, key).await,
                 Credential::ApiToken { login_id, token } => {
                     let user = self.store.user_by_api_token(login_id, token).await?;
                     Ok(self.only_active(user.map(Arc::new)))
@@ -567,6 +572,104 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
     fn id_of(&self, user: &AnyUser) -> Option<i64> {
         user.downcast_ref::<E::User>().map(AuthEntity::id)
     }
+}
+
+/// What the second-factor views need of the store, type-erased.
+pub(crate) trait TwoFactorService: Send + Sync + 'static {
+    /// [`Store::two_factor_status`](crate::Store::two_factor_status).
+    fn status(&self, user_id: i64) -> BoxFuture<'_, Result<TwoFactorStatus>>;
+
+    /// [`Store::has_second_factor`](crate::Store::has_second_factor).
+    fn enabled(&self, user_id: i64) -> BoxFuture<'_, Result<bool>>;
+
+    /// [`Store::check_second_factor`](crate::Store::check_second_factor).
+    fn check<'a>(
+        &'a self,
+        user_id: i64,
+        code: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SecondFactor>>>;
+
+    /// [`Store::begin_totp`](crate::Store::begin_totp).
+    fn begin(&self, user_id: i64) -> BoxFuture<'_, Result<TotpSecret>>;
+
+    /// [`Store::pending_totp`](crate::Store::pending_totp).
+    fn pending(&self, user_id: i64) -> BoxFuture<'_, Result<Option<TotpSecret>>>;
+
+    /// [`Store::confirm_totp`](crate::Store::confirm_totp).
+    fn confirm<'a>(
+        &'a self,
+        user_id: i64,
+        code: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>>>;
+
+    /// [`Store::regenerate_recovery_codes`](crate::Store::regenerate_recovery_codes).
+    fn regenerate(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<String>>>;
+
+    /// [`Store::disable_two_factor`](crate::Store::disable_two_factor).
+    fn disable(&self, user_id: i64, rotate: bool) -> BoxFuture<'_, Result<()>>;
+
+    /// Whether `password` is `user_id`'s (to turn the second factor off or
+    /// see new recovery codes without a code).
+    fn password_matches<'a>(
+        &'a self,
+        user_id: i64,
+        password: &'a str,
+    ) -> BoxFuture<'a, Result<bool>>;
+
+    /// Whether `pending` still stands: not expired now, and its user active
+    /// with the same session key.
+    fn pending_holds<'a>(&'a self, pending: &'a PendingLogin) -> BoxFuture<'a, Result<bool>>;
+
+    /// The active user holding `session_key`: their id and login id.
+    fn account<'a>(&'a self, session_key: &'a str) -> BoxFuture<'a, Result<Option<(i64, String)>>>;
+
+    /// Whether user `user_id` holds any of `tokens` (a superuser holds all).
+    fn holds_any<'a>(&'a self, user_id: i64, tokens: &'a [String]) -> BoxFuture<'a, Result<bool>>;
+
+    /// Now, in Unix seconds, by the store's clock.
+    fn now_secs(&self) -> i64;
+
+    /// [`Store::passkeys`](crate::Store::passkeys).
+    fn passkeys(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<StoredPasskey>>>;
+
+    /// [`Store::passkey_user_handle`](crate::Store::passkey_user_handle).
+    #[cfg(feature = "passkeys")]
+    fn passkey_handle(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<u8>>>;
+
+    /// [`Store::add_passkey`](crate::Store::add_passkey).
+    #[cfg(feature = "passkeys")]
+    fn add_passkey<'a>(
+        &'a self,
+        user_id: i64,
+        name: &'a str,
+        kind: PasskeyKind,
+        passkey: &'a NewPasskey,
+    ) -> BoxFuture<'a, Result<i64>>;
+
+    /// [`Store::passkey_by_credential`](crate::Store::passkey_by_credential).
+    #[cfg(feature = "passkeys")]
+    fn passkey_by_credential<'a>(
+        &'a self,
+        credential_id: &'a [u8],
+    ) -> BoxFuture<'a, Result<Option<StoredPasskey>>>;
+
+    /// [`Store::record_passkey_use`](crate::Store::record_passkey_use).
+    #[cfg(feature = "passkeys")]
+    fn record_passkey_use<'a>(
+        &'a self,
+        id: i64,
+        before: &'a [u8],
+        after: &'a [u8],
+    ) -> BoxFuture<'a, Result<bool>>;
+
+    /// [`Store::delete_passkey`](crate::Store::delete_passkey).
+    #[cfg(feature = "passkeys")]
+    fn delete_passkey(&self, user_id: i64, id: i64) -> BoxFuture<'_, Result<bool>>;
+
+    /// User `user_id`, if active: their session key and login id (a passkey
+    /// login's user).
+    #[cfg(feature = "passkeys")]
+    fn active_user(&self, user_id: i64) -> BoxFuture<'_, Result<Option<(String, String)>>>;
 }
 
 /// The service, as managed state.

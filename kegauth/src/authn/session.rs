@@ -165,7 +165,7 @@ trait RequestView: Sync {
 
 impl RequestView for Request<'_> {
     fn message(&self, key: &str) -> String {
-        crate::core::i18n::translator_of(self).t(key)
+        crate::services::i18n::translator_of(self).t(key)
     }
 
     fn header(&self, name: &str) -> Option<&str> {
@@ -178,7 +178,7 @@ impl RequestView for Request<'_> {
             return;
         };
         event.client_ip = rocket
-            .state::<crate::core::client_ip::ProxyPolicy>()
+            .state::<crate::authn::client_ip::ProxyPolicy>()
             .and_then(|p| p.client_ip_of(self))
             .map(|ip| ip.to_string());
         if let serde_json::Value::Object(detail) = &mut event.detail {
@@ -229,7 +229,7 @@ pub(crate) fn random_token() -> String {
 pub(crate) struct RequestLocal {
     session: Mutex<Option<Arc<SessionData>>>,
     /// See [`session_principal`](crate::requirements::session_principal).
-    pub(crate) principal: std::sync::OnceLock<crate::authn::principal::SessionPrincipal>,
+    pub(crate) principal: std::sync::OnceLock<crate::authn::identity::SessionPrincipal>,
 }
 
 impl RequestLocal {

@@ -1,8 +1,9 @@
 //! The second step of a login: the state a password login leaves in the
-//! session while it waits for a second factor, and the type-erased
-//! second-factor service the views call.
+//! session while it waits for a second factor, and the store behind the
+//! type-erased second-factor service the views call (its trait,
+//! `TwoFactorService`, is in `service.rs` beside the login service's).
 
-use crate::authn::service::Service;
+use crate::authn::service::{BoxFuture, Service, TwoFactorService};
 use crate::core::backend::Backend;
 use crate::core::entity::{AuthEntity, EntitySet, UserEntity};
 use crate::core::error::Result;
@@ -11,108 +12,6 @@ use crate::core::passkeys::StoredPasskey;
 use crate::core::passkeys::{NewPasskey, PasskeyKind};
 use crate::core::store::two_factor::{SecondFactor, TwoFactorStatus};
 use crate::core::two_factor::{PendingLogin, TotpSecret};
-use std::future::Future;
-use std::pin::Pin;
-
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// What the second-factor views need of the store, type-erased.
-pub(crate) trait TwoFactorService: Send + Sync + 'static {
-    /// [`Store::two_factor_status`](crate::Store::two_factor_status).
-    fn status(&self, user_id: i64) -> BoxFuture<'_, Result<TwoFactorStatus>>;
-
-    /// [`Store::has_second_factor`](crate::Store::has_second_factor).
-    fn enabled(&self, user_id: i64) -> BoxFuture<'_, Result<bool>>;
-
-    /// [`Store::check_second_factor`](crate::Store::check_second_factor).
-    fn check<'a>(
-        &'a self,
-        user_id: i64,
-        code: &'a str,
-    ) -> BoxFuture<'a, Result<Option<SecondFactor>>>;
-
-    /// [`Store::begin_totp`](crate::Store::begin_totp).
-    fn begin(&self, user_id: i64) -> BoxFuture<'_, Result<TotpSecret>>;
-
-    /// [`Store::pending_totp`](crate::Store::pending_totp).
-    fn pending(&self, user_id: i64) -> BoxFuture<'_, Result<Option<TotpSecret>>>;
-
-    /// [`Store::confirm_totp`](crate::Store::confirm_totp).
-    fn confirm<'a>(
-        &'a self,
-        user_id: i64,
-        code: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Vec<String>>>>;
-
-    /// [`Store::regenerate_recovery_codes`](crate::Store::regenerate_recovery_codes).
-    fn regenerate(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<String>>>;
-
-    /// [`Store::disable_two_factor`](crate::Store::disable_two_factor).
-    fn disable(&self, user_id: i64, rotate: bool) -> BoxFuture<'_, Result<()>>;
-
-    /// Whether `password` is `user_id`'s (to turn the second factor off or
-    /// see new recovery codes without a code).
-    fn password_matches<'a>(
-        &'a self,
-        user_id: i64,
-        password: &'a str,
-    ) -> BoxFuture<'a, Result<bool>>;
-
-    /// Whether `pending` still stands: not expired now, and its user active
-    /// with the same session key.
-    fn pending_holds<'a>(&'a self, pending: &'a PendingLogin) -> BoxFuture<'a, Result<bool>>;
-
-    /// The active user holding `session_key`: their id and login id.
-    fn account<'a>(&'a self, session_key: &'a str) -> BoxFuture<'a, Result<Option<(i64, String)>>>;
-
-    /// Whether user `user_id` holds any of `tokens` (a superuser holds all).
-    fn holds_any<'a>(&'a self, user_id: i64, tokens: &'a [String]) -> BoxFuture<'a, Result<bool>>;
-
-    /// Now, in Unix seconds, by the store's clock.
-    fn now_secs(&self) -> i64;
-
-    /// [`Store::passkeys`](crate::Store::passkeys).
-    fn passkeys(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<StoredPasskey>>>;
-
-    /// [`Store::passkey_user_handle`](crate::Store::passkey_user_handle).
-    #[cfg(feature = "passkeys")]
-    fn passkey_handle(&self, user_id: i64) -> BoxFuture<'_, Result<Vec<u8>>>;
-
-    /// [`Store::add_passkey`](crate::Store::add_passkey).
-    #[cfg(feature = "passkeys")]
-    fn add_passkey<'a>(
-        &'a self,
-        user_id: i64,
-        name: &'a str,
-        kind: PasskeyKind,
-        passkey: &'a NewPasskey,
-    ) -> BoxFuture<'a, Result<i64>>;
-
-    /// [`Store::passkey_by_credential`](crate::Store::passkey_by_credential).
-    #[cfg(feature = "passkeys")]
-    fn passkey_by_credential<'a>(
-        &'a self,
-        credential_id: &'a [u8],
-    ) -> BoxFuture<'a, Result<Option<StoredPasskey>>>;
-
-    /// [`Store::record_passkey_use`](crate::Store::record_passkey_use).
-    #[cfg(feature = "passkeys")]
-    fn record_passkey_use<'a>(
-        &'a self,
-        id: i64,
-        before: &'a [u8],
-        after: &'a [u8],
-    ) -> BoxFuture<'a, Result<bool>>;
-
-    /// [`Store::delete_passkey`](crate::Store::delete_passkey).
-    #[cfg(feature = "passkeys")]
-    fn delete_passkey(&self, user_id: i64, id: i64) -> BoxFuture<'_, Result<bool>>;
-
-    /// User `user_id`, if active: their session key and login id (a passkey
-    /// login's user).
-    #[cfg(feature = "passkeys")]
-    fn active_user(&self, user_id: i64) -> BoxFuture<'_, Result<Option<(String, String)>>>;
-}
 
 impl<DB: Backend, E: EntitySet> TwoFactorService for Service<DB, E> {
     fn status(&self, user_id: i64) -> BoxFuture<'_, Result<TwoFactorStatus>> {

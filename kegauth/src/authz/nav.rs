@@ -66,7 +66,7 @@
 use crate::authn::principal::{principal, session_principal};
 use crate::authn::session::Session;
 use crate::authz::requirements::Requirement;
-use crate::core::templates::Templates;
+use crate::services::templates::Templates;
 use rocket::http::{uri::Origin, Method, Status};
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};

@@ -422,12 +422,12 @@ pub trait AuditSink: Send + Sync + 'static {
 /// keeps it in Rocket's state.
 #[derive(Clone, Debug)]
 pub struct Auditor {
-    tx: tokio::sync::mpsc::Sender<Message>,
+    tx: tokio::sync::mpsc::Sender<AuditMessage>,
 }
 
 /// What the writer task gets.
 #[derive(Debug)]
-enum Message {
+pub(crate) enum AuditMessage {
     Event(AuditEvent),
     /// Answer once every event queued before is written.
     Flush(tokio::sync::oneshot::Sender<()>),
@@ -437,44 +437,22 @@ enum Message {
 const QUEUE: usize = 10_000;
 
 impl Auditor {
-    /// Start the writer task on the current Tokio runtime.
-    pub(crate) fn start<DB: crate::core::backend::Backend, E: crate::core::entity::EntitySet>(
-        store: crate::core::store::Store<DB, E>,
-        sinks: Vec<std::sync::Arc<dyn AuditSink>>,
-    ) -> Self {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(QUEUE);
-        tokio::spawn(async move {
-            while let Some(message) = rx.recv().await {
-                let event = match message {
-                    Message::Event(event) => event,
-                    Message::Flush(done) => {
-                        let _ = done.send(());
-                        continue;
-                    }
-                };
-                if let Err(e) = store.record_audit(&event).await {
-                    log::error!(
-                        target: crate::core::AUDIT,
-                        "audit event not written to the table ({e}): {event:?}"
-                    );
-                }
-                for sink in &sinks {
-                    sink.record(&event);
-                }
-            }
-        });
-        Auditor { tx }
+    /// A new handle and the queue its writer reads (the services layer's
+    /// writer task, `services/audit.rs`, drains it into the table).
+    pub(crate) fn channel() -> (Self, tokio::sync::mpsc::Receiver<AuditMessage>) {
+        let (tx, rx) = tokio::sync::mpsc::channel::<AuditMessage>(QUEUE);
+        (Auditor { tx }, rx)
     }
 
     /// Queue `event` to be recorded (at the store clock's time when it is
     /// written, unless `event.at` is set).
     pub fn record(&self, event: AuditEvent) {
-        if let Err(e) = self.tx.try_send(Message::Event(event)) {
+        if let Err(e) = self.tx.try_send(AuditMessage::Event(event)) {
             let reason = match e {
                 tokio::sync::mpsc::error::TrySendError::Full(_) => "the queue is full",
                 tokio::sync::mpsc::error::TrySendError::Closed(_) => "the writer stopped",
             };
-            if let Message::Event(event) = e.into_inner() {
+            if let AuditMessage::Event(event) = e.into_inner() {
                 log::error!(target: crate::core::AUDIT, "audit event not queued ({reason}): {event:?}");
             }
         }
@@ -485,7 +463,7 @@ impl Auditor {
     /// it reads the table.
     pub async fn flush(&self) {
         let (done, wait) = tokio::sync::oneshot::channel();
-        if self.tx.send(Message::Flush(done)).await.is_ok() {
+        if self.tx.send(AuditMessage::Flush(done)).await.is_ok() {
             let _ = wait.await;
         }
     }

@@ -1,8 +1,7 @@
-//! The one error type of kegauth, and how it renders as an HTTP response.
+//! The one error type of kegauth. How it renders as an HTTP response (in
+//! the request's language) is the web layer's: `web/catchers.rs`.
 
 use rocket::http::Status;
-use rocket::response::{self, Responder};
-use rocket::Request;
 
 /// Everything that can go wrong in kegauth.
 ///
@@ -109,26 +108,6 @@ pub(crate) fn is_unavailable(err: &sqlx::Error) -> bool {
 
 fn is_unavailable_sqlstate(code: &str) -> bool {
     code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
-}
-
-impl<'r> Responder<'r, 'static> for Error {
-    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        match self.status() {
-            // Rendered by the 503 catcher (kegauth's "temporarily unavailable"
-            // page or JSON, with `kegauth::catchers()` registered).
-            Status::ServiceUnavailable => {
-                log::error!("kegauth: unavailable: {self}");
-                Err(Status::ServiceUnavailable)
-            }
-            // Never the error's own text: it may hold database details.
-            Status::InternalServerError => {
-                log::error!("kegauth: {self}");
-                let body = crate::core::i18n::translator_of(request).t("error-internal");
-                response::status::Custom(Status::InternalServerError, body).respond_to(request)
-            }
-            status => response::status::Custom(status, self.to_string()).respond_to(request),
-        }
-    }
 }
 
 /// kegauth's result type.

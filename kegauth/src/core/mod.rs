@@ -1,32 +1,29 @@
-//! The core layer: entities, the store and what it needs (backends, DDL,
-//! passwords, tokens, clock, settings, errors), and the services every layer
-//! above uses (translations, templates, mail).
+//! The core layer: what every layer needs: entities, the store and what it
+//! needs (backends, DDL, passwords, tokens, the attempt limiter, the audit
+//! trail's events and chain, second-factor secrets, passkey records), the
+//! clock, settings and errors. Translations, templates, mail, the account
+//! flows and the WebAuthn ceremonies are the services layer's
+//! (`src/services/`), one layer up.
 //!
-//! Nothing here names `authn`, `authz`, `web` or `ops` (the architecture
+//! Nothing here names `services`, `authn`, `authz`, `web` or `ops` (the architecture
 //! test, `tests/architecture.rs`, fails if it does).
 
-pub mod accounts;
 pub mod attempts;
 pub mod audit;
 pub mod backend;
-pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod ddl;
 pub mod entity;
 pub(crate) mod error;
-pub mod i18n;
+pub(crate) mod extensions;
 pub(crate) mod links;
-#[cfg(feature = "mail")]
-pub mod mail;
 pub mod next;
 pub mod passkeys;
 pub mod password;
 pub(crate) mod paths;
 pub mod permissions;
-pub mod policy;
 pub mod store;
-pub mod templates;
 pub mod token;
 pub mod two_factor;
 

@@ -21,14 +21,14 @@
 //! when the answer comes, and expires with the options' 5-minute timeout;
 //! signature counters are checked and stored, so an authenticator that counts
 //! refuses a replayed assertion.
+//!
+//! This module holds what the store keeps; the ceremonies themselves
+//! ([`RelyingParty`](crate::passkeys::RelyingParty)) are the services
+//! layer's (`services/passkeys.rs`), for they need the `webauthn_rp` crate,
+//! which the store never does.
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-
-#[cfg(feature = "passkeys")]
-mod ceremonies;
-#[cfg(feature = "passkeys")]
-pub use ceremonies::{Refused, RelyingParty};
 
 /// Bytes of a user handle (the random id authenticators keep for a user:
 /// never the database id or the login id).

@@ -19,6 +19,10 @@ pub const TWO_FACTOR_VERIFY_PATH: &str = "/login/verify";
 /// The path of the account's second-factor page (`/account/two-factor`).
 pub const TWO_FACTOR_PATH: &str = "/account/two-factor";
 
+/// Where the passkey pages' script is served (`/kegauth/passkeys.js`).
+#[cfg(feature = "passkeys")]
+pub const PASSKEY_SCRIPT_PATH: &str = "/kegauth/passkeys.js";
+
 /// The path of the logout page (`/logout`).
 pub const LOGOUT_PATH: &str = "/logout";
 

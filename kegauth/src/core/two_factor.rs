@@ -347,25 +347,6 @@ pub fn recovery_digest(code: &str) -> Option<Vec<u8>> {
     Some(Sha256::digest(normal.as_bytes()).to_vec())
 }
 
-/// The QR code of `text` as an SVG image (black modules on white, with the
-/// quiet zone), to show inline: no JavaScript, no image request.
-///
-/// ```
-/// let svg = kegauth::two_factor::qr_svg("otpauth://totp/x?secret=ABC").unwrap();
-/// assert!(svg.starts_with("<?xml") && svg.contains("<svg"));
-/// ```
-#[cfg(feature = "two-factor")]
-pub fn qr_svg(text: &str) -> Result<String> {
-    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| Error::Invalid(format!("no QR code for this text: {e}")))?;
-    Ok(code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(200, 200)
-        .dark_color(qrcode::render::svg::Color("#000000"))
-        .light_color(qrcode::render::svg::Color("#ffffff"))
-        .build())
-}
-
 #[cfg(all(test, feature = "two-factor"))]
 mod tests {
     use super::*;

@@ -36,9 +36,9 @@
 use crate::core::backend::Backend;
 use crate::core::config::Config;
 use crate::core::entity::{blank_user, AttemptType, AuthEntity, EntitySet, Role, UserEntity};
-use crate::core::i18n::Translator;
 use crate::core::store::Store;
 use crate::ops::manager::{AuthDb, StoreOf};
+use crate::services::i18n::Translator;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rocket::{Build, Rocket};
 use std::io::{BufRead, IsTerminal, Write};
@@ -285,7 +285,9 @@ async fn execute<D: AuthDb, E: EntitySet>(
         return schema::<D, E>(rocket, backend, apply).await;
     }
     // A bad setting is named here: the launch below is quiet.
-    if let Err(e) = Config::from_figment(rocket.figment()) {
+    let checked =
+        Config::from_figment(rocket.figment()).and_then(|c| crate::services::check_config(&c));
+    if let Err(e) = checked {
         return fail(format!("the app did not start: {e}"));
     }
     // The app as it would launch, but quiet: only warnings and errors (Rocket
@@ -299,14 +301,14 @@ async fn execute<D: AuthDb, E: EntitySet>(
     let (Some(store), Some(config), Some(i18n)) = (
         rocket.state::<StoreOf<D, E>>(),
         rocket.state::<Config>(),
-        rocket.state::<crate::core::i18n::I18n>(),
+        rocket.state::<crate::services::i18n::I18n>(),
     ) else {
         return fail("the kegauth AuthManager fairing is not attached to this app");
     };
     // Messages, mail and password rules in the terminal's language.
     let tr = Translator::new(
         i18n.catalogs.clone(),
-        &crate::core::i18n::language_of_env(&i18n.catalogs),
+        &crate::services::i18n::language_of_env(&i18n.catalogs),
     );
     // What the commands change is recorded as done from the command line.
     let auditor = rocket.state::<crate::core::audit::Auditor>();

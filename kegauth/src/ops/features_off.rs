@@ -49,8 +49,8 @@ fn mail_settings_need_the_mail_feature() {
 #[cfg(not(feature = "mail"))]
 #[test]
 fn email_login_ids_are_still_checked_without_mail() {
-    use crate::core::accounts::{check_login_id, LoginIdProblem};
     use crate::core::entity::LoginKind;
+    use crate::services::accounts::{check_login_id, LoginIdProblem};
     for good in [
         "ann@example.com",
         "ann.b+tag@mail.example.co",

@@ -8,13 +8,13 @@ use crate::core::backend::Backend;
 use crate::core::clock::Clock;
 use crate::core::config::Config;
 use crate::core::entity::EntitySet;
-#[cfg(feature = "mail")]
-use crate::core::mail::AuthMailManager;
 use crate::core::password::{HasherPriority, PasswordHasher};
 use crate::core::permissions::PermissionDef;
-use crate::core::policy::PasswordPolicy;
 use crate::core::store::Store;
-use crate::core::templates::{SharedEngine, Templates};
+#[cfg(feature = "mail")]
+use crate::services::mail::AuthMailManager;
+use crate::services::policy::PasswordPolicy;
+use crate::services::templates::{SharedEngine, Templates};
 use crate::web::endpoints::Endpoints;
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::{Build, Request, Rocket};
@@ -93,7 +93,7 @@ pub struct AuthManager<D, E> {
     >,
     menus: Vec<(String, Vec<crate::authz::nav::NavItem>)>,
     translations: Vec<(String, String)>,
-    language: Option<crate::core::i18n::LanguageHook>,
+    language: Option<crate::services::i18n::LanguageHook>,
     audit_sinks: Vec<Arc<dyn crate::core::audit::AuditSink>>,
     _types: PhantomData<fn() -> (D, E)>,
 }
@@ -291,7 +291,7 @@ impl<D: AuthDb, E: EntitySet> AuthManagerBuilder<D, E> {
     /// }
     /// let manager = kegauth::AuthManager::<Db, User>::builder().language(from_cookie).build();
     /// ```
-    pub fn language(mut self, hook: crate::core::i18n::LanguageHook) -> Self {
+    pub fn language(mut self, hook: crate::services::i18n::LanguageHook) -> Self {
         self.inner.language = Some(hook);
         self
     }
@@ -389,7 +389,7 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
                     }
                     let reset_route = format!(
                         "{}/<user_id>/<token>",
-                        crate::core::accounts::RESET_PASSWORD_PATH
+                        crate::services::accounts::RESET_PASSWORD_PATH
                     );
                     let mounted = rocket
                         .routes()
@@ -415,9 +415,9 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
         #[cfg(not(feature = "mail"))]
         let _ = (rocket, config, secret);
         if let Some(policy) = &self.policy {
-            store.flows.set_policy(policy.clone());
+            store.set_flows_policy(policy.clone());
         }
-        store.flows.set_translator(templates.tr().clone());
+        store.set_flows_translator(templates.tr().clone());
         Ok(store)
     }
 }
@@ -436,7 +436,9 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
-        let config = match Config::from_figment(rocket.figment()) {
+        let checked = Config::from_figment(rocket.figment())
+            .and_then(|c| crate::services::check_config(&c).map(|()| c));
+        let config = match checked {
             Ok(config) => config,
             Err(e) => {
                 log::error!("kegauth: {e}");
@@ -490,7 +492,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             .extract_inner::<rocket::figment::value::magic::RelativePathBuf>("template_dir")
             .map(|p| p.relative())
             .unwrap_or_else(|_| "templates".into());
-        let mut catalogs = crate::core::i18n::Catalogs::builtin();
+        let mut catalogs = crate::services::i18n::Catalogs::builtin();
         for (lang, source) in &self.translations {
             if let Err(e) = catalogs.add(lang, source) {
                 log::error!("kegauth: {e}");
@@ -498,7 +500,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             }
         }
         let catalogs = Arc::new(catalogs);
-        let i18n = crate::core::i18n::I18n {
+        let i18n = crate::services::i18n::I18n {
             catalogs: catalogs.clone(),
             hook: self.language,
         };
@@ -529,7 +531,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             );
             return Err(rocket);
         };
-        let proxies = match crate::core::client_ip::ProxyPolicy::from_config(&config) {
+        let proxies = match crate::authn::client_ip::ProxyPolicy::from_config(&config) {
             Ok(p) => p,
             Err(e) => {
                 log::error!("kegauth: {e}");
@@ -576,7 +578,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
             }
         };
         if !config.oauth_profiles.is_empty() {
-            store.flows.set_provider_domains(oauth.domains());
+            store.set_provider_domains(oauth.domains());
         }
         #[cfg(feature = "two-factor")]
         {
@@ -584,7 +586,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         }
         store = store.with_passkeys(config.passkeys_on());
         // The writer's own store records nothing of its own.
-        let auditor = crate::core::audit::Auditor::start(store.clone(), self.audit_sinks.clone());
+        let auditor = crate::services::audit::start(store.clone(), self.audit_sinks.clone());
         store = store.with_auditor(auditor.clone(), "app");
         let loaders = match self.loaders(&config, &secret, store.shared_clock(), &auditor) {
             Ok(loaders) => loaders,

@@ -1,7 +1,8 @@
 //! Error catchers: where unauthenticated and unauthorized requests end up.
 
 use crate::authz::requirements::{FailureHandler, FailureOverride};
-use crate::core::templates::Templates;
+use crate::core::error::Error;
+use crate::services::templates::Templates;
 use rocket::http::uri::fmt::{Query, UriDisplay};
 use rocket::http::{ContentType, Status};
 use rocket::response::content::RawHtml;
@@ -151,7 +152,7 @@ async fn message_page(
     let templates = if menus {
         crate::web::views::page_templates(req, templates).await
     } else {
-        templates.with_lang(&crate::core::i18n::language_of(req))
+        templates.with_lang(&crate::services::i18n::language_of(req))
     };
     let context = serde_json::json!({ "message": templates.t(message) });
     match templates.render(template, &templates.t(title), context) {
@@ -200,4 +201,29 @@ async fn unavailable(req: &Request<'_>) -> Caught {
 /// (valid or not), or whose route accepts only some loaders, is an API request.
 pub fn catchers() -> Vec<Catcher> {
     catchers![unauthorized, forbidden, unavailable]
+}
+
+/// kegauth's error as a response: a status and a plain message that never
+/// holds database details (see [`Error`]).
+impl<'r> Responder<'r, 'static> for Error {
+    fn respond_to(self, request: &'r Request<'_>) -> rocket::response::Result<'static> {
+        match self.status() {
+            // Rendered by the 503 catcher (kegauth's "temporarily unavailable"
+            // page or JSON, with `kegauth::catchers()` registered).
+            Status::ServiceUnavailable => {
+                log::error!("kegauth: unavailable: {self}");
+                Err(Status::ServiceUnavailable)
+            }
+            // Never the error's own text: it may hold database details.
+            Status::InternalServerError => {
+                log::error!("kegauth: {self}");
+                let body = crate::services::i18n::translator_of(request).t("error-internal");
+                rocket::response::status::Custom(Status::InternalServerError, body)
+                    .respond_to(request)
+            }
+            status => {
+                rocket::response::status::Custom(status, self.to_string()).respond_to(request)
+            }
+        }
+    }
 }

@@ -57,7 +57,7 @@
 //! }
 //! ```
 
-use crate::core::templates::SharedEngine;
+use crate::services::templates::SharedEngine;
 use rocket::fairing::{self, Fairing, Info};
 use rocket::{Build, Data, Orbit, Request, Rocket};
 use rocket_dyn_templates::{Engines, Template};
@@ -192,7 +192,7 @@ impl Fairing for TemplatesFairing {
 /// ```
 pub struct Layout<'r> {
     session: crate::authn::session::Session<'r>,
-    templates: crate::core::templates::Templates,
+    templates: crate::services::templates::Templates,
 }
 
 impl std::fmt::Debug for Layout<'_> {
@@ -230,7 +230,9 @@ impl<'r> rocket::request::FromRequest<'r> for Layout<'r> {
     async fn from_request(req: &'r Request<'_>) -> rocket::request::Outcome<Self, ()> {
         use rocket::request::Outcome;
         let session = crate::authn::session::Session::of(req);
-        let templates = req.rocket().state::<crate::core::templates::Templates>();
+        let templates = req
+            .rocket()
+            .state::<crate::services::templates::Templates>();
         match (session, templates) {
             (Some(session), Some(templates)) => Outcome::Success(Layout {
                 session,

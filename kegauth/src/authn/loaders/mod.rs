@@ -36,6 +36,7 @@
 //! [`Credential`] found in the request; kegauth looks the user up.
 
 mod api_token;
+mod credential;
 #[cfg(feature = "jwt")]
 mod jwt;
 
@@ -44,10 +45,11 @@ pub use api_token::{
     api_token_header, generate_api_token, parse_api_token_header, ApiTokenOptions, Charset,
     TokenRequestLoader, MAX_API_TOKEN_HEADER_BYTES,
 };
+pub use credential::Credential;
 #[cfg(feature = "jwt")]
 pub use jwt::{bearer_token, JwtRequestLoader, MAX_BEARER_BYTES};
 
-use crate::authn::principal::Principal;
+use crate::authn::identity::Principal;
 use crate::core::clock::Clock;
 use crate::core::config::Config;
 use crate::core::entity::EntitySchema;
@@ -56,34 +58,6 @@ use rocket::Request;
 use sha2::{Digest, Sha512};
 use std::any::{Any, TypeId};
 use std::sync::Arc;
-
-/// What a loader found in a request, for kegauth to look the user up by.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// A user's session key (what a verified JWT names).
-    SessionKey(String),
-    /// A login id and a raw API token, checked against the user's stored hash.
-    ApiToken {
-        /// The user's login id.
-        login_id: String,
-        /// The raw token.
-        token: String,
-    },
-}
-
-impl std::fmt::Debug for Credential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print a secret.
-        match self {
-            Credential::SessionKey(_) => f.write_str("SessionKey(<redacted>)"),
-            Credential::ApiToken { login_id, .. } => f
-                .debug_struct("ApiToken")
-                .field("login_id", login_id)
-                .field("token", &"<redacted>")
-                .finish(),
-        }
-    }
-}
 
 /// The outcome of [`RequestLoader::load`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -292,7 +266,7 @@ fn outcomes<'r>(req: &'r Request<'_>, loaders: &Loaders) -> &'r Outcomes {
 pub(crate) async fn load_principal<'r>(
     req: &'r Request<'_>,
     choice: Option<&[LoaderId]>,
-) -> crate::authn::principal::PrincipalRef<'r> {
+) -> crate::authn::identity::PrincipalRef<'r> {
     let (Some(loaders), Some(auth)) = (
         req.rocket().state::<Loaders>(),
         req.rocket().state::<crate::authn::service::Auth>(),

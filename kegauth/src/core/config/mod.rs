@@ -15,6 +15,7 @@ pub(crate) mod jwt;
 pub(crate) mod ldap;
 pub(crate) mod mail;
 pub(crate) mod oauth;
+pub(crate) mod proxy;
 
 use serde::Deserialize;
 
@@ -293,11 +294,9 @@ impl Config {
         self.two_factor_on() && self.two_factor_for.iter().any(|m| m == method)
     }
 
-    #[cfg(feature = "passkeys")]
-    /// The relying party passkeys are bound to, when they are on.
-    pub fn relying_party(
-        &self,
-    ) -> crate::core::error::Result<Option<crate::core::passkeys::RelyingParty>> {
+    /// The `server_name` passkeys are bound to, when they are on: an error
+    /// when it is missing or names no domain (WebAuthn takes no IP address).
+    pub(crate) fn passkeys_server_name(&self) -> crate::core::error::Result<Option<&str>> {
         if !self.passkeys_on() {
             return Ok(None);
         }
@@ -308,7 +307,8 @@ impl Config {
                     .into(),
             ));
         };
-        crate::core::passkeys::RelyingParty::new(server_name, &self.preferred_url_scheme).map(Some)
+        passkey_host(server_name)?;
+        Ok(Some(server_name))
     }
 
     /// Whether passkeys are on: `passkeys`, and second factors on
@@ -427,8 +427,9 @@ impl Config {
             ));
         }
         // Checked only when on: `two_factor = "off"` turns passkeys off too.
-        #[cfg(feature = "passkeys")]
-        self.relying_party()?;
+        // (What only `webauthn_rp` can check is left to the services layer,
+        // which owns the ceremonies: `services::check_config`.)
+        self.passkeys_server_name()?;
         for origin in &self.trusted_origins {
             let valid = origin.split_once("://").is_some_and(|(scheme, authority)| {
                 matches!(scheme, "http" | "https") && valid_server_name(authority)
@@ -440,7 +441,7 @@ impl Config {
                 ));
             }
         }
-        crate::core::client_ip::ProxyPolicy::from_config(self)?;
+        proxy::ProxyPolicy::new(&self.trusted_proxies, &self.proxy_header)?;
         if self.ldap_test_mode && !cfg!(feature = "testing") {
             return bad(
                 "ldap_test_mode makes every LDAP password valid; it is only accepted in \
@@ -533,6 +534,30 @@ fn valid_server_name(s: &str) -> bool {
         valid_dns_name(host)
     };
     host_ok && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0))
+}
+
+/// The host of `server_name` (without its port) as a WebAuthn relying-party
+/// id: a domain name, never an IP address.
+pub(crate) fn passkey_host(server_name: &str) -> crate::core::error::Result<&str> {
+    let host = match server_name.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => server_name,
+    };
+    let bad = |why: &str| {
+        crate::core::error::Error::Config(format!(
+            "passkeys need server_name to be a domain name ({why}): `{server_name}`"
+        ))
+    };
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return Err(bad("WebAuthn does not take IP addresses"));
+    }
+    if !host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return Err(bad("letters, digits, `-` and `.` only"));
+    }
+    Ok(host)
 }
 
 /// The error of a setting (`what`) that needs kegauth's Cargo feature

@@ -1,41 +1,10 @@
 //! The core columns kegauth manages on the app's user and attempt tables.
 
-use super::schema::{CoreColumn, CoreFlags, EmbeddedCore, ValueReader};
+use super::schema::{CoreColumn, CoreField, CoreFlags, EmbeddedCore, ValueReader};
 use super::value::{FieldValue, Kind, Value, ValueError};
 use crate::core::error::Error;
 use chrono::NaiveDateTime;
 use std::fmt;
-
-/// The meaning of a core column.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CoreField {
-    /// `users.is_enabled`
-    IsEnabled,
-    /// `users.is_superuser`
-    IsSuperuser,
-    /// `users.is_verified` (email-login users only)
-    IsVerified,
-    /// `users.password`: the password hash (PHC string), `NULL` if none is set
-    Password,
-    /// `users.session_key`: rotated to log out every session and token of the user
-    SessionKey,
-    /// `users.last_login_utc`
-    LastLoginUtc,
-    /// `users.disabled_utc`: the user is inactive from this moment on
-    DisabledUtc,
-    /// `attempts.user_input`
-    UserInput,
-    /// `attempts.datetime_utc`
-    DatetimeUtc,
-    /// `attempts.attempt_type`
-    AttemptType,
-    /// `attempts.is_during_lockout`
-    IsDuringLockout,
-    /// `attempts.success`
-    Success,
-    /// `attempts.source_ip`
-    SourceIp,
-}
 
 /// The auth columns of a user, embedded in the app's user struct with `#[auth(core)]`.
 ///

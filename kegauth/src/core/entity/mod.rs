@@ -46,11 +46,11 @@ mod defaults;
 mod schema;
 mod value;
 
-pub use self::core::{AttemptCore, AttemptType, CoreField, UserCore};
+pub use self::core::{AttemptCore, AttemptType, UserCore};
 pub use defaults::{Attempt, Bundle, Group, Permission};
 pub use schema::{
-    Column, CoreColumn, CoreFlags, EmbeddedCore, EntitySchema, FieldOpts, Role, SchemaBuilder,
-    ValueReader,
+    Column, CoreColumn, CoreField, CoreFlags, EmbeddedCore, EntitySchema, FieldOpts, Role,
+    SchemaBuilder, ValueReader,
 };
 pub use value::{FieldValue, Kind, OptStr, Value, ValueError};
 

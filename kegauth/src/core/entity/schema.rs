@@ -2,8 +2,39 @@
 //! turns a row of [`Value`]s back into an entity.
 
 use super::value::{FieldValue, Kind, Value};
-use super::{CoreField, EntityKind, LoginKind};
+use super::{EntityKind, LoginKind};
 use crate::core::error::Error;
+
+/// The meaning of a core column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CoreField {
+    /// `users.is_enabled`
+    IsEnabled,
+    /// `users.is_superuser`
+    IsSuperuser,
+    /// `users.is_verified` (email-login users only)
+    IsVerified,
+    /// `users.password`: the password hash (PHC string), `NULL` if none is set
+    Password,
+    /// `users.session_key`: rotated to log out every session and token of the user
+    SessionKey,
+    /// `users.last_login_utc`
+    LastLoginUtc,
+    /// `users.disabled_utc`: the user is inactive from this moment on
+    DisabledUtc,
+    /// `attempts.user_input`
+    UserInput,
+    /// `attempts.datetime_utc`
+    DatetimeUtc,
+    /// `attempts.attempt_type`
+    AttemptType,
+    /// `attempts.is_during_lockout`
+    IsDuringLockout,
+    /// `attempts.success`
+    Success,
+    /// `attempts.source_ip`
+    SourceIp,
+}
 
 /// What a column means to kegauth.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -3,7 +3,19 @@
 //! fallback lane for jobs that starve), so logins cannot take the CPU from
 //! other requests.
 
-use super::*;
+use crate::core::error::{Error, Result};
+use argon2::Block;
+use std::sync::Arc;
+
+thread_local! {
+    /// A hashing thread's argon2 memory, kept between hashes (zeroed after
+    /// each); `None` on other threads (the blocking API may be called from
+    /// any number of them), which allocate per hash. Allocating ~19 MiB per
+    /// hash cost page faults and, on the low-priority hashing thread, held
+    /// locks the request threads need (the allocator's, the address
+    /// space's) while it waited for the CPU.
+    pub(super) static MEMORY: std::cell::RefCell<Option<Vec<Block>>> = const { std::cell::RefCell::new(None) };
+}
 
 /// One hashing thread per core but one (at least one). Measured with
 /// `benches/load.sh` on 2 cores, the p99 of a session page while 20 clients
@@ -53,12 +65,12 @@ pub(super) type Job = Box<dyn FnOnce() + Send>;
 /// A job for the hashing threads: the work, and where its answer goes. A job
 /// may be queued on both lanes (see [`IDLE_GRACE`]): the first to finish
 /// answers, and a lane skips a job already answered.
-pub(super) struct Shared<T> {
-    pub(super) work: Box<dyn Fn(&PasswordHasher) -> T + Send + Sync>,
+pub(super) struct Shared<C, T> {
+    pub(super) work: Box<dyn Fn(&C) -> T + Send + Sync>,
     pub(super) reply: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<T>>>,
 }
 
-impl<T> Shared<T> {
+impl<C, T> Shared<C, T> {
     pub(super) fn reply(
         &self,
     ) -> std::sync::MutexGuard<'_, Option<tokio::sync::oneshot::Sender<T>>> {
@@ -71,11 +83,12 @@ impl<T> Shared<T> {
 
     /// Run the work unless the job was answered, and answer it. Work that
     /// panics answers nothing: the caller gets an error.
-    pub(super) fn run(&self, hasher: &PasswordHasher) {
+    pub(super) fn run(&self, context: &C) {
         if self.answered() {
             return;
         }
-        let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.work)(hasher)));
+        let answer =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.work)(context)));
         let reply = self.reply().take();
         if let (Some(reply), Ok(answer)) = (reply, answer) {
             let _ = reply.send(answer);

@@ -66,57 +66,7 @@ pub(super) fn bcrypt_is_current(hash: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::PasswordHasher;
     use super::*;
-
-    const PASSWORD: &str = "correct horse battery staple";
-
-    fn bcrypt_hasher() -> PasswordHasher {
-        PasswordHasher::with_concurrency(1).with_scheme(PasswordScheme::Bcrypt)
-    }
-
-    #[test]
-    fn bcrypt_writes_what_keg_auth_writes_and_every_scheme_verifies() {
-        let hasher = bcrypt_hasher();
-        let hash = hasher.hash_blocking(PASSWORD).expect("a hash");
-        assert!(hash.starts_with("$2b$12$") && hash.len() == 60, "{hash}");
-        let v = hasher.verify_blocking(PASSWORD, &hash);
-        assert!(v.ok && !v.needs_rehash);
-        assert!(!hasher.verify_blocking("wrong", &hash).ok);
-        // argon2id hashes still verify, and are rehashed to bcrypt.
-        let argon = PasswordHasher::with_concurrency(1)
-            .hash_blocking(PASSWORD)
-            .expect("argon2id");
-        let v = hasher.verify_blocking(PASSWORD, &argon);
-        assert!(v.ok && v.needs_rehash);
-        // ...and the default scheme rehashes bcrypt to argon2id.
-        let v = PasswordHasher::with_concurrency(1).verify_blocking(PASSWORD, &hash);
-        assert!(v.ok && v.needs_rehash);
-    }
-
-    #[test]
-    fn bcrypt_below_keg_auths_cost_or_passlib_pbkdf2_is_rehashed() {
-        let hasher = bcrypt_hasher();
-        let cheap = bcrypt::hash(PASSWORD, 4).expect("cost 4");
-        let v = hasher.verify_blocking(PASSWORD, &cheap);
-        assert!(v.ok && v.needs_rehash);
-        assert!(hasher.needs_rehash(
-            "$pbkdf2-sha256$29000$sNb6v1dqjVFKKaVUSqmVsg$/GpE5BABlWn.BlPfSyowSiP3lojT20HcHlxWl2/jeCs"
-        ));
-        assert!(!hasher.needs_rehash(&bcrypt::hash(PASSWORD, 13).expect("cost 13")));
-        assert!(hasher.needs_rehash("$2b$xx$garbage"));
-    }
-
-    #[test]
-    fn bcrypt_refuses_what_it_would_truncate() {
-        let hasher = bcrypt_hasher();
-        assert!(hasher.hash_blocking(&"a".repeat(71)).is_ok());
-        let err = hasher.hash_blocking(&"a".repeat(72)).expect_err("72 bytes");
-        assert!(
-            matches!(err, Error::Invalid(ref m) if m.contains("71 bytes")),
-            "{err}"
-        );
-    }
 
     #[test]
     fn the_scheme_setting_reads_lowercase_names_only() {

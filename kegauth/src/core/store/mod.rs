@@ -99,7 +99,11 @@ pub struct Store<DB: Backend, E: EntitySet> {
     pool: Pool<DB>,
     clock: Arc<dyn Clock>,
     hasher: PasswordHasher,
-    pub(crate) flows: crate::core::accounts::Flows,
+    /// The layers above's state (the account flows', `services/accounts.rs`).
+    pub(crate) extensions: crate::core::extensions::Extensions,
+    /// Domains whose users log in through an OAuth provider; `Some` when
+    /// OAuth profiles are configured (their identities table is in use).
+    providers: Option<Arc<crate::core::config::oauth::ProviderDomains>>,
     attempts: crate::core::attempts::AttemptPolicy,
     sessions: Arc<crate::core::store::session_cache::SessionCache<U<E>>>,
     /// Where the store's own audit events go (rights changes that rotated
@@ -125,7 +129,8 @@ impl<DB: Backend, E: EntitySet> Clone for Store<DB, E> {
             attempts: self.attempts,
             sessions: self.sessions.clone(),
             hasher: self.hasher.clone(),
-            flows: self.flows.clone(),
+            extensions: self.extensions.clone(),
+            providers: self.providers.clone(),
             auditor: self.auditor.clone(),
             token_column_absent: self.token_column_absent.clone(),
             sealer: self.sealer.clone(),
@@ -226,7 +231,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             pool,
             clock: Arc::new(SystemClock),
             hasher: PasswordHasher::new(),
-            flows: crate::core::accounts::Flows::default(),
+            extensions: Default::default(),
+            providers: None,
             attempts: crate::core::attempts::AttemptPolicy::default(),
             sessions: Arc::new(crate::core::store::session_cache::SessionCache::new(
                 std::time::Duration::ZERO,
@@ -237,6 +243,20 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             passkeys: false,
             _entities: PhantomData,
         }
+    }
+
+    /// OAuth profiles are configured: their identities table is in use, and
+    /// users of `providers`' domains log in through their provider.
+    pub(crate) fn set_provider_domains(
+        &mut self,
+        providers: crate::core::config::oauth::ProviderDomains,
+    ) {
+        self.providers = Some(Arc::new(providers));
+    }
+
+    /// The OAuth providers' domains, when OAuth profiles are configured.
+    pub(crate) fn provider_domains(&self) -> Option<&crate::core::config::oauth::ProviderDomains> {
+        self.providers.as_deref()
     }
 
     /// Record the store's own events through `auditor` (the `AuthManager`

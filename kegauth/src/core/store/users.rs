@@ -235,7 +235,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         for link in [Link::UserPermissions, Link::UserBundles, Link::UserGroups] {
             self.unlink_all(&mut tx, link, true, id).await?;
         }
-        if self.flows.oauth() {
+        if self.provider_domains().is_some() {
             let mut sql = Sql::<DB>::new("DELETE FROM ");
             sql.ident(crate::core::ddl::OAUTH_IDENTITIES)
                 .push(" WHERE ")

@@ -1,7 +1,7 @@
 //! A mail transport that keeps what it is given, for tests.
 
 use crate::core::error::{Error, Result};
-use crate::core::mail::MailTransport;
+use crate::services::mail::MailTransport;
 use lettre::Message;
 use mail_parser::MessageParser;
 use std::sync::{Arc, Mutex};

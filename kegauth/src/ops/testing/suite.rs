@@ -10,10 +10,10 @@
 use super::TestClient;
 use crate::core::entity::{AuthEntity, EntitySet};
 use crate::core::entity::{LoginKind, UserEntity};
+use crate::core::paths::LOGOUT_PATH;
 use crate::ops::manager::AuthDb;
 use crate::web::catchers::LOGIN_PATH;
 use crate::web::endpoints::Endpoints;
-use crate::web::views::LOGOUT_PATH;
 use rocket::http::Status;
 use rocket::local::asynchronous::LocalResponse;
 
@@ -222,7 +222,7 @@ pub async fn forgot_and_reset_password<D: AuthDb, E: EntitySet>(client: &TestCli
     let user = user_with_password(client, "forgot").await;
     let r = client
         .post_form(
-            crate::core::accounts::FORGOT_PASSWORD_PATH,
+            crate::services::accounts::FORGOT_PASSWORD_PATH,
             &[("email", user.login_id())],
         )
         .await;

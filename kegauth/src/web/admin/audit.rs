@@ -1,7 +1,16 @@
 //! The audit page (`/audit`): the audit trail on the CRUD grid, filtered by
 //! user and event kind, sorted, paged and exported like the other grids.
 
-use super::*;
+use crate::core::backend::Backend;
+use crate::core::entity::{AuthEntity, EntitySet, UserEntity};
+use crate::core::error::Result;
+use crate::core::store::Store;
+use crate::services::i18n::Translator;
+use crate::web::crud::{
+    BoxFuture, CrudCx, CrudSource, GridColumn, GridFilter, GridPage, GridQuery, GridRow,
+};
+use std::collections::HashMap;
+
 use crate::core::audit::{kinds, AuditFilter, AuditRecord, Subject};
 
 pub(super) struct Audit<DB: Backend, E: EntitySet> {

@@ -1,7 +1,16 @@
 //! The groups and bundles sections (`/groups`, `/bundles`), records with a
 //! name and links, and the permissions list (`/permissions`).
 
-use super::*;
+use crate::core::backend::Backend;
+use crate::core::entity::{AuthEntity, EntitySet, Role};
+use crate::core::error::{Error, Result};
+use crate::core::store::Store;
+use crate::web::crud::{
+    BoxFuture, CrudCx, CrudSource, Deleted, FieldErrors, FieldKind, FormField, FormInput, Found,
+    GridColumn, GridPage, GridQuery, Saved,
+};
+
+use super::common::*;
 
 pub(super) struct Named<DB: Backend, E: EntitySet, T: AuthEntity> {
     pub(super) store: Store<DB, E>,

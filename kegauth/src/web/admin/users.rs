@@ -1,8 +1,20 @@
 //! The users section (`/users`): the user grid, form and delete, with the
 //! rules on superusers, self-deletion and granting only what one holds.
 
-use super::*;
-use crate::core::accounts::check_login_id;
+use crate::authn::session::Flash;
+use crate::core::backend::Backend;
+use crate::core::entity::{AuthEntity, CoreField, EntitySet, Kind, LoginKind, Role, UserEntity};
+use crate::core::error::{Error, Result};
+use crate::core::links::Link;
+use crate::core::store::Store;
+use crate::web::crud::{
+    BoxFuture, CrudCx, CrudSource, Deleted, FieldErrors, FieldKind, FormField, FormInput, Found,
+    GridColumn, GridPage, GridQuery, RowAction, Saved,
+};
+
+use super::common::*;
+use crate::authz::admin_rules::Section;
+use crate::services::accounts::check_login_id;
 
 pub(super) struct Users<DB: Backend, E: EntitySet> {
     pub(super) store: Store<DB, E>,

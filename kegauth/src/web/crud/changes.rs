@@ -1,7 +1,6 @@
 //! What a CRUD save or delete changed, as audit events (see [`crate::audit`]).
 
-use super::view::{CrudView, SourceRef};
-use super::{CrudCx, FieldKind, FormField, FormInput};
+use super::{CrudCx, FieldKind, FormField, FormInput, SourceRef};
 use crate::authz::admin_rules::Section;
 use crate::core::audit::{kinds, AuditEvent, Outcome, Subject};
 use serde_json::json;
@@ -36,9 +35,11 @@ fn shown_values(fields: &[FormField]) -> BTreeMap<String, serde_json::Value> {
 
 /// An event of `kind` about record `id` of this view: its subject when
 /// it is one of kegauth's sections, else the view's path and the id.
-pub(super) fn event(view: &CrudView, kind: &str, id: i64) -> AuditEvent {
+/// (`view` is the view's base path and source.)
+pub(super) fn event(view: (&str, &SourceRef), kind: &str, id: i64) -> AuditEvent {
+    let (base, source) = view;
     let event = AuditEvent::new(kind, Outcome::Success);
-    match &view.source {
+    match source {
         SourceRef::Builtin(section, _) => {
             let subject = match section {
                 Section::Users => Some(Subject::User(id)),
@@ -51,7 +52,7 @@ pub(super) fn event(view: &CrudView, kind: &str, id: i64) -> AuditEvent {
             event.subject = subject;
             event
         }
-        SourceRef::Custom(_) => event.detail(json!({ "view": view.base, "id": id })),
+        SourceRef::Custom(_) => event.detail(json!({ "view": base, "id": id })),
     }
 }
 
@@ -59,7 +60,7 @@ pub(super) fn event(view: &CrudView, kind: &str, id: i64) -> AuditEvent {
 /// values before and after, except passwords, which show only that they
 /// were set. A save that changed nothing is not recorded.
 pub(super) fn record_save(
-    view: &CrudView,
+    view: (&str, &SourceRef),
     cx: &CrudCx<'_>,
     edit: bool,
     id: i64,
@@ -97,7 +98,7 @@ pub(super) fn record_save(
     };
     let label = after.iter().find(|f| f.required).map(|f| f.value.clone());
     let event = event(view, kind, id).detail_merged(json!({ "label": label, "changed": changed }));
-    let is_user = matches!(view.source, SourceRef::Builtin(Section::Users, _));
+    let is_user = matches!(view.1, SourceRef::Builtin(Section::Users, _));
     cx.audit(event);
     if is_user && !secrets.is_empty() {
         cx.audit(

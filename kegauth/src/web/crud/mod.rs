@@ -55,16 +55,31 @@ pub use grid::{
 pub use view::CrudView;
 
 use crate::authn::session::Flash;
+use crate::authz::admin_rules::Section;
 use crate::core::error::Result;
 use rocket::{Orbit, Rocket};
 use serde::Serialize;
 use std::any::Any;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 pub use crate::authz::admin_rules::Action;
+
+/// The sources of kegauth's admin sections (filled by [`crate::admin`]),
+/// managed from launch on.
+pub(crate) struct BuiltinSources(pub HashMap<Section, Arc<dyn CrudSource>>);
+
+/// Where a view's records come from.
+#[derive(Clone)]
+pub(crate) enum SourceRef {
+    /// An app's source.
+    Custom(Arc<dyn CrudSource>),
+    /// One of kegauth's admin sections (its source exists from launch on),
+    /// with its row actions.
+    Builtin(Section, Vec<&'static str>),
+}
 
 /// A boxed, sendable future (what [`CrudSource`] methods return).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -101,7 +116,7 @@ pub struct CrudCx<'a> {
     pub viewer: Viewer,
     /// The app's catalogs in the request's language (for messages and
     /// labels a source makes).
-    pub tr: crate::core::i18n::Translator,
+    pub tr: crate::services::i18n::Translator,
     /// Where [`audit`](Self::audit) records, with the viewer's id and address.
     pub(crate) auditing: Auditing,
 }

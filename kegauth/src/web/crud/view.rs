@@ -2,15 +2,15 @@
 
 use super::grid::{list_url, ExportFile, ExportFormat, MAX_EXPORT_ROWS};
 use super::{
-    csv_export, Action, CrudCx, CrudSource, Deleted, FieldKind, FormField, FormInput, Found,
-    GridPage, GridQuery, Saved, Viewer,
+    csv_export, Action, BuiltinSources, CrudCx, CrudSource, Deleted, FieldKind, FormField,
+    FormInput, Found, GridPage, GridQuery, Saved, SourceRef, Viewer,
 };
 use crate::authn::principal::principal;
 use crate::authn::session::{Flash, Session};
 use crate::authz::admin_rules::{AdminRules, Section};
 use crate::authz::requirements::{evaluate, register_rule, tag_route, Requirement, RouteRule};
 use crate::core::audit::kinds;
-use crate::core::templates::Templates;
+use crate::services::templates::Templates;
 use crate::web::views::{csrf_failure, html, Ctx, Page};
 use rocket::data::ToByteUnit;
 use rocket::http::{Method, Status};
@@ -18,24 +18,10 @@ use rocket::outcome::Outcome;
 use rocket::route::{self, Handler, Route};
 use rocket::{Data, Request};
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub(crate) use crate::authz::admin_rules::AUTH_MANAGE;
-
-/// The sources of kegauth's admin sections (filled by [`crate::admin`]),
-/// managed from launch on.
-pub(crate) struct BuiltinSources(pub HashMap<Section, Arc<dyn CrudSource>>);
-
-/// Where a view's records come from.
-#[derive(Clone)]
-pub(crate) enum SourceRef {
-    /// An app's source.
-    Custom(Arc<dyn CrudSource>),
-    /// One of kegauth's admin sections (its source exists from launch on),
-    /// with its row actions.
-    Builtin(Section, Vec<&'static str>),
-}
 
 /// A set of CRUD routes over a [`CrudSource`]: `GET <base>` (the grid, and
 /// `?export_to=csv` or `xlsx`), `GET/POST <base>/add`, `GET/POST <base>/<id>/edit`,
@@ -270,7 +256,7 @@ impl Request2<'_, '_> {
         &self.ctx.session
     }
 
-    fn tr(&self) -> &crate::core::i18n::Translator {
+    fn tr(&self) -> &crate::services::i18n::Translator {
         self.ctx.templates.tr()
     }
 
@@ -572,7 +558,7 @@ impl CrudHandler {
                     _ => Vec::new(),
                 };
                 super::changes::record_save(
-                    &self.view,
+                    (&self.view.base, &self.view.source),
                     &r.cx,
                     id.is_some(),
                     saved_id,
@@ -651,8 +637,12 @@ impl CrudHandler {
         Ok(match deleted {
             Found::Yes(Deleted::Done) => {
                 r.cx.audit(
-                    super::changes::event(&self.view, kinds::ADMIN_DELETE, id)
-                        .detail_merged(json!({ "label": label })),
+                    super::changes::event(
+                        (&self.view.base, &self.view.source),
+                        kinds::ADMIN_DELETE,
+                        id,
+                    )
+                    .detail_merged(json!({ "label": label })),
                 );
                 r.redirect_to_list(success(r.t_name("crud-removed")))
             }

@@ -4,11 +4,11 @@
 
 use crate::authn::service::TokenCheck;
 use crate::authn::session::Session;
-use crate::core::accounts::{FORGOT_PASSWORD_PATH, RESET_PASSWORD_PATH, VERIFY_ACCOUNT_PATH};
 use crate::core::attempts::Gate;
 use crate::core::audit::{kinds, AuditEvent, Outcome, Subject};
 use crate::core::entity::AttemptType;
-use crate::core::templates::Templates;
+use crate::services::accounts::{FORGOT_PASSWORD_PATH, RESET_PASSWORD_PATH, VERIFY_ACCOUNT_PATH};
+use crate::services::templates::Templates;
 use crate::web::catchers::LOGIN_PATH;
 use crate::web::endpoints::Endpoints;
 use crate::web::views::{csrf_failure, html, Ctx, Page};

@@ -14,8 +14,9 @@ use crate::authn::session::Flash;
 use crate::core::audit::{kinds, AuditEvent, Outcome, Subject};
 use crate::core::error::Error;
 use crate::core::next::safe_next;
-use crate::core::passkeys::{Ceremony, PasskeyKind, Purpose, RelyingParty, StoredPasskey};
+use crate::core::passkeys::{Ceremony, PasskeyKind, Purpose, StoredPasskey};
 use crate::core::paths::{LOGIN_PATH, TWO_FACTOR_PATH};
+use crate::services::passkeys::{Refused, RelyingParty};
 use crate::web::views::two_factor::{self as tf, CodeForm, FirstStep};
 use crate::web::views::{csrf_failure, Ctx, Page};
 use rocket::form::{Form, FromForm};
@@ -23,8 +24,8 @@ use rocket::http::{ContentType, Status};
 use rocket::{get, post, Route};
 use serde_json::json;
 
-/// The script that runs the ceremonies in the browser.
-pub(crate) const SCRIPT_PATH: &str = "/kegauth/passkeys.js";
+/// The script that runs the ceremonies in the browser (served at
+/// [`PASSKEY_SCRIPT_PATH`](crate::core::paths::PASSKEY_SCRIPT_PATH)).
 const SCRIPT: &str = include_str!("passkeys.js");
 
 /// The fields of the passkey forms.
@@ -275,7 +276,7 @@ async fn login_options(form: Form<PasskeyForm<'_>>, ctx: Ctx<'_>) -> Options {
 /// The stored credential a browser's answer names, if it is registered.
 async fn named_credential(
     ctx: &Ctx<'_>,
-    id: Result<Vec<u8>, crate::core::passkeys::Refused>,
+    id: Result<Vec<u8>, Refused>,
 ) -> Result<Option<StoredPasskey>, Page> {
     let Ok(id) = id else {
         return Ok(None);
@@ -470,7 +471,10 @@ pub(crate) fn routes() -> Vec<Route> {
 mod tests {
     #[test]
     fn the_script_path_is_the_route() {
-        assert_eq!(super::SCRIPT_PATH, "/kegauth/passkeys.js");
+        assert_eq!(
+            crate::core::paths::PASSKEY_SCRIPT_PATH,
+            "/kegauth/passkeys.js"
+        );
         assert!(super::SCRIPT.contains("data-kegauth-passkey"));
     }
 }

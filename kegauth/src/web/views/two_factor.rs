@@ -352,7 +352,7 @@ fn enrolment_of(
         ctx.config.email_site_name.clone()
     };
     let uri = secret.otpauth_uri(&issuer, login);
-    let qr = crate::core::two_factor::qr_svg(&uri)?;
+    let qr = crate::services::two_factor::qr_svg(&uri)?;
     Ok(json!({ "qr_svg": qr, "secret": secret.base32(), "uri": uri }))
 }
 

@@ -2,18 +2,17 @@
 //! changes through a token, and creating users with a verification mail.
 
 use crate::core::backend::Backend;
-use crate::core::config::oauth::ProviderDomains;
 #[cfg(feature = "mail")]
 use crate::core::entity::AuthEntity;
 use crate::core::entity::{EntitySet, LoginKind, UserEntity};
 use crate::core::error::{Error, Result};
-use crate::core::i18n::Translator;
-#[cfg(feature = "mail")]
-use crate::core::mail::{MailKind, Mailer};
-use crate::core::policy::{DefaultPolicy, PasswordPolicy};
 use crate::core::store::{Store, MAX_LOOKUP_BYTES};
 #[cfg(feature = "mail")]
 use crate::core::token::{token_salt, TokenSigner};
+use crate::services::i18n::Translator;
+#[cfg(feature = "mail")]
+use crate::services::mail::{MailKind, Mailer};
+use crate::services::policy::{DefaultPolicy, PasswordPolicy};
 use std::sync::Arc;
 
 type U<E> = <E as EntitySet>::User;
@@ -133,6 +132,8 @@ fn is_email_address(login: &str) -> bool {
 }
 
 /// What the store needs for the token and mail flows; set by the fairing.
+/// The store keeps it among its extensions (`core/extensions.rs`): the core
+/// never names this layer's types.
 #[derive(Clone)]
 pub(crate) struct Flows {
     #[cfg(feature = "mail")]
@@ -144,10 +145,6 @@ pub(crate) struct Flows {
     policy: Arc<dyn PasswordPolicy>,
     /// The language of mail and password-policy messages.
     tr: Translator,
-    /// Domains whose users log in through an OAuth provider.
-    providers: ProviderDomains,
-    /// Whether OAuth profiles are configured (their identities table exists).
-    oauth: bool,
 }
 
 impl Default for Flows {
@@ -161,36 +158,41 @@ impl Default for Flows {
             mailer: None,
             policy: Arc::new(DefaultPolicy::default()),
             tr: Translator::english(),
-            providers: Default::default(),
-            oauth: false,
         }
     }
 }
 
-impl Flows {
-    pub(crate) fn set_policy(&mut self, policy: Arc<dyn PasswordPolicy>) {
-        self.policy = policy;
+/// The flows of a store that was never given any.
+static DEFAULT_FLOWS: std::sync::LazyLock<Flows> = std::sync::LazyLock::new(Flows::default);
+
+impl<DB: Backend, E: EntitySet> Store<DB, E> {
+    /// The account flows' settings.
+    fn flows(&self) -> &Flows {
+        self.extensions.get::<Flows>().unwrap_or(&DEFAULT_FLOWS)
     }
 
-    pub(crate) fn set_translator(&mut self, tr: Translator) {
-        self.tr = tr;
+    /// Change the account flows' settings of this store (its clones keep theirs).
+    fn edit_flows(&mut self, edit: impl FnOnce(&mut Flows)) {
+        let mut flows = self.flows().clone();
+        edit(&mut flows);
+        self.extensions.set(flows);
     }
 
-    /// OAuth is configured: its identities table is in use.
-    pub(crate) fn set_provider_domains(&mut self, providers: ProviderDomains) {
-        self.providers = providers;
-        self.oauth = true;
+    /// Check new passwords with `policy` (the fairing's, from the builder).
+    pub(crate) fn set_flows_policy(&mut self, policy: Arc<dyn PasswordPolicy>) {
+        self.edit_flows(|f| f.policy = policy);
     }
 
-    pub(crate) fn oauth(&self) -> bool {
-        self.oauth
+    /// Say mail and policy problems with `tr` (the app's translations).
+    pub(crate) fn set_flows_translator(&mut self, tr: Translator) {
+        self.edit_flows(|f| f.tr = tr);
     }
 }
 
 impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// Check new passwords with `policy` (default: [`DefaultPolicy`]).
     pub fn with_password_policy<P: PasswordPolicy>(mut self, policy: P) -> Self {
-        self.flows.set_policy(Arc::new(policy));
+        self.set_flows_policy(Arc::new(policy));
         self
     }
 
@@ -216,13 +218,14 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// ```
     pub fn in_language(&self, lang: &str) -> Self {
         let mut store = self.clone();
-        store.flows.tr = self.flows.tr.with_lang(lang);
+        let tr = self.flows().tr.with_lang(lang);
+        store.set_flows_translator(tr);
         store
     }
 
     /// The language of this store's mail and messages.
     pub fn language(&self) -> &str {
-        self.flows.tr.lang()
+        self.flows().tr.lang()
     }
 
     /// The label of the OAuth provider whose `domain_filter` holds
@@ -241,14 +244,14 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// # Ok(()) }
     /// ```
     pub fn provider_of(&self, login_id: &str) -> Option<&str> {
-        self.flows.providers.provider_of(login_id)
+        self.provider_domains()?.provider_of(login_id)
     }
 
     /// Whether mail is configured (the forgot, reset and verify pages are
     /// served). Always false in a build without the `mail` feature.
     pub fn mail_on(&self) -> bool {
         #[cfg(feature = "mail")]
-        return self.flows.mailer.is_some();
+        return self.flows().mailer.is_some();
         #[cfg(not(feature = "mail"))]
         false
     }
@@ -257,15 +260,15 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// and a password too long for the `password_scheme` (bcrypt's 71 bytes).
     pub fn password_errors(&self, password: &str, user: &U<E>) -> Vec<String> {
         let mut errors = self
-            .flows
+            .flows()
             .policy
-            .check_in(password, user.login_id(), &self.flows.tr);
+            .check_in(password, user.login_id(), &self.flows().tr);
         if let Some(max) = self.hasher().scheme().max_password_bytes()
             && errors.is_empty()
             && password.len() > max
         {
             errors.push(
-                self.flows
+                self.flows()
                     .tr
                     .t_args("policy-too-long", &[("max", max.to_string())]),
             );
@@ -287,7 +290,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         // The same check as the admin form's, before anything is stored.
         let login = user.login_id().trim().to_string();
         if let Err(problem) = check_login_id(<U<E> as UserEntity>::LOGIN, &login) {
-            return Err(Error::Invalid(problem.message(&self.flows.tr, &login)));
+            return Err(Error::Invalid(problem.message(&self.flows().tr, &login)));
         }
         if login != user.login_id() {
             user.set_login_id(login);
@@ -315,30 +318,31 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// Sign verification and reset tokens with `signer` (the fairing makes one
     /// from Rocket's `secret_key`).
     pub fn with_token_signer(mut self, signer: TokenSigner) -> Self {
-        self.flows.signer = Some(signer);
+        self.edit_flows(|f| f.signer = Some(signer));
         self
     }
 
     /// Start links in mail with `origin`, e.g. `https://example.com` (the
     /// fairing takes it from `preferred_url_scheme` and `server_name`).
     pub fn with_link_origin(mut self, origin: impl Into<String>) -> Self {
-        self.flows.link_origin = Some(origin.into().trim_end_matches('/').to_string());
+        let origin = origin.into().trim_end_matches('/').to_string();
+        self.edit_flows(|f| f.link_origin = Some(origin));
         self
     }
 
     /// Send kegauth's mail with `mailer`.
     pub fn with_mailer(mut self, mailer: Mailer) -> Self {
-        self.flows.mailer = Some(mailer);
+        self.edit_flows(|f| f.mailer = Some(mailer));
         self
     }
 
     /// The mailer, when mail is configured.
     pub fn mailer(&self) -> Option<&Mailer> {
-        self.flows.mailer.as_ref()
+        self.flows().mailer.as_ref()
     }
 
     fn signer(&self) -> Result<&TokenSigner> {
-        self.flows.signer.as_ref().ok_or_else(|| {
+        self.flows().signer.as_ref().ok_or_else(|| {
             Error::Config("no token signer: give the store one with with_token_signer".into())
         })
     }
@@ -360,7 +364,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     }
 
     fn link(&self, path: &str, user: &U<E>) -> Result<String> {
-        let origin = self.flows.link_origin.as_deref().ok_or_else(|| {
+        let origin = self.flows().link_origin.as_deref().ok_or_else(|| {
             Error::Config("links need server_name in [kegauth] (e.g. \"example.com\")".into())
         })?;
         let token = self.token_generate(user)?;
@@ -428,7 +432,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         user: &mut U<E>,
         send_mail: bool,
     ) -> Result<Option<String>> {
-        let url = match (&self.flows.link_origin, &self.flows.signer) {
+        let url = match (&self.flows().link_origin, &self.flows().signer) {
             (Some(_), Some(_)) => Some(self.verify_account_url(user)?),
             _ => None,
         };

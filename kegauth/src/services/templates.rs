@@ -17,7 +17,7 @@
 
 use crate::core::config::Config;
 use crate::core::error::{Error, Result};
-use crate::core::i18n::{Catalogs, Translator};
+use crate::services::i18n::{Catalogs, Translator};
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -151,7 +151,7 @@ fn add_translate(
             let lang = state
                 .lookup("lang")
                 .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_else(|| crate::core::i18n::FALLBACK.to_string());
+                .unwrap_or_else(|| crate::services::i18n::FALLBACK.to_string());
             let mut args = Vec::new();
             for name in kwargs.args() {
                 let value: minijinja::Value = kwargs.get(name)?;
@@ -311,7 +311,7 @@ impl SharedEngine {
     pub(crate) fn install(&self, env: &mut Environment<'static>) -> Result<()> {
         let catalogs = self.inner.catalogs.clone();
         add_translate(env, move || {
-            read(&catalogs).unwrap_or_else(crate::core::i18n::builtin_shared)
+            read(&catalogs).unwrap_or_else(crate::services::i18n::builtin_shared)
         });
         self.prepare(env);
         add_embedded(env, read(&self.inner.dir).as_deref())?;
@@ -344,7 +344,11 @@ impl Templates {
     /// Load the embedded templates, replaced by files in `template_dir` where
     /// present, translating with kegauth's built-in catalogs.
     pub fn load(template_dir: Option<&Path>, config: &Config) -> Result<Self> {
-        Self::load_with(template_dir, config, crate::core::i18n::builtin_shared())
+        Self::load_with(
+            template_dir,
+            config,
+            crate::services::i18n::builtin_shared(),
+        )
     }
 
     /// [`load`](Self::load), translating with `catalogs`.
@@ -417,7 +421,7 @@ impl Templates {
             base_template: config.base_template.clone(),
             use_select2: config.use_select2,
             menus: None,
-            tr: Translator::new(catalogs, crate::core::i18n::FALLBACK),
+            tr: Translator::new(catalogs, crate::services::i18n::FALLBACK),
         }
     }
 

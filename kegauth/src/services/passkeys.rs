@@ -1,10 +1,12 @@
 //! The WebAuthn ceremonies (feature `passkeys`): options for the browser and
 //! its answers checked, with [`webauthn_rp`].
 
-use super::*;
+use crate::core::config::Config;
 use crate::core::error::{Error, Result};
+use crate::core::passkeys::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use serde::Serialize;
 use std::borrow::Cow;
 use webauthn_rp::bin::{Decode, Encode};
 use webauthn_rp::request::auth::{
@@ -27,6 +29,19 @@ use webauthn_rp::{
     AuthenticatedCredential, DiscoverableAuthenticationServerState,
     NonDiscoverableAuthenticationServerState, RegistrationServerState,
 };
+
+impl Config {
+    /// The relying party passkeys are bound to, when they are on (a launch
+    /// with passkeys on and no usable `server_name` fails with this error).
+    pub fn relying_party(&self) -> Result<Option<RelyingParty>> {
+        match self.passkeys_server_name()? {
+            Some(server_name) => {
+                RelyingParty::new(server_name, &self.preferred_url_scheme).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+}
 
 /// Why the browser's answer was not accepted (for the log and the audit
 /// trail; the person sees one message).
@@ -60,24 +75,12 @@ impl RelyingParty {
     /// assert!(RelyingParty::new("127.0.0.1:8000", "http").is_err());
     /// ```
     pub fn new(server_name: &str, scheme: &str) -> Result<Self> {
-        let host = match server_name.rsplit_once(':') {
-            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-            _ => server_name,
-        };
+        let host = crate::core::config::passkey_host(server_name)?;
         let bad = |why: &str| {
             Error::Config(format!(
                 "passkeys need server_name to be a domain name ({why}): `{server_name}`"
             ))
         };
-        if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
-            return Err(bad("WebAuthn does not take IP addresses"));
-        }
-        if !host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        {
-            return Err(bad("letters, digits, `-` and `.` only"));
-        }
         let domain =
             AsciiDomain::try_from(host.to_ascii_lowercase()).map_err(|e| bad(&e.to_string()))?;
         Ok(RelyingParty {

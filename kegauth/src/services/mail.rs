@@ -28,7 +28,7 @@
 
 use crate::core::config::Config;
 use crate::core::error::{Error, Result};
-use crate::core::templates::Templates;
+use crate::services::templates::Templates;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;

@@ -3,8 +3,8 @@
 //! admin forms. One policy serves them all: set it with
 //! `AuthManager::builder().password_policy(..)`.
 
-use crate::core::i18n::Translator;
 use crate::core::password::MAX_PASSWORD_BYTES;
+use crate::services::i18n::Translator;
 
 /// Checks a new password. Return one message per failed check; none means the
 /// password is acceptable.
