@@ -188,7 +188,7 @@ impl PasswordHasher {
 
     /// Whether `hash` is not of the current scheme with the current
     /// parameters (argon2id: at least OWASP's costs; bcrypt: at least cost
-    /// [`BCRYPT_COST`]).
+    /// [`BCRYPT_COST`](super::BCRYPT_COST)).
     pub fn needs_rehash(&self, hash: &str) -> bool {
         if self.scheme == PasswordScheme::Bcrypt {
             return !scheme::bcrypt_is_current(hash);
