@@ -490,7 +490,10 @@ fn no_import_circle_between_the_library_files() {
 #[test]
 fn no_import_circle_between_the_macro_crate_files() {
     let found = circles_of("kegauth-macros/src", 5);
-    assert!(found.is_empty(), "kegauth-macros/src has import circles:\n{found}");
+    assert!(
+        found.is_empty(),
+        "kegauth-macros/src has import circles:\n{found}"
+    );
 }
 
 // The check itself, on made-up files: each rule must be able to fail.
