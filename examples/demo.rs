@@ -68,6 +68,106 @@ kegauth::permissions! {
     PERMISSION1 = "permission1": "access view Foo";
     PERMISSION2 = "permission2": "access the Bar area";
     PERMISSION3 = "permission3": "access the Baz area";
+    PROJECTS_VIEW = "projects-view": "see the projects";
+    PROJECTS_EDIT = "projects-edit": "add, change and delete projects";
+}
+
+/// The demo's own table, with kegauth's grid and forms from the derive
+/// (`/projects`; see README, "CRUD pages for your own tables").
+#[derive(Debug, Clone, Default, kegauth::Crud)]
+#[crud(
+    table = "projects",
+    path = "/projects",
+    name = "Project",
+    plural = "Projects",
+    rules
+)]
+#[crud(require(
+    list = "projects-view",
+    add = "projects-edit",
+    edit = "projects-edit",
+    delete = "projects-edit"
+))]
+pub struct Project {
+    pub id: i64,
+    #[crud(list, sort, filter, label, form, required, max_len = 100)]
+    pub name: String,
+    #[crud(list, sort, form, select)]
+    pub status: ProjectStatus,
+    #[crud(list, sort, form, title = "Due date")]
+    pub due: Option<chrono::NaiveDate>,
+    #[crud(list, form)]
+    pub active: bool,
+}
+
+/// The demo's checks and defaults for a project (`rules` above).
+impl kegauth::crud::CrudRules for Project {
+    /// A new project is active.
+    fn blank() -> Self {
+        Project {
+            active: true,
+            ..Default::default()
+        }
+    }
+
+    fn validate(&self, errors: &mut kegauth::crud::FieldErrors) {
+        if self.status == ProjectStatus::Done && self.due.is_none() {
+            let message = "A project that is done has a due date.".to_string();
+            errors.entry("due".into()).or_default().push(message);
+        }
+    }
+}
+
+/// A project's status: stored as text, chosen from a select.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProjectStatus {
+    #[default]
+    Planned,
+    Running,
+    Done,
+}
+
+impl ProjectStatus {
+    const ALL: [(ProjectStatus, &'static str, &'static str); 3] = [
+        (ProjectStatus::Planned, "planned", "Planned"),
+        (ProjectStatus::Running, "running", "Running"),
+        (ProjectStatus::Done, "done", "Done"),
+    ];
+}
+
+impl kegauth::entity::FieldValue for ProjectStatus {
+    const KIND: kegauth::entity::Kind = kegauth::entity::Kind::Text;
+    fn to_value(&self) -> kegauth::entity::Value {
+        let stored = Self::ALL
+            .iter()
+            .find(|(s, _, _)| s == self)
+            .map_or("planned", |(_, v, _)| v);
+        kegauth::entity::Value::Text(stored.into())
+    }
+    fn from_value(value: kegauth::entity::Value) -> Result<Self, kegauth::entity::ValueError> {
+        match value {
+            kegauth::entity::Value::Text(text) => Self::parse_input(&text),
+            other => Err(kegauth::entity::ValueError(format!(
+                "not a status: {other:?}"
+            ))),
+        }
+    }
+    fn parse_input(input: &str) -> Result<Self, kegauth::entity::ValueError> {
+        Self::ALL
+            .iter()
+            .find(|(_, v, _)| *v == input)
+            .map(|(s, _, _)| *s)
+            .ok_or_else(|| kegauth::entity::ValueError(format!("`{input}` is not a status")))
+    }
+}
+
+impl kegauth::crud::Choices for ProjectStatus {
+    fn choices() -> Vec<(String, String)> {
+        Self::ALL
+            .iter()
+            .map(|(_, v, l)| (v.to_string(), l.to_string()))
+            .collect()
+    }
 }
 
 /// The store the `AuthManager` manages for this app.
@@ -97,6 +197,7 @@ pub fn main_menu() -> Vec<NavItem> {
             ],
         )
         .nav_group("admin"),
+        NavItem::link("Projects", NavUrl::new("/projects")),
         NavItem::link(
             "Two-factor",
             NavUrl::new("/account/two-factor").requires_user(),
@@ -250,6 +351,25 @@ pub fn rocket_with_mail(mail: AuthMailManager) -> Rocket<Build> {
         )
         .mount("/", api_routes())
         .mount("/", kegauth::routes())
+        .mount("/", Project::crud().routes())
+        // The projects table, made at launch like kegauth's own (after the
+        // AuthManager, which manages the store).
+        .attach(rocket::fairing::AdHoc::try_on_ignite(
+            "projects table",
+            |rocket| async {
+                let made = match rocket.state::<DemoStore>() {
+                    Some(store) => store.create_record_table::<Project>().await,
+                    None => Ok(()),
+                };
+                match made {
+                    Ok(()) => Ok(rocket),
+                    Err(e) => {
+                        rocket::error!("the projects table: {e}");
+                        Err(rocket)
+                    }
+                }
+            },
+        ))
         .register("/", kegauth::catchers())
 }
 

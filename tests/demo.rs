@@ -327,6 +327,7 @@ async fn the_demo_superuser_manages_everything() {
             "/groups",
             "/bundles",
             "/permissions",
+            "/projects",
             "/account/two-factor",
             "/logout"
         ]
@@ -400,6 +401,93 @@ async fn the_demo_superuser_manages_everything() {
         .await
         .unwrap();
     assert!(users.contains("newbie@example.com") && users.contains("Resend Verification"));
+}
+
+/// The demo's own table (`#[derive(Crud)]`): in the menu only for those
+/// who may see it, its pages in the demo's layout, its table made at launch.
+#[rocket::async_test]
+async fn the_demo_projects_are_in_the_menu_and_the_layout() {
+    let app = DemoApp::launch(rocket::Config::figment(), |r| {
+        r.mount(
+            kegauth::testing::TEST_ROUTES,
+            kegauth::testing::test_routes(),
+        )
+    })
+    .await;
+    let factory = kegauth::testing::Factory::new(app.store.clone());
+    let viewer = factory
+        .user("viewer@example.com")
+        .permissions(&["projects-view"])
+        .create()
+        .await
+        .unwrap();
+    let other = factory
+        .user("other@example.com")
+        .permissions(&["permission1"])
+        .create()
+        .await
+        .unwrap();
+    let login = |key: &str| common::web::login_path(key);
+    assert_eq!(
+        app.client
+            .get(login(&other.core.session_key))
+            .dispatch()
+            .await
+            .status(),
+        Status::Ok
+    );
+    assert!(!menu_links(&home_page(&app).await).contains(&"/projects".to_string()));
+    assert_eq!(
+        app.client.get("/projects").dispatch().await.status(),
+        Status::Forbidden
+    );
+    assert_eq!(
+        app.client
+            .get(login(&viewer.core.session_key))
+            .dispatch()
+            .await
+            .status(),
+        Status::Ok
+    );
+    assert!(menu_links(&home_page(&app).await).contains(&"/projects".to_string()));
+    let r = app.client.get("/projects").dispatch().await;
+    assert_eq!(r.status(), Status::Ok);
+    let page = r.into_string().await.unwrap_or_default();
+    assert!(
+        page.contains(r#"id="demo-layout""#),
+        "in the demo's layout: {page}"
+    );
+    assert!(
+        page.contains("<h1>Projects</h1>") && page.contains("Due date"),
+        "{page}"
+    );
+    // Viewing only: no add link, and the add page is refused.
+    assert!(!page.contains("Create Project"), "{page}");
+    assert_eq!(
+        app.client.get("/projects/add").dispatch().await.status(),
+        Status::Forbidden
+    );
+    // The route report lists the pages with their requirements.
+    let report =
+        kegauth::access::render_report(&kegauth::access::route_report(app.client.rocket()));
+    let line = |path: &str| {
+        report
+            .lines()
+            .find(|l| l.contains(path))
+            .unwrap_or_else(|| panic!("{path} in the report:\n{report}"))
+            .to_string()
+    };
+    assert!(line("/projects/add").contains("projects-edit"), "{report}");
+    assert!(
+        line("/projects/<id>/delete").contains("projects-edit"),
+        "{report}"
+    );
+    assert!(
+        report
+            .lines()
+            .any(|l| l.contains("/projects") && l.contains("projects-view")),
+        "{report}"
+    );
 }
 
 /// The targets of the links in a page's menu, in order.

@@ -17,6 +17,7 @@ mod attempts;
 mod browser;
 mod cli;
 mod cross_site;
+mod crud_derive;
 mod ddl;
 mod demo;
 mod i18n;

@@ -5,11 +5,13 @@
 //! The layout follows dtolnay's `thiserror-impl`: the input is parsed into a
 //! small AST (`ast`) with its attributes (`attr`), validated with spanned
 //! errors (`valid`), and only then expanded (`expand`). The attribute macros
-//! keep the same split in `requires/`: `ast` (their arguments, parsed and
+//! keep the same split in `requires/`, and `#[derive(Crud)]` in `crud/` (ast,
+//! valid, expand). `requires/` has: `ast` (their arguments, parsed and
 //! checked with spans), `route` (the handler's route attribute), `expand`.
 
 mod ast;
 mod attr;
+mod crud;
 mod expand;
 mod requires;
 mod valid;
@@ -24,6 +26,20 @@ use syn::{parse_macro_input, DeriveInput};
 pub fn derive_auth_entity(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input)
+        .unwrap_or_else(|err| err.to_compile_error())
+        .into()
+}
+
+/// CRUD pages for one of the app's own tables: a grid (sort, filter, pages,
+/// CSV and Excel export), add, edit and delete forms, a requirement per
+/// action, audit events, on every backend.
+///
+/// See `kegauth::crud::Record` for the attributes and an example; the
+/// README's "CRUD pages for your own tables" walks through one.
+#[proc_macro_derive(Crud, attributes(crud))]
+pub fn derive_crud(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    crud::derive(&input)
         .unwrap_or_else(|err| err.to_compile_error())
         .into()
 }

@@ -1,4 +1,5 @@
-//! `#[derive(AuthEntity)]` misuse gives errors that point at the offending tokens.
+//! Misuse of `#[derive(AuthEntity)]`, `#[derive(Crud)]` and the `#[requires_*]`
+//! attributes gives errors that point at the offending tokens.
 
 #[test]
 fn ui() {

@@ -120,7 +120,7 @@ pub use self::core::store::{Store, SyncReport};
 pub use self::ops::manager::{AuthDb, AuthManager, AuthManagerBuilder, StoreOf};
 pub use self::web::catchers::catchers;
 pub use self::web::views::routes;
-pub use kegauth_macros::{requires_permissions, requires_user, AuthEntity};
+pub use kegauth_macros::{requires_permissions, requires_user, AuthEntity, Crud};
 
 /// Passkeys and security keys (WebAuthn): what the store keeps of them, and
 /// (feature `passkeys`) the ceremonies, [`RelyingParty`](passkeys::RelyingParty).

@@ -98,6 +98,9 @@ pub(crate) trait AuthService: Send + Sync + 'static {
     /// Second factors (the login's second step, the account page).
     fn two_factor(&self) -> &dyn TwoFactorService;
 
+    /// The app's own tables (`#[derive(Crud)]` records), on the app's database.
+    fn records(&self) -> &dyn crate::core::records::RecordStore;
+
     /// Whether a mail manager is configured (the forgot/reset/verify pages exist).
     fn mail_enabled(&self) -> bool;
 
@@ -291,6 +294,10 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
 
     fn two_factor(&self) -> &dyn TwoFactorService {
         self
+    }
+
+    fn records(&self) -> &dyn crate::core::records::RecordStore {
+        &self.store
     }
 
     fn mail_enabled(&self) -> bool {

@@ -50,6 +50,37 @@ fn table<DB: Backend>(schema: &EntitySchema, indexes: &[(&str, &[&str])]) -> Vec
     create_table::<DB>(schema.table, cols, indexes)
 }
 
+/// The `CREATE TABLE IF NOT EXISTS` of a `#[derive(Crud)]` record's table,
+/// for apps that let kegauth create it (the demo does); apps with their own
+/// migrations ignore it.
+///
+/// ```
+/// #[derive(kegauth::Crud, Default)]
+/// #[crud(table = "widgets", path = "/widgets", name = "Widget", plural = "Widgets")]
+/// struct Widget {
+///     id: i64,
+///     #[crud(list, label, form, max_len = 80)]
+///     name: String,
+///     #[crud(form)]
+///     due: Option<chrono::NaiveDate>,
+/// }
+/// use kegauth::crud::Record;
+/// let sql = kegauth::ddl::record_table::<sqlx::Sqlite>(Widget::schema()).join(";\n");
+/// assert!(sql.contains(r#"CREATE TABLE IF NOT EXISTS "widgets""#));
+/// assert!(sql.contains(r#""name" VARCHAR(80) NOT NULL"#));
+/// assert!(sql.contains(r#""due" DATE,"#) || sql.contains(r#""due" DATE\n"#));
+/// ```
+pub fn record_table<DB: Backend>(schema: &crate::core::records::RecordSchema) -> Vec<String> {
+    let mut cols = vec![format!("{} {}", q::<DB>(schema.id), DB::id_column_type())];
+    for col in &schema.columns {
+        let ty = DB::column_type(col.kind, col.max_len, false, None);
+        let null = if col.nullable { "" } else { " NOT NULL" };
+        cols.push(format!("{} {ty}{null}", q::<DB>(col.name)));
+    }
+    cols.push(format!("PRIMARY KEY ({})", q::<DB>(schema.id)));
+    create_table::<DB>(schema.table, cols, &[])
+}
+
 /// `CREATE TABLE` with `body` (columns and constraints) and its indexes,
 /// inside the table or after it as the backend wants.
 fn create_table<DB: Backend>(

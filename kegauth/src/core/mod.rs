@@ -23,6 +23,7 @@ pub mod passkeys;
 pub mod password;
 pub(crate) mod paths;
 pub mod permissions;
+pub mod records;
 pub mod store;
 pub mod token;
 pub mod two_factor;

@@ -71,6 +71,70 @@ pub(super) fn contains_pattern(text: &str) -> String {
     p
 }
 
+/// One page of a table's rows: the text filter over `filter_cols`, the
+/// order (a `sort` column, NULLs last, then the id) and the page's limits.
+/// Every identifier comes from the caller's schema; the filter is bound.
+pub(super) struct Paging<'a> {
+    pub table: &'a str,
+    pub filter_cols: &'a [&'a str],
+    pub sort: Option<&'a str>,
+    pub id: &'a str,
+    pub query: &'a GridQuery,
+}
+
+impl Paging<'_> {
+    fn push_where<DB: Backend>(&self, sql: &mut Sql<DB>) {
+        if self.query.filter.is_empty() || self.filter_cols.is_empty() {
+            return;
+        }
+        let pattern = contains_pattern(&self.query.filter);
+        sql.push(" WHERE (");
+        for (i, col) in self.filter_cols.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("LOWER(").qualified("t", col).push(") LIKE ");
+            sql.bind_text(&pattern).push(" ESCAPE '!'");
+        }
+        sql.push(")");
+    }
+
+    /// The number of rows the filter keeps.
+    pub async fn count<DB: Backend>(&self, conn: &mut DB::Connection) -> Result<u64> {
+        let mut count = Sql::<DB>::new("SELECT COUNT(*) FROM ");
+        count.ident(self.table).push(" t");
+        self.push_where(&mut count);
+        let rows = DB::fetch(conn, &count.text, count.args, &[OutCol { kind: Kind::Int }]).await?;
+        Ok(match rows.first().and_then(|r| r.first()) {
+            Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
+            _ => 0,
+        })
+    }
+
+    /// After `SELECT .. FROM <table> t`: the filter, the order and the page.
+    pub fn push_page<DB: Backend>(&self, sql: &mut Sql<DB>) {
+        self.push_where(sql);
+        sql.push(" ORDER BY ");
+        if let Some(col) = self.sort {
+            let dir = if self.query.descending {
+                " DESC"
+            } else {
+                " ASC"
+            };
+            sql.push("CASE WHEN ")
+                .qualified("t", col)
+                .push(" IS NULL THEN 1 ELSE 0 END, ");
+            sql.qualified("t", col).push(dir).push(", ");
+        }
+        sql.qualified("t", self.id);
+        sql.push(&format!(
+            " LIMIT {} OFFSET {}",
+            self.query.per_page.max(1),
+            self.query.offset()
+        ));
+    }
+}
+
 impl GridQuery {
     /// Read `?sort=<key>` (or `-<key>` for descending), `?filter=` and
     /// `?page=`. A sort key the columns do not offer, or a page that is not a
@@ -154,62 +218,27 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         filter_columns: &[&str],
     ) -> Result<(Vec<T>, u64)> {
         let schema = schema_of::<T>();
-        let filter_cols: Vec<&'static str> = schema
+        let filter_cols: Vec<&str> = schema
             .columns
             .iter()
             .filter(|c| filter_columns.contains(&c.name) && c.kind == Kind::Text)
             .map(|c| c.name)
             .collect();
-        let pattern = (!query.filter.is_empty() && !filter_cols.is_empty())
-            .then(|| contains_pattern(&query.filter));
-        let push_where = |sql: &mut Sql<DB>| {
-            if let Some(pattern) = &pattern {
-                sql.push(" WHERE (");
-                for (i, col) in filter_cols.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(" OR ");
-                    }
-                    sql.push("LOWER(").qualified("t", col).push(") LIKE ");
-                    sql.bind_text(pattern).push(" ESCAPE '!'");
-                }
-                sql.push(")");
-            }
+        let paging = Paging {
+            table: schema.table,
+            filter_cols: &filter_cols,
+            sort: query
+                .sort
+                .as_deref()
+                .and_then(|s| schema.columns.iter().find(|c| c.name == s))
+                .map(|c| c.name),
+            id: schema.id_column(),
+            query,
         };
         let mut conn = self.conn().await?;
-        let mut count = Sql::<DB>::new("SELECT COUNT(*) FROM ");
-        count.ident(schema.table).push(" t");
-        push_where(&mut count);
-        let rows = DB::fetch(
-            &mut conn,
-            &count.text,
-            count.args,
-            &[OutCol { kind: Kind::Int }],
-        )
-        .await?;
-        let total = match rows.first().and_then(|r| r.first()) {
-            Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
-            _ => 0,
-        };
+        let total = paging.count::<DB>(&mut conn).await?;
         let mut sql = self.select::<T>();
-        push_where(&mut sql);
-        sql.push(" ORDER BY ");
-        let sort = query
-            .sort
-            .as_deref()
-            .and_then(|s| schema.columns.iter().find(|c| c.name == s));
-        if let Some(col) = sort {
-            let dir = if query.descending { " DESC" } else { " ASC" };
-            sql.push("CASE WHEN ")
-                .qualified("t", col.name)
-                .push(" IS NULL THEN 1 ELSE 0 END, ");
-            sql.qualified("t", col.name).push(dir).push(", ");
-        }
-        sql.qualified("t", schema.id_column());
-        sql.push(&format!(
-            " LIMIT {} OFFSET {}",
-            query.per_page.max(1),
-            query.offset()
-        ));
+        paging.push_page(&mut sql);
         let rows = Self::fetch_all(&mut conn, sql).await?;
         Ok((rows, total))
     }

@@ -13,6 +13,7 @@ mod groups;
 mod identities;
 pub mod passkeys;
 mod permissions;
+mod records;
 pub(crate) mod session_cache;
 mod tables;
 pub(crate) mod tokens;

@@ -18,6 +18,8 @@ use crate::web::crud::{
 use std::collections::BTreeSet;
 
 pub use crate::authz::admin_rules::Section;
+pub(super) use crate::core::records::title;
+pub(super) use crate::web::crud::values::{cell, input_error, input_value};
 
 pub(super) const RESEND_VERIFICATION: &str = "resend-verification";
 pub(super) const RESET_TWO_FACTOR: &str = "reset-two-factor";
@@ -28,55 +30,6 @@ pub(super) fn row_actions(section: Section) -> Vec<&'static str> {
         Section::Users => vec![RESEND_VERIFICATION, RESET_TWO_FACTOR],
         _ => Vec::new(),
     }
-}
-
-/// A column value as a grid cell (yes and no in the viewer's language).
-pub(super) fn cell(value: &Value, tr: &Translator) -> String {
-    match value {
-        Value::Bool(b) => tr.t(if *b { "admin-yes" } else { "admin-no" }),
-        other => input_value(other),
-    }
-}
-
-/// A column value as a form field's value.
-pub(super) fn input_value(value: &Value) -> String {
-    match value {
-        Value::Null | Value::Bytes(_) | Value::Bool(false) => String::new(),
-        Value::Bool(true) => "true".into(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => f.to_string(),
-        Value::Text(t) => t.clone(),
-        Value::DateTime(d) => d.format("%Y-%m-%dT%H:%M").to_string(),
-        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
-    }
-}
-
-/// The message for `input` that does not parse as a value of `kind`.
-pub(super) fn input_error(tr: &Translator, kind: Kind, input: &str) -> String {
-    let key = match kind {
-        Kind::Int => "field-not-whole-number",
-        Kind::Float => "field-not-number",
-        Kind::Date => "field-not-date",
-        Kind::DateTime => "field-not-date-time",
-        _ => "field-not-valid",
-    };
-    tr.t_args(key, &[("value", input.to_string())])
-}
-
-/// `first_name` -> `First Name`.
-pub(super) fn title(field: &str) -> String {
-    field
-        .split('_')
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let mut c = w.chars();
-            match c.next() {
-                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// The app's own columns an admin form shows (not bytes, not read-only).

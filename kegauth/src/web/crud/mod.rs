@@ -44,14 +44,20 @@
 
 mod changes;
 mod grid;
+mod record;
+pub(crate) mod values;
 pub(crate) mod view;
 
+pub use crate::core::records::{
+    decode_error, Choices, CrudRules, Record, RecordColumn, RecordSchema,
+};
 #[cfg(feature = "xlsx")]
 pub use grid::xlsx_export;
 pub(crate) use grid::ExportFile;
 pub use grid::{
     csv_export, GridColumn, GridFilter, GridPage, GridQuery, GridRow, RowAction, PER_PAGE,
 };
+pub use record::{record_view, RecordSource};
 pub use view::CrudView;
 
 use crate::authn::session::Flash;
@@ -196,6 +202,8 @@ pub enum FieldKind {
     DateTime,
     /// Several choices from `options` (values in `selected`).
     MultiSelect,
+    /// One choice from `options` (its value in `value`).
+    Select,
 }
 
 /// One field of an add or edit form.
@@ -217,6 +225,10 @@ pub struct FormField {
     pub required: bool,
     /// A hint shown under the field.
     pub help: Option<String>,
+    /// Shown but not editable (`readonly`).
+    pub readonly: bool,
+    /// The longest text accepted, in characters (`maxlength`).
+    pub max_len: Option<u32>,
 }
 
 impl FormField {
@@ -237,6 +249,8 @@ impl FormField {
             options: Vec::new(),
             required: false,
             help: None,
+            readonly: false,
+            max_len: None,
         }
     }
 
@@ -317,7 +331,7 @@ impl FormInput {
 }
 
 /// Messages per form field; the key `"_form"` holds messages about the whole form.
-pub type FieldErrors = BTreeMap<String, Vec<String>>;
+pub use crate::core::records::FieldErrors;
 
 /// What saving a form did.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,9 @@
+use kegauth_macros::Crud;
+
+#[derive(Crud)]
+#[crud(table = "widgets")]
+enum Widget {
+    A,
+}
+
+fn main() {}
