@@ -246,8 +246,8 @@ fn assert_untouched(before: &Snapshot, after: &Snapshot) {
         .collect();
     assert_eq!(
         added,
-        ["permission3"],
-        "the demo declares one more permission"
+        ["permission3", "projects-edit", "projects-view"],
+        "the demo declares three more permissions (its third, and its projects' two)"
     );
 }
 
