@@ -28,6 +28,7 @@ mod ldap;
 mod loaders;
 mod login;
 mod mail;
+mod mail_limit;
 mod oauth;
 mod parsers;
 mod passkeys_web;

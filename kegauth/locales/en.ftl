@@ -210,6 +210,7 @@ audit-kind-recovery-code-used = Recovery code used
 audit-kind-recovery-codes-regenerated = Recovery codes regenerated
 audit-kind-passkey-added = Passkey added
 audit-kind-passkey-removed = Passkey removed
+audit-kind-mail-held = Mail held back (limit per address)
 
 ## Second factors (TOTP, recovery codes)
 two-factor-title = Two-factor authentication

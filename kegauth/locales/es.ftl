@@ -208,6 +208,7 @@ audit-kind-recovery-code-used = Código de recuperación usado
 audit-kind-recovery-codes-regenerated = Códigos de recuperación regenerados
 audit-kind-passkey-added = Llave de acceso añadida
 audit-kind-passkey-removed = Llave de acceso eliminada
+audit-kind-mail-held = Correo retenido (límite por dirección)
 
 ## Segundos factores (TOTP, códigos de recuperación)
 two-factor-title = Autenticación en dos pasos

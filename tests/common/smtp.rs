@@ -130,7 +130,9 @@ impl SmtpServer {
         });
         server
             .with_name("localhost")
-            .with_num_threads(2)
+            // Enough for the pooled connections of several mails sent at once
+            // (lettre keeps each open a while after its mail).
+            .with_num_threads(8)
             .with_tcp_listener(listener);
         std::thread::spawn(move || {
             if let Err(e) = server.serve() {

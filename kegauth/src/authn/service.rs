@@ -325,7 +325,11 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
             log::info!(target: crate::core::AUDIT, "password reset mail requested for user {}", user.id());
             let store = store.in_language(lang);
             tokio::spawn(async move {
-                if let Err(e) = store.send_reset_mail(&user).await {
+                // Within `mail_limit` (held back past it, telling no one).
+                let sent = store
+                    .send_limited(crate::services::mail::MailKind::ResetPassword, &user)
+                    .await;
+                if let Err(e) = sent {
                     log::error!("kegauth: reset mail to user {} failed: {e}", user.id());
                 }
             });

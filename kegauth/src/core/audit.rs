@@ -82,9 +82,12 @@ pub mod kinds {
     pub const PASSKEY_ADDED: &str = "passkey-added";
     /// A passkey or security key removed by its owner.
     pub const PASSKEY_REMOVED: &str = "passkey-removed";
+    /// A mail held back: its address had its `mail_limit` of such mails in
+    /// the window (the detail names the kind of mail).
+    pub const MAIL_HELD: &str = "mail-held";
 
     /// Every kind above.
-    pub const ALL: [&str; 24] = [
+    pub const ALL: [&str; 25] = [
         LOGIN_SUCCESS,
         LOGIN_FAILURE,
         LOGIN_LOCKOUT,
@@ -109,6 +112,7 @@ pub mod kinds {
         RECOVERY_CODES_REGENERATED,
         PASSKEY_ADDED,
         PASSKEY_REMOVED,
+        MAIL_HELD,
     ];
 }
 

@@ -202,7 +202,44 @@ pub fn statements<DB: Backend, E: EntitySet>() -> Vec<String> {
     out.push(oauth_identities::<DB, E>());
     out.extend(audit_events::<DB>());
     out.extend(two_factor_tables::<DB, E>());
+    out.extend(mail_sends::<DB>());
     out
+}
+
+/// kegauth's own table of the mails a request from outside made it send
+/// (see `mail_limit`): one row per mail, in a slot of its address, kind
+/// and window; the primary key keeps a window to `mail_limit` rows even
+/// with several app instances sending at once.
+pub const MAIL_SENDS: &str = "kegauth_mail_sends";
+
+fn mail_sends<DB: Backend>() -> Vec<String> {
+    use crate::core::entity::Kind;
+    let int = DB::column_type(Kind::Int, None, false, None);
+    create_table::<DB>(
+        MAIL_SENDS,
+        vec![
+            format!(
+                "{} {} NOT NULL",
+                q::<DB>("address"),
+                DB::column_type(Kind::Text, Some(255), false, None)
+            ),
+            format!(
+                "{} {} NOT NULL",
+                q::<DB>("kind"),
+                DB::column_type(Kind::Text, Some(32), false, None)
+            ),
+            format!("{} {int} NOT NULL", q::<DB>("window_start")),
+            format!("{} {int} NOT NULL", q::<DB>("slot")),
+            format!(
+                "PRIMARY KEY ({}, {}, {}, {})",
+                q::<DB>("address"),
+                q::<DB>("kind"),
+                q::<DB>("window_start"),
+                q::<DB>("slot")
+            ),
+        ],
+        &[],
+    )
 }
 
 /// kegauth's own table of TOTP second factors: one row per user, the secret

@@ -541,6 +541,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         let attempts = crate::core::attempts::AttemptPolicy::from_config(&config);
         let mut store = Store::<D::Backend, E>::new(db.auth_pool().clone())
             .with_attempt_policy(attempts)
+            .with_mail_limit(config.mail_limit, config.mail_limit_timespan)
             .with_session_cache(std::time::Duration::from_secs(u64::from(
                 config.session_cache_secs,
             )));

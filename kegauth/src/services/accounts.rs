@@ -466,6 +466,48 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .await
     }
 
+    /// Send `user` a mail of `kind` that a request from outside asked for
+    /// (a reset link, a verification mail resent), within `mail_limit`:
+    /// false when the limit held it back, which is recorded as an audit
+    /// event and nothing else (the request answers as if it was sent).
+    pub(crate) async fn send_limited(&self, kind: MailKind, user: &U<E>) -> Result<bool> {
+        let name = match kind {
+            MailKind::ResetPassword => "reset-password",
+            MailKind::NewUser => "verify-account",
+        };
+        // A limit that cannot be read (its table missing in an app that runs
+        // its own migrations: `auth schema` prints it) sends, and says so:
+        // a reset link that never comes is worse than a limit not kept.
+        let reserved = match self.reserve_mail(user.login_id(), name).await {
+            Ok(reserved) => reserved,
+            Err(e) => {
+                log::error!("kegauth: the mail limit could not be read ({e}); sending anyway");
+                true
+            }
+        };
+        if !reserved {
+            log::info!(
+                target: crate::core::AUDIT,
+                "a {name} mail to user {} held back: mail_limit reached",
+                user.id()
+            );
+            self.audit(
+                crate::core::audit::AuditEvent::new(
+                    crate::core::audit::kinds::MAIL_HELD,
+                    crate::core::audit::Outcome::Refused,
+                )
+                .subject(crate::core::audit::Subject::User(user.id()))
+                .detail(serde_json::json!({ "mail": name })),
+            );
+            return Ok(false);
+        }
+        match kind {
+            MailKind::ResetPassword => self.send_reset_mail(user).await?,
+            MailKind::NewUser => self.send_verification_mail(user).await?,
+        }
+        Ok(true)
+    }
+
     /// Mail `user` a reset-password link.
     pub async fn send_reset_mail(&self, user: &U<E>) -> Result<()> {
         let mailer = self

@@ -467,6 +467,9 @@ mod tests {
             "field-error",
             "mail-outbox",
             "no-such-key",
+            // The kinds of mail the mail limit counts (stored, not shown).
+            "reset-password",
+            "verify-account",
             // A row action's name in its URL (`/users/<id>/reset-two-factor`).
             "reset-two-factor",
             // How a password was set, in audit events.

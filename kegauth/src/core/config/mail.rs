@@ -1,5 +1,6 @@
 //! The `[kegauth.mail]` settings (read in every build: a build without the
-//! `mail` feature refuses them at launch, naming the feature).
+//! `mail` feature refuses them at launch, naming the feature), and the
+//! per-address mail limit `mail_limit` sets.
 
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -81,5 +82,22 @@ impl std::fmt::Debug for MailConfig {
             .field("dir", &self.dir)
             .field("timeout_secs", &self.timeout_secs)
             .finish()
+    }
+}
+
+/// Mails per address, kind and window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MailLimit {
+    pub per_window: u32,
+    pub window_secs: i64,
+}
+
+impl Default for MailLimit {
+    /// 3 per 15 minutes.
+    fn default() -> Self {
+        MailLimit {
+            per_window: 3,
+            window_secs: 900,
+        }
     }
 }

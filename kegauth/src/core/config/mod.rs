@@ -102,6 +102,13 @@ pub struct Config {
     pub reset_attempt_timespan: Option<u32>,
     /// Override of `attempt_lockout` for reset-password.
     pub reset_attempt_lockout: Option<u32>,
+    /// Mails a request from outside may make kegauth send to one address
+    /// (a reset link, a verification mail resent), per kind of mail, in
+    /// each `mail_limit_timespan`; more are held back, silently (0 turns
+    /// the limit off).
+    pub mail_limit: u32,
+    /// The window of `mail_limit`, in seconds.
+    pub mail_limit_timespan: u32,
     /// Proxies believed about the client's address (IPs or CIDR ranges); see
     /// [`crate::client_ip`]. Empty by default: the peer address is the client.
     pub trusted_proxies: Vec<String>,
@@ -243,6 +250,8 @@ impl Default for Config {
             login_attempt_timespan: None,
             login_attempt_lockout: None,
             forgot_attempt_limit: None,
+            mail_limit: 3,
+            mail_limit_timespan: 900,
             forgot_attempt_timespan: None,
             forgot_attempt_lockout: None,
             reset_attempt_limit: None,
@@ -383,6 +392,9 @@ impl Config {
                     crate::core::two_factor::LOGIN_METHODS
                 ));
             }
+        }
+        if self.mail_limit_timespan == 0 {
+            return bad("mail_limit_timespan is at least 1 second".into());
         }
         if self.hasher_nice > 19 {
             return bad(format!("hasher_nice is 0 to 19, not {}", self.hasher_nice));

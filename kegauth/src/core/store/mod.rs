@@ -11,6 +11,7 @@ mod audit;
 pub(crate) mod grid;
 mod groups;
 mod identities;
+mod mail_limit;
 pub mod passkeys;
 mod permissions;
 mod records;
@@ -119,6 +120,8 @@ pub struct Store<DB: Backend, E: EntitySet> {
     sealer: Option<Arc<crate::core::two_factor::SecretBox>>,
     /// Passkeys are on: their table is read and they count as second factors.
     passkeys: bool,
+    /// Mails per address, kind and window (`mail_limit`), or none.
+    mail_limit: Option<crate::core::config::mail::MailLimit>,
     _entities: PhantomData<fn() -> E>,
 }
 
@@ -136,6 +139,7 @@ impl<DB: Backend, E: EntitySet> Clone for Store<DB, E> {
             token_column_absent: self.token_column_absent.clone(),
             sealer: self.sealer.clone(),
             passkeys: self.passkeys,
+            mail_limit: self.mail_limit,
             _entities: PhantomData,
         }
     }
@@ -242,6 +246,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             token_column_absent: Arc::default(),
             sealer: None,
             passkeys: false,
+            mail_limit: Some(crate::core::config::mail::MailLimit::default()),
             _entities: PhantomData,
         }
     }

@@ -405,8 +405,12 @@ impl<DB: Backend, E: EntitySet> CrudSource for Users<DB, E> {
             {
                 let store = self.store.in_language(cx.tr.lang());
                 Ok(Found::Yes(
-                    match store.send_verification_mail(&user).await {
-                        Ok(()) => flash("success", "admin-verification-sent"),
+                    // Within `mail_limit`; past it the page says the same.
+                    match store
+                        .send_limited(crate::services::mail::MailKind::NewUser, &user)
+                        .await
+                    {
+                        Ok(_) => flash("success", "admin-verification-sent"),
                         Err(e) => {
                             log::error!("kegauth: verification mail to user {id} failed: {e}");
                             flash("error", "admin-verification-failed")
