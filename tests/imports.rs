@@ -154,16 +154,9 @@ fn inline_modules(code: &str) -> Vec<(usize, usize, String)> {
 /// Whether the path starting at `at` is in a `pub use` (or `pub(crate) use`)
 /// statement.
 fn in_pub_use(code: &str, at: usize) -> bool {
-    let stmt_start = code[..at].rfind([';', '}', '{']).map_or(0, |i| i + 1);
-    // A group: the statement starts before the group's `{`.
-    let mut start = stmt_start;
-    if code[..at].rfind(';').map_or(0, |i| i + 1) < stmt_start {
-        start = code[..at].rfind(';').map_or(0, |i| i + 1);
-        // Skip attributes and items closed before the `use`.
-        if let Some(i) = code[start..at].rfind('}') {
-            start += i + 1;
-        }
-    }
+    // The statement starts after the last `;` or `}` (a group's `{` is
+    // inside it).
+    let start = code[..at].rfind([';', '}']).map_or(0, |i| i + 1);
     let stmt = code[start..at].trim();
     let words: Vec<&str> = stmt.split_whitespace().collect();
     let Some(u) = words.iter().rposition(|w| *w == "use") else {

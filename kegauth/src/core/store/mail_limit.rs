@@ -11,6 +11,9 @@ use super::*;
 use crate::core::config::mail::MailLimit;
 use crate::core::ddl::MAIL_SENDS;
 
+/// The table's columns, its primary key.
+const COLUMNS: [&str; 4] = ["address", "kind", "window_start", "slot"];
+
 /// The longest address kept (the column's size); longer ones are cut.
 const MAX_ADDRESS_CHARS: usize = 255;
 
@@ -71,7 +74,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             let mut sql = Sql::<DB>::new("INSERT INTO ");
             sql.ident(MAIL_SENDS)
                 .push(" (")
-                .idents(["address", "kind", "window_start", "slot"])
+                .idents(COLUMNS)
                 .push(") VALUES (")
                 .bind_text(&address)
                 .push(", ")
@@ -81,8 +84,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
                 .push(", ")
                 .bind_int(i64::from(slot))
                 .push(")");
-            let columns = ["address", "kind", "window_start", "slot"];
-            if DB::insert_new(&mut conn, &sql.text, sql.args, &columns).await? == 1 {
+            if DB::insert_new(&mut conn, &sql.text, sql.args, &COLUMNS).await? == 1 {
                 return Ok(true);
             }
         }

@@ -12,14 +12,13 @@ use crate::core::links::Link;
 use crate::core::store::Store;
 use crate::services::i18n::Translator;
 use crate::web::crud::{
-    CrudCx, Deleted, FieldErrors, FieldKind, FormField, FormInput, GridColumn, GridPage, GridQuery,
-    GridRow,
+    CrudCx, FieldErrors, FieldKind, FormField, FormInput, GridColumn, GridPage, GridQuery, GridRow,
 };
 use std::collections::BTreeSet;
 
 pub use crate::authz::admin_rules::Section;
 pub(super) use crate::core::records::title;
-pub(super) use crate::web::crud::values::{cell, input_error, input_value};
+pub(super) use crate::web::crud::values::{add_error, cell, input_error, input_value, refused};
 
 pub(super) const RESEND_VERIFICATION: &str = "resend-verification";
 pub(super) const RESET_TWO_FACTOR: &str = "reset-two-factor";
@@ -69,13 +68,6 @@ pub(super) fn extra_fields<T: AuthEntity>(entity: &T) -> Vec<FormField> {
             FormField::new(c.field, &title(c.field), kind, value)
         })
         .collect()
-}
-
-pub(super) fn add_error(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
-    errors
-        .entry(field.to_string())
-        .or_default()
-        .push(message.into());
 }
 
 /// Set the app's own columns from the form.
@@ -284,8 +276,4 @@ pub(super) async fn ungrantable<DB: Backend, E: EntitySet>(
         lacking.extend(grants.difference(held).cloned());
     }
     Ok(lacking)
-}
-
-pub(super) fn refused(tr: &Translator, label: &str) -> Deleted {
-    Deleted::Refused(tr.t_args("admin-delete-referenced", &[("label", label.to_string())]))
 }

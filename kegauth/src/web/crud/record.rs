@@ -2,7 +2,7 @@
 //! record's table on the app's database (through kegauth's store), and the
 //! [`CrudView`] with the record's path and requirements.
 
-use super::values::{cell, input_error, input_value};
+use super::values::{add_error, cell, input_error, input_value, refused};
 use super::{
     CrudCx, CrudSource, CrudView, Deleted, FieldErrors, FieldKind, FormField, FormInput, Found,
     GridColumn, GridPage, GridQuery, GridRow, Saved,
@@ -63,10 +63,6 @@ fn records<'a>(cx: &CrudCx<'a>) -> Result<&'a dyn RecordStore> {
         .ok_or_else(|| Error::Config("the AuthManager fairing is not attached".into()))
 }
 
-fn add_error(errors: &mut FieldErrors, field: &str, message: String) {
-    errors.entry(field.into()).or_default().push(message);
-}
-
 /// A save refused with one message about the whole form.
 fn form_error(message: String) -> Found<Saved> {
     let mut errors = FieldErrors::new();
@@ -100,6 +96,15 @@ impl<R: Record> RecordSource<R> {
         match records(cx)?.record(R::schema(), id).await? {
             Some(values) => R::from_values(id, values).map(Some),
             None => Ok(None),
+        }
+    }
+
+    /// The record with `id`, or a new one (`blank`) for the add form;
+    /// `None` when there is no record with `id`.
+    async fn find_or_blank(&self, cx: &CrudCx<'_>, id: Option<i64>) -> Result<Option<R>> {
+        match id {
+            None => Ok(Some(R::blank())),
+            Some(id) => self.find(cx, id).await,
         }
     }
 
@@ -182,22 +187,28 @@ impl<R: Record> CrudSource for RecordSource<R> {
         Box::pin(async move {
             let schema = R::schema();
             let (rows, total) = records(cx)?.record_page(schema, query).await?;
-            let shown: Vec<usize> = (0..schema.columns.len())
-                .filter(|&i| schema.columns[i].list)
+            // The grid's columns, each with its select's choices (listed once
+            // per page, not per row).
+            let shown: Vec<_> = schema
+                .columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.list)
+                .map(|(i, c)| (i, c.choices.map(|choices| choices())))
                 .collect();
             let rows = rows
                 .into_iter()
                 .map(|(id, values)| {
                     let cells = shown
                         .iter()
-                        .map(|&i| {
-                            let value = values.get(i).unwrap_or(&Value::Null);
-                            match (schema.columns[i].choices, value) {
+                        .map(|(i, choices)| {
+                            let value = values.get(*i).unwrap_or(&Value::Null);
+                            match (choices, value) {
                                 // A select shows its choice's label.
-                                (Some(choices), Value::Text(t)) => choices()
-                                    .into_iter()
+                                (Some(choices), Value::Text(t)) => choices
+                                    .iter()
                                     .find(|(v, _)| v == t)
-                                    .map_or_else(|| t.clone(), |(_, label)| label),
+                                    .map_or_else(|| t.clone(), |(_, label)| label.clone()),
                                 _ => cell(value, &cx.tr),
                             }
                         })
@@ -215,12 +226,8 @@ impl<R: Record> CrudSource for RecordSource<R> {
         id: Option<i64>,
     ) -> super::BoxFuture<'a, Result<Found<Vec<FormField>>>> {
         Box::pin(async move {
-            let record = match id {
-                None => R::blank(),
-                Some(id) => match self.find(cx, id).await? {
-                    Some(record) => record,
-                    None => return Ok(Found::NotFound),
-                },
+            let Some(record) = self.find_or_blank(cx, id).await? else {
+                return Ok(Found::NotFound);
             };
             let values = record.to_values();
             let fields = R::schema()
@@ -242,12 +249,8 @@ impl<R: Record> CrudSource for RecordSource<R> {
     ) -> super::BoxFuture<'a, Result<Found<Saved>>> {
         Box::pin(async move {
             let schema = R::schema();
-            let mut record = match id {
-                None => R::blank(),
-                Some(id) => match self.find(cx, id).await? {
-                    Some(record) => record,
-                    None => return Ok(Found::NotFound),
-                },
+            let Some(mut record) = self.find_or_blank(cx, id).await? else {
+                return Ok(Found::NotFound);
             };
             let errors = self.fill(cx, &mut record, input);
             if !errors.is_empty() {
@@ -302,16 +305,17 @@ impl<R: Record> CrudSource for RecordSource<R> {
         id: i64,
     ) -> super::BoxFuture<'a, Result<Found<Deleted>>> {
         Box::pin(async move {
-            let schema = R::schema();
-            let Found::Yes(label) = self.label(cx, id).await? else {
-                return Ok(Found::NotFound);
-            };
-            match records(cx)?.delete_record(schema, id).await {
+            match records(cx)?.delete_record(R::schema(), id).await {
                 Ok(true) => Ok(Found::Yes(Deleted::Done)),
                 Ok(false) => Ok(Found::NotFound),
-                Err(Error::Referenced(_)) => Ok(Found::Yes(Deleted::Refused(
-                    cx.tr.t_args("admin-delete-referenced", &[("label", label)]),
-                ))),
+                // The label only to say why (the view read it before already).
+                Err(Error::Referenced(_)) => {
+                    let label = match self.label(cx, id).await? {
+                        Found::Yes(label) => label,
+                        _ => id.to_string(),
+                    };
+                    Ok(Found::Yes(refused(&cx.tr, &label)))
+                }
                 Err(e) => Err(e),
             }
         })

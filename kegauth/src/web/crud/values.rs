@@ -1,6 +1,8 @@
-//! Column values as grid cells and form inputs, and the message for input
-//! that does not parse: shared by the admin pages and the record pages.
+//! Column values as grid cells and form inputs, the message for input that
+//! does not parse, and the form and delete messages: shared by the admin
+//! pages and the record pages.
 
+use super::{Deleted, FieldErrors};
 use crate::core::entity::{Kind, Value};
 use crate::services::i18n::Translator;
 
@@ -35,4 +37,17 @@ pub(crate) fn input_error(tr: &Translator, kind: Kind, input: &str) -> String {
         _ => "field-not-valid",
     };
     tr.t_args(key, &[("value", input.to_string())])
+}
+
+/// Add `message` under `field` (`"_form"`: about the whole form).
+pub(crate) fn add_error(errors: &mut FieldErrors, field: &str, message: impl Into<String>) {
+    errors
+        .entry(field.to_string())
+        .or_default()
+        .push(message.into());
+}
+
+/// A delete refused because other rows refer to the record `label`.
+pub(crate) fn refused(tr: &Translator, label: &str) -> Deleted {
+    Deleted::Refused(tr.t_args("admin-delete-referenced", &[("label", label.to_string())]))
 }
