@@ -429,18 +429,35 @@ fn sqlite_wal(app: Rocket<Build>) -> Rocket<Build> {
             let Some(db) = Db::fetch(&rocket) else {
                 return Err(rocket);
             };
-            match sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&db.0)
-                .await
-            {
-                Ok(_) => Ok(rocket),
-                Err(e) => {
-                    eprintln!("demo: cannot put the SQLite database in WAL mode: {e}");
-                    Err(rocket)
+            // Another instance launching on the same file holds its write
+            // lock for a moment (kegauth's launch lock): try again meanwhile.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            loop {
+                match sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&db.0)
+                    .await
+                {
+                    Ok(_) => return Ok(rocket),
+                    Err(e) if is_locked(&e) && std::time::Instant::now() < deadline => {
+                        rocket::tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                    Err(e) => {
+                        eprintln!("demo: cannot put the SQLite database in WAL mode: {e}");
+                        return Err(rocket);
+                    }
                 }
             }
         },
     ))
+}
+
+/// SQLITE_BUSY: the database file is locked by another connection.
+#[cfg(not(any(feature = "demo-postgres", feature = "demo-mysql")))]
+fn is_locked(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i64>().ok())
+        .is_some_and(|c| c & 0xff == 5)
 }
 
 /// PostgreSQL and MySQL: nothing to do.

@@ -180,6 +180,59 @@ async fn an_unreachable_database_is_a_503_page_and_the_app_recovers() {
     assert_eq!(app.status("/secret1").await, Status::Ok);
 }
 
+/// The log lines that name `place` and contain `text`.
+fn logged(place: &str, text: &str) -> Vec<String> {
+    common::logs::lines()
+        .into_iter()
+        .filter(|l| l.contains(place) && l.contains(text))
+        .collect()
+}
+
+/// The revocation listener (PostgreSQL) loses its connection with the
+/// database: that is logged once, however many reconnections fail, and its
+/// return once; meanwhile the app keeps answering from the database.
+#[rocket::async_test]
+async fn a_lost_revocation_listener_is_logged_once_and_reconnects() {
+    let Some((url, cleanup)) = OnPostgres::database().await else {
+        return;
+    };
+    let mut proxy = Proxy::to(&authority(&url)).await;
+    let settings = settings().merge(("log_level", "normal"));
+    let app = app_at::<PgDb>(through(&url, proxy.addr), cleanup, settings, |b| b, |r| r).await;
+    let place = proxy.addr.to_string();
+    let ann = app.login_with("ann@example.com", &[]).await;
+    let wait_for = |text: &'static str| {
+        let place = place.clone();
+        async move {
+            for _ in 0..100 {
+                if !logged(&place, text).is_empty() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("not logged: {text}");
+        }
+    };
+
+    proxy.cut().await;
+    wait_for("the revocation listener lost its connection").await;
+    // Several reconnections fail meanwhile (0.1, 0.2, 0.4, 0.8 s).
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    proxy.restore().await;
+    wait_for("listening for revocations").await;
+    assert_eq!(logged(&place, "lost its connection").len(), 1);
+    assert!(
+        logged(&place, "cannot listen").is_empty(),
+        "failed retries are not logged"
+    );
+    assert_eq!(logged(&place, "listening for revocations").len(), 1);
+    let line = &logged(&place, "lost its connection")[0];
+    assert!(line.starts_with("WARN"), "{line}");
+    assert!(line.contains("session cache is bypassed"), "{line}");
+    assert_eq!(app.who().await, "Logged in as ann@example.com");
+    let _ = ann;
+}
+
 /// The app's connections, by application name.
 const APP_BACKENDS: &str = "SELECT pid FROM pg_stat_activity WHERE application_name = $1";
 

@@ -17,18 +17,15 @@ use crate::common;
 
 use crate::common::KegTokenUser;
 
+use crate::common::demo_process::{built_demo, Demo, DEMO_POSTGRES_VAR};
 use crate::common::keg_auth::{users, Expected, KegAuth};
-use crate::common::process::{free_port, Running};
-use crate::common::web::{csrf_in, OnPostgres, OnSqlite, SqliteDb, TestBackend};
+use crate::common::web::{OnPostgres, OnSqlite, SqliteDb, TestBackend};
 use crate::common::{demo, demo_auth, random_secret, TempDb};
 use kegauth::prelude::*;
 use kegauth::{AuthDb, Backend};
 use rocket::{get, routes};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-
-/// The variable naming the demo built with `--features demo-postgres`.
-const DEMO_POSTGRES_VAR: &str = "KEGAUTH_DEMO_POSTGRES_BIN";
 
 /// The tokens keg-auth's test app declares (the demo declares them and `permission3`).
 const KEG_AUTH_PERMISSIONS: [&str; 3] = ["auth-manage", "permission1", "permission2"];
@@ -50,114 +47,11 @@ fn demo_binary(url: &str) -> Option<PathBuf> {
     if url.starts_with("sqlite:") {
         return Some(common::demo_bin());
     }
-    match std::env::var_os(DEMO_POSTGRES_VAR) {
-        Some(path) => Some(PathBuf::from(path)),
-        None => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but {DEMO_POSTGRES_VAR} is not set (.ci/run builds the demo with \
-                 --features demo-postgres)"
-            );
-            eprintln!(
-                "notice: {DEMO_POSTGRES_VAR} is not set; skipping the takeover on PostgreSQL \
-                 (cargo build --example demo --features demo-postgres, then set it to the binary)"
-            );
-            None
-        }
-    }
-}
-
-/// The demo binary serving the database at `url` on a free port.
-struct Demo {
-    server: Running,
-    base: String,
-    mail: TempDb,
-}
-
-impl Demo {
-    async fn start(bin: PathBuf, url: &str, settings: &str) -> Demo {
-        let port = free_port();
-        // Only its outbox directory is used.
-        let mail = TempDb::new();
-        let mut command = std::process::Command::new(bin);
-        command
-            .current_dir(common::root())
-            .env("ROCKET_DATABASES", format!("{{main={{url=\"{url}\"}}}}"))
-            // Served on 127.0.0.1: passkeys (which take no IP address) off.
-            .env(
-                "ROCKET_KEGAUTH",
-                format!(
-                    "{{server_name=\"127.0.0.1:{port}\",cookie_secure=false,passkeys=false,\
-                     mail={{dir=\"{}\"}}{settings}}}",
-                    mail.mail_dir().display()
-                ),
-            )
-            .env("ROCKET_SECRET_KEY", random_secret())
-            .env("ROCKET_ADDRESS", "127.0.0.1")
-            .env("ROCKET_PORT", port.to_string())
-            .env("ROCKET_CLI_COLORS", "false")
-            .env("ROCKET_LOG_LEVEL", "normal");
-        let log = std::env::temp_dir().join(format!("kegauth-peer-{port}.log"));
-        let mut server = Running::spawn("the demo", command, log);
-        server.until_listening(port).await;
-        Demo {
-            server,
-            base: format!("http://127.0.0.1:{port}"),
-            mail,
-        }
-    }
-
-    /// A browser: its own cookies, redirects not followed.
-    fn browser() -> reqwest::Client {
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("an HTTP client")
-    }
-
-    /// Log in through the login form: the browser and the answer's status and Location.
-    async fn login(&self, email: &str, password: &str) -> (reqwest::Client, u16, String) {
-        let browser = Self::browser();
-        let page = self.text(&browser, "/login").await;
-        let answer = browser
-            .post(format!("{}/login", self.base))
-            .form(&[
-                ("login_id", email),
-                ("password", password),
-                ("csrf_token", &csrf_in(&page)),
-            ])
-            .send()
-            .await
-            .expect("POST /login");
-        let location = answer
-            .headers()
-            .get("location")
-            .and_then(|l| l.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        (browser, answer.status().as_u16(), location)
-    }
-
-    async fn status(&self, browser: &reqwest::Client, path: &str) -> u16 {
-        browser
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
-            .status()
-            .as_u16()
-    }
-
-    async fn text(&self, browser: &reqwest::Client, path: &str) -> String {
-        let answer = browser
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-        assert_eq!(answer.status().as_u16(), 200, "GET {path}");
-        answer.text().await.expect("a body")
-    }
+    built_demo(
+        DEMO_POSTGRES_VAR,
+        "demo-postgres",
+        "the takeover on PostgreSQL",
+    )
 }
 
 /// A table's name and one of its columns.
@@ -442,7 +336,7 @@ async fn takeover<B: TestBackend>() {
     let expected = peer.make_db(&sqlalchemy_url(&url));
     let before = snapshot(&url).await;
 
-    let demo = Demo::start(bin, &url, "").await;
+    let demo = Demo::start(bin, &url, &random_secret(), "").await;
     assert_untouched(&before, &snapshot(&url).await);
     assert_same_permissions::<<B::Db as AuthDb>::Backend>(&url, &expected).await;
     assert_logins(&demo, &expected).await;
@@ -565,6 +459,7 @@ async fn rolling_keg_auth_users_log_in_on_both() {
     let demo = Demo::start(
         common::demo_bin(),
         &shared.db.url(),
+        &random_secret(),
         ",password_scheme=\"bcrypt\"",
     )
     .await;
@@ -592,7 +487,7 @@ async fn rolling_keg_auth_users_log_in_on_both() {
     assert!(shared.peer.accepts_token(&shared.sqlalchemy, token));
     drop(demo);
 
-    let demo = Demo::start(common::demo_bin(), &shared.db.url(), "").await;
+    let demo = Demo::start(common::demo_bin(), &shared.db.url(), &random_secret(), "").await;
     let (_, status, _) = demo.login("cat@example.com", "cat-pass-1").await;
     assert_eq!(status, 303);
     assert!(shared

@@ -22,6 +22,7 @@ mod ddl;
 mod demo;
 mod i18n;
 mod imports;
+mod instances;
 mod keg_auth_peer;
 mod keg_auth_schema;
 mod ldap;

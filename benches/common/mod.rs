@@ -24,9 +24,10 @@ pub struct User {
 }
 
 /// A bench app's settings: its database, no log, and a key for this run only
-/// (release builds need one).
+/// (release builds need one). Rocket's defaults, not the demo's `Rocket.toml`
+/// (whose `[kegauth.mail]` needs a feature the benches leave out).
 pub fn figment(url: &str) -> rocket::figment::Figment {
-    rocket::Config::figment()
+    rocket::figment::Figment::from(rocket::Config::default())
         .merge(("databases.main.url", url))
         .merge(("log_level", "off"))
         .merge(("secret_key", rand::random::<[u8; 32]>().to_vec()))

@@ -31,6 +31,7 @@ pub const LEGACY_PASSWORD: &str = "correct horse battery staple";
 /// email login, plus `name`).
 #[path = "../../examples/demo.rs"]
 pub mod demo;
+pub mod demo_process;
 pub use demo::User;
 
 pub mod keg_auth;

@@ -33,6 +33,12 @@ impl Running {
         Running { child, name, log }
     }
 
+    /// Kill it at once (SIGKILL: no shutdown, nothing flushed).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

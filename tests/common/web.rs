@@ -97,6 +97,10 @@ pub enum Cleanup {
     Schema(String, String),
     /// A MySQL database (server URL, name).
     Database(String, String),
+    /// A PostgreSQL database (server URL, name).
+    PgDatabase(String, String),
+    /// Nothing (another app of the test owns the database).
+    Nothing,
 }
 
 impl Drop for Cleanup {
@@ -117,6 +121,17 @@ impl Drop for Cleanup {
                     }
                 });
             }
+            Cleanup::PgDatabase(url, name) => {
+                let (url, name) = (url.clone(), name.clone());
+                run_apart(async move {
+                    if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                            .execute(&pool)
+                            .await;
+                    }
+                });
+            }
+            Cleanup::Nothing => {}
             Cleanup::Schema(url, schema) => {
                 let (url, schema) = (url.clone(), schema.clone());
                 run_apart(async move {
@@ -155,16 +170,8 @@ impl TestBackend for OnMysql {
             .await
             .expect("create database");
         // The same server, the new database: replace the URL's path.
-        let (base, query) = match url.split_once('?') {
-            Some((b, q)) => (b, format!("?{q}")),
-            None => (url.as_str(), String::new()),
-        };
-        let server = match base.rfind('/') {
-            Some(i) if i > "mysql://".len() => &base[..i],
-            _ => base,
-        };
         Some((
-            format!("{server}/{name}{query}"),
+            with_database(&url, "mysql://", &name),
             Cleanup::Database(url, name),
         ))
     }
@@ -180,6 +187,40 @@ impl TestBackend for OnSqlite {
             Cleanup::File(path),
         ))
     }
+}
+
+impl OnPostgres {
+    /// A database of its own (not a schema in the shared one): for tests
+    /// whose instances talk to each other through the database (`NOTIFY`
+    /// reaches every schema of a database) or count its connections.
+    pub async fn fresh_database() -> Option<(String, Cleanup)> {
+        let url = super::backend_url(super::POSTGRES_VAR)?;
+        let name = format!("kt_db_{:x}", rand::random::<u64>());
+        let admin = sqlx::PgPool::connect(&url)
+            .await
+            .expect("connect to PostgreSQL");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .expect("create database");
+        Some((
+            with_database(&url, "postgres://", &name),
+            Cleanup::PgDatabase(url, name),
+        ))
+    }
+}
+
+/// `url` (of a server, `scheme` its start) with its database replaced by `name`.
+fn with_database(url: &str, scheme: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let server = match base.rfind('/') {
+        Some(i) if i > scheme.len() => &base[..i],
+        _ => base,
+    };
+    format!("{server}/{name}{query}")
 }
 
 impl TestBackend for OnPostgres {

@@ -356,6 +356,56 @@ impl<D: AuthDb, E: EntitySet> AuthManager<D, E> {
         Loaders::new(entries)
     }
 
+    /// What a launch writes, on the launch lock's connection: the schema
+    /// (when asked), the table checks, the permission sync. The lock is
+    /// released (and the work committed) only when all of it succeeded; the
+    /// permissions removed are returned for
+    /// [`Store::permissions_synced`](crate::Store).
+    async fn launch_work(
+        &self,
+        store: &Store<D::Backend, E>,
+    ) -> std::result::Result<Vec<(i64, Vec<i64>)>, String> {
+        let mut lock = store
+            .launch_lock()
+            .await
+            .map_err(|e| format!("taking the launch lock failed: {e}"))?;
+        if self.create_schema {
+            store
+                .create_schema_on(lock.conn())
+                .await
+                .map_err(|e| format!("creating the schema failed: {e}"))?;
+        }
+        if self.optional_api_token_column
+            && store
+                .allow_missing_api_token_column_on(lock.conn())
+                .await
+                .map_err(|e| e.to_string())?
+        {
+            log::warn!(
+                "kegauth: the user table has no API token column: API tokens are off \
+                 (add the column to turn them on)"
+            );
+        }
+        store
+            .check_tables_on(lock.conn())
+            .await
+            .map_err(|e| e.to_string())?;
+        let (report, removed) = store
+            .sync_permissions_on(lock.conn(), &self.permissions)
+            .await
+            .map_err(|e| format!("syncing permissions failed: {e}"))?;
+        lock.release()
+            .await
+            .map_err(|e| format!("releasing the launch lock failed: {e}"))?;
+        log::info!(
+            "kegauth: permissions synced ({} added, {} updated, {} removed)",
+            report.added,
+            report.updated,
+            report.removed
+        );
+        Ok(removed)
+    }
+
     /// Give the store its token signer, link origin, mailer and password policy.
     fn with_flows(
         &self,
@@ -596,29 +646,18 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
                 return Err(rocket);
             }
         };
-        if self.create_schema
-            && let Err(e) = store.create_schema().await
-        {
-            log::error!("kegauth: creating the schema failed: {e}");
-            return Err(rocket);
-        }
-        if self.optional_api_token_column {
-            match store.allow_missing_api_token_column().await {
-                Ok(true) => log::warn!(
-                    "kegauth: the user table has no API token column: API tokens are off \
-                     (add the column to turn them on)"
-                ),
-                Ok(false) => {}
-                Err(e) => {
-                    log::error!("kegauth: {e}");
-                    return Err(rocket);
-                }
+        // The launch work that writes, under the database's launch lock, so
+        // that instances launched together never collide (core/store/launch.rs).
+        let removed = match self.launch_work(&store).await {
+            Ok(removed) => removed,
+            Err(e) => {
+                log::error!("kegauth: {e}");
+                return Err(rocket);
             }
-        }
-        if let Err(e) = store.check_tables().await {
-            log::error!("kegauth: {e}");
-            return Err(rocket);
-        }
+        };
+        store.permissions_synced(&removed);
+        // On PostgreSQL: hear what other instances change (services/revocations.rs).
+        crate::services::revocations::start(&store);
         if !config.oauth_profiles.is_empty()
             && let Err(e) = store.check_oauth_table().await
         {
@@ -642,18 +681,6 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         {
             log::error!("kegauth: {e}");
             return Err(rocket);
-        }
-        match store.sync_permissions(&self.permissions).await {
-            Ok(report) => log::info!(
-                "kegauth: permissions synced ({} added, {} updated, {} removed)",
-                report.added,
-                report.updated,
-                report.removed
-            ),
-            Err(e) => {
-                log::error!("kegauth: syncing permissions failed: {e}");
-                return Err(rocket);
-            }
         }
         let declared = Declared(
             self.permissions

@@ -16,6 +16,7 @@ pub mod mail;
 #[cfg(feature = "passkeys")]
 pub mod passkeys;
 pub mod policy;
+pub(crate) mod revocations;
 pub mod templates;
 #[cfg(feature = "two-factor")]
 pub mod two_factor;

@@ -171,14 +171,20 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// the columns the entity names.
     pub async fn check_attempt_table(&self) -> Result<()> {
         let table = A::<E>::schema().table;
-        self.probe_table::<A<E>>().await.map_err(|e| {
-            Error::Config(format!(
-                "attempt limiting is on (attempt_limit_enabled), but the attempt table \
+        // Read-only, after the launch lock's work: on a pool connection.
+        let mut sql = self.select::<A<E>>();
+        sql.push(" WHERE 1 = 0");
+        let mut conn = self.pool().acquire().await?;
+        DB::execute(&mut conn, &sql.text, sql.args)
+            .await
+            .map_err(|e| {
+                Error::Config(format!(
+                    "attempt limiting is on (attempt_limit_enabled), but the attempt table \
                      `{table}` cannot be read ({e}): create it (kegauth's DDL, or \
                      AuthManager::builder().create_schema(true)) or set \
                      attempt_limit_enabled = false"
-            ))
-        })?;
+                ))
+            })?;
         Ok(())
     }
 

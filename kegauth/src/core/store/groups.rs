@@ -82,22 +82,36 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         id: i64,
     ) -> Result<u64> {
         let mut tx = self.begin_write().await?;
-        let affected = self.affected_users(&mut tx, subject).await?;
-        for link in Link::ALL {
-            let (l, r) = link.kinds();
-            if l == kind {
-                self.unlink_all(&mut tx, link, true, id).await?;
-            } else if r == kind {
-                self.unlink_all(&mut tx, link, false, id).await?;
-            }
-        }
-        let n = Self::delete_row(&mut tx, self.table_of(kind), id).await?;
-        if n == 0 {
-            return Err(Error::NotFound(format!("{kind:?} {id}").to_lowercase()));
-        }
+        let (n, affected) = self.delete_linked(&mut tx, kind, subject, id).await?;
         self.rotate_and_commit(tx, &affected, kind, id, "deleted")
             .await?;
         Ok(n)
+    }
+
+    /// Delete the row `id` of `kind` and its links on `conn`: the rows
+    /// deleted and the users whose rights it changed (their keys not yet
+    /// rotated). No row is [`Error::NotFound`].
+    pub(super) async fn delete_linked(
+        &self,
+        conn: &mut DB::Connection,
+        kind: EntityKind,
+        subject: Subject,
+        id: i64,
+    ) -> Result<(u64, Vec<i64>)> {
+        let affected = self.affected_users(conn, subject).await?;
+        for link in Link::ALL {
+            let (l, r) = link.kinds();
+            if l == kind {
+                self.unlink_all(conn, link, true, id).await?;
+            } else if r == kind {
+                self.unlink_all(conn, link, false, id).await?;
+            }
+        }
+        let n = Self::delete_row(conn, self.table_of(kind), id).await?;
+        if n == 0 {
+            return Err(Error::NotFound(format!("{kind:?} {id}").to_lowercase()));
+        }
+        Ok((n, affected))
     }
 
     // ----- memberships ----------------------------------------------------------------------

@@ -7,11 +7,14 @@
 //! the users affected, in the same transaction. Sessions and tokens carry the
 //! key, so the change logs those users out everywhere.
 
+mod announce;
 mod audit;
 pub(crate) mod grid;
 mod groups;
 mod identities;
+mod launch;
 mod mail_limit;
+pub(crate) mod notices;
 pub mod passkeys;
 mod permissions;
 mod records;
@@ -31,6 +34,8 @@ use crate::core::error::{Error, Result};
 use crate::core::links::Link;
 use crate::core::password::{PasswordHasher, Verified};
 use crate::core::permissions::PermissionDef;
+use crate::core::store::notices::Notice;
+pub use launch::LaunchLock;
 use sqlx::pool::PoolConnection;
 use sqlx::{Pool, Transaction};
 use std::collections::BTreeSet;
@@ -303,8 +308,10 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         self.sessions.generation()
     }
 
-    /// Commit a write that may change any user's rights, then clear the session cache.
-    async fn commit(&self, tx: Transaction<'static, DB>) -> Result<()> {
+    /// Commit a write that may change the rights of the users `notice`
+    /// names (announced in the transaction), then clear the session cache.
+    async fn commit(&self, mut tx: Transaction<'static, DB>, notice: Notice<'_>) -> Result<()> {
+        self.announce(&mut tx, notice).await?;
         tx.commit().await?;
         self.sessions.invalidate();
         Ok(())
@@ -703,26 +710,32 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         change: &str,
     ) -> Result<()> {
         self.rotate_keys(&mut tx, affected).await?;
-        self.commit(tx).await?;
-        if !affected.is_empty() {
-            use crate::core::audit::{kinds, AuditEvent, Outcome, Subject as Of};
-            let mut event = AuditEvent::new(kinds::SESSIONS_ROTATED, Outcome::Success).detail(
-                serde_json::json!({
-                    "change": change,
-                    "users": affected.iter().take(100).collect::<Vec<_>>(),
-                    "count": affected.len(),
-                }),
-            );
-            event.subject = match kind {
-                EntityKind::User => Some(Of::User(id)),
-                EntityKind::Group => Some(Of::Group(id)),
-                EntityKind::Bundle => Some(Of::Bundle(id)),
-                EntityKind::Permission => Some(Of::Permission(id)),
-                EntityKind::Attempt => None,
-            };
-            self.audit(event);
-        }
+        self.commit(tx, Notice::Users(affected)).await?;
+        self.audit_rotation(affected, kind, id, change);
         Ok(())
+    }
+
+    /// Record that the keys of `affected` were rotated by a rights change of
+    /// `kind` `id` (`change` saying what); nothing when nobody was affected.
+    fn audit_rotation(&self, affected: &[i64], kind: EntityKind, id: i64, change: &str) {
+        if affected.is_empty() {
+            return;
+        }
+        use crate::core::audit::{kinds, AuditEvent, Outcome, Subject as Of};
+        let mut event =
+            AuditEvent::new(kinds::SESSIONS_ROTATED, Outcome::Success).detail(serde_json::json!({
+                "change": change,
+                "users": affected.iter().take(100).collect::<Vec<_>>(),
+                "count": affected.len(),
+            }));
+        event.subject = match kind {
+            EntityKind::User => Some(Of::User(id)),
+            EntityKind::Group => Some(Of::Group(id)),
+            EntityKind::Bundle => Some(Of::Bundle(id)),
+            EntityKind::Permission => Some(Of::Permission(id)),
+            EntityKind::Attempt => None,
+        };
+        self.audit(event);
     }
 
     /// Give each user a new session key.

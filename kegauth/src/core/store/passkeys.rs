@@ -193,7 +193,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         let id = DB::insert(&mut tx, &sql.text, sql.args, "id")
             .await
             .map_err(|e| map_unique(e, || "this passkey".to_string()))?;
-        self.commit(tx).await?;
+        self.commit(tx, Notice::Users(&[user_id])).await?;
         self.audit(
             crate::core::audit::AuditEvent::new(
                 crate::core::audit::kinds::PASSKEY_ADDED,
@@ -252,7 +252,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .bind_int(user_id);
         let mut tx = self.begin_write().await?;
         let gone = DB::execute(&mut tx, &sql.text, sql.args).await? == 1;
-        self.commit(tx).await?;
+        self.commit(tx, Notice::Users(&[user_id])).await?;
         if gone {
             self.audit(
                 crate::core::audit::AuditEvent::new(

@@ -34,10 +34,35 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// insert missing ones, update changed descriptions, delete undeclared ones
     /// (rotating the session keys of users who held them).
     ///
-    /// Safe to run from several app instances at once: inserts skip existing
-    /// tokens instead of failing on the unique constraint, and each statement
-    /// stands alone.
+    /// Runs under the launch lock (see [`LaunchLock`]), in one transaction
+    /// where the backend has transactional DDL: safe from several app
+    /// instances at once (the second finds the work done).
     pub async fn sync_permissions(&self, declared: &[PermissionDef]) -> Result<SyncReport> {
+        let mut lock = self.launch_lock().await?;
+        let (report, removed) = self.sync_permissions_on(lock.conn(), declared).await?;
+        lock.release().await?;
+        self.permissions_synced(&removed);
+        Ok(report)
+    }
+
+    /// What follows a sync once it committed: the session cache dropped and
+    /// each removal that rotated keys recorded (`removed`: each deleted
+    /// permission's id and the users who held it).
+    pub(crate) fn permissions_synced(&self, removed: &[(i64, Vec<i64>)]) {
+        self.sessions.invalidate();
+        for (id, affected) in removed {
+            self.audit_rotation(affected, EntityKind::Permission, *id, "deleted");
+        }
+    }
+
+    /// [`sync_permissions`](Self::sync_permissions) on the launch lock's
+    /// connection; call [`permissions_synced`](Self::permissions_synced)
+    /// with the removals once the lock is released.
+    pub(crate) async fn sync_permissions_on(
+        &self,
+        conn: &mut DB::Connection,
+        declared: &[PermissionDef],
+    ) -> Result<(SyncReport, Vec<(i64, Vec<i64>)>)> {
         crate::core::permissions::validate(declared)?;
         let schema = schema_of::<P<E>>();
         let token_col = schema.require(Role::Token)?.name;
@@ -45,7 +70,6 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         let stamps: Vec<_> = schema.timestamp_columns().collect();
         let now = self.now();
         let mut report = SyncReport::default();
-        let mut conn = self.conn().await?;
 
         for def in declared {
             let mut sql = Sql::<DB>::new("INSERT INTO ");
@@ -67,7 +91,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
                 sql.push(", ").bind(Value::DateTime(now), Kind::DateTime);
             }
             sql.push(")");
-            report.added += DB::insert_new(&mut conn, &sql.text, sql.args, &[token_col]).await?;
+            report.added += DB::insert_new(conn, &sql.text, sql.args, &[token_col]).await?;
         }
 
         if let Some(d) = desc_col {
@@ -92,31 +116,27 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
                         sql.push(" AND ").ident(d).push(" IS NOT NULL");
                     }
                 }
-                report.updated += DB::execute(&mut conn, &sql.text, sql.args).await?;
+                report.updated += DB::execute(conn, &sql.text, sql.args).await?;
             }
         }
-        drop(conn);
 
-        for perm in self.permissions().await? {
+        let mut removed = Vec::new();
+        let mut sql = self.select::<P<E>>();
+        sql.push(" ORDER BY ").qualified("t", token_col);
+        for perm in Self::fetch_all::<P<E>>(conn, sql).await? {
             if declared.iter().any(|d| d.token == perm.token()) {
                 continue;
             }
-            match self
-                .delete_with_links(
-                    EntityKind::Permission,
-                    Subject::Permission(perm.id()),
-                    perm.id(),
-                )
-                .await
-            {
-                Ok(n) => report.removed += n,
-                // Another instance deleted it first.
-                Err(Error::NotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
+            let id = perm.id();
+            let (n, affected) = self
+                .delete_linked(conn, EntityKind::Permission, Subject::Permission(id), id)
+                .await?;
+            self.rotate_keys(conn, &affected).await?;
+            self.announce(conn, Notice::Users(&affected)).await?;
+            report.removed += n;
+            removed.push((id, affected));
         }
-        self.sessions.invalidate();
-        Ok(report)
+        Ok((report, removed))
     }
 
     // ----- effective permissions ------------------------------------------------------------

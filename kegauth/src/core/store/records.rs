@@ -84,11 +84,12 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// # Ok(()) }
     /// ```
     pub async fn create_record_table<R: crate::core::records::Record>(&self) -> Result<()> {
-        let mut conn = self.conn().await?;
+        // Under the launch lock: instances launched together never race on it.
+        let mut lock = self.launch_lock().await?;
         for stmt in crate::core::ddl::record_table::<DB>(R::schema()) {
-            DB::execute(&mut conn, &stmt, Vec::new()).await?;
+            DB::execute(lock.conn(), &stmt, Vec::new()).await?;
         }
-        Ok(())
+        lock.release().await
     }
 
     async fn page_of(

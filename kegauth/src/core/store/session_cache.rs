@@ -7,10 +7,14 @@
 //! memberships or permissions drops everything. So on one instance a logout, password or rights change takes
 //! effect on the next request. Writes made elsewhere (another instance, the
 //! app's own SQL) take effect when the entries expire: that is the price of
-//! the saved queries, and why the default is as short as one second.
+//! the saved queries, and why the default is as short as one second. On
+//! PostgreSQL, kegauth's writes also announce themselves (`NOTIFY`, see
+//! `services/revocations.rs`), and every instance drops the entries a write
+//! made elsewhere has changed as soon as it hears of it; while an instance
+//! cannot hear (its listening connection is down), its cache is bypassed.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,6 +38,9 @@ struct Entry<U> {
 /// The cache (shared by a store's clones).
 pub(crate) struct SessionCache<U> {
     ttl: Duration,
+    /// Off while writes made elsewhere may go unheard (the revocation
+    /// listener is down): nothing is served from the cache, nothing stored.
+    live: AtomicBool,
     generation: AtomicU64,
     entries: Mutex<HashMap<String, Entry<U>>>,
 }
@@ -42,13 +49,34 @@ impl<U> SessionCache<U> {
     pub(crate) fn new(ttl: Duration) -> Self {
         SessionCache {
             ttl,
+            live: AtomicBool::new(true),
             generation: AtomicU64::new(0),
             entries: Mutex::new(HashMap::default()),
         }
     }
 
     pub(crate) fn enabled(&self) -> bool {
-        !self.ttl.is_zero()
+        !self.ttl.is_zero() && self.live.load(Ordering::Acquire)
+    }
+
+    /// Serve from the cache (`true`), or bypass it while writes made
+    /// elsewhere may go unheard (`false`). Either way everything cached so
+    /// far is dropped: what was missed meanwhile is unknown.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn set_live(&self, live: bool) {
+        let mut entries = self.lock();
+        self.live.store(live, Ordering::Release);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
+    }
+
+    /// Forget the entries of the users `gone` picks (a write made elsewhere
+    /// to these users' rows or rights).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn evict_users(&self, gone: impl Fn(&U) -> bool) {
+        let mut entries = self.lock();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.retain(|_, e| !gone(&e.user));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry<U>>> {
@@ -56,8 +84,14 @@ impl<U> SessionCache<U> {
     }
 
     /// The current generation; read it before a lookup that may be cached.
+    /// While the cache is bypassed it moves on at every read, so that what
+    /// is derived from it (a menu) is not kept either.
     pub(crate) fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        if self.live.load(Ordering::Acquire) {
+            self.generation.load(Ordering::Acquire)
+        } else {
+            self.generation.fetch_add(1, Ordering::AcqRel) + 1
+        }
     }
 
     /// Forget everything (after a write that may change any user or their rights).
@@ -197,6 +231,32 @@ mod tests {
         assert!(cache.user("a").is_none());
         cache.put_permissions("b", Arc::new(BTreeSet::new()), seen);
         assert!(cache.permissions("b").is_none());
+    }
+
+    #[test]
+    fn a_bypassed_cache_serves_and_keeps_nothing_and_drops_users_by_test() {
+        let cache = SessionCache::<u8>::new(Duration::from_secs(60));
+        cache.put_user("a", Arc::new(1), cache.generation());
+        cache.put_user("b", Arc::new(2), cache.generation());
+        cache.evict_users(|u| *u == 1);
+        assert!(cache.user("a").is_none());
+        assert_eq!(cache.user("b").as_deref(), Some(&2));
+        cache.set_live(false);
+        assert!(
+            cache.user("b").is_none(),
+            "dropped when the listener went down"
+        );
+        let seen = cache.generation();
+        assert_ne!(
+            seen,
+            cache.generation(),
+            "no generation holds while bypassed"
+        );
+        cache.put_user("c", Arc::new(3), cache.generation());
+        assert!(cache.user("c").is_none());
+        cache.set_live(true);
+        cache.put_user("c", Arc::new(3), cache.generation());
+        assert_eq!(cache.user("c").as_deref(), Some(&3));
     }
 
     #[test]

@@ -6,12 +6,13 @@ use super::*;
 impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// Read no row of `T`'s table with every column `T` names: fails when the
     /// table or a column is missing.
-    pub(crate) async fn probe_table<T: AuthEntity>(&self) -> std::result::Result<(), sqlx::Error> {
+    pub(crate) async fn probe_table<T: AuthEntity>(
+        &self,
+        conn: &mut DB::Connection,
+    ) -> Result<std::result::Result<(), sqlx::Error>> {
         let mut sql = self.select::<T>();
         sql.push(" WHERE 1 = 0");
-        let mut conn = self.pool.acquire().await?;
-        DB::execute(&mut conn, &sql.text, sql.args).await?;
-        Ok(())
+        Self::probe_on(conn, &sql.text, sql.args).await
     }
 
     /// Whether the user table was found without its API token column (see
@@ -29,6 +30,18 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// [`AuthManager`](crate::AuthManager) calls this at launch when built
     /// with `optional_api_token_column(true)`.
     pub async fn allow_missing_api_token_column(&self) -> Result<bool> {
+        let mut lock = self.launch_lock().await?;
+        let absent = self.allow_missing_api_token_column_on(lock.conn()).await?;
+        lock.release().await?;
+        Ok(absent)
+    }
+
+    /// [`allow_missing_api_token_column`](Self::allow_missing_api_token_column)
+    /// on the launch lock's connection.
+    pub(crate) async fn allow_missing_api_token_column_on(
+        &self,
+        conn: &mut DB::Connection,
+    ) -> Result<bool> {
         let schema = schema_of::<U<E>>();
         let Some(col) = schema.column(Role::ApiToken) else {
             return Ok(false);
@@ -38,9 +51,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .push(" FROM ")
             .ident(schema.table)
             .push(" t WHERE 1 = 0");
-        let mut conn = self.pool.acquire().await?;
-        let absent = match DB::execute(&mut conn, &sql.text, sql.args).await {
-            Ok(_) => false,
+        let absent = match Self::probe_on(conn, &sql.text, sql.args).await? {
+            Ok(()) => false,
             Err(e) if crate::core::error::is_unavailable(&e) => return Err(Error::Database(e)),
             Err(_) => true,
         };
@@ -54,8 +66,18 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// new `#[auth(api_token)]` field, say) stops the launch with a message
     /// instead of failing requests.
     pub async fn check_tables(&self) -> Result<()> {
-        async fn one<DB: Backend, E: EntitySet, T: AuthEntity>(store: &Store<DB, E>) -> Result<()> {
-            store.probe_table::<T>().await.map_err(|e| {
+        let mut lock = self.launch_lock().await?;
+        self.check_tables_on(lock.conn()).await?;
+        lock.release().await
+    }
+
+    /// [`check_tables`](Self::check_tables) on the launch lock's connection.
+    pub(crate) async fn check_tables_on(&self, conn: &mut DB::Connection) -> Result<()> {
+        async fn one<DB: Backend, E: EntitySet, T: AuthEntity>(
+            store: &Store<DB, E>,
+            conn: &mut DB::Connection,
+        ) -> Result<()> {
+            store.probe_table::<T>(conn).await?.map_err(|e| {
                 if crate::core::error::is_unavailable(&e) {
                     return Error::Database(e);
                 }
@@ -68,10 +90,10 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
                 ))
             })
         }
-        one::<DB, E, U<E>>(self).await?;
-        one::<DB, E, G<E>>(self).await?;
-        one::<DB, E, B<E>>(self).await?;
-        one::<DB, E, P<E>>(self).await
+        one::<DB, E, U<E>>(self, conn).await?;
+        one::<DB, E, G<E>>(self, conn).await?;
+        one::<DB, E, B<E>>(self, conn).await?;
+        one::<DB, E, P<E>>(self, conn).await
     }
 
     /// The DDL for this backend and entity set (see [`crate::ddl`]).
@@ -79,11 +101,19 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         crate::core::ddl::statements::<DB, E>()
     }
 
-    /// Create the tables, types and indexes that do not exist yet.
+    /// Create the tables, types and indexes that do not exist yet, under the
+    /// launch lock (see [`LaunchLock`]): safe beside another instance doing
+    /// the same at the same moment.
     pub async fn create_schema(&self) -> Result<()> {
-        let mut conn = self.conn().await?;
+        let mut lock = self.launch_lock().await?;
+        self.create_schema_on(lock.conn()).await?;
+        lock.release().await
+    }
+
+    /// [`create_schema`](Self::create_schema) on the launch lock's connection.
+    pub(crate) async fn create_schema_on(&self, conn: &mut DB::Connection) -> Result<()> {
         for stmt in self.schema_sql() {
-            DB::execute(&mut conn, &stmt, Vec::new()).await?;
+            DB::execute(conn, &stmt, Vec::new()).await?;
         }
         Ok(())
     }

@@ -193,7 +193,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         DB::execute(&mut tx, &sql.text, sql.args)
             .await
             .map_err(|e| map_unique(e, || format!("the two-factor row of user {user_id}")))?;
-        self.commit(tx).await?;
+        self.commit(tx, Notice::Users(&[user_id])).await?;
         Ok(secret)
     }
 
@@ -278,7 +278,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             return Ok(None);
         }
         let codes = self.replace_recovery_codes(&mut tx, user_id).await?;
-        self.commit(tx).await?;
+        self.commit(tx, Notice::Users(&[user_id])).await?;
         self.audit_two_factor(user_id, crate::core::audit::kinds::TWO_FACTOR_ENABLED);
         Ok(Some(codes))
     }
@@ -319,7 +319,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         }
         let mut tx = self.begin_write().await?;
         let codes = self.replace_recovery_codes(&mut tx, user_id).await?;
-        self.commit(tx).await?;
+        self.commit(tx, Notice::Users(&[user_id])).await?;
         self.audit_two_factor(
             user_id,
             crate::core::audit::kinds::RECOVERY_CODES_REGENERATED,
@@ -403,7 +403,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             )
             .await?;
         } else {
-            self.commit(tx).await?;
+            self.commit(tx, Notice::Users(&[user_id])).await?;
         }
         self.audit_two_factor(user_id, crate::core::audit::kinds::TWO_FACTOR_DISABLED);
         Ok(())

@@ -133,6 +133,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         }
         // Only this user's row changed: forget its sessions, not everyone's
         // (a login writes last_login_utc; a login storm must not empty the cache).
+        self.announce(&mut tx, Notice::Users(&[user.id()])).await?;
         tx.commit().await?;
         self.sessions
             .evict(&[&old.core().session_key, &user.core().session_key]);
@@ -247,7 +248,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         if Self::delete_row(&mut tx, schema_of::<U<E>>(), id).await? == 0 {
             return Err(Error::NotFound(format!("user {id}")));
         }
-        self.commit(tx).await?;
+        self.commit(tx, Notice::Users(&[id])).await?;
         Ok(())
     }
 
