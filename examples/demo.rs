@@ -466,9 +466,46 @@ fn sqlite_wal(app: Rocket<Build>) -> Rocket<Build> {
     app
 }
 
+/// The demo's own commands in the `auth` group, beside kegauth's (keg-auth's
+/// `auth_manager.cli_group`): `cargo run --example demo -- auth list-users`.
+#[derive(clap::Subcommand)]
+enum DemoCommands {
+    /// List the users: login, enabled, superuser (tab-separated).
+    ListUsers {
+        /// Only this user (an error when there is none).
+        #[arg(long)]
+        login: Option<String>,
+    },
+}
+
+impl kegauth::cli::AppCommands for DemoCommands {
+    async fn run(self, cx: kegauth::cli::AppContext<'_>) -> Result<(), kegauth::cli::AppError> {
+        let store = cx.store::<Db, User>()?;
+        match self {
+            DemoCommands::ListUsers { login } => {
+                let users = match login {
+                    Some(login) => match store.user_by_login(&login).await? {
+                        Some(user) => vec![user],
+                        None => return Err(format!("no user with the login {login}").into()),
+                    },
+                    None => store.users().await?,
+                };
+                for u in users {
+                    println!(
+                        "{}\t{}\t{}",
+                        u.email, u.core.is_enabled, u.core.is_superuser
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `cargo run --example demo` serves the demo; `cargo run --example demo --
-/// auth ...` runs kegauth's commands (`auth --help` lists them).
+/// auth ...` runs kegauth's commands and the demo's (`auth --help` lists them).
 #[rocket::main]
 async fn main() -> std::process::ExitCode {
-    kegauth::cli::run_or_launch::<Db, User>(|| sqlite_wal(with_secret(rocket()))).await
+    kegauth::cli::run_or_launch_with::<Db, User, DemoCommands>(|| sqlite_wal(with_secret(rocket())))
+        .await
 }

@@ -41,20 +41,20 @@ on_sqlite_and_postgres!(
     launch_needs_the_attempt_table_when_limiting,
 );
 
-fn t0() -> NaiveDateTime {
+pub(crate) fn t0() -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2026, 3, 1)
         .unwrap()
         .and_hms_opt(9, 0, 0)
         .unwrap()
 }
 
-fn addr(ip: &str) -> Option<SocketAddr> {
+pub(crate) fn addr(ip: &str) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip.parse().unwrap(), 40000))
 }
 
 /// An app with a limit of 3 (timespan 600 s, lockout 3600 s), a manual clock
 /// and, when `smtp` is given, mail.
-async fn limited_app<B: TestBackend>(
+pub(crate) async fn limited_app<B: TestBackend>(
     figment: Figment,
     smtp: Option<&SmtpServer>,
 ) -> Option<(App<<B::Db as kegauth::AuthDb>::Backend>, Arc<ManualClock>)> {
@@ -88,7 +88,7 @@ async fn plain<B: TestBackend>(
 }
 
 /// The flash of a re-rendered form page.
-fn flash_in(page: &str) -> String {
+pub(crate) fn flash_in(page: &str) -> String {
     let start = page
         .find("class=\"flash flash-")
         .map(|i| &page[i..])
@@ -102,7 +102,7 @@ fn flash_in(page: &str) -> String {
         .to_string()
 }
 
-async fn attempts<DB: Backend>(app: &App<DB>) -> Vec<Attempt> {
+pub(crate) async fn attempts<DB: Backend>(app: &App<DB>) -> Vec<Attempt> {
     app.store.attempts().await.unwrap()
 }
 

@@ -359,6 +359,21 @@ async fn purge_attempts_filters_and_prints_the_count() {
         count(cli.run(&["purge-attempts"], "")),
         "Deleted 1 attempts.\n"
     );
+    // keg-auth's spelling in full, `--attempt-type`, and `--type` alike.
+    for kind in [AttemptType::Forgot, AttemptType::Reset, AttemptType::Reset] {
+        store
+            .log_attempt(kind, "ann@example.com", None, false, false)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        count(cli.run(&["purge-attempts", "--attempt-type", "reset"], "")),
+        "Deleted 2 attempts.\n"
+    );
+    assert_eq!(
+        count(cli.run(&["purge-attempts", "--attempt-type", "forgot"], "")),
+        "Deleted 1 attempts.\n"
+    );
     let out = cli.run(&["purge-attempts", "--type", "logout"], "");
     assert_eq!(out.status.code(), Some(2));
 }
@@ -485,6 +500,53 @@ fn help_lists_the_commands() {
     ] {
         assert!(help.contains(command), "{help}");
     }
+}
+
+/// An app's own commands in the `auth` group (the demo's `list-users`,
+/// examples/demo.rs): listed in the help beside kegauth's, run against the
+/// app's database, their errors printed with exit code 1, their usage errors
+/// clap's with exit code 2.
+#[test]
+fn app_commands_run_beside_kegauths() {
+    let cli = Cli::new();
+    let help = cli.run(&["--help"], "");
+    assert_ok(&help);
+    let help = text(&help.stdout);
+    assert!(help.contains("list-users"), "{help}");
+    assert!(help.contains("create-user"), "{help}");
+    assert_ok(&cli.run(&["create-user", "ann@example.com", "--no-mail"], ""));
+    assert_ok(&cli.run(
+        &[
+            "create-user",
+            "root@example.com",
+            "--no-mail",
+            "--as-superuser",
+        ],
+        "",
+    ));
+    let out = cli.run(&["list-users"], "");
+    assert_ok(&out);
+    let mut lines: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "ann@example.com\ttrue\tfalse",
+            "root@example.com\ttrue\ttrue"
+        ]
+    );
+    let out = cli.run(&["list-users", "--login", "root@example.com"], "");
+    assert_ok(&out);
+    assert_eq!(text(&out.stdout), "root@example.com\ttrue\ttrue\n");
+    let out = cli.run(&["list-users", "--login", "nobody@example.com"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no user with the login nobody@example.com"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = cli.run(&["list-users", "--no-such-flag"], "");
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[tokio::test]

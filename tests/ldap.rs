@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use crate::common::ldap::{closed_port, Slapd, ADMIN, DN_FORMAT, SAM};
+use crate::common::ldap::{closed_port, Slapd, ADMIN, DN_FORMAT, KIM, SAM};
 use crate::common::web::{app_configured, body, App, OnSqlite};
 use kegauth::ldap::{Bind, LdapSettings};
 use kegauth::Authenticator;
@@ -180,9 +180,50 @@ async fn ldap_tries_servers_in_order_until_one_answers() {
     let app = ldap_app(&[down.as_str(), slapd.url.as_str()]).await;
     let (status, _) = log_in(&app, SAM.0, SAM.1).await;
     assert_eq!(status, Status::SeeOther, "the second server answered");
-    // A server that answers "no" ends the search (no second guess elsewhere).
+    // A refusal on one server and no answer from the other is a refusal
+    // (a failed attempt), not an outage.
     let settings = settings_for(&[slapd.url.as_str(), down.as_str()]);
     assert_eq!(settings.bind(SAM.0, "wrong").await.unwrap(), Bind::Refused);
+}
+
+/// keg-auth's server lists: a refused bind moves on to the next server, the
+/// login succeeds on the first that accepts it, and a password every server
+/// refuses counts as one failed attempt.
+#[rocket::async_test]
+async fn ldap_a_refusal_moves_on_to_the_next_server() {
+    let Some(first) = Slapd::start_with(&[SAM]).await else {
+        return;
+    };
+    let Some(second) = Slapd::start_with(&[KIM]).await else {
+        return;
+    };
+    let app = ldap_app(&[first.url.as_str(), second.url.as_str()]).await;
+    let (status, page) = log_in(&app, KIM.0, KIM.1).await;
+    assert_eq!(
+        status,
+        Status::SeeOther,
+        "the second directory knows kim: {page}"
+    );
+    assert_eq!(app.who().await, format!("Logged in as {}", KIM.0));
+    forget_session(&app).await;
+    let (status, _) = log_in(&app, SAM.0, SAM.1).await;
+    assert_eq!(status, Status::SeeOther, "the first directory knows sam");
+    assert_eq!(app.who().await, format!("Logged in as {}", SAM.0));
+    forget_session(&app).await;
+
+    // Refused by both: one failed attempt, the login page again.
+    let (status, page) = log_in(&app, KIM.0, "wrong").await;
+    assert_eq!(status, Status::Ok);
+    assert!(refused(&page), "{page}");
+    let failed = app
+        .store
+        .attempts()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.core.user_input == KIM.0 && !a.core.success)
+        .count();
+    assert_eq!(failed, 1, "one failed attempt for two refusals");
 }
 
 #[rocket::async_test]

@@ -36,6 +36,7 @@ mod passkeys_web;
 mod requirements;
 mod session;
 mod session_timeouts;
+mod settings;
 mod store;
 mod suite;
 mod tokens;

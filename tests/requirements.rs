@@ -236,6 +236,53 @@ async fn excluded_methods_skip_the_checks<B: TestBackend>() {
     );
 }
 
+#[requires_permissions("permission1", http_methods_excluded = ["OPTIONS"])]
+#[options("/route-excluded")]
+fn route_excluded() -> &'static str {
+    "route excluded"
+}
+
+#[requires_user(http_methods_excluded = [])]
+#[options("/route-checked")]
+fn route_checked() -> &'static str {
+    "route checked"
+}
+
+/// `http_methods_excluded` given to one route's requirement: it lets that
+/// route's OPTIONS through without the setting, and an empty list checks
+/// every method on that route even when the setting excludes OPTIONS.
+async fn a_routes_excluded_methods_override_the_setting<B: TestBackend>() {
+    for excluded_everywhere in [vec![], vec!["OPTIONS"]] {
+        let figment = rocket::Config::figment()
+            .merge(("kegauth.http_methods_excluded", &excluded_everywhere));
+        let Some(app) = web::app_configured::<B>(
+            figment,
+            |b| b,
+            |r| standard(r).mount("/", routes![route_excluded, route_checked]),
+        )
+        .await
+        else {
+            return;
+        };
+        let options = |path: &'static str| app.client.options(path).header(Accept::JSON).dispatch();
+        let r = options("/route-excluded").await;
+        assert_eq!(r.status(), Status::Ok, "setting {excluded_everywhere:?}");
+        assert_eq!(r.into_string().await.unwrap(), "route excluded");
+        assert_eq!(
+            options("/route-checked").await.status(),
+            Status::Unauthorized,
+            "setting {excluded_everywhere:?}: the route's empty list wins"
+        );
+        // The setting still applies to routes that say nothing.
+        let preflight = if excluded_everywhere.is_empty() {
+            Status::Unauthorized
+        } else {
+            Status::Ok
+        };
+        assert_eq!(options("/preflight").await.status(), preflight);
+    }
+}
+
 async fn a_rights_change_applies_on_the_next_request<B: TestBackend>() {
     let Some(app) = launch::<B>().await else {
         return;
@@ -461,6 +508,7 @@ on_sqlite_and_postgres!(
     superusers_pass_every_permission_check,
     route_set_requirement,
     excluded_methods_skip_the_checks,
+    a_routes_excluded_methods_override_the_setting,
     a_rights_change_applies_on_the_next_request,
     the_permission_guard,
     custom_failure_handlers,

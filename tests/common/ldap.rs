@@ -15,6 +15,8 @@ pub const SUFFIX: &str = "dc=example,dc=org";
 pub const DN_FORMAT: &str = "uid={},dc=example,dc=org";
 /// A user in the directory (login id and password).
 pub const SAM: (&str, &str) = ("sam@example.com", "sam-ldap-password");
+/// A user in a second directory only (see [`Slapd::start_with`]).
+pub const KIM: (&str, &str) = ("kim@example.com", "kim-ldap-password");
 /// An entry below `ou=admins`, which `DN_FORMAT` cannot reach unless a login id injects RDNs.
 pub const ADMIN: (&str, &str) = ("a", "admin-ldap-password");
 
@@ -82,6 +84,12 @@ impl Slapd {
     /// Start slapd with the test directory, or `None` (with a notice) when
     /// there is no slapd outside CI.
     pub async fn start() -> Option<Slapd> {
+        Slapd::start_with(&[SAM]).await
+    }
+
+    /// As [`Slapd::start`], with these people (login id, password) below
+    /// the suffix instead of [`SAM`] ([`ADMIN`] is always there).
+    pub async fn start_with(people: &[(&str, &str)]) -> Option<Slapd> {
         let Some(bin) = find_slapd() else {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("CI=true but slapd is missing: the LDAP tests must run in CI");
@@ -123,11 +131,11 @@ impl Slapd {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        server.populate().await;
+        server.populate(people).await;
         Some(server)
     }
 
-    async fn populate(&self) {
+    async fn populate(&self, people: &[(&str, &str)]) {
         let (conn, mut ldap) = ldap3::LdapConnAsync::new(&self.url)
             .await
             .expect("connect to slapd");
@@ -145,7 +153,7 @@ impl Slapd {
                 ("userPassword", [password].into()),
             ]
         }
-        let entries: Vec<(String, Attrs<'_>)> = vec![
+        let mut entries: Vec<(String, Attrs<'_>)> = vec![
             (
                 SUFFIX.into(),
                 vec![
@@ -161,12 +169,14 @@ impl Slapd {
                     ("ou", ["admins"].into()),
                 ],
             ),
-            (format!("uid={},{SUFFIX}", SAM.0), person(SAM.0, SAM.1)),
             (
                 format!("uid={},ou=admins,{SUFFIX}", ADMIN.0),
                 person(ADMIN.0, ADMIN.1),
             ),
         ];
+        for (uid, password) in people {
+            entries.push((format!("uid={uid},{SUFFIX}"), person(uid, password)));
+        }
         for (dn, attrs) in entries {
             ldap.add(&dn, attrs)
                 .await

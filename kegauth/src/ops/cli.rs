@@ -32,11 +32,20 @@
 //!
 //! Apps with their own clap parser embed [`AuthArgs`] as a subcommand and
 //! call [`run`].
+//!
+//! An app adds its own commands to the `auth` group (keg-auth's
+//! `auth_manager.cli_group`) with a clap [`Subcommand`] enum that implements
+//! [`AppCommands`], passed to [`run_or_launch_with`] or
+//! [`run_from_args_with`]: `myapp auth --help` then lists kegauth's commands
+//! and the app's together, and an app command runs against the app ignited
+//! as for kegauth's own (configuration checked, database reached, schema
+//! and permissions in place).
 
 use crate::core::backend::Backend;
 use crate::core::config::Config;
 use crate::core::entity::{blank_user, AttemptType, AuthEntity, EntitySet, Role, UserEntity};
 use crate::core::store::Store;
+pub use crate::ops::app_commands::{AppCommands, AppContext, AppError, NoAppCommands};
 use crate::ops::manager::{AuthDb, StoreOf};
 use crate::services::i18n::Translator;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -193,34 +202,107 @@ pub enum BackendArg {
 
 #[derive(Parser)]
 #[command(no_binary_name = true)]
-struct Top {
+struct Top<X: AppCommands> {
     #[command(subcommand)]
-    group: Group,
+    group: Group<X>,
 }
 
 #[derive(Subcommand)]
-enum Group {
+enum Group<X: AppCommands> {
     /// User and authentication commands.
-    Auth(AuthArgs),
+    Auth(AuthAndApp<X>),
+}
+
+#[derive(Args)]
+struct AuthAndApp<X: AppCommands> {
+    #[command(subcommand)]
+    command: Either<X>,
+}
+
+#[derive(Subcommand)]
+enum Either<X: AppCommands> {
+    #[command(flatten)]
+    Kegauth(AuthCommand),
+    #[command(flatten)]
+    App(X),
+}
+
+/// The names (and aliases) of `X`'s commands that kegauth's already have.
+fn clashes<X: Subcommand>() -> Vec<String> {
+    let names = |c: clap::Command| -> Vec<String> {
+        c.get_subcommands()
+            .flat_map(|s| {
+                std::iter::once(s.get_name().to_string())
+                    .chain(s.get_all_aliases().map(str::to_string))
+            })
+            .collect()
+    };
+    let ours = names(AuthCommand::augment_subcommands(clap::Command::new("auth")));
+    let mut theirs = names(X::augment_subcommands(clap::Command::new("auth")));
+    theirs.retain(|n| ours.contains(n) || n == "help");
+    theirs
 }
 
 /// When `std::env::args()` start with `auth`, run that command against the
 /// app and return its exit code; otherwise `None`. Usage errors print clap's
 /// message and return 2; `--help` prints the help and returns 0.
 pub async fn run_from_args<D: AuthDb, E: EntitySet>(rocket: Rocket<Build>) -> Option<ExitCode> {
+    run_from_args_with::<D, E, NoAppCommands>(rocket).await
+}
+
+/// [`run_from_args`] with the app's own commands `X` in the `auth` group
+/// (see [`AppCommands`]).
+pub async fn run_from_args_with<D: AuthDb, E: EntitySet, X: AppCommands>(
+    rocket: Rocket<Build>,
+) -> Option<ExitCode> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) != Some("auth") {
         return None;
     }
-    Some(match Top::try_parse_from(&args) {
+    let clashing = clashes::<X>();
+    if !clashing.is_empty() {
+        eprintln!(
+            "the app's auth commands clash with kegauth's: {} (rename them)",
+            clashing.join(", ")
+        );
+        return Some(ExitCode::from(2));
+    }
+    Some(match Top::<X>::try_parse_from(&args) {
         Ok(Top {
             group: Group::Auth(auth),
-        }) => run::<D, E>(rocket, auth.command).await,
+        }) => match auth.command {
+            Either::Kegauth(command) => run::<D, E>(rocket, command).await,
+            Either::App(command) => run_app(rocket, command).await,
+        },
         Err(e) => {
             let _ = e.print();
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
         }
     })
+}
+
+/// Run an app command against the app, ignited quietly.
+async fn run_app<X: AppCommands>(rocket: Rocket<Build>, command: X) -> ExitCode {
+    let done = async {
+        let rocket = ignite_quietly(rocket).await?;
+        let Some(i18n) = rocket.state::<crate::services::i18n::I18n>() else {
+            return fail("the kegauth AuthManager fairing is not attached to this app");
+        };
+        let tr = terminal_translator(i18n);
+        let cx = AppContext::new(&rocket, &tr);
+        let result = command.run(cx).await;
+        if let Some(auditor) = rocket.state::<crate::core::audit::Auditor>() {
+            auditor.flush().await;
+        }
+        result.map_err(|e| Failure(e.to_string(), 1))
+    };
+    match done.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(message, code)) => {
+            eprintln!("{message}");
+            ExitCode::from(code)
+        }
+    }
 }
 
 /// The whole `main` of an app with the `auth` commands: run the command when
@@ -238,7 +320,15 @@ pub async fn run_from_args<D: AuthDb, E: EntitySet>(rocket: Rocket<Build>) -> Op
 /// }
 /// ```
 pub async fn run_or_launch<D: AuthDb, E: EntitySet>(app: impl Fn() -> Rocket<Build>) -> ExitCode {
-    if let Some(code) = run_from_args::<D, E>(app()).await {
+    run_or_launch_with::<D, E, NoAppCommands>(app).await
+}
+
+/// [`run_or_launch`] with the app's own commands `X` in the `auth` group
+/// (see [`AppCommands`]).
+pub async fn run_or_launch_with<D: AuthDb, E: EntitySet, X: AppCommands>(
+    app: impl Fn() -> Rocket<Build>,
+) -> ExitCode {
+    if let Some(code) = run_from_args_with::<D, E, X>(app()).await {
         return code;
     }
     match app().launch().await {
@@ -284,20 +374,7 @@ async fn execute<D: AuthDb, E: EntitySet>(
     if let AuthCommand::Schema { backend, apply } = command {
         return schema::<D, E>(rocket, backend, apply).await;
     }
-    // A bad setting is named here: the launch below is quiet.
-    let checked =
-        Config::from_figment(rocket.figment()).and_then(|c| crate::services::check_config(&c));
-    if let Err(e) = checked {
-        return fail(format!("the app did not start: {e}"));
-    }
-    // The app as it would launch, but quiet: only warnings and errors (Rocket
-    // logs at info level until ignition ends, fairings included).
-    log::set_max_level(log::LevelFilter::Warn);
-    let figment = rocket.figment().clone().merge(("log_level", "critical"));
-    let rocket = match rocket.configure(figment).ignite().await {
-        Ok(rocket) => rocket,
-        Err(e) => return fail(format!("the app did not start: {e}")),
-    };
+    let rocket = ignite_quietly(rocket).await?;
     let (Some(store), Some(config), Some(i18n)) = (
         rocket.state::<StoreOf<D, E>>(),
         rocket.state::<Config>(),
@@ -305,11 +382,7 @@ async fn execute<D: AuthDb, E: EntitySet>(
     ) else {
         return fail("the kegauth AuthManager fairing is not attached to this app");
     };
-    // Messages, mail and password rules in the terminal's language.
-    let tr = Translator::new(
-        i18n.catalogs.clone(),
-        &crate::services::i18n::language_of_env(&i18n.catalogs),
-    );
+    let tr = terminal_translator(i18n);
     // What the commands change is recorded as done from the command line.
     let auditor = rocket.state::<crate::core::audit::Auditor>();
     let mut store = store.in_language(tr.lang());
@@ -324,6 +397,32 @@ async fn execute<D: AuthDb, E: EntitySet>(
         auditor.flush().await;
     }
     done
+}
+
+/// The app as it would launch, but quiet; a bad setting is named first.
+async fn ignite_quietly(rocket: Rocket<Build>) -> Result<Rocket<rocket::Ignite>, Failure> {
+    let checked =
+        Config::from_figment(rocket.figment()).and_then(|c| crate::services::check_config(&c));
+    if let Err(e) = checked {
+        return fail(format!("the app did not start: {e}"));
+    }
+    // Only warnings and errors (Rocket logs at info level until ignition
+    // ends, fairings included).
+    log::set_max_level(log::LevelFilter::Warn);
+    let figment = rocket.figment().clone().merge(("log_level", "critical"));
+    rocket
+        .configure(figment)
+        .ignite()
+        .await
+        .map_err(|e| Failure(format!("the app did not start: {e}"), 1))
+}
+
+/// Messages, mail and password rules in the terminal's language.
+fn terminal_translator(i18n: &crate::services::i18n::I18n) -> Translator {
+    Translator::new(
+        i18n.catalogs.clone(),
+        &crate::services::i18n::language_of_env(&i18n.catalogs),
+    )
 }
 
 async fn run_command<DB: Backend, E: EntitySet>(
@@ -646,4 +745,26 @@ async fn schema<D: AuthDb, E: EntitySet>(
         .map_err(|e| Failure(format!("cannot connect to the database: {e}"), 1))?;
     Store::<D::Backend, E>::new(pool).create_schema().await?;
     say(&mut out, "Schema applied.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Subcommand)]
+    enum Clashing {
+        /// Named like kegauth's.
+        CreateUser,
+        /// An alias like a kegauth command's name.
+        #[command(alias = "routes")]
+        Paths,
+        /// Fine.
+        ListOrders,
+    }
+
+    #[test]
+    fn app_commands_named_like_kegauths_are_found() {
+        assert_eq!(clashes::<NoAppCommands>(), Vec::<String>::new());
+        assert_eq!(clashes::<Clashing>(), ["create-user", "routes"]);
+    }
 }

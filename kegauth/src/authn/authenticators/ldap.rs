@@ -14,10 +14,14 @@
 //! ldap_timeout_secs = 10       # per server: connect and bind
 //! ```
 //!
-//! Servers are tried in order until one answers; a server that answers
-//! (accepting or refusing the credentials) ends the search. An empty password
-//! is refused before any bind: for LDAP it would be an anonymous
-//! ("unauthenticated") bind, which many servers accept.
+//! Servers are tried in order until one accepts the bind, as keg-auth does
+//! ("until a successful query is made"): a server that refuses the
+//! credentials, or does not answer, moves the search on to the next, so a
+//! user known to only one of several directories can log in. The login is
+//! refused when no server accepted and at least one refused (one failed
+//! attempt, however many servers refused), and is a 503 page when no server
+//! answered at all. An empty password is refused before any bind: for LDAP it
+//! would be an anonymous ("unauthenticated") bind, which many servers accept.
 
 use crate::core::config::Config;
 use crate::core::error::{Error, Result};
@@ -120,9 +124,10 @@ impl LdapSettings {
     }
 
     /// Check `login_id` and `password` with a simple bind, trying the servers
-    /// in order until one answers. An empty login id or password is refused
-    /// without contacting any server. [`Error::Unavailable`] when no server
-    /// answered.
+    /// in order until one accepts it. [`Bind::Refused`] when none accepted
+    /// and at least one refused (a server that did not answer is logged and
+    /// skipped); an empty login id or password is refused without contacting
+    /// any server. [`Error::Unavailable`] when no server answered.
     pub async fn bind(&self, login_id: &str, password: &str) -> Result<Bind> {
         if login_id.trim().is_empty() || password.is_empty() {
             return Ok(Bind::Refused);
@@ -134,18 +139,25 @@ impl LdapSettings {
         }
         let dn = self.dn_for(login_id);
         let mut failures = Vec::new();
+        let mut refused = false;
         for url in &self.urls {
             match self.bind_one(url, &dn, password).await {
                 Ok(0) => return Ok(Bind::Accepted),
                 Ok(rc) => {
                     log::debug!("kegauth: LDAP server {url} refused the bind (result {rc})");
-                    return Ok(Bind::Refused);
+                    refused = true;
                 }
                 Err(e) => {
                     log::warn!("kegauth: LDAP server {url} did not answer: {e}");
                     failures.push(url.as_str());
                 }
             }
+        }
+        // A refusal anywhere is a refusal (one failed attempt), even when
+        // another server was down: an outage must not make wrong passwords
+        // free to try.
+        if refused {
+            return Ok(Bind::Refused);
         }
         Err(Error::Unavailable(format!(
             "no LDAP server answered ({})",
