@@ -31,6 +31,7 @@ mod login;
 mod mail;
 mod mail_limit;
 mod oauth;
+mod oauth_plain;
 mod parsers;
 mod passkeys_web;
 mod requirements;

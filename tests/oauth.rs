@@ -22,7 +22,7 @@ use rocket::http::Status;
 use serde_json::json;
 use std::sync::Arc;
 
-type SqliteApp = App<sqlx::Sqlite>;
+pub(crate) type SqliteApp = App<sqlx::Sqlite>;
 
 const PROFILE: &str = "test";
 const PASSWORD: &str = "a long and unusual password";
@@ -53,7 +53,7 @@ fn figment_with(base: Figment, profiles: serde_json::Value) -> Figment {
 }
 
 /// The test app with `profiles`, on `clock` (real time by default).
-async fn oauth_app(
+pub(crate) async fn oauth_app(
     profiles: serde_json::Value,
     authenticator: Authenticator,
     clock: Option<Arc<ManualClock>>,
@@ -109,7 +109,7 @@ async fn people(app: &SqliteApp) {
 }
 
 /// GET a start path: the authorization URL kegauth sends the browser to.
-async fn begin(app: &SqliteApp, path: &str) -> String {
+pub(crate) async fn begin(app: &SqliteApp, path: &str) -> String {
     let r = app.client.get(path.to_string()).dispatch().await;
     assert_eq!(r.status(), Status::SeeOther, "{path}");
     location(&r)
@@ -124,7 +124,7 @@ async fn dance(app: &SqliteApp, login: &str) -> String {
 
 /// Follow a callback that must be refused: back on /login, nobody logged
 /// in; the flashes.
-async fn refused(app: &SqliteApp, callback: &str) -> String {
+pub(crate) async fn refused(app: &SqliteApp, callback: &str) -> String {
     let r = app.client.get(callback.to_string()).dispatch().await;
     assert_eq!(r.status(), Status::SeeOther, "{callback}");
     assert_eq!(location(&r), "/login");
@@ -132,7 +132,7 @@ async fn refused(app: &SqliteApp, callback: &str) -> String {
     app.flashes().await
 }
 
-async fn forget_session(app: &SqliteApp) {
+pub(crate) async fn forget_session(app: &SqliteApp) {
     app.client.get(login_path("none")).dispatch().await;
     assert_eq!(app.who().await, "Not logged in");
 }

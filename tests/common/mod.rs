@@ -37,6 +37,7 @@ pub use demo::User;
 pub mod keg_auth;
 pub mod ldap;
 pub mod logs;
+pub mod oauth2;
 pub mod oidc;
 pub mod process;
 pub mod smtp;

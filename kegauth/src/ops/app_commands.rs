@@ -56,7 +56,7 @@ pub trait AppCommands: Subcommand + Send + 'static {
 /// message (`Err("no such order".into())`).
 pub type AppError = Box<dyn std::error::Error + Send + Sync>;
 
-/// No app commands: kegauth's alone ([`run_from_args`], [`run_or_launch`]).
+/// No app commands: kegauth's alone ([`run_from_args`](crate::cli::run_from_args), [`run_or_launch`](crate::cli::run_or_launch)).
 #[derive(Subcommand, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NoAppCommands {}
 

@@ -3,7 +3,8 @@
 //! - the login form's password, against the user's stored hash
 //!   ([`crate::authn::service`], with [`crate::password`]);
 //! - [`ldap`]: a bind to the directory;
-//! - [`oauth`]: an OpenID provider's ID token.
+//! - [`oauth`]: an OpenID provider's ID token, or (`oauth_plain`) a plain
+//!   OAuth 2 provider's user info.
 //!
 //! Which of them the login page offers is the [`Authenticator`] the app
 //! chose; OAuth profiles work beside any of them.
@@ -15,6 +16,8 @@ pub mod oauth;
 #[cfg(not(feature = "oauth"))]
 #[path = "oauth_off.rs"]
 pub(crate) mod oauth;
+#[cfg(feature = "oauth")]
+pub(crate) mod oauth_plain;
 
 /// How people log in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! OAuth 2 / OpenID Connect login: keg-auth's `OAuthAuthenticator`.
 //!
 //! Each profile in `[[kegauth.oauth_profiles]]` is an OpenID provider (Okta,
-//! Auth0, Google, Keycloak, ...). `GET /login/<profile>` sends the browser to
+//! Auth0, Google, Keycloak, ...), or, without an `issuer`, a plain OAuth 2
+//! provider (GitHub, Discord, any provider by its URLs; `oauth_plain`). `GET /login/<profile>` sends the browser to
 //! the provider; the provider sends it back to `/oauth-authorize/<profile>`,
 //! where kegauth redeems the code and logs the matching local user in. A name
 //! that is not a profile answers 404.
@@ -62,23 +63,26 @@
 //! Issuers must be `https://`, except on loopback hosts (for development and
 //! tests).
 
+use crate::authn::authenticators::oauth_plain::{checked_url, Plain, PlainRefusal};
 use crate::authn::service::LoginFailure;
 use crate::core::config::oauth::ProviderDomains;
-pub use crate::core::config::oauth::{domain_of, DomainFilter, IdField, ProfileConfig, Secret};
+pub use crate::core::config::oauth::{
+    domain_of, DomainFilter, IdField, Preset, ProfileConfig, Secret,
+};
 use crate::core::config::Config;
 use crate::core::error::{Error, Result};
 use crate::core::paths::LOGIN_PATH;
 use crate::core::AUDIT;
 use openidconnect::core::{
-    CoreClient, CoreIdToken, CoreIdTokenClaims, CoreJwsSigningAlgorithm, CoreProviderMetadata,
-    CoreTokenResponse,
+    CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenClaims, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata, CoreTokenResponse,
 };
 use openidconnect::reqwest;
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
+    AccessTokenHash, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
     EndUserEmail, EndUserUsername, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce,
-    OAuth2TokenResponse, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
-    SubjectIdentifier, TokenResponse,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
+    Scope, SubjectIdentifier, TokenResponse,
 };
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -130,6 +134,8 @@ pub(crate) struct Profile {
     pub(crate) domains: Vec<String>,
     pub(crate) redirect: RedirectUrl,
     pub(crate) metadata: tokio::sync::Mutex<Option<(Instant, CoreProviderMetadata)>>,
+    /// A plain OAuth 2 provider's endpoints (`None`: OpenID Connect).
+    pub(crate) plain: Option<Plain>,
 }
 
 /// The OAuth profiles, checked at launch and managed by the fairing.
@@ -159,17 +165,9 @@ impl OAuth {
             if profiles.iter().any(|q| q.name == name) {
                 return Err(bad(format!("two profiles are named `{name}`")));
             }
-            let issuer = openidconnect::url::Url::parse(&p.issuer)
-                .map_err(|e| bad(format!("profile `{name}`: issuer `{}`: {e}", p.issuer)))?;
-            let host = issuer.host_str().unwrap_or_default();
-            let secure = issuer.scheme() == "https"
-                || (issuer.scheme() == "http" && crate::core::config::is_loopback(host));
-            if !secure || host.is_empty() {
-                return Err(bad(format!(
-                    "profile `{name}`: the issuer must be an https:// URL (http:// only on \
-                     loopback), not `{}`",
-                    p.issuer
-                )));
+            if let Some(issuer) = &p.issuer {
+                checked_url(issuer)
+                    .map_err(|e| bad(format!("profile `{name}`: the issuer {e}")))?;
             }
             if p.client_id.trim().is_empty() {
                 return Err(bad(format!("profile `{name}` needs a client_id")));
@@ -203,11 +201,23 @@ impl OAuth {
             })?;
             let redirect = RedirectUrl::new(format!("{origin}{CALLBACK_PATH}/{name}"))
                 .map_err(|e| bad(format!("profile `{name}`: redirect URI: {e}")))?;
+            let plain = Plain::from_config(p, &redirect)
+                .map_err(|e| bad(format!("profile `{name}`: {e}")))?;
+            // As written: the provider's `iss` must match it exactly. A plain
+            // provider's identities are kept under its authorize URL's origin.
+            let issuer = match (&p.issuer, &plain) {
+                (Some(issuer), _) => issuer.clone(),
+                (None, Some(plain)) => plain.origin().to_string(),
+                (None, None) => return Err(bad(format!("profile `{name}` needs an issuer"))),
+            };
             profiles.push(Profile {
                 name: name.to_string(),
-                label: p.label.clone().unwrap_or_else(|| name.to_string()),
-                // As written: the provider's `iss` must match it exactly.
-                issuer: IssuerUrl::new(p.issuer.clone())
+                label: p
+                    .label
+                    .clone()
+                    .or_else(|| p.preset.map(|preset| preset.label().to_string()))
+                    .unwrap_or_else(|| name.to_string()),
+                issuer: IssuerUrl::new(issuer)
                     .map_err(|e| bad(format!("profile `{name}`: issuer: {e}")))?,
                 client_id: ClientId::new(p.client_id.trim().to_string()),
                 client_secret: p
@@ -215,15 +225,16 @@ impl OAuth {
                     .as_ref()
                     .map(|s| ClientSecret::new(s.expose().to_string())),
                 scopes: p
-                    .scopes
-                    .iter()
-                    .filter(|s| s.as_str() != "openid")
-                    .map(|s| Scope::new(s.clone()))
+                    .scopes()
+                    .into_iter()
+                    .filter(|s| plain.is_some() || s.as_str() != "openid")
+                    .map(Scope::new)
                     .collect(),
-                id_field: p.id_field,
+                id_field: p.id_field.clone(),
                 domains: checked,
                 redirect,
                 metadata: tokio::sync::Mutex::new(None),
+                plain,
             });
         }
         if config.oauth_timeout_secs == 0 {
@@ -269,7 +280,47 @@ impl OAuth {
     }
 }
 
+/// A login started at the provider: where to send the browser, and what the
+/// callback checks (state, nonce: empty for plain OAuth 2, PKCE verifier).
+pub(crate) struct Started {
+    pub(crate) url: String,
+    pub(crate) state: String,
+    pub(crate) nonce: String,
+    pub(crate) verifier: String,
+}
+
 impl Profile {
+    /// Start a login: the authorization URL with a new state, nonce (OpenID
+    /// Connect) and PKCE challenge.
+    pub(crate) async fn start(&self, http: &reqwest::Client) -> Result<Started> {
+        if let Some(plain) = &self.plain {
+            let (url, state, verifier) = plain.authorize(&self.scopes);
+            return Ok(Started {
+                url: url.to_string(),
+                state,
+                nonce: String::new(),
+                verifier,
+            });
+        }
+        let client = self.client(http, false).await?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client.authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        );
+        for scope in &self.scopes {
+            request = request.add_scope(scope.clone());
+        }
+        let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
+        Ok(Started {
+            url: url.to_string(),
+            state: state.secret().clone(),
+            nonce: nonce.secret().clone(),
+            verifier: verifier.secret().clone(),
+        })
+    }
+
     /// A client from the discovered metadata, discovered again when it is
     /// older than [`METADATA_TTL`] or (`refresh`) when a signing key was not
     /// found and the last discovery is older than [`MIN_REFRESH`].
@@ -347,6 +398,14 @@ pub(crate) async fn identify(
     code: &str,
     clock: &crate::authn::session::SessionState,
 ) -> Result<std::result::Result<Identity, Refusal>> {
+    if let Some(plain) = &p.plain {
+        let found = plain.identify(http, &p.name, verifier, code).await?;
+        return Ok(match found {
+            Ok((subject, login_id)) => Ok(Identity { subject, login_id }),
+            Err(PlainRefusal::Failed) => Err(Refusal::Failed),
+            Err(PlainRefusal::NoIdentity) => Err(Refusal::NoIdentity),
+        });
+    }
     let mut client = p.client(http, false).await?;
     let request = client
         .exchange_code(AuthorizationCode::new(code.to_string()))
@@ -396,7 +455,7 @@ pub(crate) async fn identify(
     };
     let subject = claims.subject().clone();
     let found = identity(
-        p.id_field,
+        &p.id_field,
         &subject,
         claims.email(),
         claims.email_verified(),
@@ -428,7 +487,7 @@ pub(crate) async fn identify(
     };
     Ok(with_subject(
         identity(
-            p.id_field,
+            &p.id_field,
             &subject,
             info.email(),
             info.email_verified(),
@@ -476,7 +535,7 @@ fn verified_claims(
 /// The identity in a set of claims: `None` when the claim is absent (ask
 /// userinfo), `Some(Err)` when present but not trusted.
 fn identity(
-    field: IdField,
+    field: &IdField,
     subject: &SubjectIdentifier,
     email: Option<&EndUserEmail>,
     email_verified: Option<bool>,
@@ -490,6 +549,8 @@ fn identity(
             (Some(_), Some(false)) => Some(Err(Refusal::NoIdentity)),
             _ => None,
         },
+        // Refused at launch for OpenID Connect profiles.
+        IdField::Field(_) => Some(Err(Refusal::NoIdentity)),
     }
 }
 
@@ -569,19 +630,76 @@ mod tests {
             let got = problem(profiles.clone());
             assert!(got.contains(expected), "{profiles}: {got}");
         }
-        let unknown = config(json!([profile(json!({"id_field": "upn"}))]), Some("x.com"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            unknown.contains("unknown variant") && unknown.contains("`upn`"),
-            "{unknown}"
-        );
+        let upn = problem(json!([profile(json!({"id_field": "upn"}))]));
+        assert!(upn.contains("id_field `upn`"), "{upn}");
         let no_server = config(json!([profile(json!({}))]), None)
             .and_then(|c| OAuth::from_config(&c))
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(no_server.contains("server_name"), "{no_server}");
+    }
+
+    fn plain(extra: serde_json::Value) -> serde_json::Value {
+        let mut p = json!({"name": "github", "preset": "github", "client_id": "app"});
+        if let (Some(p), Some(extra)) = (p.as_object_mut(), extra.as_object()) {
+            p.extend(extra.clone());
+        }
+        p
+    }
+
+    #[test]
+    fn plain_profiles_are_checked_at_launch() {
+        for ok in [
+            plain(json!({})),
+            plain(json!({"preset": "discord", "domain_filter": "example.com"})),
+            plain(json!({"id_field": "login"})),
+            json!({
+                "name": "corp", "client_id": "app", "id_field": "data.user",
+                "authorize_url": "https://sso.example.com/authorize",
+                "token_url": "https://sso.example.com/token",
+                "userinfo_url": "http://127.0.0.1:9/me",
+            }),
+        ] {
+            assert_eq!(problem(json!([ok.clone()])), "accepted", "{ok}");
+        }
+        for (bad, expected) in [
+            (
+                json!({"name": "x", "client_id": "app"}),
+                "needs an issuer (OpenID Connect), or a preset",
+            ),
+            (
+                plain(json!({"issuer": "https://example.okta.com"})),
+                "preset is for plain OAuth 2",
+            ),
+            (
+                plain(json!({"token_url": "http://github.example.com/t"})),
+                "token_url: `http://github.example.com/t` must be an https://",
+            ),
+            (
+                json!({
+                    "name": "corp", "client_id": "app",
+                    "authorize_url": "https://sso.example.com/authorize",
+                    "token_url": "https://sso.example.com/token",
+                    "userinfo_url": "https://sso.example.com/me",
+                }),
+                "needs emails_url or email_verified_field",
+            ),
+            (
+                plain(json!({"id_field": "login", "domain_filter": "example.com"})),
+                "needs id_field = \"email\"",
+            ),
+            (plain(json!({"subject_field": "a..b"})), "dotted path"),
+        ] {
+            let got = problem(json!([bad.clone()]));
+            assert!(got.contains(expected), "{bad}: {got}");
+        }
+        let c = config(json!([plain(json!({}))]), Some("app.example.com")).unwrap();
+        let oauth = OAuth::from_config(&c).unwrap();
+        let github = oauth.profile("github").unwrap();
+        assert_eq!(github.issuer.as_str(), "https://github.com");
+        let scopes: Vec<&str> = github.scopes.iter().map(|s| s.as_str()).collect();
+        assert_eq!(scopes, ["read:user", "user:email"]);
     }
 
     #[test]
@@ -618,7 +736,7 @@ mod tests {
         let email = EndUserEmail::new("ann@example.com".into());
         let user = EndUserUsername::new("ann".into());
         let got = |field, verified| {
-            identity(field, &sub, Some(&email), verified, Some(&user))
+            identity(&field, &sub, Some(&email), verified, Some(&user))
                 .map(|r| r.map_err(|e| format!("{e:?}")))
         };
         assert_eq!(
@@ -636,7 +754,7 @@ mod tests {
             Some(Ok("ann".into()))
         );
         assert_eq!(
-            identity(IdField::Email, &sub, None, Some(true), None).map(|r| r.is_ok()),
+            identity(&IdField::Email, &sub, None, Some(true), None).map(|r| r.is_ok()),
             None
         );
     }

@@ -37,16 +37,51 @@ impl std::fmt::Debug for Secret {
 }
 
 /// The claim a profile matches against the users' login ids.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
+///
+/// ```
+/// use kegauth::oauth::IdField;
+/// let read = |s: &str| serde_json::from_value::<IdField>(serde_json::json!(s)).unwrap();
+/// assert_eq!(read("email"), IdField::Email);
+/// assert_eq!(read("sub"), IdField::Sub);
+/// assert_eq!(read("login"), IdField::Field("login".into()));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum IdField {
-    /// `email`, trusted only with `email_verified: true` (the default).
+    /// `email`, trusted only when the provider says it is verified (the default).
     #[default]
     Email,
     /// `preferred_username`.
     PreferredUsername,
-    /// `sub`, the provider's own id for the person.
+    /// `sub` (OpenID Connect) or the `subject_field` (plain OAuth 2): the
+    /// provider's own id for the person.
     Sub,
+    /// Any other field of a plain OAuth 2 provider's user info, a dotted path
+    /// for nested objects (`data.login`), as keg-auth's `id_field`.
+    Field(String),
+}
+
+impl<'de> Deserialize<'de> for IdField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Ok(match name.as_str() {
+            "email" => IdField::Email,
+            "preferred_username" => IdField::PreferredUsername,
+            "sub" => IdField::Sub,
+            _ => IdField::Field(name),
+        })
+    }
+}
+
+/// A plain OAuth 2 provider kegauth knows the endpoints and user info of.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    /// GitHub: the user from `/user`, the email from `/user/emails` (the
+    /// primary one, when verified); scopes `read:user`, `user:email`.
+    Github,
+    /// Discord: the user and email from `/users/@me` (`verified`); scopes
+    /// `identify`, `email`.
+    Discord,
 }
 
 /// `domain_filter`: one domain or a list.
@@ -74,7 +109,7 @@ pub enum DomainFilter {
 /// let config = kegauth::config::Config::from_figment(&figment).unwrap();
 /// let okta = &config.oauth_profiles[0];
 /// assert_eq!(okta.id_field, kegauth::oauth::IdField::Email);
-/// assert_eq!(okta.scopes, ["email", "profile"]);
+/// assert_eq!(okta.scopes(), ["email", "profile"]);
 /// ```
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -84,16 +119,46 @@ pub struct ProfileConfig {
     /// What the login page calls the provider (default: the name).
     #[serde(default)]
     pub label: Option<String>,
-    /// The issuer URL; its discovery document is `<issuer>/.well-known/openid-configuration`.
-    pub issuer: String,
+    /// OpenID Connect: the issuer URL; its discovery document is
+    /// `<issuer>/.well-known/openid-configuration`. Leave it out for a plain
+    /// OAuth 2 provider (`preset`, or the URLs below).
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// A plain OAuth 2 provider kegauth knows (its URLs, scopes and user
+    /// info); each URL below overrides the preset's.
+    #[serde(default)]
+    pub preset: Option<Preset>,
+    /// Plain OAuth 2: where the browser is sent to log in.
+    #[serde(default)]
+    pub authorize_url: Option<String>,
+    /// Plain OAuth 2: where the code is redeemed for an access token.
+    #[serde(default)]
+    pub token_url: Option<String>,
+    /// Plain OAuth 2: the JSON user info, read with the access token.
+    #[serde(default)]
+    pub userinfo_url: Option<String>,
+    /// Plain OAuth 2: a list of the user's emails (`[{email, primary,
+    /// verified}]`, GitHub's shape); the primary one counts when verified.
+    #[serde(default)]
+    pub emails_url: Option<String>,
+    /// Plain OAuth 2: the user info field holding the provider's id for the
+    /// person (default `id`; dotted paths allowed).
+    #[serde(default)]
+    pub subject_field: Option<String>,
+    /// Plain OAuth 2 without `emails_url`: the user info field that says the
+    /// `email` field is verified (`true`). Without either, an email is
+    /// never trusted.
+    #[serde(default)]
+    pub email_verified_field: Option<String>,
     /// The client id registered at the provider.
     pub client_id: String,
     /// The client secret, for a confidential client.
     #[serde(default)]
     pub client_secret: Option<Secret>,
-    /// Scopes asked for besides `openid` (default `["email", "profile"]`).
-    #[serde(default = "default_scopes")]
-    pub scopes: Vec<String>,
+    /// Scopes asked for besides `openid` (default `["email", "profile"]`;
+    /// a preset's own for a preset).
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
     /// The claim matched against login ids (default `email`).
     #[serde(default)]
     pub id_field: IdField,
@@ -102,8 +167,30 @@ pub struct ProfileConfig {
     pub domain_filter: Option<DomainFilter>,
 }
 
-fn default_scopes() -> Vec<String> {
-    vec!["email".into(), "profile".into()]
+impl Preset {
+    /// What the login page calls it unless the profile has a label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Preset::Github => "GitHub",
+            Preset::Discord => "Discord",
+        }
+    }
+}
+
+impl ProfileConfig {
+    /// The scopes asked for: as configured, else the preset's, else
+    /// OpenID Connect's `email` and `profile`.
+    pub fn scopes(&self) -> Vec<String> {
+        let listed: &[&str] = match self.preset {
+            _ if self.scopes.is_some() => &[],
+            Some(Preset::Github) => &["read:user", "user:email"],
+            Some(Preset::Discord) => &["identify", "email"],
+            None => &["email", "profile"],
+        };
+        self.scopes
+            .clone()
+            .unwrap_or_else(|| listed.iter().map(|s| s.to_string()).collect())
+    }
 }
 
 /// The domain of a login id (what follows its last `@`), in lowercase.

@@ -16,8 +16,6 @@ use crate::core::paths::LOGIN_PATH;
 use crate::core::AUDIT;
 use crate::web::views::page::ip_text;
 use crate::web::views::{html, Ctx, Page};
-use openidconnect::core::CoreAuthenticationFlow;
-use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge};
 use rocket::http::{Cookie, CookieJar, SameSite, Status};
 use rocket::{get, routes, Route, State};
 use serde::{Deserialize, Serialize};
@@ -61,25 +59,15 @@ async fn oauth_start(
     let Some(p) = oauth.profile(profile) else {
         return Page::Status(Status::NotFound);
     };
-    let client = match p.client(&oauth.http, false).await {
-        Ok(client) => client,
+    let started = match p.start(&oauth.http).await {
+        Ok(started) => started,
         Err(e) => return Page::Error(e),
     };
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut request = client.authorize_url(
-        CoreAuthenticationFlow::AuthorizationCode,
-        CsrfToken::new_random,
-        Nonce::new_random,
-    );
-    for scope in &p.scopes {
-        request = request.add_scope(scope.clone());
-    }
-    let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
     let pending = Pending {
         p: p.name.clone(),
-        s: state.secret().clone(),
-        n: nonce.secret().clone(),
-        v: verifier.secret().clone(),
+        s: started.state,
+        n: started.nonce,
+        v: started.verifier,
         x: next.and_then(crate::core::next::safe_next),
         t: clock.now_secs(),
     };
@@ -95,7 +83,7 @@ async fn oauth_start(
             .secure(config.cookie_secure)
             .max_age(rocket::time::Duration::seconds(PENDING_SECS)),
     );
-    Page::redirect(url.to_string())
+    Page::redirect(started.url)
 }
 
 /// The pending login, removed from the browser whatever it holds: each one
