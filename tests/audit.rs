@@ -753,6 +753,29 @@ async fn the_audit_page_filters_sorts_pages_and_exports<B: TestBackend>() {
         "{html}"
     );
 
+    // A detail reads as key/value lines, escaped.
+    app.store
+        .record_audit(
+            &AuditEvent::new(kinds::LOGOUT, Outcome::Success)
+                .actor(admin.id)
+                .detail(serde_json::json!({"reason": "<b>bold</b>", "count": 2})),
+        )
+        .await
+        .unwrap();
+    // (The raw page: `body` reads entities back.)
+    let raw = app
+        .browse("/audit")
+        .await
+        .into_string()
+        .await
+        .unwrap_or_default();
+    assert!(
+        raw.contains(
+            "<td data-label=\"Detail\">count: 2\nreason: &lt;b&gt;bold&lt;&#x2f;b&gt;</td>"
+        ),
+        "{raw}"
+    );
+
     // Someone without auth-manage.
     app.login_with("carl@example.com", &[]).await;
     assert_eq!(app.status("/audit").await, Status::Forbidden);

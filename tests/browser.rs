@@ -22,6 +22,7 @@
 use crate::common::process::{free_port, Running};
 use crate::common::smtp::Received;
 use crate::common::{demo_auth, demo_command, random_secret, TempDb};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -137,13 +138,98 @@ impl Browser {
             .map_err(|e| format!("click `{css}`: {e}"))
     }
 
-    /// Pick `label` in the multi-select `css`.
+    /// Pick `label` in the searchable multi-select whose input is `css`
+    /// (the page's label names it): type the label, take the first match
+    /// with Enter, and see its chip.
     async fn choose(&self, css: &str, label: &str) -> Step {
+        let input = self.find(css).await?;
+        let role = input.attr("role").await.map_err(|e| e.to_string())?;
+        ensure!(role.as_deref() == Some("combobox"), "`{css}` is {role:?}");
+        self.keys(css, label).await?;
+        self.keys(css, &Key::Enter.to_string()).await?;
+        // Close the list, as a person leaving the field would.
+        self.keys(css, &Key::Escape.to_string()).await?;
+        let chips = self
+            .texts(&format!(".kms:has({css}) .kms-chip span"))
+            .await?;
+        ensure!(
+            chips.iter().any(|c| c == label),
+            "after choosing {label} in `{css}`: chips {chips:?}"
+        );
+        Ok(())
+    }
+
+    /// Pick `label` in the plain select `css`.
+    async fn select(&self, css: &str, label: &str) -> Step {
         self.find(css)
             .await?
             .select_by_label(label)
             .await
             .map_err(|e| format!("choose {label} in `{css}`: {e}"))
+    }
+
+    /// The value of a script run in the page.
+    async fn run(&self, script: &str) -> Step<serde_json::Value> {
+        self.client
+            .execute(script, vec![])
+            .await
+            .map_err(|e| format!("{script}: {e}"))
+    }
+
+    /// At 1200 and then 390 pixels wide, the page does not scroll sideways;
+    /// a screenshot of each (`<name>-1200.png`, `<name>-390.png`). The
+    /// window is 1200 wide again afterwards.
+    async fn fits_at_both_widths(&self, name: &str) -> Step {
+        for width in [1200u32, 390] {
+            self.client
+                .set_window_size(width, 900)
+                .await
+                .map_err(|e| format!("resize to {width}: {e}"))?;
+            let overflow = self
+                .run(
+                    "const e = document.documentElement;\
+                     return e.scrollWidth - e.clientWidth;",
+                )
+                .await?;
+            ensure!(
+                overflow.as_i64() == Some(0),
+                "{name} at {width} px scrolls sideways by {overflow} px"
+            );
+            self.screenshot(&format!("{name}-{width}.png")).await?;
+        }
+        self.client
+            .set_window_size(1200, 900)
+            .await
+            .map_err(|e| format!("resize back: {e}"))
+    }
+
+    /// Type `keys` into `css` (without clearing it).
+    async fn keys(&self, css: &str, keys: &str) -> Step {
+        self.find(css)
+            .await?
+            .send_keys(keys)
+            .await
+            .map_err(|e| format!("type into `{css}`: {e}"))
+    }
+
+    /// The labels of the options chosen in the (hidden) select the
+    /// multi-select `css` enhances: what the form will post.
+    async fn chosen(&self, css: &str) -> Step<Vec<String>> {
+        let got = self
+            .client
+            .execute(
+                "const s = document.getElementById(arguments[0] + '-native');\
+                 return Array.from(s.selectedOptions).map(o => o.text);",
+                vec![serde_json::json!(css.trim_start_matches('#'))],
+            )
+            .await
+            .map_err(|e| format!("the options of `{css}`: {e}"))?;
+        Ok(got
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect())
     }
 
     /// The visible text of the page.
@@ -213,6 +299,114 @@ impl Browser {
     }
 }
 
+/// The admin pages at 1200 and 390 pixels: none scrolls sideways (each is
+/// saved as `<page>-<width>.png`), and the menu's Admin section opens as a
+/// dropdown over the page instead of pushing it down.
+async fn admin_pages_fit_and_menus_drop_down(b: &Browser) -> Step {
+    b.open("/users").await?;
+    let edit = b
+        .find("a.edit-link")
+        .await?
+        .attr("href")
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("an edit link")?;
+    for (name, path) in [
+        ("users", "/users"),
+        ("user-edit", edit.as_str()),
+        ("audit", "/audit"),
+        ("two-factor", "/account/two-factor"),
+    ] {
+        b.open(path).await?;
+        b.fits_at_both_widths(name).await?;
+    }
+    b.open("/users").await?;
+    let top = "return document.querySelector('main').getBoundingClientRect().top;";
+    let before = b.run(top).await?;
+    b.click("#nav-group-admin summary").await?;
+    let links = b.texts("#nav-group-admin a").await?;
+    ensure!(links.len() == 4 && links[0] == "Users", "open: {links:?}");
+    let after = b.run(top).await?;
+    ensure!(
+        before == after,
+        "the dropdown pushed the page: {before} -> {after}"
+    );
+    b.screenshot("menu-open.png").await?;
+    b.click("#nav-group-admin summary").await?;
+    Ok(())
+}
+
+/// The permission field of the group form, driven by keyboard: the label
+/// names the combobox, typing filters the list, Down and Enter pick,
+/// Backspace in the empty input removes the last chip, Escape closes.
+async fn multiselect_filters_and_picks_by_keyboard(b: &Browser) -> Step {
+    let field = "#permission_ids";
+    let label = b
+        .find("label[for=permission_ids]")
+        .await?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure!(!label.is_empty(), "the label names the combobox");
+    b.click(field).await?;
+    b.keys(field, "permission").await?;
+    let shown = b.texts(".kms-list [role=option]").await?;
+    ensure!(
+        shown.len() >= 2 && shown.iter().all(|o| o.contains("permission")),
+        "filtered: {shown:?}"
+    );
+    let expanded = b.find(field).await?.attr("aria-expanded").await;
+    ensure!(
+        expanded.ok().flatten().as_deref() == Some("true"),
+        "the list is open"
+    );
+    // Down moves to the second match; Enter picks it.
+    b.keys(field, &Key::Down.to_string()).await?;
+    b.keys(field, &Key::Enter.to_string()).await?;
+    let picked = b.chosen(field).await?;
+    ensure!(
+        picked == [shown[1].clone()],
+        "picked {picked:?} of {shown:?}"
+    );
+    ensure!(
+        !b.texts(".kms-list [role=option]")
+            .await?
+            .contains(&shown[1]),
+        "a chosen item leaves the list"
+    );
+    b.screenshot("multiselect.png").await?;
+    // Backspace in the empty input removes it again; its chip has a remove
+    // button named after it.
+    let remove = b
+        .find(".kms-chip .kms-remove")
+        .await?
+        .attr("aria-label")
+        .await;
+    ensure!(
+        remove.ok().flatten() == Some(format!("Remove {}", shown[1])),
+        "the chip's button is named"
+    );
+    b.keys(field, &Key::Backspace.to_string()).await?;
+    ensure!(b.chosen(field).await?.is_empty(), "removed by Backspace");
+    b.keys(field, "no such thing").await?;
+    ensure!(
+        b.texts(".kms-list .kms-none").await? == ["No matches"],
+        "nothing matches"
+    );
+    b.keys(field, &Key::Escape.to_string()).await?;
+    let expanded = b.find(field).await?.attr("aria-expanded").await;
+    ensure!(
+        expanded.ok().flatten().as_deref() == Some("false"),
+        "Escape closes the list"
+    );
+    b.find(field)
+        .await?
+        .clear()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// The verification link in the mail the demo wrote for `to`.
 fn mailed_link(outbox: &Path, to: &str) -> Step<String> {
     let dir = std::fs::read_dir(outbox).map_err(|e| format!("{}: {e}", outbox.display()))?;
@@ -234,6 +428,7 @@ async fn superuser_creates_a_user_who_verifies_and_logs_in(b: &Browser, outbox: 
     b.open("/login").await?;
     b.find("#login-form").await?;
     b.screenshot("login.png").await?;
+    b.fits_at_both_widths("login").await?;
     b.log_in(ADMIN, ADMIN_PASSWORD).await?;
     // The admin group is closed until clicked (its links are hidden).
     ensure!(
@@ -253,7 +448,12 @@ async fn superuser_creates_a_user_who_verifies_and_logs_in(b: &Browser, outbox: 
     b.click("a.add-link").await?;
     b.until_on("/groups/add").await?;
     b.fill("#name", "Analysts").await?;
+    multiselect_filters_and_picks_by_keyboard(b).await?;
     b.choose("#permission_ids", "permission1").await?;
+    ensure!(
+        b.chosen("#permission_ids").await? == ["permission1"],
+        "the form posts permission1 alone"
+    );
     b.click("#crud-form button[type=submit]").await?;
     b.until_on("/groups").await?;
     let flashes = b.texts(".flash-success").await?;
@@ -277,6 +477,7 @@ async fn superuser_creates_a_user_who_verifies_and_logs_in(b: &Browser, outbox: 
     );
     ensure!(b.text().await?.contains(ANN), "ann is listed");
     b.screenshot("users.png").await?;
+    admin_pages_fit_and_menus_drop_down(b).await?;
 
     // Log out through the menu's link and the confirmation form.
     b.click("a[href='/logout']").await?;
@@ -669,7 +870,7 @@ async fn passkeys_register_sign_in_and_serve_as_second_factor(b: &Browser) -> St
     b.open("/account/two-factor").await?;
     b.find("#passkey-add-form").await?;
     b.fill("#passkey-name", "Laptop").await?;
-    b.choose("#passkey-kind", "Passkey: sign in without a password")
+    b.select("#passkey-kind", "Passkey: sign in without a password")
         .await?;
     b.passkey("#passkey-add-form", "/account/passkeys").await?;
     let flashes = b.texts(".flash-success").await?;
@@ -714,7 +915,7 @@ async fn passkeys_register_sign_in_and_serve_as_second_factor(b: &Browser) -> St
     let usb = b.add_security_key().await?;
     b.open("/account/two-factor").await?;
     b.fill("#passkey-name", "Key").await?;
-    b.choose(
+    b.select(
         "#passkey-kind",
         "Security key: a second step after the password",
     )

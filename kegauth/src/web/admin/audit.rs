@@ -69,10 +69,7 @@ impl<DB: Backend, E: EntitySet> Audit<DB, E> {
             Some(Subject::Permission(id)) => format!("{} #{id}", tr.t("admin-permission")),
             None => String::new(),
         };
-        let detail = match &e.detail {
-            serde_json::Value::Object(m) if m.is_empty() => String::new(),
-            d => d.to_string(),
-        };
+        let detail = detail_lines(&e.detail);
         Ok(GridRow::new(
             r.id,
             vec![
@@ -86,6 +83,45 @@ impl<DB: Backend, E: EntitySet> Audit<DB, E> {
                 detail,
             ],
         ))
+    }
+}
+
+/// An event's detail as `key: value` lines, for the grid and its exports
+/// (the page escapes it): nested objects by dotted keys, a change as
+/// `key: before → after`, strings as they are, lists comma-separated.
+fn detail_lines(detail: &serde_json::Value) -> String {
+    use serde_json::Value;
+    fn text(v: &Value) -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Array(items) => items.iter().map(text).collect::<Vec<_>>().join(", "),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    }
+    fn push(lines: &mut Vec<String>, key: &str, v: &Value) {
+        match v {
+            Value::Object(m) if m.len() == 2 && m.contains_key("from") && m.contains_key("to") => {
+                lines.push(format!("{key}: {} → {}", text(&m["from"]), text(&m["to"])))
+            }
+            Value::Object(m) => {
+                for (k, v) in m {
+                    push(lines, &format!("{key}.{k}"), v);
+                }
+            }
+            other => lines.push(format!("{key}: {}", text(other))),
+        }
+    }
+    match detail {
+        Value::Object(m) => {
+            let mut lines = Vec::new();
+            for (k, v) in m {
+                push(&mut lines, k, v);
+            }
+            lines.join("\n")
+        }
+        Value::Null => String::new(),
+        other => text(other),
     }
 }
 
@@ -172,5 +208,29 @@ impl<DB: Backend, E: EntitySet> CrudSource for Audit<DB, E> {
             }
             Ok(GridPage { rows, total })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::detail_lines;
+    use serde_json::json;
+
+    #[test]
+    fn details_read_as_key_value_lines() {
+        assert_eq!(
+            detail_lines(&json!({"method": "oauth", "attempts": 3, "who": {"id": 1}})),
+            "attempts: 3\nmethod: oauth\nwho.id: 1"
+        );
+        assert_eq!(
+            detail_lines(&json!({"changed": {
+                "email": {"from": "", "to": "ann@example.com"},
+                "group_ids": {"from": [], "to": ["Analysts", "Ops"]},
+            }})),
+            "changed.email:  → ann@example.com\nchanged.group_ids:  → Analysts, Ops"
+        );
+        assert_eq!(detail_lines(&json!({})), "");
+        assert_eq!(detail_lines(&json!(null)), "");
+        assert_eq!(detail_lines(&json!("x")), "x");
     }
 }

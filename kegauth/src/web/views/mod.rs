@@ -2,6 +2,7 @@
 
 #[cfg(feature = "mail")]
 pub(crate) mod accounts;
+pub(crate) mod assets;
 pub(crate) mod login;
 #[cfg(feature = "oauth")]
 pub(crate) mod oauth;
@@ -40,6 +41,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(two_factor::routes());
     #[cfg(feature = "passkeys")]
     all.extend(passkeys::routes());
+    all.extend(assets::routes());
     // The login, logout and token pages are open by design; the route report says so.
     let id = crate::authz::requirements::register_rule(
         crate::authz::requirements::RouteRule::KegauthPage,
