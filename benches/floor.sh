@@ -25,11 +25,8 @@ PORT=${PORT:-18125}
 BASE="http://127.0.0.1:${PORT}"
 TICK=$(getconf CLK_TCK)
 
-WORK=$(mktemp -d)
-SERVER=""
-stop_server() { if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; SERVER=""; fi; }
-cleanup() { stop_server; rm -rf "$WORK"; }
-trap cleanup EXIT
+NAME=floor
+. benches/lib.sh
 
 echo "floor: building the demo and Rocket alone (release)" >&2
 cargo build --release --example demo --example rocket-floor >&2
@@ -53,11 +50,6 @@ auth create-user "$PLAIN" --no-mail >/dev/null
 for who in "$ADMIN" "$PLAIN"; do printf '%s\n%s\n' "$PASSWORD" "$PASSWORD" | auth set-password "$who" >/dev/null; done
 for i in $(seq 1 19); do auth create-user "user$i@example.com" --no-mail >/dev/null; done
 
-until_up() { # path
-  for _ in $(seq 1 150); do curl -sf -o /dev/null "$BASE$1" && return 0; sleep 0.1; done
-  echo "floor: the server did not come up" >&2; exit 1
-}
-
 # The server's user + system CPU time so far, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
 
@@ -79,7 +71,7 @@ measure() { # key, label, then wrk arguments
 # A session for a user: the form's CSRF token with its cookie, then the login.
 session_of() { # login id, cookie jar
   local token
-  token=$(curl -s -c "$2" "$BASE/login" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n1)
+  token=$(login_token "$2")
   curl -s -b "$2" -c "$2" -o /dev/null --data-urlencode "login_id=$1" --data-urlencode "password=$PASSWORD" \
     --data-urlencode "csrf_token=$token" "$BASE/login"
   awk '$6 == "kegauth" {print $7}' "$2"

@@ -31,11 +31,8 @@ BASE="http://127.0.0.1:${PORT}"
 PY=$(tests/keg-auth/setup.sh)
 VENV=$(dirname "$(dirname "$PY")")
 
-WORK=$(mktemp -d)
-SERVER=""
-stop_server() { if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; SERVER=""; fi; }
-cleanup() { stop_server; rm -rf "$WORK"; }
-trap cleanup EXIT
+NAME=peer
+. benches/lib.sh
 
 echo "peer: building the demo and Rocket alone (release)" >&2
 cargo build --release --example demo --example rocket-floor >&2
@@ -61,11 +58,6 @@ measure() { # key, label, then wrk arguments
     /Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF}
     END {printf "%10s req/s  p99 %9s%s\n", rps, p99, (bad ? "  non-2xx/3xx " bad : "")
          printf "%s %s\n", rps, us(p99) > out}'
-}
-
-until_up() { # path
-  for _ in $(seq 1 150); do curl -sf -o /dev/null "$BASE$1" && return 0; sleep 0.1; done
-  echo "peer: the server did not come up" >&2; exit 1
 }
 
 post_lua() { # file, form body, extra header line
@@ -116,7 +108,7 @@ start_demo() { # more [kegauth] settings
 demo_login() { # form body
   rm -f "$WORK/kg.jar"
   local token
-  token=$(curl -s -c "$WORK/kg.jar" "$BASE/login" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n1)
+  token=$(login_token "$WORK/kg.jar")
   curl -s -b "$WORK/kg.jar" -c "$WORK/kg.jar" -o /dev/null -d "$1&csrf_token=$token" "$BASE/login"
   cookie=$(awk '$6 == "kegauth" {print $7}' "$WORK/kg.jar")
 }
@@ -125,7 +117,7 @@ demo_login() { # form body
 demo_login_lua() { # file, form body
   rm -f "$WORK/pre.jar"
   local token pre
-  token=$(curl -s -c "$WORK/pre.jar" "$BASE/login" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n1)
+  token=$(login_token "$WORK/pre.jar")
   pre=$(awk '$6 == "kegauth" {print $7}' "$WORK/pre.jar")
   post_lua "$1" "$2&csrf_token=$token" "wrk.headers[\"Cookie\"] = \"kegauth=$pre\""
 }

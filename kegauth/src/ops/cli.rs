@@ -296,13 +296,7 @@ async fn run_app<X: AppCommands>(rocket: Rocket<Build>, command: X) -> ExitCode 
         }
         result.map_err(|e| Failure(e.to_string(), 1))
     };
-    match done.await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure(message, code)) => {
-            eprintln!("{message}");
-            ExitCode::from(code)
-        }
-    }
+    exit_code(done.await)
 }
 
 /// The whole `main` of an app with the `auth` commands: run the command when
@@ -358,7 +352,12 @@ fn fail<T>(message: impl Into<String>) -> Result<T, Failure> {
 /// (mail, password policy). Output goes to stdout, errors to stderr; the
 /// result is the exit code (0, or 1 on failure).
 pub async fn run<D: AuthDb, E: EntitySet>(rocket: Rocket<Build>, command: AuthCommand) -> ExitCode {
-    match execute::<D, E>(rocket, command).await {
+    exit_code(execute::<D, E>(rocket, command).await)
+}
+
+/// A command's exit code, its failure's message printed to stderr.
+fn exit_code(done: Result<(), Failure>) -> ExitCode {
+    match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(message, code)) => {
             eprintln!("{message}");

@@ -201,14 +201,19 @@ impl OAuth {
             })?;
             let redirect = RedirectUrl::new(format!("{origin}{CALLBACK_PATH}/{name}"))
                 .map_err(|e| bad(format!("profile `{name}`: redirect URI: {e}")))?;
-            let plain = Plain::from_config(p, &redirect)
-                .map_err(|e| bad(format!("profile `{name}`: {e}")))?;
-            // As written: the provider's `iss` must match it exactly. A plain
-            // provider's identities are kept under its authorize URL's origin.
-            let issuer = match (&p.issuer, &plain) {
-                (Some(issuer), _) => issuer.clone(),
-                (None, Some(plain)) => plain.origin().to_string(),
-                (None, None) => return Err(bad(format!("profile `{name}` needs an issuer"))),
+            let profile_error = |e: String| bad(format!("profile `{name}`: {e}"));
+            let (issuer, plain) = match &p.issuer {
+                // As written: the provider's `iss` must match it exactly.
+                Some(issuer) => {
+                    Plain::refuse_in_openid(p).map_err(profile_error)?;
+                    (issuer.clone(), None)
+                }
+                // A plain provider's identities are kept under its authorize
+                // URL's origin.
+                None => {
+                    let plain = Plain::from_config(p, &redirect).map_err(profile_error)?;
+                    (plain.origin().to_string(), Some(plain))
+                }
             };
             profiles.push(Profile {
                 name: name.to_string(),

@@ -103,13 +103,10 @@ fn preset_urls(preset: Option<Preset>) -> [Option<&'static str>; 5] {
 }
 
 impl Plain {
-    /// `Ok(None)` for an OpenID Connect profile (one with an `issuer`);
-    /// the checked plain profile, or what is wrong with it (for the
-    /// launch error).
-    pub(crate) fn from_config(
-        p: &ProfileConfig,
-        redirect: &RedirectUrl,
-    ) -> std::result::Result<Option<Plain>, String> {
+    /// Check that an OpenID Connect profile (one with an `issuer`) names
+    /// none of the plain OAuth 2 settings; what is wrong, for the launch
+    /// error.
+    pub(crate) fn refuse_in_openid(p: &ProfileConfig) -> std::result::Result<(), String> {
         let plain_fields = [
             ("preset", p.preset.is_some()),
             ("authorize_url", p.authorize_url.is_some()),
@@ -119,21 +116,27 @@ impl Plain {
             ("subject_field", p.subject_field.is_some()),
             ("email_verified_field", p.email_verified_field.is_some()),
         ];
-        if p.issuer.is_some() {
-            if let Some((field, _)) = plain_fields.iter().find(|(_, set)| *set) {
-                return Err(format!(
-                    "{field} is for plain OAuth 2 profiles; a profile with an issuer is OpenID \
-                     Connect (leave out one or the other)"
-                ));
-            }
-            if let IdField::Field(field) = &p.id_field {
-                return Err(format!(
-                    "id_field `{field}`: an OpenID Connect profile matches on email, \
-                     preferred_username or sub (any user-info field is for plain OAuth 2)"
-                ));
-            }
-            return Ok(None);
+        if let Some((field, _)) = plain_fields.iter().find(|(_, set)| *set) {
+            return Err(format!(
+                "{field} is for plain OAuth 2 profiles; a profile with an issuer is OpenID \
+                 Connect (leave out one or the other)"
+            ));
         }
+        if let IdField::Field(field) = &p.id_field {
+            return Err(format!(
+                "id_field `{field}`: an OpenID Connect profile matches on email, \
+                 preferred_username or sub (any user-info field is for plain OAuth 2)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The checked plain OAuth 2 profile of a profile without an `issuer`,
+    /// or what is wrong with it (for the launch error).
+    pub(crate) fn from_config(
+        p: &ProfileConfig,
+        redirect: &RedirectUrl,
+    ) -> std::result::Result<Plain, String> {
         let [authorize, token, userinfo, emails, verified] = preset_urls(p.preset);
         let pick = |own: &Option<String>, preset: Option<&str>| {
             own.clone().or_else(|| preset.map(str::to_string))
@@ -197,7 +200,7 @@ impl Plain {
         if let Some(secret) = &p.client_secret {
             client = client.set_client_secret(ClientSecret::new(secret.expose().to_string()));
         }
-        Ok(Some(Plain {
+        Ok(Plain {
             client,
             origin: authorize.origin().ascii_serialization(),
             userinfo,
@@ -205,7 +208,7 @@ impl Plain {
             subject_field,
             email_verified_field,
             id_field: p.id_field.clone(),
-        }))
+        })
     }
 
     /// The provider's identity namespace (its authorize URL's origin): the
