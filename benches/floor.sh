@@ -5,15 +5,16 @@
 # measured with wrk on this machine one after the other, with the server's
 # CPU per request read from /proc/<pid>/stat during each run.
 #
-#   benches/floor.sh         # DURATION=10s CONNECTIONS=4 THREADS=1
+#   benches/floor.sh         # DURATION=10s (in seconds) CONNECTIONS=4 THREADS=1 DEMO=
 #
 # Rows: GET /login, GET /forgot-password, the 403 page (a user without the
 # permission on /secret2), the users grid (21 rows), the demo's /public and
 # /secret2 (pages in the demo's layout through the Layout guard), /api/me
-# with a JWT and with an API token. Prints each run, then a table: requests/s,
+# with a JWT, an API token and a session cookie, and POST /login against the
+# raw argon2id rate (benches/argon2_rate.rs). Prints each run, then a table: requests/s,
 # the share of Rocket alone, and the server's CPU in microseconds per request
 # (user + system time of the server process over the requests wrk counted).
-# Needs wrk (apt-get install wrk) and curl.
+# Needs wrk (apt-get install wrk), curl and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
@@ -27,10 +28,14 @@ TICK=$(getconf CLK_TCK)
 
 NAME=floor
 . benches/lib.sh
+. benches/wrk_login.sh
 
 echo "floor: building the demo and Rocket alone (release)" >&2
-cargo build --release --example demo --example rocket-floor >&2
-cp target/release/examples/demo target/release/examples/rocket-floor "$WORK/"
+cargo build --release --example demo --example rocket-floor --example argon2-rate >&2
+cp target/release/examples/demo target/release/examples/rocket-floor target/release/examples/argon2-rate "$WORK/"
+# DEMO=<a demo binary built in release mode elsewhere> measures that one
+# instead (an earlier commit's, for a before-and-after in one sitting).
+if [ -n "${DEMO:-}" ]; then cp "$DEMO" "$WORK/demo"; fi
 mkdir -p "$WORK/results"
 
 SECRET=$(head -c 32 /dev/urandom | base64)
@@ -110,7 +115,33 @@ measure public "GET /public (the layout, no requirement)" "$BASE/public"
 measure secret2 "GET /secret2 (session, the layout)" -H "Cookie: kegauth=$admin" "$BASE/secret2"
 measure jwt "GET /api/me (JWT)" -H "Authorization: Bearer $jwt" "$BASE/api/me"
 measure apitoken "GET /api/me (API token)" -H "X-Auth-Token: $token" "$BASE/api/me"
+measure sessionjson "GET /api/me (session cookie)" -H "Cookie: kegauth=$admin" "$BASE/api/me"
+
+# POST /login: one browser's pre-login cookie and its form token, sent again
+# and again; each request checks the admin's argon2id password and logs in.
+token=$(login_token "$WORK/login.jar")
+prelogin=$(awk '$6 == "kegauth" {print $7}' "$WORK/login.jar")
+form=$(python3 -c 'import sys, urllib.parse as u; print(u.urlencode({"login_id": sys.argv[1], "password": sys.argv[2], "csrf_token": sys.argv[3]}))' \
+  "$ADMIN" "$PASSWORD" "$token")
+where=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H "Cookie: kegauth=$prelogin" \
+  -H "Content-Type: application/x-www-form-urlencoded" --data "$form" "$BASE/login")
+case "$where" in 303\ *login*|303\ ) echo "floor: the benchmark login failed ($where)" >&2; exit 1;; 303\ *) ;; *) echo "floor: POST /login answered $where" >&2; exit 1;; esac
+login_lua "$WORK/login.lua" "$form" "$prelogin"
+measure loginpost "POST /login (argon2id)" -s "$WORK/login.lua" "$BASE/login"
 stop_server
+
+# The raw argon2id rate (benches/argon2_rate.rs), kegauth's parameters: on as
+# many threads as kegauth hashes on (one per core but one), then on every core.
+CORES=$(nproc)
+HASHERS=$(( CORES > 1 ? CORES - 1 : 1 ))
+SECONDS_EACH=${DURATION%s}
+echo "== raw argon2id verifications, kegauth's parameters"
+for n in "$HASHERS" "$CORES"; do
+  printf '%-46s' "argon2id alone, $n thread(s)"
+  rate=$("$WORK/argon2-rate" "$n" "$SECONDS_EACH")
+  printf '%10s verifications/s\n' "$rate"
+  echo "$rate 0 0" > "$WORK/results/argon2_$n"
+done
 
 echo "== Rocket alone (benches/rocket_floor.rs: a constant text, no fairing, no cookie), release"
 "$WORK/rocket-floor" >"$WORK/floor.log" 2>&1 &
@@ -136,6 +167,15 @@ row forgot "GET /forgot-password" 70
 row forbidden "the 403 page" 70
 row public "/public, the layout, no requirement" 70
 row secret2 "/secret2, session, the layout" 70
+row sessionjson "/api/me, session cookie" 85
 row users "the users grid ($rows rows)" 40
 echo
 echo "share: requests/s over Rocket alone's in this run; CPU µs: the server's user + system time per request"
+echo
+# Logins against argon2id alone: the login's share of the raw rate.
+for n in "$HASHERS" "$CORES"; do
+  awk -v n="$n" -v raw="$(awk '{print $1}' "$WORK/results/argon2_$n")" '
+    {printf "POST /login: %.1f logins/s = %.0f%% of argon2id alone on %d thread(s) (%.1f/s)\n", $1, (raw > 0 ? 100 * $1 / raw : 0), n, raw}' \
+    "$WORK/results/loginpost"
+done
+echo "(kegauth hashes on $HASHERS thread(s) here: one per core but one, so that logins leave a core to the pages)"

@@ -29,6 +29,7 @@
 # by lane (idle: SCHED_IDLE; normal: the fallback when those are starved).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/wrk_login.sh
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
 DURATION=${DURATION:-10s}
@@ -158,12 +159,7 @@ run_backend() { # backend name, database URL, session cache seconds
   # Another user than the one browsing: a login rewrites its own user's row
   # (last login), which drops that user's cached sessions, so a storm on the
   # browsing user would measure that user's own logins, not other people's.
-  cat > "$WORK/login.lua" <<LUA
-wrk.method = "POST"
-wrk.body = "${form/bench%40/storm%40}"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Cookie"] = "kegauth=$pre_login"
-LUA
+  login_lua "$WORK/login.lua" "${form/bench%40/storm%40}" "$pre_login"
 
   # A browsing user: waits PACE_MS between requests.
   printf 'function delay() return %s end\n' "${PACE_MS:-1}" > "$WORK/pace.lua"

@@ -14,7 +14,7 @@
 //! Run: `cargo bench -p kegauth-benches --bench pages`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use kegauth::dyn_templates::Layout;
+use kegauth::dyn_templates::{Layout, LayoutPage};
 use kegauth::prelude::*;
 use rocket::local::asynchronous::Client;
 use rocket::{get, routes};
@@ -25,7 +25,7 @@ mod common;
 use common::{SqliteDb, User};
 
 #[get("/page")]
-fn page(layout: Layout<'_>) -> kegauth::Result<Template> {
+fn page(layout: Layout<'_>) -> kegauth::Result<LayoutPage> {
     layout.render("page", "Page", context! { text: "hello" })
 }
 

@@ -20,7 +20,7 @@
 //! `--features demo-mysql` (the pool type below) and set the URL, e.g.
 //! `ROCKET_DATABASES='{main={url="postgres://..."}}'`.
 
-use kegauth::dyn_templates::Layout;
+use kegauth::dyn_templates::{Layout, LayoutPage};
 use kegauth::loaders::{api_token_header, ApiTokenOptions};
 use kegauth::mail::AuthMailManager;
 use kegauth::nav::{NavItem, NavUrl};
@@ -28,7 +28,7 @@ use kegauth::prelude::*;
 use rocket::serde::json::{json, Value};
 use rocket::{get, post, routes, Build, Rocket, State};
 use rocket_db_pools::Database;
-use rocket_dyn_templates::{context, Template};
+use rocket_dyn_templates::context;
 
 /// The app's database, shared with kegauth.
 #[derive(Database)]
@@ -214,7 +214,7 @@ async fn home(
     store: &State<DemoStore>,
     user: OptionalUser<User>,
     layout: Layout<'_>,
-) -> kegauth::Result<Template> {
+) -> kegauth::Result<LayoutPage> {
     let permissions: Vec<Value> = store
         .permissions()
         .await?
@@ -232,7 +232,7 @@ async fn home(
 
 /// One of the demo's small pages (`templates/secret.html.j2`): `text` under
 /// `title`.
-fn secret_page(layout: &Layout<'_>, title: &str, text: &str) -> kegauth::Result<Template> {
+fn secret_page(layout: &Layout<'_>, title: &str, text: &str) -> kegauth::Result<LayoutPage> {
     layout.render("secret", title, context! { text })
 }
 
@@ -240,7 +240,7 @@ fn secret_page(layout: &Layout<'_>, title: &str, text: &str) -> kegauth::Result<
 /// unprotected: the load benchmark compares the two, so only the protection
 /// may differ.
 #[get("/public")]
-pub fn public(layout: Layout<'_>) -> kegauth::Result<Template> {
+pub fn public(layout: Layout<'_>) -> kegauth::Result<LayoutPage> {
     secret_page(&layout, "Public", &format!("public for {ANONYMOUS}"))
 }
 
@@ -250,28 +250,28 @@ const ANONYMOUS: &str = "anyone@example.com";
 /// Any logged-in user.
 #[requires_user]
 #[get("/secret1")]
-pub fn secret1(user: AuthUser<User>, layout: Layout<'_>) -> kegauth::Result<Template> {
+pub fn secret1(user: AuthUser<User>, layout: Layout<'_>) -> kegauth::Result<LayoutPage> {
     secret_page(&layout, "Secret 1", &format!("secret1 for {}", user.email))
 }
 
 /// Users with auth-manage.
 #[requires_permissions(AUTH_MANAGE)]
 #[get("/manage")]
-pub fn manage(layout: Layout<'_>) -> kegauth::Result<Template> {
+pub fn manage(layout: Layout<'_>) -> kegauth::Result<LayoutPage> {
     secret_page(&layout, "Manage", "manage")
 }
 
 /// Users with permission1 or permission2.
 #[requires_permissions(has_any(PERMISSION1, PERMISSION2))]
 #[get("/secret2")]
-pub fn secret2(layout: Layout<'_>) -> kegauth::Result<Template> {
+pub fn secret2(layout: Layout<'_>) -> kegauth::Result<LayoutPage> {
     secret_page(&layout, "Secret 2", "secret2")
 }
 
 /// Users with both permission1 and permission2, or with permission3.
 #[requires_permissions(has_any(has_all(PERMISSION1, PERMISSION2), PERMISSION3))]
 #[get("/secret-nested")]
-pub fn secret_nested(layout: Layout<'_>) -> kegauth::Result<Template> {
+pub fn secret_nested(layout: Layout<'_>) -> kegauth::Result<LayoutPage> {
     secret_page(&layout, "Nested", "secret-nested")
 }
 

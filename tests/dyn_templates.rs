@@ -10,7 +10,7 @@
 use crate::common;
 
 use crate::common::web::{body, shared_app_with, App, OnSqlite, TestBackend};
-use kegauth::dyn_templates::Layout;
+use kegauth::dyn_templates::{Layout, LayoutPage};
 use kegauth::Backend;
 use rocket::figment::Figment;
 use rocket::http::{ContentType, Status};
@@ -28,7 +28,7 @@ const EVIL: &str = "<script>alert(1)</script>";
 
 /// The app's page in its layout, with kegauth's menus, flashes and language.
 #[get("/page?<text>")]
-fn page(text: &str, layout: Layout<'_>) -> kegauth::Result<Template> {
+fn page(text: &str, layout: Layout<'_>) -> kegauth::Result<LayoutPage> {
     layout.render("page", "My Page", context! { text })
 }
 

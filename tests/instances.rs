@@ -20,7 +20,9 @@
 
 use crate::common::demo::{self, User};
 use crate::common::demo_process::{built_demo, Demo, DEMO_MYSQL_VAR, DEMO_POSTGRES_VAR};
-use crate::common::web::{app_at, rocket_for, Cleanup, OnPostgres, PgDb, TestBackend};
+use crate::common::web::{
+    app_at, rocket_for, until_listening, Cleanup, OnPostgres, PgDb, TestBackend,
+};
 use crate::common::{random_secret, TempDb};
 use kegauth::{AuthDb, Link, Store};
 use rocket::http::Status;
@@ -79,29 +81,6 @@ async fn instances_launched_together_all_come_up<B: TestBackend>() {
 on_three_backends!(instances_launched_together_all_come_up);
 
 // ----- revocations (PostgreSQL) --------------------------------------------------------------
-
-/// How many kegauth revocation listeners listen on the database at `url`.
-async fn listeners(url: &str) -> i64 {
-    let pool = sqlx::PgPool::connect(url).await.expect("connect");
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
-         AND application_name = 'kegauth-revocations' AND query LIKE 'LISTEN%'",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("pg_stat_activity");
-    pool.close().await;
-    n
-}
-
-/// Wait until `n` listeners listen on `url`'s database.
-async fn until_listening(url: &str, n: i64) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while listeners(url).await != n {
-        assert!(Instant::now() < deadline, "{n} listeners are not listening");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// End every listening connection on `url`'s database, as a database
 /// restart or a network cut would.
@@ -180,6 +159,50 @@ async fn a_change_on_one_instance_is_refused_on_another_at_once() {
         eprintln!("round {round}: refused on B {delay:?} after the change on A");
         assert!(delay < REVOCATION_TARGET, "round {round}: {delay:?}");
     }
+}
+
+/// An API token replaced through one instance is refused by another at once,
+/// although the other serves its user from a cache that holds for a minute.
+#[rocket::async_test]
+async fn a_replaced_api_token_is_refused_on_another_instance_at_once() {
+    use kegauth::loaders::{
+        api_token_header, ApiTokenOptions, JwtRequestLoader, TokenRequestLoader,
+    };
+    let Some((url, cleanup)) = OnPostgres::fresh_database().await else {
+        return;
+    };
+    let figment = || rocket::Config::figment().merge(("kegauth.session_cache_secs", 60));
+    let loaders = |b: kegauth::AuthManagerBuilder<PgDb, User>| {
+        b.request_loader(JwtRequestLoader::default())
+            .request_loader(TokenRequestLoader::default())
+    };
+    let routes = |r: rocket::Rocket<rocket::Build>| r.mount("/", rocket::routes![demo::api_me]);
+    let a = app_at::<PgDb>(url.clone(), cleanup, figment(), loaders, routes).await;
+    let b = app_at::<PgDb>(url.clone(), Cleanup::Nothing, figment(), loaders, routes).await;
+    until_listening(&url, 2).await;
+
+    let mut ann = a.user("ann@example.com", None).await;
+    let options = ApiTokenOptions::default();
+    let raw = a.store.reset_auth_token(&mut ann, &options).await.unwrap();
+    let header = api_token_header(&ann.email, &raw);
+    assert_eq!(
+        b.token_status("/api/me", &header).await,
+        Status::Ok,
+        "cached on B now"
+    );
+    assert_eq!(b.token_status("/api/me", &header).await, Status::Ok);
+    a.store.reset_auth_token(&mut ann, &options).await.unwrap();
+    let started = Instant::now();
+    while b.token_status("/api/me", &header).await == Status::Ok {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the old token still works on B"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let delay = started.elapsed();
+    eprintln!("the old API token refused on B {delay:?} after the new one on A");
+    assert!(delay < REVOCATION_TARGET, "{delay:?}");
 }
 
 // ----- three processes -----------------------------------------------------------------------

@@ -127,6 +127,10 @@ async fn statements_per_request_and_cache_invalidation() {
     drop(replay);
     drop(cached);
 
+    // An API token costs no statement while the cache holds its user, and
+    // what ends it (a new token, disabling) is seen on the next request.
+    api_tokens_ride_the_session_cache().await;
+
     // Another instance's writes are not seen until the entry expires (1 s here).
     let first = app(1).await;
     let mut bob = first.login_with("bob@example.com", &[]).await;
@@ -141,4 +145,65 @@ async fn statements_per_request_and_cache_invalidation() {
     );
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(first.status("/secret1").await, Status::Found);
+}
+
+/// The status of `/api/me` with this `X-Auth-Token`, and the statements it sent.
+async fn counted_token(app: &SqliteApp, header: &str) -> (Status, u64) {
+    app.flush_audit().await;
+    let before = statements_sent();
+    let status = app.token_status("/api/me", header).await;
+    (status, statements_sent() - before)
+}
+
+async fn api_tokens_ride_the_session_cache() {
+    use kegauth::loaders::{
+        api_token_header, ApiTokenOptions, JwtRequestLoader, TokenRequestLoader,
+    };
+    let figment = rocket::Config::figment().merge(("kegauth.session_cache_secs", 60));
+    let app = app_configured::<OnSqlite>(
+        figment,
+        |b| {
+            b.request_loader(JwtRequestLoader::default())
+                .request_loader(TokenRequestLoader::default())
+        },
+        |r| r.mount("/", rocket::routes![common::demo::api_me]),
+    )
+    .await
+    .expect("SQLite always runs");
+    let mut ann = app.user("ann@example.com", None).await;
+    let options = ApiTokenOptions::default();
+    let raw = app
+        .store
+        .reset_auth_token(&mut ann, &options)
+        .await
+        .unwrap();
+    let header = api_token_header(&ann.email, &raw);
+    // The first use looks the user up; the next ones send nothing.
+    assert_eq!(counted_token(&app, &header).await.0, Status::Ok);
+    assert_eq!(counted_token(&app, &header).await, (Status::Ok, 0));
+    assert_eq!(counted_token(&app, &header).await, (Status::Ok, 0));
+    // A wrong token is never served from the cache.
+    let wrong = api_token_header(&ann.email, &"x".repeat(32));
+    assert_eq!(counted_token(&app, &wrong).await.0, Status::Unauthorized);
+
+    // A new token: the old one is refused on the very next request.
+    let again = app
+        .store
+        .reset_auth_token(&mut ann, &options)
+        .await
+        .unwrap();
+    assert_eq!(counted_token(&app, &header).await.0, Status::Unauthorized);
+    let header = api_token_header(&ann.email, &again);
+    assert_eq!(counted_token(&app, &header).await.0, Status::Ok);
+    assert_eq!(counted_token(&app, &header).await, (Status::Ok, 0));
+
+    // Disabled: refused at once; enabled again: served again.
+    app.store.set_enabled(&mut ann, false).await.unwrap();
+    assert_eq!(counted_token(&app, &header).await.0, Status::Unauthorized);
+    app.store.set_enabled(&mut ann, true).await.unwrap();
+    assert_eq!(counted_token(&app, &header).await.0, Status::Ok);
+
+    // Cleared: refused at once.
+    app.store.clear_auth_token(&mut ann).await.unwrap();
+    assert_eq!(counted_token(&app, &header).await.0, Status::Unauthorized);
 }

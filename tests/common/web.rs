@@ -526,6 +526,20 @@ impl<DB: Backend> App<DB> {
         self.api_get(path).await.status()
     }
 
+    /// The status of a GET sending this `X-Auth-Token`.
+    pub async fn token_status(&self, path: &str, header: &str) -> rocket::http::Status {
+        let r = self
+            .client
+            .get(path.to_string())
+            .header(rocket::http::Header::new(
+                "X-Auth-Token",
+                header.to_string(),
+            ))
+            .dispatch()
+            .await;
+        r.status()
+    }
+
     /// An API client's GET (`Accept: application/json`).
     pub async fn api_get(&self, path: &str) -> LocalResponse<'_> {
         self.client
@@ -707,4 +721,30 @@ pub async fn shared_app_with<B: TestBackend>(
         configure(b.mail(kegauth::mail::AuthMailManager::from_config()))
     });
     Some(app_of(extend(rocket), url, cleanup).await)
+}
+
+/// How many kegauth revocation listeners listen on the database at `url`.
+async fn listeners(url: &str) -> i64 {
+    let pool = sqlx::PgPool::connect(url).await.expect("connect");
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND application_name = 'kegauth-revocations' AND query LIKE 'LISTEN%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("pg_stat_activity");
+    pool.close().await;
+    n
+}
+
+/// Wait until `n` listeners listen on `url`'s database.
+pub async fn until_listening(url: &str, n: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while listeners(url).await != n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{n} listeners are not listening"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -496,8 +496,8 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
             match credential {
                 Credential::SessionKey(key) => AuthService::active_user(self, key).await,
                 Credential::ApiToken { login_id, token } => {
-                    let user = self.store.user_by_api_token(login_id, token).await?;
-                    Ok(self.only_active(user.map(Arc::new)))
+                    let user = self.store.user_by_api_token_cached(login_id, token).await?;
+                    Ok(self.only_active(user))
                 }
             }
         })

@@ -281,12 +281,21 @@ struct Cached {
 /// Entries kept at most; past it, expired entries go, then everything.
 const CAPACITY: usize = 10_000;
 
+/// Which links a user sees, and the path: what a page's `menus` depends on.
+type MenusKey = (Arc<[bool]>, String);
+
+/// Menu values kept at most (one per set of links seen and path).
+const VALUES_CAPACITY: usize = 1_000;
+
 /// The app's menus (managed state).
 pub struct Menus {
     menus: Vec<(String, Vec<Entry>)>,
     links: Vec<Link>,
     ttl: Duration,
     cache: Mutex<HashMap<String, Cached>>,
+    /// Every menu as templates get it (`menus`), by the links seen and the
+    /// current path: made once, then shared by every page that shows it.
+    values: Mutex<HashMap<MenusKey, minijinja::Value>>,
 }
 
 impl std::fmt::Debug for Menus {
@@ -353,6 +362,7 @@ impl Menus {
             links,
             ttl,
             cache: Mutex::new(HashMap::new()),
+            values: Mutex::new(HashMap::new()),
         })
     }
 
@@ -629,6 +639,24 @@ impl Nav<'_> {
                 )
             })
             .collect()
+    }
+
+    /// [`all`](Self::all) as a template value, made once per (links seen,
+    /// path) and reused: a page's `menus` costs a lookup, not a rebuild.
+    pub(crate) fn all_value(&self) -> minijinja::Value {
+        let key = (self.visible.clone(), self.path.clone());
+        let lock = || self.menus.values.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(value) = lock().get(&key) {
+            return value.clone();
+        }
+        let value = minijinja::Value::from_serialize(self.all());
+        let mut values = lock();
+        // Paths are the app's to choose (`/users/7/edit`): bounded, forgotten when full.
+        if values.len() >= VALUES_CAPACITY {
+            values.clear();
+        }
+        values.insert(key, value.clone());
+        value
     }
 
     /// Menu `name` as HTML, by the `render_menu` macro of `kegauth/nav.html`

@@ -18,8 +18,11 @@
 use crate::core::config::Config;
 use crate::core::error::{Error, Result};
 use crate::services::i18n::{Catalogs, Translator};
-use minijinja::{AutoEscape, Environment};
+use minijinja::value::ValueKind;
+use minijinja::{AutoEscape, Environment, Value};
+use rocket::http::ContentType;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -95,12 +98,12 @@ const EMBEDDED: &[(&str, &str)] = &[
 pub struct Templates {
     engine: Engine,
     title_var: String,
-    /// The layout pages extend (`base_template`).
-    base_template: String,
+    /// The layout pages extend (`base_template`), as a template value.
+    base_template: Value,
     use_select2: bool,
     /// The menus as the current request's user sees them (kegauth's pages
     /// get them as `menus`).
-    menus: Option<Arc<serde_json::Value>>,
+    menus: Option<Value>,
     /// The translations behind `t(..)`, in the language pages and mail are
     /// rendered in (`lang` in templates).
     tr: Translator,
@@ -267,6 +270,9 @@ pub(crate) struct SharedEngine {
 struct SharedInner {
     /// The engine as last loaded.
     env: RwLock<Option<Arc<Environment<'static>>>>,
+    /// The content type of each of the app's templates in it, as
+    /// rocket_dyn_templates gives its responses.
+    types: RwLock<HashMap<String, ContentType>>,
     /// The app's template_dir.
     dir: RwLock<Option<PathBuf>>,
     /// The catalogs behind `t(..)` (kegauth's built-in ones until the
@@ -315,18 +321,53 @@ impl SharedEngine {
         });
         self.prepare(env);
         add_embedded(env, read(&self.inner.dir).as_deref())?;
+        write(&self.inner.types, HashMap::new());
         write(&self.inner.env, Some(Arc::new(env.clone())));
         Ok(())
     }
 
+    /// The content type of the app's template `name`, as rocket_dyn_templates
+    /// answers it ([`content_type`]); worked out once per name and load.
+    pub(crate) fn content_type_of(&self, name: &str) -> ContentType {
+        let lock = || self.inner.types.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(known) = lock().get(name) {
+            return known.clone();
+        }
+        let found = content_type(read(&self.inner.dir).as_deref(), name);
+        let mut types = self.inner.types.write().unwrap_or_else(|e| e.into_inner());
+        // Names come from the app's code, not from requests: few, but bounded anyway.
+        if types.len() >= 10_000 {
+            types.clear();
+        }
+        types.insert(name.to_string(), found.clone());
+        found
+    }
+
     /// The engine as last loaded.
-    fn current(&self) -> Result<Arc<Environment<'static>>> {
+    pub(crate) fn current(&self) -> Result<Arc<Environment<'static>>> {
         read(&self.inner.env).ok_or_else(|| {
             Error::Config(
                 "the rocket_dyn_templates engine has not loaded kegauth's templates".into(),
             )
         })
     }
+}
+
+/// The content type rocket_dyn_templates answers template `name` with: by
+/// the type of its file in `dir` (`page.html.j2` HTML, `page.j2` plain
+/// text), or for a template added from a string by its name's extension;
+/// plain text when neither says.
+#[cfg_attr(not(feature = "dyn-templates"), allow(dead_code))]
+fn content_type(dir: Option<&Path>, name: &str) -> ContentType {
+    let ext = match dir.and_then(|dir| file_type(dir, name)) {
+        Some(ext) => ext,
+        None => Path::new(name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_string),
+    };
+    ext.and_then(|ext| ContentType::from_extension(&ext))
+        .unwrap_or(ContentType::Text)
 }
 
 /// The source of the app's template `name` in `dir`: `name.j2` or `name`,
@@ -338,6 +379,27 @@ fn read_app_template(dir: &Path, name: &str) -> std::result::Result<Option<Strin
         None if Path::new(name).extension().is_none() => read_from(dir, &format!("{name}.html")),
         found => Ok(found),
     }
+}
+
+/// `context` as a template value: `None` for anything but a map (it adds
+/// nothing), an error naming template `name` when it does not serialize.
+pub(crate) fn context_value<C: Serialize>(name: &str, context: C) -> Result<Option<Value>> {
+    let value = Value::from_serialize(context);
+    match value.kind() {
+        ValueKind::Map => Ok(Some(value)),
+        ValueKind::Invalid => Err(Error::Config(format!(
+            "template context for {name}: {value}"
+        ))),
+        _ => Ok(None),
+    }
+}
+
+/// The entries of map `map`.
+fn entries(map: &Value) -> impl Iterator<Item = (Value, Value)> + '_ {
+    map.try_iter().into_iter().flatten().map(move |key| {
+        let value = map.get_item(&key).unwrap_or_default();
+        (key, value)
+    })
 }
 
 impl Templates {
@@ -418,10 +480,19 @@ impl Templates {
         Templates {
             engine,
             title_var: config.template_title_var.clone(),
-            base_template: config.base_template.clone(),
+            base_template: Value::from(config.base_template.as_str()),
             use_select2: config.use_select2,
             menus: None,
             tr: Translator::new(catalogs, crate::services::i18n::FALLBACK),
+        }
+    }
+
+    /// The app's `rocket_dyn_templates` engine these render with, if they do.
+    #[cfg(feature = "dyn-templates")]
+    pub(crate) fn shared(&self) -> Option<&SharedEngine> {
+        match &self.engine {
+            Engine::Own(_) => None,
+            Engine::Shared(shared) => Some(shared),
         }
     }
 
@@ -457,27 +528,11 @@ impl Templates {
         self.tr.t_args(key, args)
     }
 
-    /// `context` as a map, with the language (`lang`) added.
-    fn context_map<C: Serialize>(
-        &self,
-        name: &str,
-        context: C,
-    ) -> Result<serde_json::Map<String, serde_json::Value>> {
-        let mut ctx = match serde_json::to_value(context) {
-            Ok(serde_json::Value::Object(map)) => map,
-            Ok(_) => serde_json::Map::new(),
-            Err(e) => return Err(Error::Config(format!("template context for {name}: {e}"))),
-        };
-        ctx.entry("lang")
-            .or_insert_with(|| self.tr.lang().to_string().into());
-        Ok(ctx)
-    }
-
     /// These templates, rendering pages with `menus` (by name) as the
     /// request's user sees them.
-    pub(crate) fn with_menus(&self, menus: serde_json::Value) -> Self {
+    pub(crate) fn with_menus(&self, menus: Value) -> Self {
         Templates {
-            menus: Some(Arc::new(menus)),
+            menus: Some(menus),
             ..self.clone()
         }
     }
@@ -488,39 +543,45 @@ impl Templates {
         let err = |e: minijinja::Error| Error::Config(format!("rendering menu {name}: {e}"));
         let env = self.env()?;
         let template = env.get_template("kegauth/nav.html").map_err(err)?;
-        let mut captured = template
-            .render_captured(minijinja::Value::UNDEFINED)
-            .map_err(err)?;
-        let args = [
-            minijinja::Value::from_serialize(entries),
-            minijinja::Value::from(name),
-        ];
+        let mut captured = template.render_captured(Value::UNDEFINED).map_err(err)?;
+        let args = [Value::from_serialize(entries), Value::from(name)];
         captured.with_state_mut(|state| state.call_macro("render_menu", &args).map_err(err))
     }
 
-    /// `context` as a map, plus what every page gets: the page title (as
-    /// `page_title` and as the configured title variable), `base_template`,
-    /// `use_select2`, `menus` and `lang`, where `context` has none of its own.
-    pub(crate) fn page_context<C: Serialize>(
+    /// What a page gets, as one MiniJinja map: `context`'s entries (its
+    /// values are shared, not copied), with the page title (as `page_title`
+    /// and as the configured title variable), `base_template` and
+    /// `use_select2` over them, and `defaults`, `menus` and `lang` where
+    /// `context` has none of its own.
+    pub(crate) fn page_value(
         &self,
-        name: &str,
         title: &str,
-        context: C,
-    ) -> Result<serde_json::Map<String, serde_json::Value>> {
-        let mut ctx = self.context_map(name, context)?;
-        ctx.insert("page_title".into(), title.into());
-        ctx.insert("base_template".into(), self.base_template.clone().into());
-        ctx.insert(self.title_var.clone(), title.into());
-        ctx.insert("use_select2".into(), self.use_select2.into());
+        context: Option<Value>,
+        defaults: Option<(&'static str, Value)>,
+    ) -> Value {
+        let title = Value::from(title);
+        let mut map: Vec<(Value, Value)> = Vec::with_capacity(16);
+        map.push((Value::from("lang"), Value::from(self.tr.lang())));
         if let Some(menus) = &self.menus {
-            ctx.entry("menus").or_insert_with(|| (**menus).clone());
+            map.push((Value::from("menus"), menus.clone()));
         }
-        Ok(ctx)
+        if let Some((key, value)) = defaults {
+            map.push((Value::from(key), value));
+        }
+        if let Some(context) = &context {
+            map.extend(entries(context));
+        }
+        map.push((Value::from(self.title_var.as_str()), title.clone()));
+        map.push((Value::from("page_title"), title));
+        map.push((Value::from("base_template"), self.base_template.clone()));
+        map.push((Value::from("use_select2"), Value::from(self.use_select2)));
+        // Later entries replace earlier ones of the same key.
+        Value::from_iter(map)
     }
 
     /// Render `name` with `context` plus the page title and shared settings.
     pub fn render<C: Serialize>(&self, name: &str, title: &str, context: C) -> Result<String> {
-        let ctx = minijinja::Value::from_serialize(self.page_context(name, title, context)?);
+        let ctx = self.page_value(title, context_value(name, context)?, None);
         self.env()?
             .get_template(name)
             .and_then(|t| t.render(ctx))
@@ -530,8 +591,11 @@ impl Templates {
     /// Render a mail template's `subject` and `body` blocks.
     pub fn render_mail<C: Serialize>(&self, name: &str, context: C) -> Result<(String, String)> {
         let err = |e: minijinja::Error| Error::Config(format!("rendering {name}: {e}"));
-        let ctx = self.context_map(name, context)?;
-        let ctx = minijinja::Value::from_serialize(&ctx);
+        let mut map = vec![(Value::from("lang"), Value::from(self.tr.lang()))];
+        if let Some(context) = context_value(name, context)? {
+            map.extend(entries(&context));
+        }
+        let ctx = Value::from_iter(map);
         let env = self.env()?;
         let template = env.get_template(name).map_err(err)?;
         let mut captured = template.render_captured(ctx).map_err(err)?;

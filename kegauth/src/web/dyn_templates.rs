@@ -173,20 +173,21 @@ impl Fairing for TemplatesFairing {
 /// guard: the request's user's menus, the session's flash messages and the
 /// request's language, as kegauth's pages get them.
 ///
-/// [`render`](Self::render) is `Template::render` with those added to the
+/// [`render`](Self::render) is `Template::render` (answering a
+/// [`LayoutPage`]) with those added to the
 /// context (`page_title`, `menus`, `flashes`, `lang`, and the configured
 /// `template_title_var`), where the context has none of its own, so one
 /// layout serves the app's pages and kegauth's.
 ///
 /// ```no_run
-/// use kegauth::dyn_templates::Layout;
-/// use rocket_dyn_templates::{context, Template};
+/// use kegauth::dyn_templates::{Layout, LayoutPage};
+/// use rocket_dyn_templates::context;
 ///
 /// // templates/reports.html.j2:
 /// //   {% extends "layout" %}
 /// //   {% block content %}<p>{{ count }} reports</p>{% endblock %}
 /// #[rocket::get("/reports")]
-/// fn reports(layout: Layout<'_>) -> kegauth::Result<Template> {
+/// fn reports(layout: Layout<'_>) -> kegauth::Result<LayoutPage> {
 ///     layout.render("reports", "Reports", context! { count: 3 })
 /// }
 /// ```
@@ -206,20 +207,81 @@ impl Layout<'_> {
     /// the menus, flash messages (taken from the session: they show once)
     /// and language of the request added to `context` (a map, such as
     /// `context! {..}` makes; anything else adds nothing of its own).
+    ///
+    /// The page renders with the app's engine as rocket_dyn_templates would
+    /// (the same template, escaping and content type), but straight from
+    /// `context`: no copy into Rocket's configuration values first.
     pub fn render(
         &self,
         name: impl Into<std::borrow::Cow<'static, str>>,
         title: &str,
         context: impl serde::Serialize,
-    ) -> crate::core::error::Result<Template> {
+    ) -> crate::core::error::Result<LayoutPage> {
+        use minijinja::Value;
         let name = name.into();
-        let mut ctx = self.templates.page_context(&name, title, context)?;
-        if !ctx.contains_key("flashes") {
-            let flashes = serde_json::to_value(self.session.take_flashes())
-                .map_err(|e| crate::core::error::Error::Config(format!("flashes: {e}")))?;
-            ctx.insert("flashes".into(), flashes);
+        let context = crate::services::templates::context_value(&name, context)?;
+        let has_flashes = context
+            .as_ref()
+            .is_some_and(|c| c.get_attr("flashes").is_ok_and(|v| !v.is_undefined()));
+        let flashes = (!has_flashes).then(|| {
+            (
+                "flashes",
+                Value::from_serialize(self.session.take_flashes()),
+            )
+        });
+        let ctx = self.templates.page_value(title, context, flashes);
+        let Some(shared) = self.templates.shared() else {
+            // kegauth renders with its own engine: the app's Template fairing
+            // renders the app's page.
+            return Ok(LayoutPage(Rendered::Template(Template::render(name, ctx))));
+        };
+        let err = |e: minijinja::Error| {
+            crate::core::error::Error::Config(format!("rendering {name}: {e}"))
+        };
+        let body = shared
+            .current()?
+            .get_template(&name)
+            .and_then(|t| t.render(ctx))
+            .map_err(err)?;
+        Ok(LayoutPage(Rendered::Body(
+            shared.content_type_of(&name),
+            body,
+        )))
+    }
+}
+
+/// A page of the app's rendered by [`Layout::render`] (a responder).
+///
+/// ```no_run
+/// use kegauth::dyn_templates::{Layout, LayoutPage};
+/// use rocket_dyn_templates::context;
+///
+/// #[rocket::get("/about")]
+/// fn about(layout: Layout<'_>) -> kegauth::Result<LayoutPage> {
+///     layout.render("about", "About", context! {})
+/// }
+/// ```
+pub struct LayoutPage(Rendered);
+
+enum Rendered {
+    /// Rendered with the app's engine: the content type and the text.
+    Body(rocket::http::ContentType, String),
+    /// For the app's `Template` fairing to render.
+    Template(Template),
+}
+
+impl std::fmt::Debug for LayoutPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LayoutPage").finish_non_exhaustive()
+    }
+}
+
+impl<'r> rocket::response::Responder<'r, 'static> for LayoutPage {
+    fn respond_to(self, req: &'r Request<'_>) -> rocket::response::Result<'static> {
+        match self.0 {
+            Rendered::Body(content_type, body) => (content_type, body).respond_to(req),
+            Rendered::Template(template) => template.respond_to(req),
         }
-        Ok(Template::render(name, ctx))
     }
 }
 

@@ -45,7 +45,18 @@ struct Keys {
     audience: String,
     clock: Arc<dyn Clock>,
     auditor: Option<crate::core::audit::Auditor>,
+    /// Tokens already verified: the token → its subject and expiry. A token
+    /// is the same bytes each time a client sends it, so its signature and
+    /// claims need checking once; its expiry is checked on every use. Only
+    /// tokens that verified are kept (a forged one never gets in).
+    verified: std::sync::Mutex<Verified>,
 }
+
+/// Verified tokens: each with its subject and expiry.
+type Verified = std::collections::HashMap<String, (String, i64), ahash::RandomState>;
+
+/// Verified tokens kept at most; past it, all are forgotten.
+const VERIFIED_CAPACITY: usize = 10_000;
 
 /// keg-auth's `JwtRequestLoader`: `Authorization: Bearer <jwt>`.
 ///
@@ -151,10 +162,14 @@ impl JwtRequestLoader {
         if token.len() > MAX_BEARER_BYTES {
             return Err("too long");
         }
+        let now = keys.clock.now().and_utc().timestamp();
+        let lock = || keys.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((sub, exp)) = lock().get(token).cloned() {
+            return if now > exp { Err("expired") } else { Ok(sub) };
+        }
         let data = jsonwebtoken::decode::<Claims>(token, &keys.decoding, &keys.validation)
             .map_err(|_| "bad signature, algorithm or claims")?;
         let c = data.claims;
-        let now = keys.clock.now().and_utc().timestamp();
         if now > c.exp {
             return Err("expired");
         }
@@ -164,6 +179,11 @@ impl JwtRequestLoader {
         if c.sub.is_empty() {
             return Err("empty subject");
         }
+        let mut verified = lock();
+        if verified.len() >= VERIFIED_CAPACITY {
+            verified.clear();
+        }
+        verified.insert(token.to_string(), (c.sub.clone(), c.exp));
         Ok(c.sub)
     }
 }
@@ -260,6 +280,7 @@ impl RequestLoader for JwtRequestLoader {
             audience: config.audience.clone(),
             clock: setup.clock.clone(),
             auditor: setup.auditor.clone(),
+            verified: Default::default(),
         }));
         Ok(())
     }

@@ -113,6 +113,8 @@ pub struct Store<DB: Backend, E: EntitySet> {
     providers: Option<Arc<crate::core::config::oauth::ProviderDomains>>,
     attempts: crate::core::attempts::AttemptPolicy,
     sessions: Arc<crate::core::store::session_cache::SessionCache<U<E>>>,
+    /// Where API tokens led (checked against the user on every use).
+    token_keys: Arc<crate::core::store::session_cache::TokenKeys>,
     /// Where the store's own audit events go (rights changes that rotated
     /// session keys, passwords set and API tokens issued through the store),
     /// and what they say did it (`"app"`, `"cli"`).
@@ -137,6 +139,7 @@ impl<DB: Backend, E: EntitySet> Clone for Store<DB, E> {
             clock: self.clock.clone(),
             attempts: self.attempts,
             sessions: self.sessions.clone(),
+            token_keys: self.token_keys.clone(),
             hasher: self.hasher.clone(),
             extensions: self.extensions.clone(),
             providers: self.providers.clone(),
@@ -247,6 +250,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             sessions: Arc::new(crate::core::store::session_cache::SessionCache::new(
                 std::time::Duration::ZERO,
             )),
+            token_keys: Arc::default(),
             auditor: None,
             token_column_absent: Arc::default(),
             sealer: None,

@@ -286,16 +286,6 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         Ok(())
     }
 
-    /// The ids of users with a passkey (none while passkeys are off).
-    pub(crate) async fn passkey_user_ids(&self) -> Result<Vec<i64>> {
-        if !self.passkeys {
-            return Ok(Vec::new());
-        }
-        let mut sql = Sql::<DB>::new("SELECT DISTINCT ");
-        sql.ident("user_id").push(" FROM ").ident(PASSKEYS);
-        Self::ids(&mut *self.conn().await?, sql).await
-    }
-
     /// Check at launch that the passkeys table can be read.
     pub async fn check_passkeys_table(&self) -> Result<()> {
         self.check_readable(

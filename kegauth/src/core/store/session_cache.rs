@@ -35,6 +35,41 @@ struct Entry<U> {
     at: Instant,
 }
 
+/// Which session key an API token last led to: `(login id as sent, token
+/// digest)` → the session key of the user it matched. Never trusted alone:
+/// a hit is the user by that session key (through the session cache, which
+/// every write to that user's row evicts), accepted only while their row
+/// still holds the same login id and token digest. So the token costs no
+/// query while the cache serves the user, and a changed, cleared or
+/// regenerated token, a renamed login or a rotated session key fails over to
+/// the full lookup.
+#[derive(Default)]
+pub(crate) struct TokenKeys {
+    entries: Mutex<HashMap<(String, Vec<u8>), String>>,
+}
+
+impl TokenKeys {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, Vec<u8>), String>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The session key `login_id` with a token of `digest` last led to.
+    pub(crate) fn get(&self, login_id: &str, digest: &[u8]) -> Option<String> {
+        self.lock()
+            .get(&(login_id.to_string(), digest.to_vec()))
+            .cloned()
+    }
+
+    /// Remember that `login_id` with a token of `digest` led to `session_key`.
+    pub(crate) fn put(&self, login_id: &str, digest: Vec<u8>, session_key: String) {
+        let mut entries = self.lock();
+        if entries.len() >= CAPACITY {
+            entries.clear();
+        }
+        entries.insert((login_id.to_string(), digest), session_key);
+    }
+}
+
 /// The cache (shared by a store's clones).
 pub(crate) struct SessionCache<U> {
     ttl: Duration,

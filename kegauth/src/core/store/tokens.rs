@@ -179,10 +179,50 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .ident(schema.id_column())
             .push(" = ")
             .bind_int(user.id());
-        if DB::execute(&mut *self.conn().await?, &sql.text, sql.args).await? == 0 {
+        let mut conn = self.conn().await?;
+        if DB::execute(&mut conn, &sql.text, sql.args).await? == 0 {
             return Err(Error::NotFound(format!("user {}", user.id())));
         }
+        // The old token ends now: here (the cached user holds its digest)
+        // and, on PostgreSQL, on every instance that hears of it.
+        self.sessions.evict(&[&user.core().session_key]);
+        self.announce(&mut conn, Notice::Users(&[user.id()]))
+            .await?;
         Ok(())
+    }
+
+    /// [`user_by_api_token`](Self::user_by_api_token), without a query
+    /// while the session cache holds the user the token led to last time
+    /// (see `TokenKeys`): the request loaders' lookup.
+    pub(crate) async fn user_by_api_token_cached(
+        &self,
+        login_id: &str,
+        raw_token: &str,
+    ) -> Result<Option<Arc<U<E>>>> {
+        use subtle::ConstantTimeEq;
+        let digest = api_token_digest(raw_token);
+        if let Some(key) = self.token_keys.get(login_id, &digest)
+            && let Some(user) = self.session_user(&key).await?
+            && user.login_id() == login_id
+            && user
+                .api_token_hash()
+                .is_some_and(|h| h.len() == digest.len() && bool::from(h.ct_eq(&digest)))
+        {
+            return Ok(Some(user));
+        }
+        let generation = self.sessions.generation();
+        let user = self
+            .user_by_api_token(login_id, raw_token)
+            .await?
+            .map(Arc::new);
+        if let Some(user) = &user
+            && user.login_id() == login_id
+        {
+            let key = &user.core().session_key;
+            self.sessions.put_user(key, user.clone(), generation);
+            self.token_keys.put(login_id, digest, key.clone());
+        }
+        Ok(user)
     }
 
     /// The user with this login id whose API token is `raw_token` (compared

@@ -424,11 +424,16 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .push(" WHERE ")
             .ident("confirmed_at")
             .push(" IS NOT NULL");
-        let mut ids: std::collections::HashSet<i64> = Self::ids(&mut *self.conn().await?, sql)
+        if self.passkeys {
+            // One statement for both (the users grid asks on every page).
+            sql.push(" UNION SELECT ")
+                .ident("user_id")
+                .push(" FROM ")
+                .ident(crate::core::ddl::PASSKEYS);
+        }
+        Ok(Self::ids(&mut *self.conn().await?, sql)
             .await?
             .into_iter()
-            .collect();
-        ids.extend(self.passkey_user_ids().await?);
-        Ok(ids)
+            .collect())
     }
 }

@@ -123,10 +123,7 @@ pub(crate) fn csrf_failure(templates: &Templates) -> Page {
 pub(crate) async fn page_templates(req: &Request<'_>, templates: &Templates) -> Templates {
     let templates = &templates.with_lang(&crate::services::i18n::language_of(req));
     match crate::authz::nav::nav_of(req).await {
-        Some(nav) => match serde_json::to_value(nav.all()) {
-            Ok(menus) => templates.with_menus(menus),
-            Err(_) => templates.clone(),
-        },
+        Some(nav) => templates.with_menus(nav.all_value()),
         None => templates.clone(),
     }
 }
