@@ -5,7 +5,7 @@
 # measured with wrk on this machine one after the other, with the server's
 # CPU per request read from /proc/<pid>/stat during each run.
 #
-#   benches/floor.sh         # DURATION=10s (in seconds) CONNECTIONS=4 THREADS=1 DEMO=
+#   benches/floor.sh         # DURATION=10s (in seconds) CONNECTIONS=4 THREADS=1 DEMO= TEMPLATES=
 #
 # Rows: GET /login, GET /forgot-password, the 403 page (a user without the
 # permission on /secret2), the users grid (21 rows), the demo's /public and
@@ -35,7 +35,9 @@ cargo build --release --example demo --example rocket-floor --example argon2-rat
 cp target/release/examples/demo target/release/examples/rocket-floor target/release/examples/argon2-rate "$WORK/"
 # DEMO=<a demo binary built in release mode elsewhere> measures that one
 # instead (an earlier commit's, for a before-and-after in one sitting).
+# TEMPLATES=<folder> gives it that commit's templates/ too.
 if [ -n "${DEMO:-}" ]; then cp "$DEMO" "$WORK/demo"; fi
+if [ -n "${TEMPLATES:-}" ]; then export ROCKET_TEMPLATE_DIR="$TEMPLATES"; fi
 mkdir -p "$WORK/results"
 
 SECRET=$(head -c 32 /dev/urandom | base64)

@@ -649,7 +649,9 @@ impl Nav<'_> {
         if let Some(value) = lock().get(&key) {
             return value.clone();
         }
-        let value = minijinja::Value::from_serialize(self.all());
+        let value = crate::services::template_menus::MenusValue::value(
+            minijinja::Value::from_serialize(self.all()),
+        );
         let mut values = lock();
         // Paths are the app's to choose (`/users/7/edit`): bounded, forgotten when full.
         if values.len() >= VALUES_CAPACITY {

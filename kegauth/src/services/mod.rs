@@ -17,6 +17,7 @@ pub mod mail;
 pub mod passkeys;
 pub mod policy;
 pub(crate) mod revocations;
+pub(crate) mod template_menus;
 pub mod templates;
 #[cfg(feature = "two-factor")]
 pub mod two_factor;

@@ -167,7 +167,10 @@ fn add_translate(
 
 /// Add kegauth's templates to `env`: each from `template_dir` where the app
 /// has its own (`name.j2`, then `name`), else the embedded default.
-fn add_embedded(env: &mut Environment<'static>, template_dir: Option<&Path>) -> Result<()> {
+pub(crate) fn add_embedded(
+    env: &mut Environment<'static>,
+    template_dir: Option<&Path>,
+) -> Result<()> {
     for (name, source) in EMBEDDED {
         let found = match template_dir {
             Some(dir) => read_from(dir, name).map_err(Error::Config)?,
@@ -319,6 +322,7 @@ impl SharedEngine {
         add_translate(env, move || {
             read(&catalogs).unwrap_or_else(crate::services::i18n::builtin_shared)
         });
+        crate::services::template_menus::add_menu(env);
         self.prepare(env);
         add_embedded(env, read(&self.inner.dir).as_deref())?;
         write(&self.inner.types, HashMap::new());
@@ -422,6 +426,7 @@ impl Templates {
         let mut env = Environment::new();
         let for_t = catalogs.clone();
         add_translate(&mut env, move || for_t.clone());
+        crate::services::template_menus::add_menu(&mut env);
         // HTML pages are escaped; mail templates are Markdown (escaped when rendered to HTML).
         env.set_auto_escape_callback(|name| escape_for(name, None));
         add_embedded(&mut env, template_dir)?;
