@@ -48,6 +48,19 @@ impl minijinja::value::Object for MenusValue {
     }
 }
 
+/// The HTML of menu `name` with `entries`, by the `render_menu` macro of
+/// `kegauth/nav.html` in `env`.
+pub(crate) fn menu_html(
+    env: &Environment<'_>,
+    entries: Value,
+    name: &str,
+) -> Result<String, minijinja::Error> {
+    let template = env.get_template("kegauth/nav.html")?;
+    let mut captured = template.render_captured(Value::UNDEFINED)?;
+    let args = [entries, Value::from(name)];
+    captured.with_state_mut(|s| s.call_macro("render_menu", &args))
+}
+
 /// Add `menu("name")`: the HTML of the page's menu `name`, as the
 /// `render_menu` macro of `kegauth/nav.html` makes it, made once per menus
 /// value (see [`MenusValue`]) and engine load. Nothing on a page without
@@ -81,11 +94,7 @@ pub(crate) fn add_menu(env: &mut Environment<'static>) {
                     format!("no menu is registered as `{name}`"),
                 ));
             }
-            let template = state.env().get_template("kegauth/nav.html")?;
-            let mut captured = template.render_captured(Value::UNDEFINED)?;
-            let args = [entries, Value::from(name.as_str())];
-            let html = captured.with_state_mut(|s| s.call_macro("render_menu", &args))?;
-            let html = Value::from_safe_string(html);
+            let html = Value::from_safe_string(menu_html(state.env(), entries, &name)?);
             if let Some(kept) = kept {
                 let mut all = kept
                     .html

@@ -546,11 +546,12 @@ impl Templates {
     /// `kegauth/nav.html`.
     pub fn render_menu<C: Serialize>(&self, name: &str, entries: &C) -> Result<String> {
         let err = |e: minijinja::Error| Error::Config(format!("rendering menu {name}: {e}"));
-        let env = self.env()?;
-        let template = env.get_template("kegauth/nav.html").map_err(err)?;
-        let mut captured = template.render_captured(Value::UNDEFINED).map_err(err)?;
-        let args = [Value::from_serialize(entries), Value::from(name)];
-        captured.with_state_mut(|state| state.call_macro("render_menu", &args).map_err(err))
+        crate::services::template_menus::menu_html(
+            &*self.env()?,
+            Value::from_serialize(entries),
+            name,
+        )
+        .map_err(err)
     }
 
     /// What a page gets, as one MiniJinja map: `context`'s entries (its
