@@ -128,8 +128,20 @@ async fn setup<D: Database + AuthDb>(url: &str, cache_secs: u32) -> Setup {
         .expect("jwt")
         .create_access_token(&user)
         .expect("token");
+    let new = kegauth::store::sessions::NewSession {
+        user_id: user.id,
+        session_key: &user.core.session_key,
+        ..Default::default()
+    };
+    let row = store
+        .start_session(&new, Default::default())
+        .await
+        .expect("session row");
     let r = client
-        .get(format!("/bench-login?key={}", user.core.session_key))
+        .get(format!(
+            "/bench-login?key={}&row={row}",
+            user.core.session_key
+        ))
         .dispatch()
         .await;
     let cookie = r
@@ -154,9 +166,13 @@ async fn setup<D: Database + AuthDb>(url: &str, cache_secs: u32) -> Setup {
     }
 }
 
-#[get("/bench-login?<key>")]
-fn log_in(key: &str, session: kegauth::session::Session<'_>) {
-    session.log_in(key, Vec::new());
+#[get("/bench-login?<key>&<row>")]
+fn log_in(key: &str, row: &str, session: kegauth::session::Session<'_>) {
+    let row = kegauth::session::SessionRow {
+        id: row.to_string(),
+        remember_until: None,
+    };
+    session.log_in(key, &row, Vec::new());
 }
 
 async fn get(s: &Setup, path: &str, how: &str) -> rocket::http::Status {

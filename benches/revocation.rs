@@ -31,8 +31,27 @@ fn page() -> &'static str {
 }
 
 #[get("/bench-login?<key>")]
-fn log_in(key: &str, session: kegauth::session::Session<'_>) {
-    session.log_in(key, Vec::new());
+async fn log_in(
+    key: &str,
+    session: kegauth::session::Session<'_>,
+    store: &rocket::State<kegauth::StoreOf<PgDb, User>>,
+) {
+    let Ok(Some(user)) = store.user_by_session_key(key).await else {
+        return;
+    };
+    let new = kegauth::store::sessions::NewSession {
+        user_id: user.id,
+        session_key: key,
+        ..Default::default()
+    };
+    let Ok(id) = store.start_session(&new, Default::default()).await else {
+        return;
+    };
+    let row = kegauth::session::SessionRow {
+        id,
+        remember_until: None,
+    };
+    session.log_in(key, &row, Vec::new());
 }
 
 async fn instance(url: &str, secret: &[u8]) -> Client {

@@ -198,6 +198,7 @@ pub fn main_menu() -> Vec<NavItem> {
         )
         .nav_group("admin"),
         NavItem::link("Projects", NavUrl::new("/projects")),
+        NavItem::link("Account", NavUrl::new("/account").requires_user()),
         NavItem::link(
             "Two-factor",
             NavUrl::new("/account/two-factor").requires_user(),

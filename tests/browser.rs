@@ -543,6 +543,9 @@ struct Harness {
     profile: PathBuf,
     artifacts: PathBuf,
     db: TempDb,
+    /// Where ChromeDriver listens, for more browsers.
+    driver_url: String,
+    chromium: PathBuf,
 }
 
 /// Start the demo (settings `extra` besides `server_name`, served as
@@ -606,6 +609,30 @@ async fn launch(name: &str, host: &str, extra: &str) -> Option<Harness> {
     server.until_listening(port).await;
     chromedriver.until_listening(driver_port).await;
 
+    let driver_url = format!("http://127.0.0.1:{driver_port}");
+    let (client, profile) = connect(&driver_url, &chromium)
+        .await
+        .unwrap_or_else(|e| panic!("a browser session: {e}\n{}", chromedriver.log()));
+    let browser = Browser {
+        client,
+        base: format!("http://{host}:{port}"),
+        artifacts: artifacts.clone(),
+    };
+    Some(Harness {
+        browser,
+        server,
+        chromedriver,
+        profile,
+        artifacts,
+        db,
+        driver_url,
+        chromium,
+    })
+}
+
+/// A new headless Chromium (a profile of its own: no cookies, like a
+/// browser on another machine) through the ChromeDriver at `driver_url`.
+async fn connect(driver_url: &str, chromium: &Path) -> Result<(Client, PathBuf), String> {
     let profile = std::env::temp_dir().join(format!("kegauth-chromium-{}", rand::random::<u64>()));
     let capabilities = serde_json::json!({
         "goog:chromeOptions": {
@@ -628,22 +655,10 @@ async fn launch(name: &str, host: &str, extra: &str) -> Option<Harness> {
     };
     let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .connect(driver_url)
         .await
-        .unwrap_or_else(|e| panic!("a browser session: {e}\n{}", chromedriver.log()));
-    let browser = Browser {
-        client,
-        base: format!("http://{host}:{port}"),
-        artifacts: artifacts.clone(),
-    };
-    Some(Harness {
-        browser,
-        server,
-        chromedriver,
-        profile,
-        artifacts,
-        db,
-    })
+        .map_err(|e| e.to_string())?;
+    Ok((client, profile))
 }
 
 impl Harness {
@@ -657,6 +672,7 @@ impl Harness {
             profile,
             artifacts,
             db: _db,
+            ..
         } = self;
         if result.is_err() {
             let _ = browser.screenshot("failure.png").await;
@@ -692,6 +708,161 @@ async fn in_a_browser_a_superuser_adds_a_user_who_verifies_and_logs_in() {
             .ok();
         assert!(size.is_some_and(|n| n > 1000), "{shot}: {size:?}");
     }
+}
+
+impl Harness {
+    /// Another browser on the demo (a fresh profile: no cookies).
+    async fn another_browser(&self, name: &str) -> Step<(Browser, PathBuf)> {
+        let (client, profile) = connect(&self.driver_url, &self.chromium).await?;
+        let browser = Browser {
+            client,
+            base: self.browser.base.clone(),
+            artifacts: self.artifacts.join(name),
+        };
+        std::fs::create_dir_all(&browser.artifacts).map_err(|e| e.to_string())?;
+        Ok((browser, profile))
+    }
+}
+
+impl Browser {
+    /// Log in through the form, ticking "remember me" when `remember`.
+    async fn log_in_remembered(&self, login: &str, password: &str, remember: bool) -> Step {
+        self.open("/login").await?;
+        self.fill("#login_id", login).await?;
+        self.fill("#password", password).await?;
+        if remember {
+            self.click("#remember_me").await?;
+        }
+        self.click("#login-form button[type=submit]").await?;
+        self.until_on("/").await
+    }
+
+    /// Who the demo's home page says is logged in.
+    async fn who_at_home(&self) -> Step<String> {
+        self.open("/").await?;
+        self.who().await
+    }
+
+    /// The cookies a browser restart keeps: those with an expiry.
+    async fn persistent_cookies(&self) -> Step<Vec<fantoccini::cookies::Cookie<'static>>> {
+        let all = self
+            .client
+            .get_all_cookies()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(all
+            .into_iter()
+            .filter(|c| c.expires().is_some_and(|e| e.is_datetime()))
+            .collect())
+    }
+
+    /// Put `cookies` in this browser (as a restarted browser has them).
+    async fn restore(&self, cookies: Vec<fantoccini::cookies::Cookie<'static>>) -> Step {
+        self.open("/login").await?;
+        for c in cookies {
+            self.client
+                .add_cookie(c)
+                .await
+                .map_err(|e| format!("add a cookie: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Remember me across a browser restart, and the sessions page: the
+/// remembered login's cookies in a new browser still log it in, a login
+/// without the box does not survive; ending a session on the account page
+/// logs that browser out and leaves the other logged in.
+async fn remember_me_and_the_sessions_page(
+    h: &Harness,
+    others: &mut Vec<(Browser, PathBuf)>,
+) -> Step {
+    let b = &h.browser;
+    b.open("/login").await?;
+    let label = b.text().await?;
+    ensure!(
+        label.contains("Remember me on this device for 30 days"),
+        "the box: {label}"
+    );
+    b.log_in_remembered(ADMIN, ADMIN_PASSWORD, true).await?;
+    let kept = b.persistent_cookies().await?;
+    ensure!(
+        !kept.is_empty(),
+        "a remembered login leaves a persistent cookie"
+    );
+
+    // The other browsers, made first (closed by the caller whatever happens).
+    for name in ["plain", "restarted", "restarted-plain"] {
+        others.push(h.another_browser(name).await?);
+    }
+    let plain = &others[0].0;
+    plain
+        .log_in_remembered(ADMIN, ADMIN_PASSWORD, false)
+        .await?;
+    let lost = plain.persistent_cookies().await?;
+    ensure!(
+        lost.iter().all(|c| !c.name().ends_with("kegauth")),
+        "a login without the box leaves no persistent session cookie: {lost:?}"
+    );
+
+    // "Restart" both: new browsers with what a restart keeps.
+    let (restarted, restarted_plain) = (&others[1].0, &others[2].0);
+    restarted.restore(kept).await?;
+    let who = restarted.who_at_home().await?;
+    ensure!(
+        who == format!("Logged in as {ADMIN}."),
+        "remembered, after a restart: {who}"
+    );
+    restarted_plain.restore(lost).await?;
+    let who = restarted_plain.who_at_home().await?;
+    ensure!(
+        who == "Not logged in.",
+        "not remembered, after a restart: {who}"
+    );
+
+    // The sessions page in the first browser: its own and the plain one.
+    b.open("/account").await?;
+    let rows = b.texts("#account-sessions tr.session").await?;
+    ensure!(rows.len() == 2, "two sessions: {rows:?}");
+    ensure!(
+        b.texts("tr.session.current .this-device").await? == ["(This device)"],
+        "this device is marked: {rows:?}"
+    );
+    b.fits_at_both_widths("account").await?;
+    b.click("#account-sessions tr.session:not(.current) button[type=submit]")
+        .await?;
+    b.until_on("/account").await?;
+    let flashes = b.texts(".flash-success").await?;
+    ensure!(
+        flashes == ["That session was logged out."],
+        "after ending one: {flashes:?}"
+    );
+    ensure!(
+        b.texts("#account-sessions tr.session").await?.len() == 1,
+        "one session left"
+    );
+    let who = plain.who_at_home().await?;
+    ensure!(who == "Not logged in.", "the ended browser: {who}");
+    let who = b.who_at_home().await?;
+    ensure!(
+        who == format!("Logged in as {ADMIN}."),
+        "this browser: {who}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn in_a_browser_remember_me_survives_a_restart_and_sessions_end_one_by_one() {
+    let Some(h) = launch("sessions", "127.0.0.1", ",passkeys=false").await else {
+        return;
+    };
+    let mut others = Vec::new();
+    let result = remember_me_and_the_sessions_page(&h, &mut others).await;
+    for (browser, profile) in others {
+        let _ = browser.client.close().await;
+        let _ = std::fs::remove_dir_all(profile);
+    }
+    h.finish(result).await;
 }
 
 /// A command of WebDriver's WebAuthn extension (ChromeDriver's virtual

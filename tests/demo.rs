@@ -328,6 +328,7 @@ async fn the_demo_superuser_manages_everything() {
             "/bundles",
             "/permissions",
             "/projects",
+            "/account",
             "/account/two-factor",
             "/logout"
         ]
@@ -549,6 +550,7 @@ async fn the_demo_menu_shows_each_visitor_their_pages() {
             "/",
             "/secret1",
             "/secret2",
+            "/account",
             "/account/two-factor",
             "/logout"
         ]

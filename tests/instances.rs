@@ -161,6 +161,49 @@ async fn a_change_on_one_instance_is_refused_on_another_at_once() {
     }
 }
 
+/// A session ended through one instance (the sessions list, or an admin) is
+/// refused by another at once, although the other serves its user from a
+/// cache that holds for a minute.
+#[rocket::async_test]
+async fn an_ended_session_is_refused_on_another_instance_at_once() {
+    let Some((url, cleanup)) = OnPostgres::fresh_database().await else {
+        return;
+    };
+    let figment = || rocket::Config::figment().merge(("kegauth.session_cache_secs", 60));
+    let a = app_at::<PgDb>(url.clone(), cleanup, figment(), |b| b, |r| r).await;
+    let b = app_at::<PgDb>(url.clone(), Cleanup::Nothing, figment(), |b| b, |r| r).await;
+    until_listening(&url, 2).await;
+
+    let ann = a.login_with("ann@example.com", &[]).await;
+    b.log_in_as(&ann).await;
+    assert_eq!(b.status("/secret1").await, Status::Ok, "cached on B now");
+    assert_eq!(b.status("/secret1").await, Status::Ok);
+    let rows = a
+        .store
+        .user_sessions(ann.id, &ann.core.session_key, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "one session on each instance");
+    // End B's session (the row its cookie names) on A; A's own goes on.
+    let cookie = b
+        .client
+        .cookies()
+        .get_private("__Host-kegauth")
+        .expect("B's session cookie");
+    let data: kegauth::session::SessionData = serde_json::from_str(cookie.value()).unwrap();
+    let on_b = data.record.expect("the session's row");
+    assert!(rows.iter().any(|r| r.id == on_b));
+    assert!(a.store.end_session(ann.id, &on_b).await.unwrap());
+    let delay = refused_after(&b, "/secret1", Duration::from_secs(5)).await;
+    eprintln!("an ended session refused on B {delay:?} after the end on A");
+    assert!(delay < REVOCATION_TARGET, "{delay:?}");
+    assert_eq!(
+        a.status("/secret1").await,
+        Status::Ok,
+        "the other session lives"
+    );
+}
+
 /// An API token replaced through one instance is refused by another at once,
 /// although the other serves its user from a cache that holds for a minute.
 #[rocket::async_test]

@@ -10,6 +10,7 @@ pub const CAPTURE_LOGS: bool = false;
 #[macro_use]
 mod common;
 
+mod account;
 mod admin;
 mod architecture;
 mod attempt_views;

@@ -13,7 +13,19 @@ use rocket::{get, post, routes, State};
 async fn test_login(id: i64, store: &State<DemoStore>, session: Session<'_>) -> Status {
     match store.user(id).await {
         Ok(Some(user)) => {
-            session.log_in(&user.core.session_key, Vec::new());
+            let new = kegauth::store::sessions::NewSession {
+                user_id: user.id,
+                session_key: &user.core.session_key,
+                ..Default::default()
+            };
+            let Ok(id) = store.start_session(&new, Default::default()).await else {
+                return Status::InternalServerError;
+            };
+            let row = kegauth::session::SessionRow {
+                id,
+                remember_until: None,
+            };
+            session.log_in(&user.core.session_key, &row, Vec::new());
             // Changes later in the same request build on the login.
             session.flash("success", "Welcome.");
             session.flash("info", "Second message.");

@@ -11,6 +11,7 @@ login-button = Log In
 login-forgot-link = I forgot my password
 login-success = Login successful.
 session-expired = Your session has expired. Please log in again.
+session-ended = This session was ended. Please log in again.
 login-failed = Invalid login or password.
 login-no-account = No user account matches: { $login }
 login-wrong-password = Invalid password.
@@ -83,6 +84,17 @@ mail-new-user-subject = [{ $site_abbr }] User Welcome & Verification
 mail-new-user-intro = An account on { $site_name } was created for { $email }.
 mail-new-user-open = To verify your email address and choose a password, open this link:
 mail-new-user-expiry = The link works once, and only for a few hours. If it has expired, use "I forgot my password" on the login page to get a new one.
+mail-password-changed-subject = [{ $site_abbr }] Your password was changed
+mail-password-changed-intro = The password of the account { $email } on { $site_name } was just changed.
+mail-password-changed-sessions = Every other session of the account was logged out.
+mail-password-changed-not-you = If you did not do this, reset your password at once with "I forgot my password" on the login page, and tell the site's administrators.
+mail-confirm-email-subject = [{ $site_abbr }] Confirm your new email address
+mail-confirm-email-intro = Somebody asked to make { $email } the email address of an account on { $site_name }.
+mail-confirm-email-open = To confirm the change, open this link:
+mail-confirm-email-ignore = If this was not you, ignore this message: nothing changes. The link works once, and only for a few hours.
+mail-email-changed-subject = [{ $site_abbr }] Your email address is being changed
+mail-email-changed-intro = Somebody logged in as { $email } on { $site_name } asked to change the account's email address. The change happens once the link sent to the new address is opened.
+mail-email-changed-not-you = If you did not do this, change your password at once and tell the site's administrators.
 
 ## CRUD pages
 crud-create = Create { $name }
@@ -215,6 +227,9 @@ audit-kind-recovery-codes-regenerated = Recovery codes regenerated
 audit-kind-passkey-added = Passkey added
 audit-kind-passkey-removed = Passkey removed
 audit-kind-mail-held = Mail held back (limit per address)
+audit-kind-sessions-ended = Sessions ended
+audit-kind-password-changed = Password changed by its owner
+audit-kind-login-changed = Login changed by its owner
 
 ## Second factors (TOTP, recovery codes)
 two-factor-title = Two-factor authentication
@@ -283,3 +298,53 @@ passkey-name-invalid = Give the passkey a name of at most 100 characters.
 passkey-too-many = An account can have at most 20 passkeys: remove one first.
 passkey-failed = The passkey could not be used. Please try again.
 passkey-unsupported = This browser cannot use passkeys.
+
+## The account page
+account-title = Your account
+account-two-factor-link = Two-factor authentication and passkeys
+account-password-heading = Change password
+account-current-password = Current password
+account-new-password = New password
+account-confirm-password = New password again
+account-password-button = Change password
+account-password-changed = Your password was changed. Every other session of your account was logged out.
+account-wrong-password = This is not your current password.
+account-email-heading = Change email address
+account-username-heading = Change username
+account-new-email = New email address
+account-new-username = New username
+account-email-button = Send a confirmation link
+account-username-button = Change username
+account-email-intro = Your email address is { $address }. The new address gets a link; the change happens when it is opened.
+account-username-intro = Your username is { $address }.
+account-login-same = This is your current one.
+account-login-taken = Another account has it already.
+account-login-provider = Addresses of this domain log in through { $provider }.
+account-email-link-sent = A confirmation link was sent to { $address }. Open it to finish the change.
+account-username-changed = Your username is { $address } now.
+account-email-changed = Your email address is { $address } now.
+account-confirm-title = Confirm your new email address
+account-confirm-intro = Make { $address } the email address of your account?
+account-confirm-button = Confirm
+account-confirm-invalid = This link is not valid: it was used already, it has expired, or your password or email address has changed since it was sent.
+account-sessions-heading = Where you are logged in
+account-session-browser = Browser
+account-session-system = System
+account-session-address = Address
+account-session-started = Started
+account-session-last-seen = Last seen
+account-session-this-device = This device
+account-session-remembered = Remembered
+account-session-unknown = Unknown
+account-session-end-button = Log out
+account-sessions-end-others-button = Log out all other sessions
+account-session-ended = That session was logged out.
+account-sessions-ended = { $count ->
+    [one] One other session was logged out.
+   *[other] { $count } other sessions were logged out.
+}
+login-remember-me = Remember me on this device for { $days } days
+admin-sessions-heading = Sessions
+admin-sessions-none = No active sessions.
+admin-sessions-end-all-button = End all sessions
+admin-sessions-ended = All sessions of { $login } were ended.

@@ -9,6 +9,7 @@ login-button = Iniciar sesión
 login-forgot-link = Olvidé mi contraseña
 login-success = Sesión iniciada.
 session-expired = Su sesión ha caducado. Inicie sesión de nuevo.
+session-ended = Esta sesión fue cerrada. Inicie sesión de nuevo.
 login-failed = Usuario o contraseña incorrectos.
 login-no-account = Ninguna cuenta coincide con: { $login }
 login-wrong-password = Contraseña incorrecta.
@@ -81,6 +82,17 @@ mail-new-user-subject = [{ $site_abbr }] Bienvenida y verificación de usuario
 mail-new-user-intro = Se ha creado una cuenta en { $site_name } para { $email }.
 mail-new-user-open = Para verificar su correo electrónico y elegir una contraseña, abra este enlace:
 mail-new-user-expiry = El enlace funciona una sola vez y solo durante unas horas. Si ha caducado, use «Olvidé mi contraseña» en la página de inicio de sesión para recibir uno nuevo.
+mail-password-changed-subject = [{ $site_abbr }] Su contraseña fue cambiada
+mail-password-changed-intro = La contraseña de la cuenta { $email } en { $site_name } acaba de cambiarse.
+mail-password-changed-sessions = Todas las demás sesiones de la cuenta se cerraron.
+mail-password-changed-not-you = Si no fue usted, restablezca su contraseña de inmediato con «Olvidé mi contraseña» en la página de inicio de sesión, y avise a los administradores del sitio.
+mail-confirm-email-subject = [{ $site_abbr }] Confirme su nueva dirección de correo
+mail-confirm-email-intro = Alguien pidió que { $email } sea la dirección de correo de una cuenta en { $site_name }.
+mail-confirm-email-open = Para confirmar el cambio, abra este enlace:
+mail-confirm-email-ignore = Si no fue usted, ignore este mensaje: nada cambia. El enlace funciona una sola vez, y solo durante unas horas.
+mail-email-changed-subject = [{ $site_abbr }] Su dirección de correo está por cambiar
+mail-email-changed-intro = Alguien con la sesión de { $email } en { $site_name } pidió cambiar la dirección de correo de la cuenta. El cambio ocurre cuando se abra el enlace enviado a la nueva dirección.
+mail-email-changed-not-you = Si no fue usted, cambie su contraseña de inmediato y avise a los administradores del sitio.
 
 ## Páginas CRUD
 crud-create = Crear { $name }
@@ -213,6 +225,9 @@ audit-kind-recovery-codes-regenerated = Códigos de recuperación regenerados
 audit-kind-passkey-added = Llave de acceso añadida
 audit-kind-passkey-removed = Llave de acceso eliminada
 audit-kind-mail-held = Correo retenido (límite por dirección)
+audit-kind-sessions-ended = Sesiones cerradas
+audit-kind-password-changed = Contraseña cambiada por su titular
+audit-kind-login-changed = Identificador cambiado por su titular
 
 ## Segundos factores (TOTP, códigos de recuperación)
 two-factor-title = Autenticación en dos pasos
@@ -281,3 +296,53 @@ passkey-name-invalid = Dé a la llave de acceso un nombre de 100 caracteres como
 passkey-too-many = Una cuenta puede tener como máximo 20 llaves de acceso: elimine una primero.
 passkey-failed = No se pudo usar la llave de acceso. Inténtelo de nuevo.
 passkey-unsupported = Este navegador no puede usar llaves de acceso.
+
+## The account page
+account-title = Su cuenta
+account-two-factor-link = Autenticación en dos pasos y llaves de acceso
+account-password-heading = Cambiar la contraseña
+account-current-password = Contraseña actual
+account-new-password = Contraseña nueva
+account-confirm-password = Contraseña nueva otra vez
+account-password-button = Cambiar la contraseña
+account-password-changed = Su contraseña fue cambiada. Todas las demás sesiones de su cuenta se cerraron.
+account-wrong-password = Esta no es su contraseña actual.
+account-email-heading = Cambiar la dirección de correo
+account-username-heading = Cambiar el nombre de usuario
+account-new-email = Dirección de correo nueva
+account-new-username = Nombre de usuario nuevo
+account-email-button = Enviar un enlace de confirmación
+account-username-button = Cambiar el nombre de usuario
+account-email-intro = Su dirección de correo es { $address }. La dirección nueva recibe un enlace; el cambio ocurre cuando se abre.
+account-username-intro = Su nombre de usuario es { $address }.
+account-login-same = Es el que ya tiene.
+account-login-taken = Otra cuenta ya lo tiene.
+account-login-provider = Las direcciones de este dominio inician sesión con { $provider }.
+account-email-link-sent = Se envió un enlace de confirmación a { $address }. Ábralo para terminar el cambio.
+account-username-changed = Su nombre de usuario ahora es { $address }.
+account-email-changed = Su dirección de correo ahora es { $address }.
+account-confirm-title = Confirme su nueva dirección de correo
+account-confirm-intro = ¿Hacer de { $address } la dirección de correo de su cuenta?
+account-confirm-button = Confirmar
+account-confirm-invalid = Este enlace no es válido: ya se usó, caducó, o su contraseña o dirección de correo cambió desde que se envió.
+account-sessions-heading = Dónde tiene la sesión iniciada
+account-session-browser = Navegador
+account-session-system = Sistema
+account-session-address = Dirección
+account-session-started = Inicio
+account-session-last-seen = Última actividad
+account-session-this-device = Este dispositivo
+account-session-remembered = Recordada
+account-session-unknown = Desconocido
+account-session-end-button = Cerrar sesión
+account-sessions-end-others-button = Cerrar todas las demás sesiones
+account-session-ended = Esa sesión se cerró.
+account-sessions-ended = { $count ->
+    [one] Se cerró otra sesión.
+   *[other] Se cerraron { $count } sesiones más.
+}
+login-remember-me = Recordarme en este dispositivo durante { $days } días
+admin-sessions-heading = Sesiones
+admin-sessions-none = No hay sesiones activas.
+admin-sessions-end-all-button = Cerrar todas las sesiones
+admin-sessions-ended = Se cerraron todas las sesiones de { $login }.

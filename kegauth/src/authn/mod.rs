@@ -11,12 +11,17 @@
 //! - [`authenticators`]: the password login, LDAP and OAuth;
 //! - [`service`]: the login service the views call (attempt limiting,
 //!   rehashing, the type-erased store);
-//! - [`two_factor`]: a login's second step (the pending state in the session).
+//! - [`two_factor`]: a login's second step (the pending state in the session);
+//! - `account`: the account page's service (sessions as records, password change).
 //!
 //! It builds on `core` and `services` only.
 
+pub(crate) mod account;
+pub(crate) mod account_api;
 pub mod authenticators;
+pub(crate) mod boxed;
 pub mod client_ip;
+pub(crate) mod decoded_sessions;
 pub(crate) mod identity;
 pub mod loaders;
 pub(crate) mod principal;

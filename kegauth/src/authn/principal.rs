@@ -45,17 +45,36 @@ async fn load_session_principal(
     let Some(key) = data.session_key.as_deref() else {
         return Ok(None);
     };
+    let Some(row) = data.record.as_deref() else {
+        // A login from before sessions were recorded: it ends here.
+        ended(&session);
+        return Ok(None);
+    };
     // A session cache hit needs no future.
-    if let Some(user) = auth.0.cached_active_user(key) {
+    if let Some(user) = auth.0.cached_active_user(key, row) {
         return Ok(Some(Principal::new(user)));
     }
-    match auth.0.active_user(key).await {
-        Ok(user) => Ok(user.map(Principal::new)),
-        Err(e) => {
-            log::error!("kegauth: loading the session user failed: {e}");
-            Err(e.status())
-        }
-    }
+    let loaded = match auth.0.active_user(key).await {
+        Ok(Some(user)) => auth.0.account().alive(key, row).await.map(|alive| {
+            if !alive {
+                ended(&session);
+            }
+            alive.then(|| Principal::new(user))
+        }),
+        other => other.map(|user| user.map(Principal::new)),
+    };
+    loaded.map_err(|e| {
+        log::error!("kegauth: loading the session user failed: {e}");
+        e.status()
+    })
+}
+
+/// Log out a session whose row is gone (ended from the sessions list or by
+/// an admin), saying so on the next page.
+fn ended(session: &Session<'_>) {
+    log::info!(target: crate::core::AUDIT, "a session whose record was ended came back");
+    session.log_out();
+    session.flash_message("info", "session-ended");
 }
 
 /// The request's principal: the session user, else the first user a request

@@ -12,12 +12,10 @@ use crate::core::store::two_factor::{SecondFactor, TwoFactorStatus};
 use crate::core::store::Store;
 use crate::core::two_factor::{PendingLogin, TotpSecret};
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::net::IpAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 
-pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) use crate::authn::boxed::BoxFuture;
 
 /// Why a login did not succeed (only shown in detail when `detailed_login_errors` is on).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +99,9 @@ pub(crate) trait AuthService: Send + Sync + 'static {
     /// The app's own tables (`#[derive(Crud)]` records), on the app's database.
     fn records(&self) -> &dyn crate::core::records::RecordStore;
 
+    /// Logged-in sessions as records (`kegauth_sessions`).
+    fn account(&self) -> &dyn crate::authn::account_api::AccountService;
+
     /// Whether a mail manager is configured (the forgot/reset/verify pages exist).
     fn mail_enabled(&self) -> bool;
 
@@ -173,8 +174,9 @@ pub(crate) trait AuthService: Send + Sync + 'static {
     fn write_generation(&self) -> u64;
 
     /// The active user holding `session_key` if the session cache has them
-    /// (`None`: not cached, or not active; ask [`active_user`](Self::active_user)).
-    fn cached_active_user(&self, session_key: &str) -> Option<Arc<AnyUser>>;
+    /// and found session row `row` alive under it (`None`: not cached, or
+    /// not active; ask [`active_user`](Self::active_user) and the row).
+    fn cached_active_user(&self, session_key: &str, row: &str) -> Option<Arc<AnyUser>>;
 
     /// The active user holding `session_key`, type-erased.
     fn active_user<'a>(
@@ -298,6 +300,10 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
 
     fn records(&self) -> &dyn crate::core::records::RecordStore {
         &self.store
+    }
+
+    fn account(&self) -> &dyn crate::authn::account_api::AccountService {
+        self
     }
 
     fn mail_enabled(&self) -> bool {
@@ -473,8 +479,8 @@ impl<DB: Backend, E: EntitySet> AuthService for Service<DB, E> {
         })
     }
 
-    fn cached_active_user(&self, session_key: &str) -> Option<Arc<AnyUser>> {
-        self.only_active(self.store.cached_session_user(session_key))
+    fn cached_active_user(&self, session_key: &str, row: &str) -> Option<Arc<AnyUser>> {
+        self.only_active(self.store.cached_session_user(session_key, row))
     }
 
     fn active_user<'a>(

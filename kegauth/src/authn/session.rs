@@ -11,9 +11,9 @@
 //! as long as it likes), so a copied cookie expires too. The last-seen time is
 //! refreshed at most once a minute, so most requests do not rewrite the cookie.
 
+use crate::authn::decoded_sessions::DecodedSessions;
 use crate::core::clock::Clock;
 use crate::core::config::Config;
-use crate::core::store::session_cache::HashMap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::rngs::OsRng;
@@ -65,23 +65,51 @@ pub struct SessionData {
     /// A passkey ceremony between its two requests.
     #[serde(rename = "w", default, skip_serializing_if = "Option::is_none")]
     pub ceremony: Option<crate::core::passkeys::Ceremony>,
+    /// The login's row in `kegauth_sessions` (see [`crate::store::sessions`]):
+    /// a logged-in session without one, or whose row is gone, is logged out.
+    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    /// A remembered session ("remember me") ends here (Unix seconds), not by
+    /// the idle and absolute timeouts; its cookie outlives the browser.
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub remember_until: Option<i64>,
+}
+
+/// A login's record, for [`Session::log_in`]: its row in `kegauth_sessions`
+/// and, for a remembered session, when it ends (Unix seconds).
+///
+/// ```
+/// let row = kegauth::session::SessionRow { id: "row-id".into(), remember_until: None };
+/// assert!(row.remember_until.is_none());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionRow {
+    /// The row's id.
+    pub id: String,
+    /// When a remembered session ends; `None`: with the browser.
+    pub remember_until: Option<i64>,
 }
 
 impl SessionData {
-    /// A session holding only `session_key` and `csrf`, logged in at `now`
-    /// (Unix seconds).
+    /// A session holding only `session_key`, its row and `csrf`, logged in
+    /// at `now` (Unix seconds).
     ///
     /// ```
-    /// let data = kegauth::session::SessionData::logged_in("key", "csrf", 1_700_000_000);
+    /// use kegauth::session::{SessionData, SessionRow};
+    /// let row = SessionRow { id: "row-id".into(), remember_until: None };
+    /// let data = SessionData::logged_in("key", &row, "csrf", 1_700_000_000);
     /// assert_eq!(data.seen_at, Some(1_700_000_000));
+    /// assert_eq!(data.record.as_deref(), Some("row-id"));
     /// assert!(data.flashes.is_empty());
     /// ```
-    pub fn logged_in(session_key: &str, csrf: &str, now: i64) -> Self {
+    pub fn logged_in(session_key: &str, row: &SessionRow, csrf: &str, now: i64) -> Self {
         SessionData {
             session_key: Some(session_key.to_owned()),
             csrf: Some(csrf.to_owned()),
             logged_in_at: Some(now),
             seen_at: Some(now),
+            record: Some(row.id.clone()),
+            remember_until: row.remember_until,
             ..SessionData::default()
         }
     }
@@ -112,7 +140,7 @@ pub(crate) struct OnSessionChange(pub fn(&rocket::Rocket<rocket::Orbit>, &str));
 /// cache on, the cookies already decrypted.
 pub(crate) struct SessionState {
     clock: Arc<dyn Clock>,
-    decoded: Option<DecodedSessions>,
+    decoded: Option<DecodedSessions<SessionData>>,
 }
 
 impl SessionState {
@@ -236,44 +264,6 @@ impl RequestLocal {
     /// The request's.
     pub(crate) fn of<'r>(req: &'r Request<'_>) -> &'r Self {
         req.local_cache(RequestLocal::default)
-    }
-}
-
-/// Session cookies already decrypted, by their raw (encrypted) value: with
-/// the session cache on (`session_cache_secs`), a repeat request skips the
-/// decryption and the JSON. Only what decrypted and parsed is kept; a raw
-/// value always decrypts to the same data, so entries never go stale. Values
-/// over [`DECODED_MAX_RAW`] bytes are not kept, and past [`DECODED_CAPACITY`]
-/// entries the map starts over.
-pub(crate) struct DecodedSessions(Mutex<HashMap<String, Arc<SessionData>>>);
-
-/// Entries kept at most in [`DecodedSessions`].
-const DECODED_CAPACITY: usize = 10_000;
-/// Largest raw cookie value kept in [`DecodedSessions`] (a logged-in session's is about 250).
-const DECODED_MAX_RAW: usize = 512;
-
-impl DecodedSessions {
-    pub(crate) fn new() -> Self {
-        DecodedSessions(Mutex::new(HashMap::default()))
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<SessionData>>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn get(&self, raw: &str) -> Option<Arc<SessionData>> {
-        self.lock().get(raw).cloned()
-    }
-
-    fn put(&self, raw: &str, data: &Arc<SessionData>) {
-        if raw.len() > DECODED_MAX_RAW {
-            return;
-        }
-        let mut map = self.lock();
-        if map.len() >= DECODED_CAPACITY {
-            map.clear();
-        }
-        map.insert(raw.to_owned(), Arc::clone(data));
     }
 }
 
@@ -403,6 +393,9 @@ impl<'r> Session<'r> {
     /// Which timeout a logged-in session is past, if any. A timestamp the
     /// cookie lacks (a cookie from an older version) counts as past.
     fn expiry(&self, data: &SessionData, now: i64) -> Option<Expiry> {
+        if let Some(until) = data.remember_until {
+            return (now >= until).then_some(Expiry::Absolute);
+        }
         let past = |since: Option<i64>, limit: u32| {
             limit > 0 && since.is_none_or(|t| now.saturating_sub(t) > i64::from(limit))
         };
@@ -448,6 +441,7 @@ impl<'r> Session<'r> {
         let idle = i64::from(self.config.session_idle_timeout_secs);
         let every = SEEN_REFRESH_SECS.min(idle / 4).max(1);
         if idle > 0
+            && shared.remember_until.is_none()
             && shared
                 .seen_at
                 .is_none_or(|t| now.saturating_sub(t) >= every)
@@ -471,6 +465,8 @@ impl<'r> Session<'r> {
             seen_at: None,
             pending: None,
             must_enrol: false,
+            record: None,
+            remember_until: None,
             ..data
         }
     }
@@ -490,11 +486,19 @@ impl<'r> Session<'r> {
         let Ok(value) = serde_json::to_string(data) else {
             return;
         };
-        let cookie = Cookie::build((name, value))
+        let mut cookie = Cookie::build((name, value))
             .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)
             .secure(self.config.cookie_secure);
+        // A remembered login outlives the browser; anything else ends with it
+        // (said outright: Rocket gives a private cookie a week otherwise).
+        cookie = cookie.expires(None::<rocket::time::OffsetDateTime>);
+        if let (Some(_), Some(until)) = (&data.session_key, data.remember_until)
+            && let Ok(at) = rocket::time::OffsetDateTime::from_unix_timestamp(until)
+        {
+            cookie = cookie.expires(at);
+        }
         self.jar.add_private(cookie);
     }
 
@@ -509,30 +513,45 @@ impl<'r> Session<'r> {
         self.current().session_key.clone()
     }
 
-    /// Log a user in: a fresh session holding only their key, a new CSRF token
+    /// Log a user in: a fresh session holding only their key, the login's
+    /// row (recorded first, see [`crate::store::sessions`]), a new CSRF token
     /// and the messages given (nothing from before login survives).
-    pub fn log_in(&self, session_key: &str, flashes: Vec<Flash>) {
-        self.start(session_key, flashes, self.now());
+    pub fn log_in(&self, session_key: &str, row: &SessionRow, flashes: Vec<Flash>) {
+        self.start(session_key, row, flashes, self.now());
+    }
+
+    /// The row of the logged-in session, if any.
+    pub fn record(&self) -> Option<String> {
+        let data = self.current();
+        data.session_key.as_ref()?;
+        data.record.clone()
     }
 
     /// Carry the logged-in user on under a new session key (after they
     /// changed their own rights, which rotates it): like
     /// [`log_in`](Self::log_in), but the absolute timeout still counts from
     /// the original login.
+    /// (The session's row goes on too: carry it over to the new key with
+    /// the store's `rekey_session`.)
     pub fn rekey(&self, session_key: &str, flashes: Vec<Flash>) {
         let now = self.now();
-        let logged_in_at = self.data().logged_in_at.unwrap_or(now);
-        self.start(session_key, flashes, logged_in_at);
+        let data = self.data();
+        let logged_in_at = data.logged_in_at.unwrap_or(now);
+        let row = SessionRow {
+            id: data.record.clone().unwrap_or_default(),
+            remember_until: data.remember_until,
+        };
+        self.start(session_key, &row, flashes, logged_in_at);
     }
 
-    /// A fresh session for `session_key` with a new CSRF token, logged in at
-    /// `logged_in_at` and seen now.
-    fn start(&self, session_key: &str, flashes: Vec<Flash>, logged_in_at: i64) {
+    /// A fresh session for `session_key` and its row with a new CSRF token,
+    /// logged in at `logged_in_at` and seen now.
+    fn start(&self, session_key: &str, row: &SessionRow, flashes: Vec<Flash>, logged_in_at: i64) {
         self.forget_menu(session_key);
         self.save(&SessionData {
             flashes,
             logged_in_at: Some(logged_in_at),
-            ..SessionData::logged_in(session_key, &random_token(), self.now())
+            ..SessionData::logged_in(session_key, row, &random_token(), self.now())
         });
     }
 
@@ -618,6 +637,11 @@ impl<'r> Session<'r> {
         });
     }
 
+    /// Add the kegauth message `key` (in the request's language) as a flash.
+    pub(crate) fn flash_message(&self, category: &str, key: &str) {
+        self.flash(category, &self.req.message(key));
+    }
+
     /// Take (and clear) the flash messages.
     pub fn take_flashes(&self) -> Vec<Flash> {
         let mut data = self.data();
@@ -636,7 +660,7 @@ mod tests {
 
     #[rocket::get("/in")]
     fn log_in(session: Session<'_>) {
-        session.log_in("the-key", Vec::new());
+        session.log_in("the-key", &SessionRow::default(), Vec::new());
     }
 
     #[rocket::get("/key")]
@@ -759,17 +783,5 @@ mod tests {
                 "{headers:?}"
             );
         }
-    }
-
-    #[test]
-    fn decoded_sessions_are_bounded() {
-        let cache = DecodedSessions::new();
-        let data = Arc::new(SessionData::default());
-        cache.put(&"x".repeat(DECODED_MAX_RAW + 1), &data);
-        assert!(cache.lock().is_empty());
-        for i in 0..=DECODED_CAPACITY {
-            cache.put(&i.to_string(), &data);
-        }
-        assert!(cache.lock().len() <= DECODED_CAPACITY);
     }
 }

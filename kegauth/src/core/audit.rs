@@ -85,9 +85,17 @@ pub mod kinds {
     /// A mail held back: its address had its `mail_limit` of such mails in
     /// the window (the detail names the kind of mail).
     pub const MAIL_HELD: &str = "mail-held";
+    /// Sessions ended from the account page or by an admin (the detail
+    /// says how many, and whether all of them).
+    pub const SESSIONS_ENDED: &str = "sessions-ended";
+    /// A user changed their own password on the account page.
+    pub const PASSWORD_CHANGED: &str = "password-changed";
+    /// A user changed their own login id (a username, or an email address
+    /// through the link mailed to it).
+    pub const LOGIN_CHANGED: &str = "login-changed";
 
     /// Every kind above.
-    pub const ALL: [&str; 25] = [
+    pub const ALL: [&str; 28] = [
         LOGIN_SUCCESS,
         LOGIN_FAILURE,
         LOGIN_LOCKOUT,
@@ -113,6 +121,9 @@ pub mod kinds {
         PASSKEY_ADDED,
         PASSKEY_REMOVED,
         MAIL_HELD,
+        SESSIONS_ENDED,
+        PASSWORD_CHANGED,
+        LOGIN_CHANGED,
     ];
 }
 

@@ -203,6 +203,7 @@ pub fn statements<DB: Backend, E: EntitySet>() -> Vec<String> {
     out.extend(audit_events::<DB>());
     out.extend(two_factor_tables::<DB, E>());
     out.extend(mail_sends::<DB>());
+    out.extend(sessions_table::<DB, E>());
     out
 }
 
@@ -239,6 +240,42 @@ fn mail_sends<DB: Backend>() -> Vec<String> {
             ),
         ],
         &[],
+    )
+}
+
+/// kegauth's own table of logged-in sessions (see [`crate::store::sessions`]):
+/// one row per login, named by the session cookie; a deleted row ends that
+/// device's session. `session_key` is the user's key when the row was made
+/// (a row under an older key is dead: the key rotated since), `last_seen_at`
+/// is written at most once a minute, `expires_at` is set for a remembered
+/// session ("remember me").
+pub const SESSIONS: &str = "kegauth_sessions";
+
+fn sessions_table<DB: Backend, E: EntitySet>() -> Vec<String> {
+    use crate::core::entity::Kind;
+    let users = E::User::schema();
+    let text = |n: u32| DB::column_type(Kind::Text, Some(n), false, None);
+    let when = DB::column_type(Kind::DateTime, None, false, None);
+    create_table::<DB>(
+        SESSIONS,
+        vec![
+            format!("{} {} NOT NULL", q::<DB>("id"), text(64)),
+            format!("{} INTEGER NOT NULL", q::<DB>("user_id")),
+            format!("{} {} NOT NULL", q::<DB>("session_key"), text(64)),
+            format!("{} {when} NOT NULL", q::<DB>("created_at")),
+            format!("{} {when} NOT NULL", q::<DB>("last_seen_at")),
+            format!("{} {when}", q::<DB>("expires_at")),
+            format!("{} {}", q::<DB>("user_agent"), text(255)),
+            format!("{} {}", q::<DB>("client_ip"), text(64)),
+            format!("PRIMARY KEY ({})", q::<DB>("id")),
+            format!(
+                "FOREIGN KEY ({}) REFERENCES {} ({}) ON DELETE CASCADE",
+                q::<DB>("user_id"),
+                q::<DB>(users.table),
+                q::<DB>(users.id_column())
+            ),
+        ],
+        &[("ix_kegauth_sessions_user", &["user_id"])],
     )
 }
 

@@ -19,6 +19,9 @@ pub const TWO_FACTOR_VERIFY_PATH: &str = "/login/verify";
 /// The path of the account's second-factor page (`/account/two-factor`).
 pub const TWO_FACTOR_PATH: &str = "/account/two-factor";
 
+/// The path of the account page (`/account`).
+pub const ACCOUNT_PATH: &str = "/account";
+
 /// Where the passkey pages' script is served (`/kegauth/passkeys.js`).
 #[cfg(feature = "passkeys")]
 pub const PASSKEY_SCRIPT_PATH: &str = "/kegauth/passkeys.js";

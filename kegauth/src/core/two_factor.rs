@@ -59,6 +59,9 @@ pub struct PendingLogin {
     /// is done: a right password followed by wrong codes counts as failures.
     #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<i64>,
+    /// The login form's "remember me" was ticked.
+    #[serde(rename = "r", default, skip_serializing_if = "std::ops::Not::not")]
+    pub remember: bool,
 }
 
 /// Whether users have a second factor (the `two_factor` setting).

@@ -658,27 +658,7 @@ impl<D: AuthDb, E: EntitySet> Fairing for AuthManager<D, E> {
         store.permissions_synced(&removed);
         // On PostgreSQL: hear what other instances change (services/revocations.rs).
         crate::services::revocations::start(&store);
-        if !config.oauth_profiles.is_empty()
-            && let Err(e) = store.check_oauth_table().await
-        {
-            log::error!("kegauth: {e}");
-            return Err(rocket);
-        }
-        if config.two_factor_on()
-            && let Err(e) = store.check_two_factor_tables().await
-        {
-            log::error!("kegauth: {e}");
-            return Err(rocket);
-        }
-        if config.passkeys_on()
-            && let Err(e) = store.check_passkeys_table().await
-        {
-            log::error!("kegauth: {e}");
-            return Err(rocket);
-        }
-        if config.attempt_limit_enabled
-            && let Err(e) = store.check_attempt_table().await
-        {
+        if let Err(e) = store.check_feature_tables(&config).await {
             log::error!("kegauth: {e}");
             return Err(rocket);
         }

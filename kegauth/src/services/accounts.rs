@@ -23,6 +23,9 @@ pub const RESET_PASSWORD_PATH: &str = "/reset-password";
 pub const VERIFY_ACCOUNT_PATH: &str = "/verify-account";
 /// The path of the forgot-password page.
 pub const FORGOT_PASSWORD_PATH: &str = "/forgot-password";
+/// The path of the links that confirm a new email address, under the link
+/// origin.
+pub const CONFIRM_EMAIL_PATH: &str = "/account/email";
 
 /// Why a login id cannot be a user's: what [`Store::create_user`], the admin
 /// user form and `auth create-user` refuse alike ([`check_login_id`]).
@@ -371,6 +374,48 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         Ok(format!("{origin}{path}/{}/{token}", user.id()))
     }
 
+    /// The salt of a link that confirms `address` as `user`'s new email
+    /// address: the address, and the user's state as in the reset link's
+    /// but for the last login (a link opened on another device, after a
+    /// login there, still works): it dies when the password or the login id
+    /// changes, when the user is disabled, or when it expires.
+    fn email_salt(user: &U<E>, address: &str, now: chrono::NaiveDateTime) -> String {
+        let core = user.core();
+        serde_json::json!([
+            "confirm-email",
+            user.login_id(),
+            user.is_active_at(now),
+            core.password.as_deref().unwrap_or(""),
+            address.trim().to_lowercase(),
+        ])
+        .to_string()
+    }
+
+    /// A link that makes `address` `user`'s login id when opened:
+    /// `<origin>/account/email/<user id>/<address, base64url>/<token>`.
+    pub fn confirm_email_url(&self, user: &U<E>, address: &str) -> Result<String> {
+        use base64::Engine;
+        let origin = self.flows().link_origin.as_deref().ok_or_else(|| {
+            Error::Config("links need server_name in [kegauth] (e.g. \"example.com\")".into())
+        })?;
+        let now = self.now();
+        let token =
+            self.signer()?
+                .generate(user.id(), &Self::email_salt(user, address, now), now)?;
+        let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(address.trim());
+        Ok(format!(
+            "{origin}{CONFIRM_EMAIL_PATH}/{}/{encoded}/{token}",
+            user.id()
+        ))
+    }
+
+    /// Whether `token` confirms `address` as `user`'s new email address now.
+    pub fn confirm_email_verify(&self, user: &U<E>, address: &str, token: &str) -> bool {
+        let now = self.now();
+        self.signer()
+            .is_ok_and(|s| s.verify(token, user.id(), &Self::email_salt(user, address, now), now))
+    }
+
     /// A fresh verify-account link for `user`.
     pub fn verify_account_url(&self, user: &U<E>) -> Result<String> {
         self.link(VERIFY_ACCOUNT_PATH, user)
@@ -471,14 +516,22 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// false when the limit held it back, which is recorded as an audit
     /// event and nothing else (the request answers as if it was sent).
     pub(crate) async fn send_limited(&self, kind: MailKind, user: &U<E>) -> Result<bool> {
+        self.send_limited_to(kind, user, user.login_id()).await
+    }
+
+    /// [`send_limited`](Self::send_limited) to `address`: the user's login
+    /// id, or for [`MailKind::ConfirmEmail`] the address to confirm.
+    async fn send_limited_to(&self, kind: MailKind, user: &U<E>, address: &str) -> Result<bool> {
         let name = match kind {
             MailKind::ResetPassword => "reset-password",
             MailKind::NewUser => "verify-account",
+            MailKind::ConfirmEmail => "confirm-email",
+            MailKind::PasswordChanged | MailKind::EmailChanged => "notice",
         };
         // A limit that cannot be read (its table missing in an app that runs
         // its own migrations: `auth schema` prints it) sends, and says so:
         // a reset link that never comes is worse than a limit not kept.
-        let reserved = match self.reserve_mail(user.login_id(), name).await {
+        let reserved = match self.reserve_mail(address, name).await {
             Ok(reserved) => reserved,
             Err(e) => {
                 log::error!("kegauth: the mail limit could not be read ({e}); sending anyway");
@@ -504,8 +557,46 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         match kind {
             MailKind::ResetPassword => self.send_reset_mail(user).await?,
             MailKind::NewUser => self.send_verification_mail(user).await?,
+            MailKind::ConfirmEmail => {
+                let url = self.confirm_email_url(user, address)?;
+                self.send_mail(kind, address, &url).await?;
+            }
+            MailKind::PasswordChanged | MailKind::EmailChanged => {
+                self.send_mail(kind, address, "").await?;
+            }
         }
         Ok(true)
+    }
+
+    /// Mail `address` a message of `kind` carrying `url`, in this store's
+    /// language. [`Error::Config`] without a mailer.
+    async fn send_mail(&self, kind: MailKind, address: &str, url: &str) -> Result<()> {
+        let mailer = self
+            .mailer()
+            .ok_or_else(|| Error::Config("no mail manager is configured".into()))?;
+        mailer.send(kind, address, url, self.language()).await
+    }
+
+    /// Mail `address` the link that confirms it as `user`'s new email
+    /// address, within `mail_limit` (false: held back).
+    pub(crate) async fn send_confirm_email(&self, user: &U<E>, address: &str) -> Result<bool> {
+        self.send_limited_to(MailKind::ConfirmEmail, user, address)
+            .await
+    }
+
+    /// Mail `user` a notice of `kind` (their password or email address
+    /// changed), within `mail_limit`, off the request path; errors are
+    /// logged (a notice that fails undoes nothing).
+    pub(crate) fn send_notice(&self, kind: MailKind, user: U<E>) {
+        if !self.mail_on() {
+            return;
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.send_limited(kind, &user).await {
+                log::error!("kegauth: a notice mail to user {} failed: {e}", user.id());
+            }
+        });
     }
 
     /// Mail `user` a reset-password link.

@@ -211,6 +211,12 @@ pub enum MailKind {
     NewUser,
     /// The forgot-password mail with the reset-password link.
     ResetPassword,
+    /// The notice that the account's password was changed (no link).
+    PasswordChanged,
+    /// The link that confirms a new email address, to that address.
+    ConfirmEmail,
+    /// The notice to the old address that the email address changed (no link).
+    EmailChanged,
 }
 
 impl MailKind {
@@ -218,6 +224,9 @@ impl MailKind {
         match self {
             MailKind::NewUser => "kegauth/mail/new-user.md",
             MailKind::ResetPassword => "kegauth/mail/reset-password.md",
+            MailKind::PasswordChanged => "kegauth/mail/password-changed.md",
+            MailKind::ConfirmEmail => "kegauth/mail/confirm-email.md",
+            MailKind::EmailChanged => "kegauth/mail/email-changed.md",
         }
     }
 }

@@ -68,6 +68,18 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/kegauth/two-factor.html"),
     ),
     (
+        "kegauth/account.html",
+        include_str!("../../templates/kegauth/account.html"),
+    ),
+    (
+        "kegauth/sessions-table.html",
+        include_str!("../../templates/kegauth/sessions-table.html"),
+    ),
+    (
+        "kegauth/confirm-email.html",
+        include_str!("../../templates/kegauth/confirm-email.html"),
+    ),
+    (
         "kegauth/nav.html",
         include_str!("../../templates/kegauth/nav.html"),
     ),
@@ -90,6 +102,18 @@ const EMBEDDED: &[(&str, &str)] = &[
     (
         "kegauth/mail/new-user.md",
         include_str!("../../templates/kegauth/mail/new-user.md"),
+    ),
+    (
+        "kegauth/mail/password-changed.md",
+        include_str!("../../templates/kegauth/mail/password-changed.md"),
+    ),
+    (
+        "kegauth/mail/confirm-email.md",
+        include_str!("../../templates/kegauth/mail/confirm-email.md"),
+    ),
+    (
+        "kegauth/mail/email-changed.md",
+        include_str!("../../templates/kegauth/mail/email-changed.md"),
     ),
 ];
 

@@ -149,6 +149,17 @@ pub struct Config {
     /// Seconds after the login at which a session ends however busy it is
     /// (default 43200, 12 hours; 0: never).
     pub session_absolute_timeout_secs: u32,
+    /// Days a session lasts when the user ticks "remember me" on the login
+    /// form (default 30; 0 hides the box; at most 400, the longest a browser
+    /// keeps a cookie). A remembered session's cookie survives a browser
+    /// restart; it ends after these days, not by the idle and absolute
+    /// timeouts, and like any session on a password change, when the user is
+    /// disabled, when their rights change, or from the sessions list.
+    pub remember_me_days: u32,
+    /// Whether users who log in by username may change it on the account
+    /// page (default false; users who log in by email change their address
+    /// there through a link mailed to the new one, whatever this says).
+    pub allow_username_change: bool,
     /// Seconds to keep a session's user and permissions in memory (default
     /// 1; 0: look them up on every request). The store's own writes clear
     /// the cache at once; writes from other instances, the CLI or the app's
@@ -268,6 +279,8 @@ impl Default for Config {
             cookie_secure: true,
             session_idle_timeout_secs: 1800,
             session_absolute_timeout_secs: 43_200,
+            remember_me_days: 30,
+            allow_username_change: false,
             session_cache_secs: DEFAULT_SESSION_CACHE_SECS,
             nav_cache_secs: 300,
             // Off in a build without the feature; "optional" there stops the launch.
@@ -296,7 +309,39 @@ impl Default for Config {
     }
 }
 
+/// How long a session that is not remembered lives (the session timeouts,
+/// in seconds; 0: no such limit): what tells a live row from a dead one.
+///
+/// ```
+/// use kegauth::config::SessionLimits;
+/// let limits = SessionLimits { idle_secs: 1800, ..SessionLimits::default() };
+/// assert_eq!(limits.absolute_secs, 0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// `session_idle_timeout_secs`.
+    pub idle_secs: u32,
+    /// `session_absolute_timeout_secs`.
+    pub absolute_secs: u32,
+}
+
+/// The longest `remember_me_days` (browsers keep a cookie 400 days at most).
+pub const MAX_REMEMBER_ME_DAYS: u32 = 400;
+
 impl Config {
+    /// What tells a live session from a dead one: the session timeouts.
+    ///
+    /// ```
+    /// let limits = kegauth::config::Config::default().session_limits();
+    /// assert_eq!(limits.idle_secs, 1800);
+    /// ```
+    pub fn session_limits(&self) -> SessionLimits {
+        SessionLimits {
+            idle_secs: self.session_idle_timeout_secs,
+            absolute_secs: self.session_absolute_timeout_secs,
+        }
+    }
+
     /// Whether a login by `method` (`password`, `ldap`, `oauth`) takes the
     /// second step for a user who has a second factor.
     pub fn second_step_for(&self, method: &str) -> bool {
@@ -392,6 +437,12 @@ impl Config {
                     crate::core::two_factor::LOGIN_METHODS
                 ));
             }
+        }
+        if self.remember_me_days > MAX_REMEMBER_ME_DAYS {
+            return bad(format!(
+                "remember_me_days is 0 to {MAX_REMEMBER_ME_DAYS}, not {}",
+                self.remember_me_days
+            ));
         }
         if self.mail_limit_timespan == 0 {
             return bad("mail_limit_timespan is at least 1 second".into());

@@ -235,4 +235,23 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         }
         Ok(outcome)
     }
+
+    /// Check at launch that the tables `config` needs can be read: the
+    /// sessions' always, and those of the features it turns on.
+    pub async fn check_feature_tables(&self, config: &crate::core::config::Config) -> Result<()> {
+        self.check_sessions_table().await?;
+        if !config.oauth_profiles.is_empty() {
+            self.check_oauth_table().await?;
+        }
+        if config.two_factor_on() {
+            self.check_two_factor_tables().await?;
+        }
+        if config.passkeys_on() {
+            self.check_passkeys_table().await?;
+        }
+        if config.attempt_limit_enabled {
+            self.check_attempt_table().await?;
+        }
+        Ok(())
+    }
 }

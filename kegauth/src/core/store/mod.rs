@@ -19,6 +19,7 @@ pub mod passkeys;
 mod permissions;
 mod records;
 pub(crate) mod session_cache;
+pub mod sessions;
 mod tables;
 pub(crate) mod tokens;
 pub mod two_factor;

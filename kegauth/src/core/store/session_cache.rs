@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 /// The maps kegauth consults on every request, keyed by strings from the
 /// session cookie (here the session key; in
-/// [`DecodedSessions`](crate::session::DecodedSessions) the raw ~280-byte
+/// [`DecodedSessions`](crate::authn::decoded_sessions::DecodedSessions) the raw ~280-byte
 /// cookie, where std's SipHash cost more than the rest of the lookup). The
 /// hash is ahash, randomly keyed too; only keys that came from the database
 /// or decrypted are ever inserted, a lookup never inserts.
@@ -32,8 +32,14 @@ const CAPACITY: usize = 10_000;
 struct Entry<U> {
     user: Arc<U>,
     permissions: Option<Arc<BTreeSet<String>>>,
+    /// Session rows (`kegauth_sessions`) found alive under this key since
+    /// `at`; a few at most (one per device of the user).
+    rows: Vec<String>,
     at: Instant,
 }
+
+/// Session rows kept at most per entry.
+const ROWS_PER_ENTRY: usize = 16;
 
 /// Which session key an API token last led to: `(login id as sent, token
 /// digest)` → the session key of the user it matched. Never trusted alone:
@@ -211,9 +217,40 @@ impl<U> SessionCache<U> {
             Entry {
                 user,
                 permissions: None,
+                rows: Vec::new(),
                 at: Instant::now(),
             },
         );
+    }
+
+    /// Whether session row `row` was found alive under `key` (fresh).
+    pub(crate) fn row(&self, key: &str, row: &str) -> bool {
+        self.lookup(key, |e| e.rows.iter().any(|r| r == row).then_some(()))
+            .is_some()
+    }
+
+    /// The cached user for `key`, if fresh and session row `row` was found
+    /// alive under it (one lookup for both).
+    pub(crate) fn user_with_row(&self, key: &str, row: &str) -> Option<Arc<U>> {
+        self.lookup(key, |e| {
+            e.rows.iter().any(|r| r == row).then(|| e.user.clone())
+        })
+    }
+
+    /// Keep that session row `row` is alive under `key` (with the cached
+    /// user holding `key`; nothing is kept without one).
+    pub(crate) fn put_row(&self, key: &str, row: &str, generation: u64) {
+        let Some(mut entries) = self.lock_unchanged(generation) else {
+            return;
+        };
+        if let Some(entry) = entries.get_mut(key) {
+            if entry.rows.len() >= ROWS_PER_ENTRY {
+                entry.rows.clear();
+            }
+            if !entry.rows.iter().any(|r| r == row) {
+                entry.rows.push(row.to_string());
+            }
+        }
     }
 
     /// Keep the permissions of the (cached) user holding `key`.
@@ -250,6 +287,29 @@ mod tests {
         assert!(cache.permissions("k").is_some());
         cache.invalidate();
         assert!(cache.user("k").is_none() && cache.permissions("k").is_none());
+    }
+
+    #[test]
+    fn a_session_row_is_kept_with_its_user_and_goes_with_it() {
+        let cache = SessionCache::<u8>::new(Duration::from_secs(60));
+        let seen = cache.generation();
+        cache.put_row("k", "r1", seen);
+        assert!(!cache.row("k", "r1"), "no user entry, nothing kept");
+        cache.put_user("k", Arc::new(1), seen);
+        cache.put_row("k", "r1", seen);
+        assert!(cache.row("k", "r1"));
+        assert_eq!(cache.user_with_row("k", "r1").as_deref(), Some(&1));
+        assert!(cache.user_with_row("k", "r2").is_none());
+        assert!(cache.user("k").is_some());
+        cache.evict_users(|u| *u == 1);
+        assert!(!cache.row("k", "r1"));
+        // A row read before a write cannot be kept after it.
+        let before = cache.generation();
+        cache.put_user("k", Arc::new(1), before);
+        cache.invalidate();
+        cache.put_user("k", Arc::new(1), cache.generation());
+        cache.put_row("k", "r1", before);
+        assert!(!cache.row("k", "r1"));
     }
 
     #[test]

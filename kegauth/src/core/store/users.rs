@@ -29,9 +29,10 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         Ok(user)
     }
 
-    /// The user holding this session key if the session cache has them.
-    pub(crate) fn cached_session_user(&self, key: &str) -> Option<Arc<U<E>>> {
-        self.sessions.user(key)
+    /// The user holding this session key if the session cache has them,
+    /// and has found session row `row` alive under it.
+    pub(crate) fn cached_session_user(&self, key: &str, row: &str) -> Option<Arc<U<E>>> {
+        self.sessions.user_with_row(key, row)
     }
 
     /// [`user_permissions`](Self::user_permissions) of a user from

@@ -111,8 +111,60 @@ type U<E> = <E as EntitySet>::User;
 pub use crate::core::paths::TEST_ROUTES;
 
 #[get("/login?<key>")]
-fn login(key: &str, session: Session<'_>) {
-    session.log_in(key, Vec::new());
+async fn login(key: &str, session: Session<'_>, req: RequestInfo<'_>) -> Status {
+    let Some(auth) = req.0.rocket().state::<crate::authn::service::Auth>() else {
+        return Status::InternalServerError;
+    };
+    let user = match auth.0.active_user(key).await {
+        Ok(Some(user)) => user,
+        // No such user (`key=none`): a session that holds nobody.
+        Ok(None) => {
+            let row = crate::authn::session::SessionRow::default();
+            session.log_in(key, &row, Vec::new());
+            return Status::Ok;
+        }
+        Err(e) => return e.status(),
+    };
+    let Some(user_id) = auth.0.id_of(&*user) else {
+        return Status::NotFound;
+    };
+    let limits = req
+        .0
+        .rocket()
+        .state::<Config>()
+        .map(Config::session_limits)
+        .unwrap_or_default();
+    let new = crate::core::store::sessions::NewSession {
+        user_id,
+        session_key: key,
+        user_agent: req.0.headers().get_one("User-Agent"),
+        ..Default::default()
+    };
+    match auth.0.account().start(new, limits).await {
+        Ok(id) => {
+            let row = crate::authn::session::SessionRow {
+                id,
+                remember_until: None,
+            };
+            session.log_in(key, &row, Vec::new());
+            Status::Ok
+        }
+        Err(e) => e.status(),
+    }
+}
+
+/// The request itself, for a test route.
+struct RequestInfo<'r>(&'r rocket::Request<'r>);
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for RequestInfo<'r> {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(
+        req: &'r rocket::Request<'_>,
+    ) -> rocket::request::Outcome<Self, Self::Error> {
+        rocket::request::Outcome::Success(RequestInfo(req))
+    }
 }
 
 #[get("/logout")]
@@ -132,7 +184,8 @@ fn csrf(session: Session<'_>) -> String {
 }
 
 /// The routes [`TestClient`] mounts under [`TEST_ROUTES`], for a harness
-/// of its own: `GET login?key=<session key>` logs that user in, `GET logout`
+/// of its own: `GET login?key=<session key>` logs that user in (recording
+/// the session as a login does), `GET logout`
 /// logs out, `GET csrf` answers the session's CSRF token, `GET save`
 /// re-sends the session the request carried.
 ///
@@ -259,6 +312,19 @@ impl<D: AuthDb, E: EntitySet> TestClient<D, E> {
         expect_ok(r.status())
     }
 
+    /// Record a session of `user` (as a login does); its row id.
+    async fn session_row(&self, user: &U<E>) -> Result<String> {
+        let new = crate::core::store::sessions::NewSession {
+            user_id: crate::core::entity::AuthEntity::id(user),
+            session_key: &user.core().session_key,
+            user_agent: Some("kegauth TestClient"),
+            ..Default::default()
+        };
+        self.store()?
+            .start_session(&new, self.config()?.session_limits())
+            .await
+    }
+
     /// Log the client's user out (as the logout page does).
     pub async fn log_out(&self) -> Result<()> {
         let r = self
@@ -332,8 +398,19 @@ impl<D: AuthDb, E: EntitySet> TestClient<D, E> {
             Err(_) => return request.dispatch().await,
         };
         let before = self.raw_cookie(name);
+        let row = match self.session_row(user).await {
+            Ok(id) => crate::authn::session::SessionRow {
+                id,
+                remember_until: None,
+            },
+            Err(e) => {
+                log::error!("kegauth: recording a test session failed: {e}");
+                return request.dispatch().await;
+            }
+        };
         let data = SessionData::logged_in(
             &user.core().session_key,
+            &row,
             &self.request_csrf,
             crate::authn::session::now_secs(self.client.rocket()),
         );

@@ -22,11 +22,12 @@ pub(super) use crate::web::crud::values::{add_error, cell, input_error, input_va
 
 pub(super) const RESEND_VERIFICATION: &str = "resend-verification";
 pub(super) const RESET_TWO_FACTOR: &str = "reset-two-factor";
+pub(super) const END_SESSIONS: &str = "end-sessions";
 
 /// The row actions of a section's grid.
 pub(super) fn row_actions(section: Section) -> Vec<&'static str> {
     match section {
-        Section::Users => vec![RESEND_VERIFICATION, RESET_TWO_FACTOR],
+        Section::Users => vec![RESEND_VERIFICATION, RESET_TWO_FACTOR, END_SESSIONS],
         _ => Vec::new(),
     }
 }

@@ -379,6 +379,18 @@ impl<DB: Backend, E: EntitySet> CrudSource for Users<DB, E> {
         id: i64,
     ) -> BoxFuture<'a, Result<Found<Flash>>> {
         Box::pin(async move {
+            if name == END_SESSIONS {
+                let mut user = found!(self.existing(cx, id).await?);
+                let (actor, _) = Self::viewer(cx);
+                self.store.end_all_sessions(&mut user, actor).await?;
+                return Ok(Found::Yes(Flash {
+                    category: "success".into(),
+                    message: cx.tr.t_args(
+                        "admin-sessions-ended",
+                        &[("login", user.login_id().to_string())],
+                    ),
+                }));
+            }
             if name == RESET_TWO_FACTOR && self.two_factor {
                 let _user = found!(self.existing(cx, id).await?);
                 self.store.disable_two_factor(id, true).await?;

@@ -457,26 +457,35 @@ impl CrudHandler {
         Ok(html(Status::Ok, body))
     }
 
-    /// Links shown on an edit page: a user's audit events, for a viewer who
-    /// may see the audit page.
-    async fn form_links(&self, r: &Request2<'_, '_>, id: Option<i64>) -> Vec<serde_json::Value> {
+    /// What a user's edit page shows besides the form: their sessions (with
+    /// "End all sessions") and, for a viewer who may see the audit page, a
+    /// link to their audit events.
+    async fn form_extras(&self, r: &Request2<'_, '_>, id: Option<i64>) -> serde_json::Value {
         let (SourceRef::Builtin(Section::Users, _), Some(id)) = (&self.view.source, id) else {
-            return Vec::new();
+            return json!({});
         };
+        let sessions = crate::web::views::account::sessions_of_user(&r.ctx, id).await;
+        let mut extras = json!({
+            "sessions": sessions.unwrap_or_else(|e| {
+                log::error!("kegauth: listing the sessions of user {id} failed: {e}");
+                Vec::new()
+            }),
+            "end_sessions_url": format!("{}/{id}/end-sessions", r.root),
+        });
         let Some(rules) = r.req.rocket().state::<AdminRules>() else {
-            return Vec::new();
+            return extras;
         };
         if evaluate(r.req, &rules.requirement(Section::Audit, Action::List))
             .await
-            .is_err()
+            .is_ok()
         {
-            return Vec::new();
+            let mount = root(r.req, "");
+            extras["links"] = json!([{
+                "label": r.tr().t("audit-user-events"),
+                "url": format!("{}{}?user={id}", mount.trim_end_matches('/'), Section::Audit.path()),
+            }]);
         }
-        let mount = root(r.req, "");
-        vec![json!({
-            "label": r.tr().t("audit-user-events"),
-            "url": format!("{}{}?user={id}", mount.trim_end_matches('/'), Section::Audit.path()),
-        })]
+        extras
     }
 
     fn render_form(
@@ -486,7 +495,7 @@ impl CrudHandler {
         fields: Vec<FormField>,
         errors: &super::FieldErrors,
         flashes: Vec<Flash>,
-        links: Vec<serde_json::Value>,
+        extras: serde_json::Value,
     ) -> Page {
         let (singular, _) = r.names();
         let (title, action) = match id {
@@ -501,22 +510,24 @@ impl CrudHandler {
                 f
             })
             .collect();
+        let mut context = json!({
+            "singular": singular,
+            "fields": fields,
+            "errors": errors,
+            "form_action": action,
+            "cancel_url": r.root,
+            "csrf_token": r.session().csrf_token(),
+            "flashes": flashes,
+        });
+        if let (Some(context), serde_json::Value::Object(extras)) =
+            (context.as_object_mut(), extras)
+        {
+            context.extend(extras);
+        }
         html(
             Status::Ok,
-            r.templates().render(
-                "kegauth/crud-form.html",
-                &title,
-                json!({
-                    "singular": singular,
-                    "fields": fields,
-                    "errors": errors,
-                    "form_action": action,
-                    "links": links,
-                    "cancel_url": r.root,
-                    "csrf_token": r.session().csrf_token(),
-                    "flashes": flashes,
-                }),
-            ),
+            r.templates()
+                .render("kegauth/crud-form.html", &title, context),
         )
     }
 
@@ -533,8 +544,8 @@ impl CrudHandler {
             return Ok(Page::Status(Status::NotFound));
         };
         let flashes = r.session().take_flashes();
-        let links = self.form_links(r, id).await;
-        Ok(self.render_form(r, id, fields, &BTreeMap::new(), flashes, links))
+        let extras = self.form_extras(r, id).await;
+        Ok(self.render_form(r, id, fields, &BTreeMap::new(), flashes, extras))
     }
 
     async fn save(
@@ -580,7 +591,7 @@ impl CrudHandler {
                     // The viewer changed their own rights: keep them logged in
                     // with their new key (other sessions of theirs end).
                     Some(key) => {
-                        r.session().rekey(&key, vec![flash]);
+                        r.ctx.rekey(&key, vec![flash]).await?;
                         Ok(Page::redirect(r.root.clone()))
                     }
                     None => Ok(r.redirect_to_list(flash)),
@@ -598,8 +609,8 @@ impl CrudHandler {
                 for message in errors.get("_form").into_iter().flatten() {
                     flashes.push(error_flash(message));
                 }
-                let links = self.form_links(r, id).await;
-                Ok(self.render_form(r, id, fields, &errors, flashes, links))
+                let extras = self.form_extras(r, id).await;
+                Ok(self.render_form(r, id, fields, &errors, flashes, extras))
             }
             _ => Ok(Page::Status(Status::NotFound)),
         }

@@ -28,6 +28,8 @@ pub struct LoginForm<'r> {
     password: Option<&'r str>,
     csrf_token: Option<&'r str>,
     next: Option<&'r str>,
+    /// The "remember me" box (any value: ticked).
+    remember_me: Option<&'r str>,
 }
 
 struct LoginPage<'a> {
@@ -78,6 +80,7 @@ fn render_login(ctx: &Ctx<'_>, page: LoginPage<'_>) -> Page {
                 "forgot_url": auth.0.mail_enabled().then_some(crate::services::accounts::FORGOT_PASSWORD_PATH),
                 "providers": providers,
                 "passkey_login": ctx.config.passkeys_on(),
+                "remember_me_days": ctx.config.remember_me_days,
                 "passkey_script": passkey_script(),
             }),
         ),
@@ -239,6 +242,7 @@ pub(crate) async fn login_post(
                     login_id,
                     next,
                     gate: Some(gate),
+                    remember: form.remember_me.is_some_and(|v| !v.is_empty()),
                     method: ctx.method(),
                     detail: serde_json::json!({ "login": login_id, "method": ctx.method() }),
                 };

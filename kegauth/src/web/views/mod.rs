@@ -1,5 +1,6 @@
 //! kegauth's views: login and logout (keg-auth's URLs and form field names).
 
+pub(crate) mod account;
 #[cfg(feature = "mail")]
 pub(crate) mod accounts;
 pub(crate) mod assets;
@@ -39,6 +40,7 @@ pub fn routes() -> Vec<Route> {
     #[cfg(feature = "oauth")]
     all.extend(oauth::routes());
     all.extend(two_factor::routes());
+    all.extend(account::routes());
     #[cfg(feature = "passkeys")]
     all.extend(passkeys::routes());
     all.extend(assets::routes());

@@ -172,6 +172,7 @@ async fn oauth_callback(
                 login_id: &login_id,
                 next,
                 gate: None,
+                remember: false,
                 method: "oauth",
                 detail: json!({ "login": login_id, "method": "oauth", "provider": p.name }),
             };

@@ -143,6 +143,8 @@ pub struct Ctx<'r> {
     pub(crate) ip: Option<IpAddr>,
     /// Where audit events go.
     pub(crate) auditor: &'r crate::core::audit::Auditor,
+    /// The browser's `User-Agent` (recorded with a login's session).
+    pub(crate) user_agent: Option<&'r str>,
 }
 
 impl Ctx<'_> {
@@ -152,6 +154,21 @@ impl Ctx<'_> {
             Authenticator::Ldap => "ldap",
             _ => "password",
         }
+    }
+
+    /// Carry the logged-in session on under the user's new session key
+    /// (they changed their own rights or password, which rotated it): the
+    /// cookie and the session's row. Their other sessions end.
+    pub(crate) async fn rekey(
+        &self,
+        key: &str,
+        flashes: Vec<crate::authn::session::Flash>,
+    ) -> crate::core::error::Result<()> {
+        if let Some(row) = self.session.record() {
+            self.auth.0.account().rekey(&row, key).await?;
+        }
+        self.session.rekey(key, flashes);
+        Ok(())
     }
 
     /// Record `event`, with the client's address, without waiting.
@@ -199,6 +216,7 @@ impl<'r> FromRequest<'r> for Ctx<'r> {
                 oauth,
                 ip: proxies.client_ip_of(req),
                 auditor,
+                user_agent: req.headers().get_one("User-Agent"),
             }),
             _ => {
                 log::error!("kegauth: the AuthManager fairing is not attached");

@@ -354,6 +354,7 @@ async fn login(form: Form<PasskeyForm<'_>>, ctx: Ctx<'_>) -> Page {
         login_id: &login_id,
         next,
         gate: None,
+        remember: false,
         method: "passkey",
         detail: json!({ "login": login_id, "method": "passkey", "passkey": stored.id }),
     };

@@ -31,6 +31,8 @@ pub(crate) struct FirstStep<'a> {
     pub method: &'static str,
     /// What the audit trail says of the login.
     pub detail: serde_json::Value,
+    /// "Remember me" was ticked.
+    pub remember: bool,
 }
 
 /// Finish a login whose first step went through: the second step when the
@@ -61,30 +63,61 @@ async fn finish(ctx: &Ctx<'_>, step: FirstStep<'_>) -> crate::core::error::Resul
                 Some(crate::core::attempts::Gate::Open(id)) => Some(id),
                 _ => None,
             },
+            remember: step.remember,
         });
         return Ok(Page::redirect(TWO_FACTOR_VERIFY_PATH.to_string()));
     }
     if let Some(gate) = step.gate {
         ctx.auth.0.attempt_succeeded(gate).await?;
     }
-    log_in(
-        ctx,
-        step.user_id,
-        &step.session_key,
-        step.detail,
-        Vec::new(),
-    );
+    let login = Login {
+        user_id: step.user_id,
+        session_key: &step.session_key,
+        remember: step.remember,
+    };
+    log_in(ctx, login, step.detail, Vec::new()).await?;
     after_login(ctx, step.user_id, target).await
 }
 
-/// Record the login and start the session.
-fn log_in(
-    ctx: &Ctx<'_>,
+/// Who logs in, and whether to remember the session.
+struct Login<'a> {
     user_id: i64,
-    session_key: &str,
+    session_key: &'a str,
+    remember: bool,
+}
+
+/// Record the login (its session row first, then the audit event) and start
+/// the session.
+async fn log_in(
+    ctx: &Ctx<'_>,
+    login: Login<'_>,
     detail: serde_json::Value,
     more: Vec<Flash>,
-) {
+) -> crate::core::error::Result<()> {
+    let Login {
+        user_id,
+        session_key,
+        remember,
+    } = login;
+    let days = ctx.config.remember_me_days;
+    let now = ctx.auth.0.two_factor().now_secs();
+    let remember_until = (remember && days > 0).then(|| now + i64::from(days) * 86_400);
+    let ip = ctx.ip.map(|ip| ip.to_string());
+    let new = crate::core::store::sessions::NewSession {
+        user_id,
+        session_key,
+        remember_until: remember_until
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .map(|t| t.naive_utc()),
+        user_agent: ctx.user_agent,
+        client_ip: ip.as_deref(),
+    };
+    let id = ctx
+        .auth
+        .0
+        .account()
+        .start(new, ctx.config.session_limits())
+        .await?;
     ctx.audit(
         AuditEvent::new(kinds::LOGIN_SUCCESS, Outcome::Success)
             .actor(user_id)
@@ -96,7 +129,9 @@ fn log_in(
         message: ctx.templates.t("login-success"),
     }];
     flashes.extend(more);
-    ctx.session.log_in(session_key, flashes);
+    let row = crate::authn::session::SessionRow { id, remember_until };
+    ctx.session.log_in(session_key, &row, flashes);
+    Ok(())
 }
 
 /// Where a logged-in user goes: `target`, or the enrolment page first (the
@@ -311,7 +346,14 @@ pub(super) async fn complete_second_step(
     }
     let detail =
         json!({ "login": pending.login_id, "method": pending.method, "second_factor": used });
-    log_in(ctx, pending.user_id, &pending.session_key, detail, more);
+    let login = Login {
+        user_id: pending.user_id,
+        session_key: &pending.session_key,
+        remember: pending.remember,
+    };
+    if let Err(e) = log_in(ctx, login, detail, more).await {
+        return Page::Error(e);
+    }
     let target = pending
         .next
         .unwrap_or_else(|| ctx.endpoints.after_login.clone());
