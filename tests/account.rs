@@ -22,6 +22,8 @@ on_three_backends!(
     an_email_change_waits_for_its_link,
     remember_me_outlives_the_browser_and_the_timeouts,
     admins_see_and_end_a_users_sessions,
+    usernames_change_only_when_allowed,
+    the_last_seen_time_is_written_at_most_once_a_minute,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -626,4 +628,149 @@ async fn admins_see_and_end_a_users_sessions<B: TestBackend>() {
         .await;
     assert_eq!(r.status, Status::Forbidden);
     assert_eq!(admin.who().await, "Logged in as root@example.com");
+}
+
+/// A user who logs in by username.
+#[derive(Debug, kegauth::AuthEntity)]
+#[auth(user, table = "handles", login = "username")]
+struct Handle {
+    id: i64,
+    username: String,
+    #[auth(core)]
+    core: kegauth::UserCore,
+}
+
+/// POST `fields` to `path` on `client` with the CSRF token of the page at `from`.
+async fn post_on<'c>(
+    client: &'c rocket::local::asynchronous::Client,
+    from: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> LocalResponse<'c> {
+    let page = body(client.get(from.to_string()).dispatch().await).await;
+    let csrf = csrf_in(&page);
+    let mut all = fields.to_vec();
+    all.push(("csrf_token", &csrf));
+    client
+        .post(path.to_string())
+        .header(rocket::http::ContentType::Form)
+        .body(crate::common::web::form_body(&all))
+        .dispatch()
+        .await
+}
+
+async fn usernames_change_only_when_allowed<B: TestBackend>() {
+    use rocket_db_pools::Database;
+    for allowed in [false, true] {
+        let Some((url, _cleanup)) = B::database().await else {
+            return;
+        };
+        let figment = rocket::Config::figment()
+            .merge(("databases.main.url", url.as_str()))
+            .merge(("kegauth.allow_username_change", allowed));
+        let rocket = rocket::build()
+            .configure(figment)
+            .attach(B::Db::init())
+            .attach(
+                kegauth::AuthManager::<B::Db, Handle>::builder()
+                    .create_schema(true)
+                    .build(),
+            )
+            .mount("/", kegauth::routes())
+            .register("/", kegauth::catchers());
+        let client = rocket::local::asynchronous::Client::tracked(rocket)
+            .await
+            .expect("launch");
+        let store = client
+            .rocket()
+            .state::<kegauth::StoreOf<B::Db, Handle>>()
+            .expect("the store")
+            .clone();
+        for name in ["zed", "amy"] {
+            let mut h = Handle {
+                id: 0,
+                username: name.into(),
+                core: kegauth::UserCore::new(),
+            };
+            store.insert_user(&mut h).await.unwrap();
+            store.set_password(&mut h, PASSWORD).await.unwrap();
+        }
+        let r = post_on(
+            &client,
+            "/login",
+            "/login",
+            &[("login_id", "zed"), ("password", PASSWORD)],
+        )
+        .await;
+        assert_eq!(r.status(), Status::SeeOther);
+        drop(r);
+        let page = body(client.get("/account").dispatch().await).await;
+        assert_eq!(
+            page.contains("id=\"account-login-form\""),
+            allowed,
+            "{page}"
+        );
+        assert!(page.contains("id=\"account-password-form\""), "{page}");
+        let rename = |to: &'static str| [("login_id", to), ("current_password", PASSWORD)];
+        if !allowed {
+            let r = post_on(&client, "/account", "/account/login", &rename("zoe")).await;
+            assert_eq!(r.status(), Status::NotFound);
+            drop(r);
+            assert!(store.user_by_login("zed").await.unwrap().is_some());
+            continue;
+        }
+        let r = post_on(&client, "/account", "/account/login", &rename("amy")).await;
+        assert_eq!(r.status(), Status::Ok);
+        assert!(body(r).await.contains("Another account has it already."));
+        let r = post_on(&client, "/account", "/account/login", &rename("zoe")).await;
+        assert_eq!(
+            (r.status(), location(&r).as_str()),
+            (Status::SeeOther, "/account")
+        );
+        drop(r);
+        let page = body(client.get("/account").dispatch().await).await;
+        assert!(page.contains("Your username is zoe now."), "{page}");
+        assert!(store.user_by_login("zed").await.unwrap().is_none());
+        assert!(store.user_by_login("zoe").await.unwrap().is_some());
+    }
+}
+
+async fn the_last_seen_time_is_written_at_most_once_a_minute<B: TestBackend>() {
+    let clock = Arc::new(ManualClock::new(t0()));
+    let c = clock.clone();
+    // No session cache: every request checks its session's row.
+    let figment = rocket::Config::figment().merge(("kegauth.session_cache_secs", 0));
+    let Some(app) = app_configured::<B>(figment, move |b| b.clock(c), |r| r).await else {
+        return;
+    };
+    let ann = app.user("ann@example.com", Some(PASSWORD)).await;
+    let mut firefox = Browser::new(&app, FIREFOX);
+    firefox.log_in("ann@example.com", PASSWORD, false).await;
+    let last_seen = || async {
+        let user = app.store.user(ann.id).await.unwrap().unwrap();
+        let rows = app
+            .store
+            .user_sessions(ann.id, &user.core.session_key, Default::default())
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        (rows[0].created_at, rows[0].last_seen_at)
+    };
+    assert_eq!(last_seen().await, (t0(), t0()));
+    // Requests within the minute write nothing.
+    for step in [19, 19, 19, 2] {
+        clock.advance(TimeDelta::seconds(step));
+        assert_eq!(firefox.who().await, "Logged in as ann@example.com");
+    }
+    assert_eq!(last_seen().await, (t0(), t0()), "59 s: not yet");
+    // The first request a minute after the last write writes it.
+    clock.advance(TimeDelta::seconds(1));
+    assert_eq!(firefox.who().await, "Logged in as ann@example.com");
+    let minute = t0() + TimeDelta::seconds(60);
+    assert_eq!(last_seen().await, (t0(), minute));
+    clock.advance(TimeDelta::seconds(30));
+    assert_eq!(firefox.who().await, "Logged in as ann@example.com");
+    assert_eq!(last_seen().await, (t0(), minute));
+    // The account page shows it.
+    assert!(firefox.account().await.contains("2026-03-01 09:01 UTC"));
 }

@@ -114,6 +114,32 @@ impl Browser {
         }
     }
 
+    /// Wait (up to 10s) until the browser has left `path`.
+    async fn until_off(&self, path: &str) -> Step {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.path().await? == path {
+            ensure!(Instant::now() < deadline, "still on {path}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    /// Wait (up to 10s) until an element matches `css`.
+    async fn until_found(&self, css: &str) -> Step<fantoccini::elements::Element> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await {
+                return Ok(e);
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "no `{css}` on {}",
+                self.path().await?
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn find(&self, css: &str) -> Step<fantoccini::elements::Element> {
         match self.client.find(Locator::Css(css)).await {
             Ok(e) => Ok(e),
@@ -483,6 +509,7 @@ async fn superuser_creates_a_user_who_verifies_and_logs_in(b: &Browser, outbox: 
     b.click("a[href='/logout']").await?;
     b.until_on("/logout").await?;
     b.click("#logout-form button[type=submit]").await?;
+    b.until_off("/logout").await?;
     b.open("/secret1").await?;
     b.until_on("/login").await?;
 
@@ -831,6 +858,8 @@ async fn remember_me_and_the_sessions_page(
     b.fits_at_both_widths("account").await?;
     b.click("#account-sessions tr.session:not(.current) button[type=submit]")
         .await?;
+    // The same page again, with the answer's message.
+    b.until_found(".flash-success").await?;
     b.until_on("/account").await?;
     let flashes = b.texts(".flash-success").await?;
     ensure!(
@@ -1028,6 +1057,8 @@ impl Browser {
     async fn log_out(&self) -> Step {
         self.open("/logout").await?;
         self.click("#logout-form button[type=submit]").await?;
+        // The logout's answer first (opening a page at once could cancel it).
+        self.until_off("/logout").await?;
         self.open("/secret1").await?;
         self.until_on("/login").await
     }
