@@ -24,6 +24,7 @@ on_three_backends!(
     admins_see_and_end_a_users_sessions,
     usernames_change_only_when_allowed,
     the_last_seen_time_is_written_at_most_once_a_minute,
+    a_logout_ends_this_device_only,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -773,4 +774,37 @@ async fn the_last_seen_time_is_written_at_most_once_a_minute<B: TestBackend>() {
     assert_eq!(last_seen().await, (t0(), minute));
     // The account page shows it.
     assert!(firefox.account().await.contains("2026-03-01 09:01 UTC"));
+}
+
+async fn a_logout_ends_this_device_only<B: TestBackend>() {
+    let Some(app) = app_configured::<B>(rocket::Config::figment(), |b| b, |r| r).await else {
+        return;
+    };
+    let ann = app.user("ann@example.com", Some(PASSWORD)).await;
+    let mut firefox = Browser::new(&app, FIREFOX);
+    let mut chrome = Browser::new(&app, CHROME);
+    firefox.log_in("ann@example.com", PASSWORD, false).await;
+    chrome.log_in("ann@example.com", PASSWORD, false).await;
+    let mut copy = Browser::new(&app, FIREFOX);
+    copy.cookie = firefox.cookie.clone();
+    assert_eq!(copy.who().await, "Logged in as ann@example.com");
+
+    let r = firefox.post("/logout", "/logout", &[]).await;
+    assert_eq!(r.status, Status::SeeOther);
+    assert_eq!(firefox.who().await, "Not logged in");
+    // A copy of the logged-out cookie is dead; the other device is not.
+    assert_eq!(copy.who().await, "Not logged in");
+    assert_eq!(chrome.who().await, "Logged in as ann@example.com");
+    assert_eq!(session_count(&app, ann.id).await, 1);
+    app.flush_audit().await;
+    let events = app
+        .store
+        .audit_events(&AuditFilter::default().user(ann.id))
+        .await
+        .unwrap();
+    assert!(events.iter().any(|e| e.event.kind == kinds::LOGOUT));
+    assert!(
+        !events.iter().any(|e| e.event.kind == kinds::SESSIONS_ENDED),
+        "a logout is recorded once, as a logout"
+    );
 }

@@ -146,6 +146,20 @@ impl<DB: Backend, E: EntitySet> AccountService for Service<DB, E> {
         })
     }
 
+    fn log_out<'a>(
+        &'a self,
+        session_key: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<i64>>> {
+        Box::pin(async move {
+            let Some(user) = self.store.user_by_session_key(session_key).await? else {
+                return Ok(None);
+            };
+            self.store.log_out_session(user.id(), id).await?;
+            Ok(Some(user.id()))
+        })
+    }
+
     fn end<'a>(&'a self, user_id: i64, id: &'a str) -> BoxFuture<'a, Result<bool>> {
         Box::pin(self.store.end_session(user_id, id))
     }

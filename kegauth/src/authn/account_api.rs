@@ -117,6 +117,15 @@ pub(crate) trait AccountService: Send + Sync {
         limits: SessionLimits,
     ) -> BoxFuture<'_, Result<Vec<SessionRecord>>>;
 
+    /// Log out the session `id` of the user holding `session_key` (its
+    /// record ends, without an audit event of its own: the logout has one);
+    /// that user's id.
+    fn log_out<'a>(
+        &'a self,
+        session_key: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<i64>>>;
+
     /// End `user_id`'s session `id`; whether there was one.
     fn end<'a>(&'a self, user_id: i64, id: &'a str) -> BoxFuture<'a, Result<bool>>;
 

@@ -298,6 +298,17 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .map(|n| n == 1)
     }
 
+    /// End `user_id`'s session `id` at its logout (recorded as a logout, not
+    /// here); whether there was one.
+    pub async fn log_out_session(&self, user_id: i64, id: &str) -> Result<bool> {
+        let mut sql = Self::delete_sessions_where(user_id);
+        sql.push(" AND ").ident("id").push(" = ").bind_text(id);
+        let mut tx = self.begin_write().await?;
+        let gone = DB::execute(&mut tx, &sql.text, sql.args).await?;
+        self.commit(tx, Notice::Users(&[user_id])).await?;
+        Ok(gone == 1)
+    }
+
     /// End every session of `user_id` but `keep` (their current one); how
     /// many ended.
     pub async fn end_other_sessions(&self, user_id: i64, keep: &str) -> Result<u64> {

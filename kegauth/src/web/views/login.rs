@@ -320,8 +320,14 @@ pub(crate) async fn logout_post(form: Form<LogoutForm<'_>>, ctx: Ctx<'_>) -> Pag
         return csrf_failure(templates);
     }
     if let Some(key) = session.session_key() {
-        // Rotate the key so that a copy of this cookie stops working too.
-        match auth.0.revoke(&key).await {
+        // End this device's session record, so that a copy of this cookie
+        // stops working too; the user's other devices stay logged in. (A
+        // session from before records: rotate the key, as before.)
+        let ended = match session.record() {
+            Some(row) => auth.0.account().log_out(&key, &row).await,
+            None => auth.0.revoke(&key).await,
+        };
+        match ended {
             Ok(Some(user_id)) => ctx.audit(
                 AuditEvent::new(kinds::LOGOUT, Outcome::Success)
                     .actor(user_id)
