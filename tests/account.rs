@@ -807,4 +807,12 @@ async fn a_logout_ends_this_device_only<B: TestBackend>() {
         !events.iter().any(|e| e.event.kind == kinds::SESSIONS_ENDED),
         "a logout is recorded once, as a logout"
     );
+
+    // A rotated key leaves chrome's row dead; `auth purge-sessions` sweeps it.
+    let mut ann = app.store.user(ann.id).await.unwrap().unwrap();
+    app.store.rotate_session_key(&mut ann).await.unwrap();
+    assert_eq!(chrome.who().await, "Not logged in");
+    let limits = kegauth::config::Config::default().session_limits();
+    assert_eq!(app.store.purge_sessions(limits).await.unwrap(), 1);
+    assert_eq!(app.store.purge_sessions(limits).await.unwrap(), 0);
 }

@@ -485,6 +485,66 @@ async fn schema_prints_each_backend_and_applies() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// `auth purge-sessions` deletes the session records that can no longer
+/// log anyone in, of every user, and keeps the live ones.
+#[tokio::test]
+async fn purge_sessions_deletes_the_dead_records_only() {
+    use kegauth::store::sessions::NewSession;
+    let cli = Cli::new();
+    assert_ok(&cli.run(&["create-user", "ann@example.com", "--no-mail"], ""));
+    let store = cli.store().await;
+    let ann = store
+        .user_by_login("ann@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let new = NewSession {
+        user_id: ann.id,
+        session_key: &ann.core.session_key,
+        ..Default::default()
+    };
+    let mut rows = Vec::new();
+    for _ in 0..5 {
+        rows.push(store.start_session(&new, Default::default()).await.unwrap());
+    }
+    // rows[0] lives as made; rows[1] is remembered for days yet; rows[2]
+    // is under a key ann no longer holds, rows[3] was remembered until
+    // 2020, rows[4] has been idle since 2020.
+    let pool = sqlx::SqlitePool::connect(&cli.db.url()).await.unwrap();
+    for (sql, id) in [
+        (
+            "UPDATE kegauth_sessions SET expires_at = '2999-01-01 00:00:00.000000' WHERE id = ?",
+            &rows[1],
+        ),
+        (
+            "UPDATE kegauth_sessions SET session_key = 'an-old-key' WHERE id = ?",
+            &rows[2],
+        ),
+        (
+            "UPDATE kegauth_sessions SET expires_at = '2020-01-01 00:00:00.000000' WHERE id = ?",
+            &rows[3],
+        ),
+        (
+            "UPDATE kegauth_sessions SET last_seen_at = '2020-01-01 00:00:00.000000' WHERE id = ?",
+            &rows[4],
+        ),
+    ] {
+        sqlx::query(sql).bind(id).execute(&pool).await.unwrap();
+    }
+    let out = cli.run(&["purge-sessions"], "");
+    assert_ok(&out);
+    assert_eq!(text(&out.stdout), "Deleted 3 session records.\n");
+    let left: Vec<String> = sqlx::query_scalar("SELECT id FROM kegauth_sessions ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let mut kept = vec![rows[0].clone(), rows[1].clone()];
+    kept.sort();
+    assert_eq!(left, kept);
+    let again = cli.run(&["purge-sessions"], "");
+    assert_eq!(text(&again.stdout), "Deleted 0 session records.\n");
+}
+
 #[test]
 fn help_lists_the_commands() {
     let cli = Cli::new();
@@ -495,6 +555,7 @@ fn help_lists_the_commands() {
         "create-user",
         "set-password",
         "purge-attempts",
+        "purge-sessions",
         "routes",
         "schema",
     ] {

@@ -172,6 +172,7 @@ cli-password-set = Password set.
 cli-token-revoked = API token revoked.
 cli-attempts-deleted = Deleted { $count } attempts.
 cli-audit-deleted = Deleted { $count } audit events.
+cli-sessions-deleted = Deleted { $count } session records.
 cli-audit-intact = The audit trail is intact ({ $count } events).
 cli-audit-broken = The audit trail is broken at event { $id }: it was changed, or the event before it was removed.
 

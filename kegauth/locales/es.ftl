@@ -170,6 +170,7 @@ cli-password-set = Contraseña establecida.
 cli-token-revoked = Token de API revocado.
 cli-attempts-deleted = Se eliminaron { $count } intentos.
 cli-audit-deleted = Se eliminaron { $count } eventos de auditoría.
+cli-sessions-deleted = Se eliminaron { $count } registros de sesión.
 cli-audit-intact = El registro de auditoría está intacto ({ $count } eventos).
 cli-audit-broken = El registro de auditoría está roto en el evento { $id }: se modificó, o se eliminó el evento anterior.
 

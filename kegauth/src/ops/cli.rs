@@ -1,5 +1,5 @@
 //! The `auth` command group an app binary embeds: `myapp auth create-user`,
-//! `set-password`, `api-token`, `purge-attempts`, `audit list|verify`, `purge-audit`, `routes`
+//! `set-password`, `api-token`, `purge-attempts`, `purge-sessions`, `audit list|verify`, `purge-audit`, `routes`
 //! and `schema`, on the app's own configuration and database.
 //!
 //! The quickest way in is [`run_from_args`]: it runs the command when the
@@ -105,6 +105,9 @@ pub enum AuthCommand {
         #[arg(long, visible_alias = "type", value_enum)]
         attempt_type: Option<KindArg>,
     },
+    /// Delete the session records that can no longer log anyone in
+    /// (ended, expired, or under a session key that rotated since).
+    PurgeSessions,
     /// Read or check the audit trail (`audit list`, `audit verify`).
     Audit {
         /// What to do with it.
@@ -463,6 +466,13 @@ async fn run_command<DB: Backend, E: EntitySet>(
             say(
                 out,
                 &tr.t_args("cli-attempts-deleted", &[("count", count.to_string())]),
+            )
+        }
+        AuthCommand::PurgeSessions => {
+            let count = store.purge_sessions(config.session_limits()).await?;
+            say(
+                out,
+                &tr.t_args("cli-sessions-deleted", &[("count", count.to_string())]),
             )
         }
         AuthCommand::Audit { command } => audit(store, tr, command, out).await,

@@ -355,6 +355,43 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         Ok(gone)
     }
 
+    /// Delete every dead session row, of any user: under a session key its
+    /// user no longer holds, past its remembered end, or (not remembered)
+    /// past `limits`; how many went (`auth purge-sessions`). A user's own
+    /// dead rows also go at their next login.
+    pub async fn purge_sessions(&self, limits: SessionLimits) -> Result<u64> {
+        let now = self.now();
+        let users = schema_of::<U<E>>();
+        let key = users.require(Role::Core(CoreField::SessionKey))?.name;
+        let mut sql = Sql::<DB>::new("DELETE FROM ");
+        sql.ident(SESSIONS)
+            .push(" WHERE NOT EXISTS (SELECT 1 FROM ");
+        sql.ident(users.table).push(" u WHERE ");
+        sql.qualified("u", users.id_column()).push(" = ");
+        sql.ident(SESSIONS).push(".").ident("user_id").push(" AND ");
+        sql.qualified("u", key).push(" = ");
+        sql.ident(SESSIONS).push(".").ident("session_key").push(")");
+        sql.push(" OR ").ident("expires_at").push(" <= ");
+        sql.bind(Value::DateTime(now), Kind::DateTime);
+        let ago = |secs: i64| Value::DateTime(now - chrono::TimeDelta::seconds(secs));
+        if limits.absolute_secs > 0 {
+            sql.push(" OR (").ident("expires_at").push(" IS NULL AND ");
+            sql.ident("created_at").push(" < ");
+            sql.bind(ago(i64::from(limits.absolute_secs)), Kind::DateTime)
+                .push(")");
+        }
+        if limits.idle_secs > 0 {
+            sql.push(" OR (").ident("expires_at").push(" IS NULL AND ");
+            sql.ident("last_seen_at").push(" < ");
+            sql.bind(
+                ago(i64::from(limits.idle_secs) + TOUCH_SECS),
+                Kind::DateTime,
+            )
+            .push(")");
+        }
+        Ok(DB::execute(&mut *self.conn().await?, &sql.text, sql.args).await?)
+    }
+
     /// Carry session row `id` over to the user's new session key (their
     /// own change rotated it and this session goes on).
     pub async fn rekey_session(&self, id: &str, key: &str) -> Result<()> {
