@@ -96,6 +96,25 @@ async fn cut_listeners(url: &str) {
     pool.close().await;
 }
 
+type PgApp = crate::common::web::App<<PgDb as AuthDb>::Backend>;
+
+/// Two instances, A and B, on one fresh PostgreSQL database, each caching
+/// sessions for a minute and both listening for each other's changes;
+/// `configure` and `extend` apply to both. `None` without PostgreSQL.
+async fn two_instances(
+    configure: impl Fn(
+        kegauth::AuthManagerBuilder<PgDb, User>,
+    ) -> kegauth::AuthManagerBuilder<PgDb, User>,
+    extend: fn(rocket::Rocket<rocket::Build>) -> rocket::Rocket<rocket::Build>,
+) -> Option<(PgApp, PgApp)> {
+    let (url, cleanup) = OnPostgres::fresh_database().await?;
+    let figment = || rocket::Config::figment().merge(("kegauth.session_cache_secs", 60));
+    let a = app_at::<PgDb>(url.clone(), cleanup, figment(), &configure, extend).await;
+    let b = app_at::<PgDb>(url.clone(), Cleanup::Nothing, figment(), &configure, extend).await;
+    until_listening(&url, 2).await;
+    Some((a, b))
+}
+
 /// Poll `path` on `app` until it is not 200: how long that took (or a
 /// failure after `within`).
 async fn refused_after<DB: kegauth::Backend>(
@@ -118,13 +137,9 @@ async fn refused_after<DB: kegauth::Backend>(
 
 #[rocket::async_test]
 async fn a_change_on_one_instance_is_refused_on_another_at_once() {
-    let Some((url, cleanup)) = OnPostgres::fresh_database().await else {
+    let Some((a, b)) = two_instances(|b| b, |r| r).await else {
         return;
     };
-    let figment = || rocket::Config::figment().merge(("kegauth.session_cache_secs", 60));
-    let a = app_at::<PgDb>(url.clone(), cleanup, figment(), |b| b, |r| r).await;
-    let b = app_at::<PgDb>(url.clone(), Cleanup::Nothing, figment(), |b| b, |r| r).await;
-    until_listening(&url, 2).await;
 
     let ann = a.login_with("ann@example.com", &["permission1"]).await;
     b.log_in_as(&ann).await;
@@ -146,9 +161,9 @@ async fn a_change_on_one_instance_is_refused_on_another_at_once() {
         b.log_in_as(&bob).await;
         assert_eq!(b.status("/secret2").await, Status::Ok);
         if round == 0 {
-            cut_listeners(&url).await;
+            cut_listeners(&a.url).await;
         } else {
-            until_listening(&url, 2).await;
+            until_listening(&a.url, 2).await;
         }
         let mut disabled = a.store.user(bob.id).await.unwrap().expect("bob");
         a.store
@@ -166,13 +181,9 @@ async fn a_change_on_one_instance_is_refused_on_another_at_once() {
 /// cache that holds for a minute.
 #[rocket::async_test]
 async fn an_ended_session_is_refused_on_another_instance_at_once() {
-    let Some((url, cleanup)) = OnPostgres::fresh_database().await else {
+    let Some((a, b)) = two_instances(|b| b, |r| r).await else {
         return;
     };
-    let figment = || rocket::Config::figment().merge(("kegauth.session_cache_secs", 60));
-    let a = app_at::<PgDb>(url.clone(), cleanup, figment(), |b| b, |r| r).await;
-    let b = app_at::<PgDb>(url.clone(), Cleanup::Nothing, figment(), |b| b, |r| r).await;
-    until_listening(&url, 2).await;
 
     let ann = a.login_with("ann@example.com", &[]).await;
     b.log_in_as(&ann).await;
@@ -211,18 +222,14 @@ async fn a_replaced_api_token_is_refused_on_another_instance_at_once() {
     use kegauth::loaders::{
         api_token_header, ApiTokenOptions, JwtRequestLoader, TokenRequestLoader,
     };
-    let Some((url, cleanup)) = OnPostgres::fresh_database().await else {
-        return;
-    };
-    let figment = || rocket::Config::figment().merge(("kegauth.session_cache_secs", 60));
     let loaders = |b: kegauth::AuthManagerBuilder<PgDb, User>| {
         b.request_loader(JwtRequestLoader::default())
             .request_loader(TokenRequestLoader::default())
     };
     let routes = |r: rocket::Rocket<rocket::Build>| r.mount("/", rocket::routes![demo::api_me]);
-    let a = app_at::<PgDb>(url.clone(), cleanup, figment(), loaders, routes).await;
-    let b = app_at::<PgDb>(url.clone(), Cleanup::Nothing, figment(), loaders, routes).await;
-    until_listening(&url, 2).await;
+    let Some((a, b)) = two_instances(loaders, routes).await else {
+        return;
+    };
 
     let mut ann = a.user("ann@example.com", None).await;
     let options = ApiTokenOptions::default();

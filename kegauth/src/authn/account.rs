@@ -33,12 +33,9 @@ impl<DB: Backend, E: EntitySet> AccountService for Service<DB, E> {
     ) -> BoxFuture<'a, Result<PasswordChange>> {
         Box::pin(async move {
             let store = self.store.in_language(lang);
-            let Some(mut user) = store.user(user_id).await? else {
+            let Some(mut user) = self.user_with_password(user_id, current).await? else {
                 return Ok(PasswordChange::WrongCurrent);
             };
-            if user.core().password.is_none() || !store.verify_password(&user, current).await?.ok {
-                return Ok(PasswordChange::WrongCurrent);
-            }
             let errors = store.password_errors(new, &user);
             if !errors.is_empty() {
                 return Ok(PasswordChange::Rejected(errors));
@@ -72,12 +69,9 @@ impl<DB: Backend, E: EntitySet> AccountService for Service<DB, E> {
         Box::pin(async move {
             let store = self.store.in_language(lang);
             let new = new.trim();
-            let Some(mut user) = store.user(user_id).await? else {
+            let Some(mut user) = self.user_with_password(user_id, current).await? else {
                 return Ok(LoginChange::WrongCurrent);
             };
-            if user.core().password.is_none() || !store.verify_password(&user, current).await?.ok {
-                return Ok(LoginChange::WrongCurrent);
-            }
             let kind = <E::User as UserEntity>::LOGIN;
             if let Err(problem) = crate::services::accounts::check_login_id(kind, new) {
                 return Ok(LoginChange::Invalid(problem));
@@ -174,6 +168,22 @@ impl<DB: Backend, E: EntitySet> AccountService for Service<DB, E> {
 }
 
 impl<DB: Backend, E: EntitySet> Service<DB, E> {
+    /// User `user_id`, if `password` is theirs (`None`: no such user, no
+    /// password, or another one; each costs one hash, so all take as long).
+    pub(crate) async fn user_with_password(
+        &self,
+        user_id: i64,
+        password: &str,
+    ) -> Result<Option<E::User>> {
+        let Some(user) = self.store.user(user_id).await? else {
+            self.store.hasher().verify_dummy().await?;
+            return Ok(None);
+        };
+        // No password: verify_password hashes against a dummy and says no.
+        let ok = self.store.verify_password(&user, password).await?.ok;
+        Ok(ok.then_some(user))
+    }
+
     /// Mail `new` the link that confirms it as `user`'s email address, and
     /// the old address a notice.
     #[cfg(feature = "mail")]

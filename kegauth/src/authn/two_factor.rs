@@ -59,13 +59,7 @@ impl<DB: Backend, E: EntitySet> TwoFactorService for Service<DB, E> {
         user_id: i64,
         password: &'a str,
     ) -> BoxFuture<'a, Result<bool>> {
-        Box::pin(async move {
-            let Some(user) = self.store.user(user_id).await? else {
-                self.store.hasher().verify_dummy().await?;
-                return Ok(false);
-            };
-            Ok(self.store.verify_password(&user, password).await?.ok)
-        })
+        Box::pin(async move { Ok(self.user_with_password(user_id, password).await?.is_some()) })
     }
 
     fn pending_holds<'a>(&'a self, pending: &'a PendingLogin) -> BoxFuture<'a, Result<bool>> {

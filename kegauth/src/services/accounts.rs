@@ -366,10 +366,15 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
             .is_ok_and(|s| s.verify(token, user.id(), &token_salt(user, now), now))
     }
 
-    fn link(&self, path: &str, user: &U<E>) -> Result<String> {
-        let origin = self.flows().link_origin.as_deref().ok_or_else(|| {
+    /// Where the links in mail point (`server_name`).
+    fn link_origin(&self) -> Result<&str> {
+        self.flows().link_origin.as_deref().ok_or_else(|| {
             Error::Config("links need server_name in [kegauth] (e.g. \"example.com\")".into())
-        })?;
+        })
+    }
+
+    fn link(&self, path: &str, user: &U<E>) -> Result<String> {
+        let origin = self.link_origin()?;
         let token = self.token_generate(user)?;
         Ok(format!("{origin}{path}/{}/{token}", user.id()))
     }
@@ -395,9 +400,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// `<origin>/account/email/<user id>/<address, base64url>/<token>`.
     pub fn confirm_email_url(&self, user: &U<E>, address: &str) -> Result<String> {
         use base64::Engine;
-        let origin = self.flows().link_origin.as_deref().ok_or_else(|| {
-            Error::Config("links need server_name in [kegauth] (e.g. \"example.com\")".into())
-        })?;
+        let origin = self.link_origin()?;
         let now = self.now();
         let token =
             self.signer()?

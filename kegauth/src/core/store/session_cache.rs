@@ -223,12 +223,6 @@ impl<U> SessionCache<U> {
         );
     }
 
-    /// Whether session row `row` was found alive under `key` (fresh).
-    pub(crate) fn row(&self, key: &str, row: &str) -> bool {
-        self.lookup(key, |e| e.rows.iter().any(|r| r == row).then_some(()))
-            .is_some()
-    }
-
     /// The cached user for `key`, if fresh and session row `row` was found
     /// alive under it (one lookup for both).
     pub(crate) fn user_with_row(&self, key: &str, row: &str) -> Option<Arc<U>> {
@@ -294,22 +288,24 @@ mod tests {
         let cache = SessionCache::<u8>::new(Duration::from_secs(60));
         let seen = cache.generation();
         cache.put_row("k", "r1", seen);
-        assert!(!cache.row("k", "r1"), "no user entry, nothing kept");
+        assert!(
+            cache.user_with_row("k", "r1").is_none(),
+            "no user entry, nothing kept"
+        );
         cache.put_user("k", Arc::new(1), seen);
         cache.put_row("k", "r1", seen);
-        assert!(cache.row("k", "r1"));
         assert_eq!(cache.user_with_row("k", "r1").as_deref(), Some(&1));
         assert!(cache.user_with_row("k", "r2").is_none());
         assert!(cache.user("k").is_some());
         cache.evict_users(|u| *u == 1);
-        assert!(!cache.row("k", "r1"));
+        assert!(cache.user_with_row("k", "r1").is_none());
         // A row read before a write cannot be kept after it.
         let before = cache.generation();
         cache.put_user("k", Arc::new(1), before);
         cache.invalidate();
         cache.put_user("k", Arc::new(1), cache.generation());
         cache.put_row("k", "r1", before);
-        assert!(!cache.row("k", "r1"));
+        assert!(cache.user_with_row("k", "r1").is_none());
     }
 
     #[test]

@@ -159,6 +159,13 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         Ok(rows.into_iter().filter_map(from_row).collect())
     }
 
+    /// `DELETE` of `user_id`'s row `id`.
+    fn delete_session(user_id: i64, id: &str) -> Sql<DB> {
+        let mut sql = Self::delete_sessions_where(user_id);
+        sql.push(" AND ").ident("id").push(" = ").bind_text(id);
+        sql
+    }
+
     fn delete_sessions_where(user_id: i64) -> Sql<DB> {
         let mut sql = Sql::<DB>::new("DELETE FROM ");
         sql.ident(SESSIONS)
@@ -177,25 +184,14 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         limits: SessionLimits,
     ) -> Result<String> {
         let now = self.now();
-        let dead: Vec<String> = self
-            .fetch_sessions(Self::select_sessions("user_id", |s| {
-                s.bind_int(new.user_id);
-            }))
-            .await?
-            .into_iter()
-            .filter(|r| !alive(&limits, r, new.session_key, now))
-            .map(|r| r.id)
-            .collect();
+        // The user's dead rows go first: one statement, whatever their number.
+        let mut sql = Self::delete_sessions_where(new.user_id);
+        sql.push(" AND (").ident("session_key").push(" <> ");
+        sql.bind_text(new.session_key).push(" OR ");
+        Self::push_dead(&mut sql, limits, now);
+        sql.push(")");
         let mut conn = self.conn().await?;
-        for id in dead {
-            let mut sql = Sql::<DB>::new("DELETE FROM ");
-            sql.ident(SESSIONS)
-                .push(" WHERE ")
-                .ident("id")
-                .push(" = ")
-                .bind_text(&id);
-            DB::execute(&mut conn, &sql.text, sql.args).await?;
-        }
+        DB::execute(&mut conn, &sql.text, sql.args).await?;
         let id = new_id();
         let text_or_null = |v: Option<&str>, max: usize| match v {
             Some(s) if !s.is_empty() => Value::Text(s.chars().take(max).collect::<String>()),
@@ -237,7 +233,7 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// minute has passed. Call it after loading the user by `key` (the
     /// answer is kept with that user's cache entry).
     pub async fn session_alive(&self, key: &str, id: &str) -> Result<bool> {
-        if self.sessions.row(key, id) {
+        if self.sessions.user_with_row(key, id).is_some() {
             return Ok(true);
         }
         let generation = self.sessions.generation();
@@ -290,23 +286,16 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     /// End `user_id`'s session `id` (that device is logged out at its next
     /// request); whether there was one.
     pub async fn end_session(&self, user_id: i64, id: &str) -> Result<bool> {
-        let mut sql = Self::delete_sessions_where(user_id);
-        sql.push(" AND ").ident("id").push(" = ").bind_text(id);
-        let detail = serde_json::json!({ "session": id });
-        self.end_sessions(user_id, Some(user_id), sql, detail)
-            .await
-            .map(|n| n == 1)
+        let sql = Self::delete_session(user_id, id);
+        let audit = (Some(user_id), serde_json::json!({ "session": id }));
+        Ok(self.end_sessions(user_id, sql, Some(audit)).await? == 1)
     }
 
     /// End `user_id`'s session `id` at its logout (recorded as a logout, not
     /// here); whether there was one.
     pub async fn log_out_session(&self, user_id: i64, id: &str) -> Result<bool> {
-        let mut sql = Self::delete_sessions_where(user_id);
-        sql.push(" AND ").ident("id").push(" = ").bind_text(id);
-        let mut tx = self.begin_write().await?;
-        let gone = DB::execute(&mut tx, &sql.text, sql.args).await?;
-        self.commit(tx, Notice::Users(&[user_id])).await?;
-        Ok(gone == 1)
+        let sql = Self::delete_session(user_id, id);
+        Ok(self.end_sessions(user_id, sql, None).await? == 1)
     }
 
     /// End every session of `user_id` but `keep` (their current one); how
@@ -314,8 +303,8 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     pub async fn end_other_sessions(&self, user_id: i64, keep: &str) -> Result<u64> {
         let mut sql = Self::delete_sessions_where(user_id);
         sql.push(" AND ").ident("id").push(" <> ").bind_text(keep);
-        let detail = serde_json::json!({ "others": true });
-        self.end_sessions(user_id, Some(user_id), sql, detail).await
+        let audit = (Some(user_id), serde_json::json!({ "others": true }));
+        self.end_sessions(user_id, sql, Some(audit)).await
     }
 
     /// End every session of `user` (an admin's "End all sessions"): the
@@ -324,20 +313,26 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
     pub async fn end_all_sessions(&self, user: &mut U<E>, actor: Option<i64>) -> Result<u64> {
         self.rotate_session_key(user).await?;
         let sql = Self::delete_sessions_where(user.id());
-        let detail = serde_json::json!({ "all": true });
-        self.end_sessions(user.id(), actor, sql, detail).await
+        let audit = (actor, serde_json::json!({ "all": true }));
+        self.end_sessions(user.id(), sql, Some(audit)).await
     }
 
+    /// Run `sql`, a DELETE of `user_id`'s rows, as a write to that user
+    /// (dropped from the session caches here and, on PostgreSQL, on every
+    /// instance); recorded as `sessions-ended` by `audit`'s actor with its
+    /// detail (none: the caller records it otherwise). How many rows went.
     async fn end_sessions(
         &self,
         user_id: i64,
-        actor: Option<i64>,
         sql: Sql<DB>,
-        detail: serde_json::Value,
+        audit: Option<(Option<i64>, serde_json::Value)>,
     ) -> Result<u64> {
         let mut tx = self.begin_write().await?;
         let gone = DB::execute(&mut tx, &sql.text, sql.args).await?;
         self.commit(tx, Notice::Users(&[user_id])).await?;
+        let Some((actor, detail)) = audit else {
+            return Ok(gone);
+        };
         if gone > 0 || actor != Some(user_id) {
             let mut detail = detail;
             if let serde_json::Value::Object(map) = &mut detail {
@@ -355,6 +350,28 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         Ok(gone)
     }
 
+    /// `sql` goes on with the condition of a row dead at `now` whatever its
+    /// key (the SQL of [`alive`]'s other tests): past its remembered end, or
+    /// (not remembered) past `limits`.
+    fn push_dead(sql: &mut Sql<DB>, limits: SessionLimits, now: NaiveDateTime) {
+        sql.ident("expires_at").push(" <= ");
+        sql.bind(Value::DateTime(now), Kind::DateTime);
+        let ago = |secs: i64| Value::DateTime(now - chrono::TimeDelta::seconds(secs));
+        if limits.absolute_secs > 0 {
+            sql.push(" OR (").ident("expires_at").push(" IS NULL AND ");
+            sql.ident("created_at").push(" < ");
+            sql.bind(ago(i64::from(limits.absolute_secs)), Kind::DateTime)
+                .push(")");
+        }
+        if limits.idle_secs > 0 {
+            // Last-seen lags up to a minute behind the last request.
+            sql.push(" OR (").ident("expires_at").push(" IS NULL AND ");
+            sql.ident("last_seen_at").push(" < ");
+            let idle = i64::from(limits.idle_secs) + TOUCH_SECS;
+            sql.bind(ago(idle), Kind::DateTime).push(")");
+        }
+    }
+
     /// Delete every dead session row, of any user: under a session key its
     /// user no longer holds, past its remembered end, or (not remembered)
     /// past `limits`; how many went (`auth purge-sessions`). A user's own
@@ -370,25 +387,11 @@ impl<DB: Backend, E: EntitySet> Store<DB, E> {
         sql.qualified("u", users.id_column()).push(" = ");
         sql.ident(SESSIONS).push(".").ident("user_id").push(" AND ");
         sql.qualified("u", key).push(" = ");
-        sql.ident(SESSIONS).push(".").ident("session_key").push(")");
-        sql.push(" OR ").ident("expires_at").push(" <= ");
-        sql.bind(Value::DateTime(now), Kind::DateTime);
-        let ago = |secs: i64| Value::DateTime(now - chrono::TimeDelta::seconds(secs));
-        if limits.absolute_secs > 0 {
-            sql.push(" OR (").ident("expires_at").push(" IS NULL AND ");
-            sql.ident("created_at").push(" < ");
-            sql.bind(ago(i64::from(limits.absolute_secs)), Kind::DateTime)
-                .push(")");
-        }
-        if limits.idle_secs > 0 {
-            sql.push(" OR (").ident("expires_at").push(" IS NULL AND ");
-            sql.ident("last_seen_at").push(" < ");
-            sql.bind(
-                ago(i64::from(limits.idle_secs) + TOUCH_SECS),
-                Kind::DateTime,
-            )
-            .push(")");
-        }
+        sql.ident(SESSIONS)
+            .push(".")
+            .ident("session_key")
+            .push(") OR ");
+        Self::push_dead(&mut sql, limits, now);
         Ok(DB::execute(&mut *self.conn().await?, &sql.text, sql.args).await?)
     }
 

@@ -464,7 +464,7 @@ impl CrudHandler {
         let (SourceRef::Builtin(Section::Users, _), Some(id)) = (&self.view.source, id) else {
             return json!({});
         };
-        let sessions = crate::web::views::account::sessions_of_user(&r.ctx, id).await;
+        let sessions = crate::web::views::account::sessions_of(&r.ctx, id, None).await;
         let mut extras = json!({
             "sessions": sessions.unwrap_or_else(|e| {
                 log::error!("kegauth: listing the sessions of user {id} failed: {e}");

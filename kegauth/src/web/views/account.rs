@@ -75,16 +75,9 @@ fn session_json(
     })
 }
 
-/// A user's live sessions as the admin's edit page lists them.
-pub(crate) async fn sessions_of_user(
-    ctx: &Ctx<'_>,
-    user_id: i64,
-) -> crate::core::error::Result<Vec<serde_json::Value>> {
-    sessions_of(ctx, user_id, None).await
-}
-
-/// The user's live sessions as the page lists them (`current`: this one).
-async fn sessions_of(
+/// A user's live sessions as the account page and the admin's edit page
+/// list them (`current`: this device's, marked).
+pub(crate) async fn sessions_of(
     ctx: &Ctx<'_>,
     user_id: i64,
     current: Option<&str>,
@@ -176,15 +169,34 @@ fn error_flash(message: String) -> Flash {
     }
 }
 
-/// Check the current password typed against the attempt limiter (a
+/// The logged-in user a form post comes from, once its CSRF token passed;
+/// else the page that refuses (the login page, or the CSRF failure).
+async fn posted(ctx: &Ctx<'_>, csrf_token: Option<&str>) -> Result<Profile, Page> {
+    let profile = profile(ctx).await?;
+    if !ctx.session.csrf_matches(csrf_token.unwrap_or_default()) {
+        return Err(csrf_failure(&ctx.templates));
+    }
+    Ok(profile)
+}
+
+/// Count a try of the current password in the login attempt limiter (a
 /// stolen session must not make it a password oracle): the gate to mark a
-/// success, or the page that refuses.
-async fn gate(
+/// success, or, locked out, the page again (with what was `sent`) saying so.
+async fn open_gate(
     ctx: &Ctx<'_>,
     profile: &Profile,
-) -> Result<crate::core::attempts::Gate, crate::core::error::Error> {
-    ctx.open_attempt(AttemptType::Login, &profile.login_id)
+    sent: &mut Sent<'_>,
+) -> Result<crate::core::attempts::Gate, Page> {
+    let gate = ctx
+        .open_attempt(AttemptType::Login, &profile.login_id)
         .await
+        .map_err(Page::Error)?;
+    if gate.is_locked() {
+        sent.flashes
+            .push(error_flash(ctx.templates.t("login-too-many")));
+        return Err(render(ctx, profile, std::mem::take(sent)).await);
+    }
+    Ok(gate)
 }
 
 #[derive(FromForm)]
@@ -197,16 +209,10 @@ struct PasswordForm<'r> {
 
 #[post("/account/password", data = "<form>")]
 async fn password_post(form: Form<PasswordForm<'_>>, ctx: Ctx<'_>) -> Page {
-    let profile = match profile(&ctx).await {
+    let profile = match posted(&ctx, form.csrf_token).await {
         Ok(p) => p,
         Err(page) => return page,
     };
-    if !ctx
-        .session
-        .csrf_matches(form.csrf_token.unwrap_or_default())
-    {
-        return csrf_failure(&ctx.templates);
-    }
     if !(local_passwords(&ctx) && profile.has_password) {
         return Page::Status(Status::NotFound);
     }
@@ -226,14 +232,10 @@ async fn password_post(form: Form<PasswordForm<'_>>, ctx: Ctx<'_>) -> Page {
     }
     let mut sent = Sent::default();
     if errors.is_empty() {
-        let gate = match gate(&ctx, &profile).await {
+        let gate = match open_gate(&ctx, &profile, &mut sent).await {
             Ok(gate) => gate,
-            Err(e) => return Page::Error(e),
+            Err(page) => return page,
         };
-        if gate.is_locked() {
-            sent.flashes.push(error_flash(t.t("login-too-many")));
-            return render(&ctx, &profile, sent).await;
-        }
         let lang = t.tr().lang().to_string();
         let change = ctx
             .auth
@@ -289,16 +291,10 @@ struct LoginForm<'r> {
 
 #[post("/account/login", data = "<form>")]
 async fn login_post(form: Form<LoginForm<'_>>, ctx: Ctx<'_>) -> Page {
-    let profile = match profile(&ctx).await {
+    let profile = match posted(&ctx, form.csrf_token).await {
         Ok(p) => p,
         Err(page) => return page,
     };
-    if !ctx
-        .session
-        .csrf_matches(form.csrf_token.unwrap_or_default())
-    {
-        return csrf_failure(&ctx.templates);
-    }
     if !login_changes(&ctx, &profile) {
         return Page::Status(Status::NotFound);
     }
@@ -319,14 +315,10 @@ async fn login_post(form: Form<LoginForm<'_>>, ctx: Ctx<'_>) -> Page {
         sent.errors.insert("login_id", vec![t.t("field-required")]);
     }
     if sent.errors.is_empty() {
-        let gate = match gate(&ctx, &profile).await {
+        let gate = match open_gate(&ctx, &profile, &mut sent).await {
             Ok(gate) => gate,
-            Err(e) => return Page::Error(e),
+            Err(page) => return page,
         };
-        if gate.is_locked() {
-            sent.flashes.push(error_flash(t.t("login-too-many")));
-            return render(&ctx, &profile, sent).await;
-        }
         let lang = t.tr().lang().to_string();
         let change = ctx
             .auth
@@ -376,16 +368,10 @@ struct CsrfForm<'r> {
 
 #[post("/account/sessions/<id>/end", data = "<form>")]
 async fn end_post(id: &str, form: Form<CsrfForm<'_>>, ctx: Ctx<'_>) -> Page {
-    let profile = match profile(&ctx).await {
+    let profile = match posted(&ctx, form.csrf_token).await {
         Ok(p) => p,
         Err(page) => return page,
     };
-    if !ctx
-        .session
-        .csrf_matches(form.csrf_token.unwrap_or_default())
-    {
-        return csrf_failure(&ctx.templates);
-    }
     let this = ctx.session.record().is_some_and(|row| row == id);
     match ctx.auth.0.account().end(profile.user_id, id).await {
         Ok(true) if this => {
@@ -408,16 +394,10 @@ async fn end_post(id: &str, form: Form<CsrfForm<'_>>, ctx: Ctx<'_>) -> Page {
 
 #[post("/account/sessions/end-others", data = "<form>")]
 async fn end_others_post(form: Form<CsrfForm<'_>>, ctx: Ctx<'_>) -> Page {
-    let profile = match profile(&ctx).await {
+    let profile = match posted(&ctx, form.csrf_token).await {
         Ok(p) => p,
         Err(page) => return page,
     };
-    if !ctx
-        .session
-        .csrf_matches(form.csrf_token.unwrap_or_default())
-    {
-        return csrf_failure(&ctx.templates);
-    }
     let Some(row) = ctx.session.record() else {
         return Page::redirect(ACCOUNT_PATH.to_string());
     };
@@ -460,7 +440,7 @@ async fn confirm(ctx: &Ctx<'_>, user_id: i64, encoded: &str, token: &str, apply:
         .account()
         .confirm_email(user_id, &address, token, apply)
         .await;
-    let problem = match found {
+    let outcome = match found {
         Ok(EmailConfirm::Valid { address }) => {
             return html(
                 Status::Ok,
@@ -475,21 +455,17 @@ async fn confirm(ctx: &Ctx<'_>, user_id: i64, encoded: &str, token: &str, apply:
                 ),
             )
         }
-        Ok(EmailConfirm::Done) => {
-            let message = t.t_args("account-email-changed", &[("address", address)]);
-            ctx.session.flash("success", &message);
-            let to = if ctx.session.session_key().is_some() {
-                ACCOUNT_PATH
-            } else {
-                crate::core::paths::LOGIN_PATH
-            };
-            return Page::redirect(to.to_string());
-        }
-        Ok(EmailConfirm::Invalid) => t.t("account-confirm-invalid"),
-        Ok(EmailConfirm::Taken) => t.t("account-login-taken"),
+        Ok(EmailConfirm::Done) => (
+            "success",
+            t.t_args("account-email-changed", &[("address", address)]),
+        ),
+        Ok(EmailConfirm::Invalid) => ("error", t.t("account-confirm-invalid")),
+        Ok(EmailConfirm::Taken) => ("error", t.t("account-login-taken")),
         Err(e) => return Page::Error(e),
     };
-    ctx.session.flash("error", &problem);
+    // Said on the account page, or on the login page to a browser that is
+    // not logged in.
+    ctx.session.flash(outcome.0, &outcome.1);
     let to = if ctx.session.session_key().is_some() {
         ACCOUNT_PATH
     } else {
